@@ -1,0 +1,15 @@
+# One image for every BlueRanch role; docker-compose.yml picks the subcommand.
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/blueranch
+COPY pyproject.toml README.md ./
+COPY blueranch ./blueranch
+COPY edge ./edge
+COPY ingest ./ingest
+COPY models ./models
+COPY dashboards ./dashboards
+COPY firmware_sim ./firmware_sim
+RUN pip install --no-cache-dir '.[all]'
+USER nobody
+ENTRYPOINT []
+CMD ["blueranch", "--help"]

@@ -1,0 +1,3 @@
+from blueranch.cli import main
+
+main()

@@ -1,0 +1,236 @@
+"""Contract 2: InfluxDB measurements, tags, fields, units and retention policies.
+
+Everything that writes to or reads from InfluxDB uses these definitions: the ingest maps telemetry to
+points with :func:`telemetry_points`, the workers write the derived measurements, and the dashboards are
+generated from :data:`MEASUREMENTS`, so a panel query can never name a field that is never written.
+
+Tags hold only bounded, configured identifiers (site, farm, asset, device, sensor, enumerations); sequence
+numbers, free text and numbers are always fields. Timestamps are written with millisecond precision.
+Writes are idempotent: a point is identified by measurement, tag set and time, and a replayed reading
+produces exactly the same point (the backfill marker is deliberately not stored in the point).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Literal
+
+from blueranch.contracts.mqtt import Telemetry
+from blueranch.contracts.quantities import QUANTITIES
+
+FieldType = Literal["float", "integer", "string", "boolean"]
+
+#: Timestamps are written and read in milliseconds (``precision=ms`` on /write).
+PRECISION = "ms"
+DEFAULT_DATABASE = "blueranch"
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    name: str
+    duration: str  # InfluxQL duration literal; "INF" keeps forever
+    default: bool = False
+    description: str = ""
+
+
+RETENTION_POLICIES: dict[str, RetentionPolicy] = {
+    rp.name: rp
+    for rp in [
+        RetentionPolicy("raw", "730d", True, "Sensor telemetry as received: two years for audit and re-computation."),
+        RetentionPolicy("derived", "INF", False, "Carbon stocks, budgets and alerts: the auditable record, kept forever."),
+        RetentionPolicy("ops", "30d", False, "Ingest statistics and errors: operational, short-lived."),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: FieldType
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    retention_policy: str
+    tags: tuple[str, ...]
+    fields: tuple[FieldDef, ...]
+    description: str
+    #: Tags that may be absent on a point (all others are always present).
+    optional_tags: tuple[str, ...] = field(default=())
+
+    def field(self, name: str) -> FieldDef:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"measurement {self.name!r} has no field {name!r}; fields: {[f.name for f in self.fields]}")
+
+    @property
+    def qualified(self) -> str:
+        """``"rp"."measurement"`` as InfluxQL needs it to read from a non-default policy."""
+        return f'"{self.retention_policy}"."{self.name}"'
+
+
+QC_SUFFIX = "_qc"
+TELEMETRY_TAGS = ("site", "device", "sensor", "farm", "asset")
+TELEMETRY_OPTIONAL_TAGS = ("farm", "asset")
+
+
+def _telemetry_measurement(name: str, description: str) -> Measurement:
+    fields: list[FieldDef] = []
+    for q in QUANTITIES.values():
+        if q.measurement == name:
+            fields.append(FieldDef(q.name, "float", q.unit, q.description))
+            fields.append(FieldDef(q.name + QC_SUFFIX, "integer", "QARTOD", f"QARTOD flag of {q.name}"))
+    return Measurement(name, "raw", TELEMETRY_TAGS, tuple(fields), description, TELEMETRY_OPTIONAL_TAGS)
+
+
+_F = FieldDef
+_TELEMETRY_MEASUREMENTS = {
+    "water_quality": "Sonde readings: temperature, salinity, oxygen, pH, chlorophyll, turbidity.",
+    "weather": "Wind, air pressure and temperature, waves.",
+    "position": "Buoy GPS position and fix quality.",
+    "biomass_load": "Load cells on longline droppers and kelp raft lines.",
+    "energy": "Island energy meters: grid kWh and diesel litres (cumulative registers).",
+    "reef": "Artificial reef monitor: echosounder density and camera fish counts.",
+    "device_health": "Buoy power and housekeeping, edge buffer depth and drops.",
+}
+
+MEASUREMENTS: dict[str, Measurement] = {
+    **{n: _telemetry_measurement(n, d) for n, d in _TELEMETRY_MEASUREMENTS.items()},
+    "device_status": Measurement(
+        "device_status", "raw", ("site", "device"),
+        (
+            _F("online", "integer", "1", "1 when the agent is online, 0 when offline (Last Will)"),
+            _F("buffer_depth", "integer", "count", "Readings waiting in the edge buffer"),
+            _F("buffer_dropped_total", "integer", "count", "Readings evicted from the edge buffer since install"),
+            _F("sw_version", "string", "", "Edge agent software version"),
+            _F("config_version", "string", "", "Edge agent config version"),
+        ),
+        "Retained status messages from edge agents.",
+    ),
+    "carbon_stock": Measurement(
+        "carbon_stock", "derived", ("site", "farm", "asset", "category", "group"),
+        (
+            _F("wet_t", "float", "t", "Wet biomass (live weight) standing stock"),
+            _F("t_c", "float", "t C", "Carbon in the standing stock"),
+            _F("t_co2e", "float", "t CO2e", "Carbon in the standing stock as CO2 equivalent (x 44/12)"),
+            _F("harvested_wet_t", "float", "t", "Wet biomass harvested since the previous point"),
+            _F("lost_wet_t", "float", "t", "Wet biomass lost (fall-off) since the previous point"),
+            _F("completeness", "float", "1", "Share of expected readings present, 0..1"),
+        ),
+        "Carbon stock per farmed asset (longline, raft, reef zone) from load cells and models.",
+    ),
+    "carbon_budget": Measurement(
+        "carbon_budget", "derived", ("site", "scope", "key", "period", "method"),
+        (
+            _F("sinks_t_c", "float", "t C", "Creditable sinks over the period"),
+            _F("sinks_t_co2e", "float", "t CO2e", "Creditable sinks over the period"),
+            _F("sources_t_co2e", "float", "t CO2e", "Emissions over the period"),
+            _F("net_emissions_t_co2e", "float", "t CO2e", "Sources minus sinks"),
+            _F("sinks_lo95_t_co2e", "float", "t CO2e", "Lower bound of the 95 % interval of sinks"),
+            _F("sinks_hi95_t_co2e", "float", "t CO2e", "Upper bound of the 95 % interval of sinks"),
+            _F("reef_stock_t_c", "float", "t C", "Reef standing stock (reported, not creditable by default)"),
+            _F("value", "float", "currency", "Value of the sinks at the configured price per t CO2e"),
+            _F("completeness", "float", "1", "Share of expected readings present, 0..1"),
+        ),
+        "Island carbon budget per scope (site, farm, category, asset) and period (day, month, ytd).",
+    ),
+    "alerts": Measurement(
+        "alerts", "derived", ("site", "device", "kind", "severity", "state"),
+        (
+            _F("alert_id", "string", "", "Stable alert id (one per condition per device)"),
+            _F("message", "string", "", "Human-readable description"),
+            _F("value", "float", "", "The value that triggered or cleared the alert"),
+            _F("threshold", "float", "", "The threshold in force"),
+            _F("open", "integer", "1", "1 while open or acknowledged, 0 once resolved"),
+        ),
+        "Alert lifecycle events (open, acknowledged, escalated, resolved).",
+    ),
+    "ingest_errors": Measurement(
+        "ingest_errors", "ops", ("reason", "worker"),
+        (
+            _F("count", "integer", "count", "1 per rejected message"),
+            _F("topic", "string", "", "Topic of the rejected message (escaped, truncated)"),
+            _F("detail", "string", "", "What was wrong: field, value and rule"),
+        ),
+        "Messages the ingest rejected, with the reason.",
+    ),
+    "ingest_stats": Measurement(
+        "ingest_stats", "ops", ("worker",),
+        (
+            _F("messages_total", "integer", "count", "Messages received"),
+            _F("points_total", "integer", "count", "Points written"),
+            _F("batches_total", "integer", "count", "Batches written"),
+            _F("errors_total", "integer", "count", "Messages rejected"),
+            _F("backfill_messages_total", "integer", "count", "Replayed (backfill) messages received"),
+            _F("batch_latency_s", "float", "s", "Latency of the last write batch"),
+            _F("lag_s", "float", "s", "Server time minus the newest sample time written"),
+        ),
+        "Ingest self-metrics.",
+    ),
+}
+
+#: Tag values that are enumerations (bounded by construction).
+ENUM_TAG_VALUES: dict[str, tuple[str, ...]] = {
+    "category": ("bivalve", "macroalgae", "reef", "source"),
+    "scope": ("site", "farm", "category", "asset"),
+    "period": ("hour", "day", "month", "year", "ytd"),
+    "method": ("count", "deduct"),
+    "severity": ("info", "warning", "critical"),
+    "state": ("open", "acknowledged", "escalated", "resolved"),
+}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One InfluxDB point. ``time_ms`` is milliseconds since the Unix epoch (UTC)."""
+
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, float | int | str | bool]
+    time_ms: int
+
+
+def to_ms(t: datetime) -> int:
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: timestamps must be UTC-aware")
+    return int(round(t.astimezone(timezone.utc).timestamp() * 1000))
+
+
+def telemetry_points(site: str, msg: Telemetry) -> list[Point]:
+    """Map a validated telemetry message to points: one field and its ``_qc`` flag per sample.
+
+    Samples of one sensor at one time land in one point (InfluxDB merges fields of the same series
+    and time), so a sonde's nine quantities read together form one row in Grafana.
+    """
+    points: list[Point] = []
+    for s in msg.samples:
+        q = QUANTITIES[s.quantity]
+        tags = {"site": site, "device": msg.device, "sensor": s.sensor}
+        if s.farm is not None:
+            tags["farm"] = s.farm
+        if s.asset is not None:
+            tags["asset"] = s.asset
+        points.append(Point(q.measurement, tags, {q.name: float(s.value), q.name + QC_SUFFIX: int(s.qc)},
+                            to_ms(s.time)))
+    if msg.position is not None and msg.samples:
+        t = max(s.time for s in msg.samples)
+        points.append(Point("position", {"site": site, "device": msg.device, "sensor": "payload"},
+                            {"lat_deg": msg.position.lat_deg, "lon_deg": msg.position.lon_deg,
+                             "lat_deg_qc": 2, "lon_deg_qc": 2}, to_ms(t)))
+    return points
+
+
+def create_statements(database: str) -> list[str]:
+    """InfluxQL that creates the database and its retention policies (idempotent)."""
+    stmts = [f'CREATE DATABASE "{database}"']
+    for rp in RETENTION_POLICIES.values():
+        stmt = f'CREATE RETENTION POLICY "{rp.name}" ON "{database}" DURATION {rp.duration} REPLICATION 1'
+        if rp.default:
+            stmt += " DEFAULT"
+        stmts.append(stmt)
+    return stmts

@@ -1,0 +1,286 @@
+"""Contract 1: MQTT topics and payloads, version ``v1``.
+
+Topics::
+
+    blueranch/v1/{site}/{device}/telemetry   device -> server   Telemetry (QoS 1)
+    blueranch/v1/{site}/{device}/status      device -> server   Status (QoS 1, retained; also the Last Will)
+    blueranch/v1/{site}/{device}/events      device -> server   free-form device events (QoS 1)
+    blueranch/v1/{site}/{device}/cmd         server -> device   commands (QoS 1)
+    blueranch/v1/{site}/_alerts              alert worker -> anyone   alert notifications
+    blueranch/v1/_system/deadletter          ingest -> operators      rejected messages with reasons
+
+Site and device ids use a safe alphabet (:data:`ID_PATTERN`): ASCII letters, digits, ``_``, ``-`` and
+``.``, starting with a letter or digit, at most 64 characters. No MQTT wildcard (``+``, ``#``), no ``/``,
+no whitespace or control characters can appear, so an id can never widen a subscription, change a topic's
+level or inject a line into InfluxDB. Names that start with ``_`` are reserved for the platform.
+
+A telemetry payload is JSON (UTF-8)::
+
+    {"schema": "blueranch.telemetry/v1", "device": "buoy-01", "seq": 1742, "backfill": false,
+     "position": {"lat_deg": 28.46, "lon_deg": 121.89},
+     "samples": [{"time": "2026-11-21T14:00:00.000Z", "sensor": "sonde-1", "quantity": "do_mg_l",
+                  "value": 7.21, "unit": "mg/L", "qc": 1, "farm": "mussel-1", "asset": "ll-03"}]}
+
+``seq`` counts messages per device (it is assigned when the edge buffers a message, and a replay resends
+the same message with the same ``seq`` and ``backfill: true``). Each sample carries the sensor's own UTC
+timestamp; ``qc`` is the QARTOD flag (1 good, 2 not evaluated, 3 suspect, 4 fail, 9 missing).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import IntEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from blueranch.contracts.errors import ContractError, Violation, from_pydantic
+from blueranch.contracts.quantities import QUANTITIES
+
+VERSION = "v1"
+ROOT = "blueranch"
+PREFIX = f"{ROOT}/{VERSION}"
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+#: The largest payload the platform accepts, in bytes (the ingest enforces it before parsing).
+MAX_PAYLOAD_BYTES = 256 * 1024
+#: The most samples in one telemetry message.
+MAX_SAMPLES = 2000
+#: Default ingest policy for sensor clocks: how far ahead of the server clock a sample may be.
+DEFAULT_MAX_FUTURE = timedelta(minutes=10)
+#: Default ingest policy: the oldest sample accepted (the edge buffer holds at most this long).
+DEFAULT_MAX_PAST = timedelta(days=400)
+
+TELEMETRY_SCHEMA = "blueranch.telemetry/v1"
+STATUS_SCHEMA = "blueranch.status/v1"
+
+KINDS = ("telemetry", "status", "events", "cmd")
+TELEMETRY_FILTER = f"{PREFIX}/+/+/telemetry"
+STATUS_FILTER = f"{PREFIX}/+/+/status"
+DEADLETTER_TOPIC = f"{PREFIX}/_system/deadletter"
+
+
+class QcFlag(IntEnum):
+    """QARTOD flags (IOOS QARTOD manuals; same values as ioos_qc)."""
+
+    GOOD = 1
+    NOT_EVALUATED = 2
+    SUSPECT = 3
+    FAIL = 4
+    MISSING = 9
+
+
+def check_id(value: str, field: str = "id") -> str:
+    """Return ``value`` if it is a safe site or device id, else raise :class:`ContractError`."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise ContractError.single("bad_id", field, value, f"must match {ID_PATTERN} (letters, digits, _ - .)")
+    return value
+
+
+def _id_validator(value: str) -> str:
+    if not _ID_RE.match(value):
+        raise ValueError(f"must match {ID_PATTERN} (letters, digits, _ - .; no wildcards, '/', spaces or controls)")
+    return value
+
+
+SafeId = Annotated[str, AfterValidator(_id_validator)]
+
+
+# ---------------------------------------------------------------- topics
+def telemetry_topic(site: str, device: str) -> str:
+    return _topic(site, device, "telemetry")
+
+
+def status_topic(site: str, device: str) -> str:
+    return _topic(site, device, "status")
+
+
+def events_topic(site: str, device: str) -> str:
+    return _topic(site, device, "events")
+
+
+def cmd_topic(site: str, device: str) -> str:
+    return _topic(site, device, "cmd")
+
+
+def alerts_topic(site: str) -> str:
+    return f"{PREFIX}/{check_id(site, 'site')}/_alerts"
+
+
+def shared_subscription(group: str, topic_filter: str) -> str:
+    """An MQTT 5 shared subscription: workers in one group split the messages between them."""
+    check_id(group, "group")
+    return f"$share/{group}/{topic_filter}"
+
+
+def _topic(site: str, device: str, kind: str) -> str:
+    return f"{PREFIX}/{check_id(site, 'site')}/{check_id(device, 'device')}/{kind}"
+
+
+@dataclass(frozen=True)
+class TopicParts:
+    site: str
+    device: str
+    kind: str
+
+
+def parse_topic(topic: str) -> TopicParts:
+    """Split a device topic; raise :class:`ContractError` (reason ``bad_topic``) if it is not one."""
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[0] != ROOT or parts[1] != VERSION:
+        raise ContractError.single("bad_topic", "topic", topic, f"must be {PREFIX}/{{site}}/{{device}}/{{kind}}")
+    site, device, kind = parts[2], parts[3], parts[4]
+    violations = []
+    for name, value in (("topic.site", site), ("topic.device", device)):
+        if not _ID_RE.match(value):
+            violations.append(Violation(name, value, f"must match {ID_PATTERN}"))
+    if kind not in KINDS:
+        violations.append(Violation("topic.kind", kind, f"must be one of {', '.join(KINDS)}"))
+    if violations:
+        raise ContractError("bad_topic", violations)
+    return TopicParts(site, device, kind)
+
+
+# ---------------------------------------------------------------- payloads
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() != timedelta(0):
+        raise ValueError("must be a UTC timestamp (end with 'Z' or '+00:00')")
+    return value.astimezone(timezone.utc)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _qc_flag(value: int) -> QcFlag:
+    try:
+        return QcFlag(value)
+    except ValueError:
+        raise ValueError("must be a QARTOD flag: 1, 2, 3, 4 or 9") from None
+
+
+class Position(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lat_deg: float = Field(ge=-90, le=90)
+    lon_deg: float = Field(ge=-180, le=180)
+
+
+class Sample(BaseModel):
+    """One reading of one quantity by one sensor at the sensor's own time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    time: Annotated[UtcTime, Field(strict=False)]
+    sensor: SafeId
+    quantity: str
+    value: Annotated[float, AfterValidator(_finite)]
+    unit: str
+    qc: Annotated[int, AfterValidator(_qc_flag)] = QcFlag.NOT_EVALUATED
+    farm: SafeId | None = None
+    asset: SafeId | None = None
+
+    @model_validator(mode="after")
+    def _known_quantity_and_unit(self) -> "Sample":
+        q = QUANTITIES.get(self.quantity)
+        if q is None:
+            raise ValueError(f"quantity {self.quantity!r} is not known; see blueranch.contracts.quantities")
+        if self.unit != q.unit:
+            raise ValueError(f"unit {self.unit!r} is wrong for {q.name}: must be {q.unit!r}")
+        if not (q.gross_min <= self.value <= q.gross_max):
+            raise ValueError(
+                f"value {self.value!r} of {q.name} is outside its physical range [{q.gross_min}, {q.gross_max}]"
+            )
+        return self
+
+
+class Telemetry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["blueranch.telemetry/v1"] = Field(default=TELEMETRY_SCHEMA, alias="schema")
+    device: SafeId
+    seq: int = Field(ge=0, lt=2**63, strict=True)
+    backfill: bool = Field(default=False, strict=True)
+    position: Position | None = None
+    samples: list[Sample] = Field(min_length=1, max_length=MAX_SAMPLES)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+class Status(BaseModel):
+    """Retained device status; also published as the Last Will with ``state: offline``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["blueranch.status/v1"] = Field(default=STATUS_SCHEMA, alias="schema")
+    device: SafeId
+    state: Literal["online", "offline"]
+    time: UtcTime | None = None
+    sw_version: str | None = Field(default=None, max_length=64)
+    config_version: str | None = Field(default=None, max_length=64)
+    buffer_depth: int | None = Field(default=None, ge=0)
+    buffer_dropped_total: int | None = Field(default=None, ge=0)
+    battery_v: float | None = None
+    rssi_dbm: float | None = None
+    uplink: str | None = Field(default=None, max_length=200)
+    last_reading: dict[SafeId, UtcTime] | None = None
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def parse_telemetry(payload: bytes, topic: str | None = None) -> Telemetry:
+    """Validate a telemetry message. Raises :class:`ContractError` naming field, value and rule.
+
+    When ``topic`` is given it must be a telemetry topic whose device is the payload's device.
+    """
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ContractError.single(
+            "oversize", "payload", f"{len(payload)} bytes", f"must be at most {MAX_PAYLOAD_BYTES} bytes"
+        )
+    parts = parse_topic(topic) if topic is not None else None
+    if parts is not None and parts.kind != "telemetry":
+        raise ContractError.single("bad_topic", "topic.kind", parts.kind, "must be 'telemetry'")
+    try:
+        msg = Telemetry.model_validate_json(payload)
+    except ValidationError as exc:
+        raise from_pydantic("invalid_json" if _is_json_error(exc) else "schema", exc) from None
+    if parts is not None and msg.device != parts.device:
+        raise ContractError.single(
+            "device_mismatch", "device", msg.device, f"must equal the topic's device {parts.device!r}"
+        )
+    return msg
+
+
+def parse_status(payload: bytes) -> Status:
+    try:
+        return Status.model_validate_json(payload)
+    except ValidationError as exc:
+        raise from_pydantic("invalid_json" if _is_json_error(exc) else "schema", exc) from None
+
+
+def _is_json_error(exc: ValidationError) -> bool:
+    return any(e["type"] == "json_invalid" for e in exc.errors())
+
+
+def check_clock(msg: Telemetry, now: datetime, max_future: timedelta = DEFAULT_MAX_FUTURE,
+                max_past: timedelta = DEFAULT_MAX_PAST) -> list[Violation]:
+    """Samples whose time is implausible against the server clock ``now`` (policy is the caller's)."""
+    out = []
+    for i, s in enumerate(msg.samples):
+        if s.time > now + max_future:
+            out.append(Violation(f"samples[{i}].time", s.time.isoformat(), f"is more than {max_future} in the future"))
+        elif s.time < now - max_past:
+            out.append(Violation(f"samples[{i}].time", s.time.isoformat(), f"is more than {max_past} in the past"))
+    return out

@@ -1,0 +1,123 @@
+"""A small client for the InfluxDB v1 HTTP API (``/ping``, ``/write``, ``/query``).
+
+InfluxDB 1.x serves it natively; 2.x and 3.x serve it for compatibility, so everything the platform
+does goes through these three endpoints. One :class:`requests.Session` keeps a connection pool.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from blueranch.contracts.influx import PRECISION, create_statements
+
+
+class InfluxError(RuntimeError):
+    """InfluxDB answered with an error. ``status`` is the HTTP status (0 for a connection error)."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(f"InfluxDB HTTP {status}: {message}" if status else f"InfluxDB unreachable: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == 0 or self.status >= 500 or self.status == 429
+
+
+@dataclass
+class Series:
+    name: str
+    tags: dict[str, str]
+    columns: list[str]
+    values: list[list[Any]]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, v)) for v in self.values]
+
+
+class InfluxClient:
+    def __init__(self, url: str, database: str, username: str | None = None, password: str | None = None,
+                 timeout_s: float = 10.0, pool_size: int = 4):
+        self.url = url.rstrip("/")
+        self.database = database
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._auth = {"u": username, "p": password} if username else {}
+
+    def close(self) -> None:
+        self.session.close()
+
+    def ping(self) -> bool:
+        try:
+            return self.session.get(f"{self.url}/ping", timeout=self.timeout_s).status_code == 204
+        except requests.RequestException:
+            return False
+
+    def ensure_database(self) -> None:
+        """Create the database and the contract's retention policies if they are missing."""
+        for stmt in create_statements(self.database):
+            try:
+                self.query(stmt, method="POST", database=None)
+            except InfluxError as exc:
+                if "already exists" not in str(exc):
+                    raise
+                alter = stmt.replace("CREATE RETENTION POLICY", "ALTER RETENTION POLICY")
+                self.query(alter, method="POST", database=None)
+
+    def write(self, body: bytes, retention_policy: str | None = None, compress: bool = True) -> None:
+        """Write line protocol. Raises :class:`InfluxError` (check ``retryable``) on failure."""
+        params = {"db": self.database, "precision": PRECISION, **self._auth}
+        if retention_policy:
+            params["rp"] = retention_policy
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        data = body
+        if compress:
+            data = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        try:
+            r = self.session.post(f"{self.url}/write", params=params, data=data, headers=headers,
+                                  timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise InfluxError(0, str(exc)) from exc
+        if r.status_code != 204:
+            raise InfluxError(r.status_code, _error_text(r))
+
+    def query(self, q: str, method: str = "GET", database: str | None | bool = True,
+              epoch: str | None = "ms") -> list[Series]:
+        """Run InfluxQL; return the series of the first statement. Raises :class:`InfluxError`."""
+        params: dict[str, Any] = {"q": q, **self._auth}
+        if database is True:
+            params["db"] = self.database
+        elif database:
+            params["db"] = database
+        if epoch:
+            params["epoch"] = epoch
+        try:
+            if method == "POST":
+                r = self.session.post(f"{self.url}/query", data=params, timeout=self.timeout_s)
+            else:
+                r = self.session.get(f"{self.url}/query", params=params, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise InfluxError(0, str(exc)) from exc
+        if r.status_code != 200:
+            raise InfluxError(r.status_code, _error_text(r))
+        out: list[Series] = []
+        for result in r.json().get("results", []):
+            if "error" in result:
+                raise InfluxError(400, result["error"])
+            for s in result.get("series", []):
+                out.append(Series(s.get("name", ""), s.get("tags") or {}, s["columns"], s.get("values") or []))
+        return out
+
+
+def _error_text(r: requests.Response) -> str:
+    try:
+        return r.json().get("error", r.text)
+    except ValueError:
+        return r.text[:500]

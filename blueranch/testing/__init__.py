@@ -1,0 +1,1 @@
+"""Real Mosquitto and InfluxDB processes for tests, benchmarks and the demo (no stand-ins)."""

@@ -1,0 +1,1 @@
+"""Early warnings: hypoxia, heatwaves, storms, biomass loss, broken moorings, silent devices."""

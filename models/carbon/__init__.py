@@ -1,0 +1,1 @@
+"""Carbon stocks, the island budget, uncertainty and MRV reports."""

@@ -1,0 +1,154 @@
+"""Contract 1: topics and telemetry payloads, including hostile input."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from blueranch.contracts import mqtt
+from blueranch.contracts.errors import ContractError
+
+TOPIC = "blueranch/v1/dachen/buoy-01/telemetry"
+
+
+def sample(**over):
+    s = {"time": "2026-11-21T14:00:00.000Z", "sensor": "sonde-1", "quantity": "do_mg_l", "value": 7.2,
+         "unit": "mg/L", "qc": 1}
+    s.update(over)
+    return s
+
+
+def payload(**over):
+    p = {"schema": "blueranch.telemetry/v1", "device": "buoy-01", "seq": 7, "samples": [sample()]}
+    p.update(over)
+    return json.dumps(p).encode()
+
+
+def reject(data: bytes, topic: str | None = TOPIC) -> ContractError:
+    with pytest.raises(ContractError) as info:
+        mqtt.parse_telemetry(data, topic)
+    return info.value
+
+
+def test_valid_payload_round_trips():
+    msg = mqtt.parse_telemetry(payload(position={"lat_deg": 28.46, "lon_deg": 121.89}), TOPIC)
+    assert msg.device == "buoy-01" and msg.seq == 7 and not msg.backfill
+    assert msg.samples[0].time == datetime(2026, 11, 21, 14, tzinfo=timezone.utc)
+    assert msg.samples[0].qc == mqtt.QcFlag.GOOD
+    again = mqtt.parse_telemetry(msg.to_json(), TOPIC)
+    assert again == msg
+
+
+def test_topics_are_built_and_parsed():
+    assert mqtt.telemetry_topic("dachen", "buoy-01") == TOPIC
+    assert mqtt.parse_topic(TOPIC) == mqtt.TopicParts("dachen", "buoy-01", "telemetry")
+    assert mqtt.shared_subscription("ingest", mqtt.TELEMETRY_FILTER) == "$share/ingest/blueranch/v1/+/+/telemetry"
+    assert mqtt.alerts_topic("dachen") == "blueranch/v1/dachen/_alerts"
+
+
+@pytest.mark.parametrize("bad", ["a/b", "a+b", "#", "a b", "a\nb", "a\x00", "", "_reserved", "x" * 65, "é", "a,b",
+                                 "a=b", 'a"b'])
+def test_unsafe_ids_are_refused_in_topics(bad):
+    with pytest.raises(ContractError) as info:
+        mqtt.telemetry_topic("dachen", bad)
+    assert info.value.violations[0].field == "device"
+    assert info.value.violations[0].value == bad
+    assert "must match" in info.value.violations[0].rule
+
+
+@pytest.mark.parametrize("topic", ["blueranch/v1/dachen/buoy-01", "blueranch/v2/dachen/buoy-01/telemetry",
+                                   "blueranch/v1/dachen/buoy 01/telemetry", "blueranch/v1/dachen/b/telemetry/x",
+                                   "blueranch/v1/dachen/buoy-01/firmware"])
+def test_bad_topics(topic):
+    with pytest.raises(ContractError) as info:
+        mqtt.parse_topic(topic)
+    assert info.value.reason == "bad_topic"
+
+
+@pytest.mark.parametrize(
+    "data, field, rule_part",
+    [
+        (payload(seq="7"), "seq", "valid integer"),
+        (payload(seq=-1), "seq", "greater than or equal to 0"),
+        (payload(samples=[sample(value="7.2")]), "samples[0].value", "valid number"),
+        (payload(samples=[sample(value=None)]), "samples[0].value", "valid number"),
+        (payload(samples=[sample(time="2026-11-21T14:00:00")]), "samples[0].time", "UTC"),
+        (payload(samples=[sample(time="2026-11-21T14:00:00+08:00")]), "samples[0].time", "UTC"),
+        (payload(samples=[sample(time="yesterday")]), "samples[0].time", "datetime"),
+        (payload(samples=[sample(qc=5)]), "samples[0].qc", "1, 2, 3, 4 or 9"),
+        (payload(samples=[sample(unit="mg/l")]), "samples[0]", "must be 'mg/L'"),
+        (payload(samples=[sample(quantity="oxygen")]), "samples[0]", "not known"),
+        (payload(samples=[sample(value=1e9)]), "samples[0]", "physical range"),
+        (payload(samples=[sample(sensor="s\nq")]), "samples[0].sensor", "must match"),
+        (payload(samples=[sample(farm="f,x=1 y")]), "samples[0].farm", "must match"),
+        (payload(samples=[]), "samples", "at least 1"),
+        (payload(extra="x"), "extra", "unknown keys are errors"),
+        (payload(schema="blueranch.telemetry/v9"), "schema", "blueranch.telemetry/v1"),
+        (payload(backfill="yes"), "backfill", "valid boolean"),
+        (payload(position={"lat_deg": 91, "lon_deg": 0}), "position.lat_deg", "less than or equal to 90"),
+    ],
+)
+def test_errors_name_field_value_and_rule(data, field, rule_part):
+    err = reject(data)
+    assert err.reason == "schema"
+    v = err.violations[0]
+    assert v.field == field, err
+    assert rule_part in v.rule, err
+    assert field in str(err)
+
+
+def test_missing_fields_are_named():
+    err = reject(json.dumps({"device": "buoy-01"}).encode())
+    fields = {v.field for v in err.violations}
+    assert fields == {"seq", "samples"}
+    assert all(v.rule == "is required" for v in err.violations)
+
+
+@pytest.mark.parametrize("data", [b"", b"{", b"\xff\xfe", b"null", b"[1,2]", b'{"device": "buoy-01", "seq": 1'])
+def test_garbage_is_rejected(data):
+    err = reject(data)
+    assert err.reason in ("invalid_json", "schema")
+
+
+def test_nan_and_infinity_are_rejected():
+    for text in (b"NaN", b"Infinity", b"-Infinity"):
+        data = payload().replace(b'"value": 7.2', b'"value": ' + text)
+        err = reject(data)
+        assert err.violations[0].field.startswith("samples[0]")
+
+
+def test_oversize_payload_is_rejected_before_parsing():
+    data = b"{" + b" " * mqtt.MAX_PAYLOAD_BYTES + b"}"
+    err = reject(data)
+    assert err.reason == "oversize"
+    assert str(mqtt.MAX_PAYLOAD_BYTES) in err.violations[0].rule
+
+
+def test_too_many_samples():
+    err = reject(payload(samples=[sample()] * (mqtt.MAX_SAMPLES + 1)))
+    assert err.violations[0].field == "samples"
+
+
+def test_device_must_match_topic():
+    err = reject(payload(device="buoy-02"))
+    assert err.reason == "device_mismatch"
+    assert err.violations[0].value == "buoy-02"
+    assert "buoy-01" in err.violations[0].rule
+
+
+def test_clock_policy_flags_far_future_and_past():
+    now = datetime(2026, 11, 21, 14, tzinfo=timezone.utc)
+    msg = mqtt.parse_telemetry(payload(samples=[sample(), sample(time="2200-01-01T00:00:00Z"),
+                                                sample(time="2020-01-01T00:00:00Z")]), TOPIC)
+    found = mqtt.check_clock(msg, now)
+    assert [v.field for v in found] == ["samples[1].time", "samples[2].time"]
+    assert "future" in found[0].rule and "past" in found[1].rule
+    assert mqtt.check_clock(msg, now, max_future=timedelta(days=100_000), max_past=timedelta(days=100_000)) == []
+
+
+def test_status_payload():
+    st = mqtt.Status(device="buoy-01", state="online", buffer_depth=3, buffer_dropped_total=0)
+    assert mqtt.parse_status(st.to_json()) == st
+    with pytest.raises(ContractError) as info:
+        mqtt.parse_status(b'{"device": "buoy-01", "state": "sleeping"}')
+    assert info.value.violations[0].field == "state"
