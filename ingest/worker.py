@@ -1,7 +1,19 @@
-"""Ingest worker (walking skeleton: one message, one write; the ingest issue adds batching).
+"""One ingest worker: MQTT 5 shared subscription -> validate -> batch -> InfluxDB -> acknowledge.
 
-At-least-once: the MQTT message is acknowledged (paho manual ack) only after InfluxDB accepted its
-points. A message that breaks the contract is acknowledged, dead-lettered and counted, never retried.
+At-least-once, end to end:
+
+- The session is persistent (clean start off, session expiry ``session_expiry_s``) under a stable client
+  id, so the broker keeps the worker's messages while it is down and resends the unacknowledged ones.
+- Messages are acknowledged (paho ``manual_ack``) only after InfluxDB accepted every point of theirs,
+  in the order they arrived. A rejected message is acknowledged once its ``ingest_errors`` point is
+  written, after it was published to the dead-letter topic. InfluxDB points are idempotent (same series
+  and time), so a redelivered message rewrites the same points: nothing is lost and nothing counted twice.
+- What is in flight is bounded twice: by the MQTT 5 Receive Maximum (the broker sends at most
+  ``receive_maximum`` unacknowledged messages) and by ``max_pending_points`` inside the worker (above it
+  ``on_message`` waits, which pushes back on the TCP connection, and logs loudly).
+- Acknowledgements carry the connection generation: after a reconnect, packet ids of the old connection
+  are not acknowledged (the broker resends those messages instead), so an ack can never hit the wrong
+  message.
 """
 
 from __future__ import annotations
@@ -10,86 +22,283 @@ import json
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError
-from blueranch.contracts.influx import Point, telemetry_points
+from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.influxdb import InfluxClient, InfluxError
-from blueranch.mqttc import connect_properties, make_client, parse_url
+from blueranch.mqttc import make_client, parse_url
+from ingest.config import IngestConfig
+from ingest.metrics import Metrics
+from ingest.validate import ErrorClock, Validator
+from ingest.writer import Refused, Stopped, Writer
 
 log = logging.getLogger("blueranch.ingest")
 
+ERRORS = MEASUREMENTS["ingest_errors"]
+RAW_RP = MEASUREMENTS["water_quality"].retention_policy
+OPS_RP = ERRORS.retention_policy
+_EXCERPT_BYTES = 512
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A received message (or a stats tick, ``mid`` None) waiting for its batch to be written."""
+
+    mid: int | None
+    qos: int
+    generation: int
+    body: bytes | None = None
+    points: int = 0
+    newest_ms: int = 0
+    ops: list[Point] = field(default_factory=list)
+    topic: str = ""
+
 
 class Worker:
-    def __init__(self, mqtt_url: str, influx: InfluxClient, worker_id: str = "ingest-1", group: str = "ingest"):
+    def __init__(self, mqtt_url: str, influx: InfluxClient, config: IngestConfig | None = None,
+                 index: int = 1, username: str | None = None, password: str | None = None,
+                 metrics_port: int | None = None, metrics_addr: str = "127.0.0.1"):
+        self.config = config or IngestConfig()
         self.influx = influx
-        self.worker_id = worker_id
-        self.group = group
+        self.worker_id = f"{self.config.client_id}-{index}"
+        self.metrics_port = metrics_port
+        self.metrics_addr = metrics_addr
         self.stop_event = threading.Event()
-        url = parse_url(mqtt_url)
-        self.client = make_client(worker_id, clean=False, manual_ack=True, tls=url.tls)
+        self.subscribed = threading.Event()
+        self.metrics = Metrics(self.worker_id)
+        self.validator = Validator(self.config)
+        self.writer = Writer(influx, self.config.retry, self.stop_event, compress=self.config.batch.gzip,
+                             on_retry=self.metrics.retries.inc)
+        self.errors_clock = ErrorClock()
+        self._cond = threading.Condition()
+        self._pending: list[_Entry] = []
+        self._pending_points = 0
+        self._oldest = 0.0
+        self._closing = False
+        self._ack_lock = threading.Lock()
+        self._generation = 0
+        self._url = parse_url(mqtt_url)
+        self.client = make_client(self.worker_id, clean=False, manual_ack=True, tls=self._url.tls,
+                                  username=username, password=password)
+        self.client.max_inflight_messages_set(100)  # our own publishes: dead letters
+        self.client.reconnect_delay_set(0.2, 10)
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = lambda *a: self.subscribed.set()
         self.client.on_message = self._on_message
-        self.client.connect_async(url.host, url.port, clean_start=False, properties=connect_properties())
-        self.messages = 0
-        self.points = 0
-        self.errors = 0
+
+    # ------------------------------------------------------------ MQTT callbacks (network thread)
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        props.ReceiveMaximum = self.config.receive_maximum
+        return props
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._ack_lock:
+            self._generation += 1
         if reason_code.is_failure:
-            log.error("broker refused the connection: %s", reason_code)
+            log.error("broker %s:%d refused the connection of %s: %s", self._url.host, self._url.port,
+                      self.worker_id, reason_code)
             return
-        client.subscribe(contract.shared_subscription(self.group, contract.TELEMETRY_FILTER),
+        log.info("%s connected (session present: %s)", self.worker_id, flags.session_present)
+        client.subscribe(contract.shared_subscription(self.config.group, contract.TELEMETRY_FILTER),
                          options=SubscribeOptions(qos=1))
 
-    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
-        self.messages += 1
-        try:
-            tm = contract.parse_telemetry(msg.payload, msg.topic)
-            site = contract.parse_topic(msg.topic).site
-            points = telemetry_points(site, tm)
-            body = lines(points)
-        except ContractError as exc:
-            self._reject(msg, exc)
-            client.ack(msg.mid, msg.qos)
-            return
-        while not self.stop_event.is_set():
-            try:
-                self.influx.write(body)
-                self.points += len(points)
-                client.ack(msg.mid, msg.qos)
-                return
-            except InfluxError as exc:
-                if not exc.retryable:
-                    self._reject(msg, ContractError.single("influx_rejected", "points", len(points), str(exc)))
-                    client.ack(msg.mid, msg.qos)
-                    return
-                log.warning("InfluxDB write failed, retrying: %s", exc)
-                self.stop_event.wait(1.0)
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._ack_lock:
+            self._generation += 1
+        if not self.stop_event.is_set():
+            log.warning("%s lost the broker (%s); unacknowledged messages will be resent", self.worker_id,
+                        reason_code)
 
-    def _reject(self, msg: mqtt.MQTTMessage, exc: ContractError) -> None:
-        self.errors += 1
-        log.warning("rejected message on %r: %s (%s)", msg.topic, exc.reason, exc)
-        report = {"reason": exc.reason, "topic": msg.topic, "detail": str(exc), "worker": self.worker_id,
-                  "payload_excerpt": msg.payload[:512].decode("utf-8", errors="replace")}
-        self.client.publish(contract.DEADLETTER_TOPIC, json.dumps(report), qos=1)
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        if self._closing:
+            return  # not acknowledged: the broker resends it to the next session
+        entry = _Entry(msg.mid, msg.qos, self._generation)
         try:
-            self.influx.write(lines([Point("ingest_errors", {"reason": exc.reason, "worker": self.worker_id},
-                                           {"count": 1, "topic": msg.topic[:200], "detail": str(exc)[:1000]},
-                                           int(time.time() * 1000))]), retention_policy="ops")
-        except InfluxError as werr:
-            log.error("could not record the rejection in ingest_errors: %s", werr)
+            topic = msg.topic
+            acc = self.validator.accept(topic, msg.payload)
+        except ContractError as exc:
+            self._reject(entry, msg, exc)
+        except Exception as exc:  # a bug must not stop the worker nor block the messages behind this one
+            log.exception("unexpected error on a message on %r; dead-lettering it", msg._topic[:200])
+            self._reject(entry, msg, ContractError.single("internal_error", "payload", type(exc).__name__,
+                                                          str(exc)[:300]))
+        else:
+            self.metrics.received(acc.backfill)
+            entry.body, entry.points, entry.newest_ms = acc.body, acc.points, acc.newest_ms
+            for reason in acc.flags:
+                self.metrics.flagged.labels(reason).inc()
+        self._enqueue(entry)
+
+    # ------------------------------------------------------------ rejection and dead letters
+    def _reject(self, entry: _Entry, msg: mqtt.MQTTMessage, exc: ContractError) -> None:
+        self.metrics.received(False)
+        topic = msg._topic.decode("utf-8", errors="replace")
+        log.warning("rejected message on %r (%s): %s", topic[:200], exc.reason, exc)
+        self.metrics.error(exc.reason)
+        entry.topic = topic
+        entry.ops.append(self._error_point(exc.reason, topic, str(exc)))
+        self._deadletter(exc.reason, topic, str(exc), msg.payload[:_EXCERPT_BYTES],
+                         [{"field": v.field, "value": repr(v.value)[:200], "rule": v.rule} for v in exc.violations])
+
+    def _error_point(self, reason: str, topic: str, detail: str) -> Point:
+        return Point(ERRORS.name, {"reason": reason, "worker": self.worker_id},
+                     {"count": 1, "topic": topic[:200], "detail": detail[:1000]}, self.errors_clock.next_ms())
+
+    def _deadletter(self, reason: str, topic: str, detail: str, excerpt: bytes, violations: list[dict]) -> None:
+        report = {"reason": reason, "topic": topic, "detail": detail, "violations": violations,
+                  "worker": self.worker_id, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "payload_excerpt": excerpt.decode("utf-8", errors="replace")}
+        self.client.publish(self.config.deadletter_topic, json.dumps(report), qos=1)
+
+    # ------------------------------------------------------------ batching
+    def _enqueue(self, entry: _Entry) -> None:
+        with self._cond:
+            waited = False
+            while self._pending_points >= self.config.max_pending_points and not self.stop_event.is_set():
+                if not waited:
+                    log.warning("%s holds %d unwritten points (max_pending_points %d): reading paused until "
+                                "InfluxDB catches up", self.worker_id, self._pending_points,
+                                self.config.max_pending_points)
+                    waited = True
+                self._cond.wait(1.0)
+            if not self._pending:
+                self._oldest = time.monotonic()
+                self._cond.notify()
+            self._pending.append(entry)
+            self._pending_points += entry.points
+            if self._pending_points >= self.config.batch.max_points:
+                self._cond.notify()
+
+    def _take(self) -> list[_Entry] | None:
+        """Wait for a full or old-enough batch; None once stopping and nothing is left."""
+        max_points, max_age = self.config.batch.max_points, self.config.batch.max_age_s
+        with self._cond:
+            while True:
+                if self._pending:
+                    age = time.monotonic() - self._oldest
+                    if self._pending_points >= max_points or age >= max_age or self.stop_event.is_set():
+                        break
+                    self._cond.wait(max_age - age)
+                elif self.stop_event.is_set():
+                    return None
+                else:
+                    self._cond.wait()
+            taken, n = [], 0
+            for entry in self._pending:
+                if taken and n + entry.points > max_points:
+                    break
+                taken.append(entry)
+                n += entry.points
+            del self._pending[:len(taken)]
+            self._pending_points -= n
+            self._oldest = time.monotonic()
+            self._cond.notify_all()
+            return taken
+
+    def _flush_loop(self) -> None:
+        while True:
+            batch = self._take()
+            if batch is None:
+                return
+            try:
+                self._flush(batch)
+            except Stopped as exc:
+                log.warning("%s stopped with %d messages unwritten and unacknowledged (the broker keeps them): "
+                            "%s", self.worker_id, sum(e.mid is not None for e in batch), exc)
+
+    def _flush(self, batch: list[_Entry]) -> None:
+        t0 = time.monotonic()
+        chunks, owners = [], []
+        for i, e in enumerate(batch):
+            if e.body:
+                chunks.append(e.body)
+                owners.append(i)
+        refused = self.writer.write(chunks, owners, RAW_RP)
+        for r in refused:
+            self._refused(batch[r.owner], r)
+        ops = [p for e in batch for p in e.ops]
+        if ops:
+            for r in self.writer.write([lines(ops)], [0], OPS_RP):
+                log.error("InfluxDB refused an ingest record %r: %s", r.line[:300], r.error)
+        points = sum(e.points for e in batch) - len(refused)
+        newest = max(e.newest_ms for e in batch)
+        self.metrics.batch_written(points, time.monotonic() - t0, newest)
+        with self._ack_lock:
+            generation = self._generation
+            stale = 0
+            for e in batch:
+                if e.mid is None:
+                    continue
+                if e.generation != generation:
+                    stale += 1
+                    continue
+                self.client.ack(e.mid, e.qos)
+        self.metrics.unacked.set(len(self._pending))
+        self.metrics.pending_points.set(self._pending_points)
+        if stale:
+            log.info("%s: %d written messages came on a previous connection; the broker resends them",
+                     self.worker_id, stale)
+
+    def _refused(self, entry: _Entry, r: Refused) -> None:
+        """A point InfluxDB refused (4xx): dead-letter it alone; the message's other points are written."""
+        line = r.line.decode("utf-8", errors="replace")
+        log.error("InfluxDB refused a point of a message from %r: %s; line: %s", entry.topic or "?", r.error,
+                  line[:300])
+        self.metrics.error("influx_refused")
+        entry.ops.append(self._error_point("influx_refused", entry.topic, f"{r.error}; line: {line[:600]}"))
+        self._deadletter("influx_refused", entry.topic, r.error, r.line[:_EXCERPT_BYTES], [])
+
+    def _stats_loop(self) -> None:
+        while not self.stop_event.wait(self.config.stats_interval_s):
+            self._enqueue(_Entry(None, 0, 0, ops=[self.metrics.stats_point(self.errors_clock.next_ms())]))
+
+    # ------------------------------------------------------------ lifecycle
+    def prepare_database(self) -> None:
+        """Create the database and policies if allowed; an ingest user without admin rights skips it."""
+        try:
+            self.influx.ensure_database()
+        except InfluxError as exc:
+            if exc.status in (401, 403):
+                log.warning("cannot create database %r with these credentials (%s); assuming an administrator "
+                            "created it", self.influx.database, exc)
+            elif exc.retryable:
+                log.warning("InfluxDB is not reachable yet (%s); writes will retry", exc)
+            else:
+                raise
 
     def run(self) -> None:
-        self.influx.ensure_database()
+        """Run until :meth:`stop`; then write what is pending (one attempt), acknowledge it and disconnect."""
+        self.prepare_database()
+        if self.metrics_port is not None:
+            self.metrics.serve(self.metrics_port, self.metrics_addr)
+            log.info("%s serves Prometheus metrics on port %d", self.worker_id, self.metrics_port)
+        flusher = threading.Thread(target=self._flush_loop, name=f"{self.worker_id}-flush", daemon=True)
+        stats = threading.Thread(target=self._stats_loop, name=f"{self.worker_id}-stats", daemon=True)
+        flusher.start()
+        stats.start()
+        self.client.connect_async(self._url.host, self._url.port, keepalive=self.config.keepalive_s,
+                                  clean_start=False, properties=self._connect_properties())
         self.client.loop_start()
         self.stop_event.wait()
+        self._closing = True
+        with self._cond:
+            self._cond.notify_all()
+        flusher.join(60)
         self.client.disconnect()
         self.client.loop_stop()
+        log.info("%s stopped: %s", self.worker_id, self.metrics.totals)
 
     def stop(self) -> None:
+        """Ask :meth:`run` to finish (safe from a signal handler: it only sets an event)."""
         self.stop_event.set()

@@ -1,0 +1,103 @@
+"""Turn one MQTT message into line protocol, or into a :class:`ContractError` that says why not.
+
+The MQTT contract (:func:`blueranch.contracts.mqtt.parse_telemetry`) checks the topic, the size, the
+schema and that the topic's device is the payload's device. This module adds the ingest's policies:
+a size limit of its own, the clock policy (reject or flag samples far in the future or past) and the
+device policy (reject devices that are not in the configured list).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from blueranch.contracts import mqtt as contract
+from blueranch.contracts.errors import ContractError, Violation
+from blueranch.contracts.influx import QC_SUFFIX, Point, telemetry_points
+from blueranch.contracts.lineprotocol import lines
+from ingest.config import IngestConfig
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A valid message: its line-protocol body for the ``raw`` policy and what is known about it."""
+
+    body: bytes
+    points: int
+    device: str
+    seq: int
+    backfill: bool
+    newest_ms: int
+    #: reasons under which samples were written but flagged (clock policy ``flag``)
+    flags: tuple[str, ...] = ()
+
+
+class Validator:
+    def __init__(self, config: IngestConfig):
+        self.config = config
+        self.max_future = timedelta(seconds=config.clock.max_future_s)
+        self.max_past = timedelta(seconds=config.clock.max_past_s)
+        self.known = frozenset(config.devices.known)
+
+    def accept(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
+        """Validate and serialise; raise :class:`ContractError` with a bounded ``reason``."""
+        if len(payload) > self.config.max_payload_bytes:
+            raise ContractError.single("oversize", "payload", f"{len(payload)} bytes",
+                                       f"must be at most {self.config.max_payload_bytes} bytes")
+        msg = contract.parse_telemetry(payload, topic)
+        if self.config.devices.unknown == "reject" and msg.device not in self.known:
+            raise ContractError.single("unknown_device", "device", msg.device,
+                                       "is not in the ingest's list of known devices (devices.known)")
+        site = topic.split("/", 3)[2]  # parse_telemetry has checked the topic's shape and ids
+        points = telemetry_points(site, msg)
+        flags = self._clock(msg, points, now or datetime.now(timezone.utc))
+        newest = max(p.time_ms for p in points)
+        return Accepted(lines(points), len(points), msg.device, msg.seq, msg.backfill, newest, flags)
+
+    def _clock(self, msg: contract.Telemetry, points: list[Point], now: datetime) -> tuple[str, ...]:
+        """Apply the clock policy; flagged samples get QARTOD SUSPECT in ``points`` (edited in place)."""
+        bad = contract.check_clock(msg, now, self.max_future, self.max_past)
+        if not bad:
+            return ()
+        policy = self.config.clock
+        flags: list[str] = []
+        rejected: list[Violation] = []
+        for v in bad:
+            future = "future" in v.rule
+            if (policy.future if future else policy.past) == "reject":
+                rejected.append(v)
+            else:
+                flags.append("clock_future" if future else "clock_past")
+                index = int(v.field[len("samples["):v.field.index("]")])
+                points[index] = _suspect(points[index])
+        if rejected:
+            future = any("future" in v.rule for v in rejected)
+            raise ContractError("clock_future" if future else "clock_past", rejected)
+        return tuple(sorted(set(flags)))
+
+
+def _suspect(point: Point) -> Point:
+    """The same point with every ``_qc`` flag raised to at least SUSPECT (3); FAIL and MISSING stay."""
+    fields = dict(point.fields)
+    for name, value in point.fields.items():
+        if name.endswith(QC_SUFFIX) and value in (contract.QcFlag.GOOD, contract.QcFlag.NOT_EVALUATED):
+            fields[name] = int(contract.QcFlag.SUSPECT)
+    return dataclasses.replace(point, fields=fields)
+
+
+class ErrorClock:
+    """Strictly increasing millisecond timestamps for ``ingest_errors`` points of one worker.
+
+    Two rejections in the same millisecond would otherwise be the same InfluxDB point (same tags and
+    time) and the second would overwrite the first, so the count of rejections would be wrong.
+    """
+
+    def __init__(self) -> None:
+        self.last_ms = 0
+
+    def next_ms(self) -> int:
+        now = int(time.time() * 1000)
+        self.last_ms = now if now > self.last_ms else self.last_ms + 1
+        return self.last_ms
