@@ -1,0 +1,214 @@
+"""The island budget: per-asset sinks, sources and reef stock per period, totals per scope with 95 % intervals.
+
+Scopes (contract ``carbon_budget``): ``asset`` (one longline/raft), ``farm``, ``category`` (bivalve,
+macroalgae, reef, source) and ``site``. Creditable sinks are bivalves and macroalgae (and the reef stock
+change only when ``credit_reef`` is set). An asset whose stock is missing at a period boundary has no sink
+for that period (NaN, reported with ``missing_assets``) and is left out of the totals - never filled in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.carbon.biomass import AssetSeries
+from models.carbon.config import CarbonConfig
+from models.carbon.method import stock_change_wet_t, to_t_co2e
+from models.carbon.periods import Period
+from models.carbon.sources import MeterSeries, ReefRow, SourceRow, meter_id, meter_rows, pen_rows, reef_stock_at
+from models.carbon.uncertainty import (SinkSampler, creditable_c_per_wet_t, interval95, source_draws_t_co2,
+                                       u_coefficient, u_sink_asset, u_sum)
+
+Scope = tuple[str, str]  # (scope, key)
+
+
+@dataclass
+class SinkRow:
+    asset: str
+    farm: str
+    kind: str
+    group: str
+    period: Period
+    start_wet_t: float
+    end_wet_t: float
+    harvested_wet_t: float
+    lost_wet_t: float
+    sink_wet_t: float
+    sink_sd_wet_t: float
+    t_c: float
+    completeness: float
+
+    @property
+    def t_co2e(self) -> float:
+        return float(to_t_co2e(self.t_c))
+
+
+@dataclass
+class Total:
+    scope: str
+    key: str
+    period: Period
+    sinks_t_c: float
+    sinks_t_co2e: float
+    sinks_lo95_t_co2e: float
+    sinks_hi95_t_co2e: float
+    sources_t_co2e: float
+    sources_lo95_t_co2e: float
+    sources_hi95_t_co2e: float
+    net_emissions_t_co2e: float
+    net_lo95_t_co2e: float
+    net_hi95_t_co2e: float
+    reef_stock_t_c: float
+    value: float | None
+    completeness: float
+    missing_assets: int
+    ipcc_u_sinks: float  # Approach 1: half the 95 % interval as a share of the sinks
+
+
+@dataclass
+class Inputs:
+    """Everything the budget is computed from (the report digests exactly this)."""
+
+    assets: dict[str, AssetSeries]
+    meters: dict[str, MeterSeries] = field(default_factory=dict)
+    reef_density: dict[str, MeterSeries] = field(default_factory=dict)
+    reef_length: dict[str, MeterSeries] = field(default_factory=dict)
+
+
+@dataclass
+class Budget:
+    periods: list[Period]
+    sinks: list[SinkRow]
+    sources: list[SourceRow]
+    reefs: list[ReefRow]
+    totals: list[Total]
+
+    def total(self, scope: str, key: str, period: Period) -> Total:
+        for t in self.totals:
+            if t.scope == scope and t.key == key and t.period == period:
+                return t
+        raise KeyError(f"no total for {scope}={key} in {period}")
+
+
+def _sink_rows(cfg: CarbonConfig, inputs: Inputs, p: Period, latest_ms: int, c_per_wet: dict[str, float]
+               ) -> list[SinkRow]:
+    rows = []
+    end_ms = min(p.end_ms, latest_ms + 1)
+    for a in cfg.assets:
+        s = inputs.assets.get(a.asset)
+        if s is None:
+            nan = float("nan")
+            rows.append(SinkRow(a.asset, a.farm, a.kind, a.group, p, nan, nan, 0.0, 0.0, nan, nan, nan, 0.0))
+            continue
+        start, end = s.stock_at(np.array([p.start_ms, end_ms]))
+        harvested, lost = s.moved_between(p.start_ms, end_ms)
+        sink = float(stock_change_wet_t(start, end, harvested, lost, cfg.losses))
+        n_ev = sum(1 for e in s.events if p.start_ms <= e.time_ms < end_ms)
+        sd = s.level_sd_wet_t * np.sqrt(2.0 + 2.0 * n_ev)
+        rows.append(SinkRow(a.asset, a.farm, a.kind, a.group, p, float(start), float(end), harvested, lost, sink,
+                            float(sd), sink * c_per_wet[a.group], s.completeness(p.start_ms, end_ms)))
+    return rows
+
+
+def _scopes(cfg: CarbonConfig) -> list[Scope]:
+    out: list[Scope] = [("site", cfg.site)]
+    farms = sorted({a.farm for a in cfg.assets} | {m.farm for m in cfg.meters if m.farm}
+                   | {p.farm for p in cfg.pens} | {r.farm for r in cfg.reefs})
+    out += [("farm", f) for f in farms]
+    cats = sorted({a.kind for a in cfg.assets} | ({"reef"} if cfg.reefs else set())
+                  | ({"source"} if cfg.meters or cfg.pens else set()))
+    out += [("category", c) for c in cats]
+    out += [("asset", a.asset) for a in cfg.assets]
+    return out
+
+
+def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], latest_ms: int,
+                   draws: int | None = None, seed: int | None = None) -> Budget:
+    """Sinks, sources, reef stock and scope totals with Monte Carlo 95 % intervals for every period."""
+    n = draws or cfg.uncertainty.draws
+    seed = cfg.uncertainty.seed if seed is None else seed
+    coeffs = cfg.coefficients()
+    factors = cfg.emission_factors()
+    c_per_wet = {g: float(creditable_c_per_wet_t(c, cfg.calcification, cfg.psi)) for g, c in coeffs.items()}
+    u_c = {g: u_coefficient(c, cfg.calcification, cfg.psi, cfg.uncertainty) for g, c in coeffs.items()}
+    sampler = SinkSampler.create([a.group for a in cfg.assets], coeffs, cfg.calcification, cfg.psi,
+                                 cfg.uncertainty, n, seed)
+    scopes = _scopes(cfg)
+    idx = {s: i for i, s in enumerate(scopes)}
+    m_sink = np.zeros((len(cfg.assets), len(scopes)))
+    for i, a in enumerate(cfg.assets):
+        for s in (("site", cfg.site), ("farm", a.farm), ("category", a.kind), ("asset", a.asset)):
+            m_sink[i, idx[s]] = 1.0
+    src_members: list[tuple[str | None]] = [(m.farm,) for m in cfg.meters] + [(p.farm,) for p in cfg.pens]
+    m_src = np.zeros((len(src_members), len(scopes)))
+    for i, (farm,) in enumerate(src_members):
+        for s in (("site", cfg.site), ("farm", farm), ("category", "source")):
+            if s in idx:
+                m_src[i, idx[s]] = 1.0
+    empty = (np.array([]), np.array([]), np.array([], dtype=np.int64))
+    all_sinks: list[SinkRow] = []
+    all_sources: list[SourceRow] = []
+    all_reefs: list[ReefRow] = []
+    totals: list[Total] = []
+    for p in periods:
+        sinks = _sink_rows(cfg, inputs, p, latest_ms, c_per_wet)
+        sources = [r for m in cfg.meters for r in meter_rows(
+            m, inputs.meters.get(meter_id(m), MeterSeries(*empty)), factors[m.factor], [p], latest_ms)]
+        sources += [r for pen in cfg.pens for r in pen_rows(pen, [p], latest_ms)]
+        reefs = []
+        end_ms = min(p.end_ms, latest_ms + 1)
+        reef_sink_t_c = np.zeros(len(scopes))
+        for r in cfg.reefs:
+            wet, fish_c, att = reef_stock_at(r, coeffs, end_ms, inputs.reef_density.get(r.zone),
+                                             inputs.reef_length.get(r.zone))
+            dens = inputs.reef_density.get(r.zone)
+            present = 0 if dens is None else int(((dens.times_ms >= end_ms - 86_400_000)
+                                                  & (dens.times_ms < end_ms)).sum())
+            reefs.append(ReefRow(r.zone, r.farm, p, wet, fish_c, att,
+                                 min(1.0, present / (86400 / cfg.detection.expected_interval_s))))
+            if cfg.credit_reef:
+                _, c0, a0 = reef_stock_at(r, coeffs, p.start_ms, dens, inputs.reef_length.get(r.zone))
+                change = (fish_c + att) - (c0 + a0)
+                if np.isfinite(change):
+                    for s in (("site", cfg.site), ("farm", r.farm), ("category", "reef")):
+                        reef_sink_t_c[idx[s]] += change
+        wet = np.array([r.sink_wet_t for r in sinks])
+        ok = np.isfinite(wet)
+        sd = np.where(ok, [r.sink_sd_wet_t for r in sinks], 0.0)
+        d_sink = sampler.draws_t_c(np.where(ok, wet, 0.0), sd) @ m_sink + reef_sink_t_c  # (n x S) t C
+        src_t = np.array([r.t_co2e for r in sources])
+        d_src = source_draws_t_co2(src_t, [r.factor_kind for r in sources], [r.factor_key for r in sources],
+                                   cfg.uncertainty, n, seed) @ m_src
+        sink_t_c = np.nan_to_num(np.array([r.t_c for r in sinks])) @ m_sink + reef_sink_t_c
+        src_sum = src_t @ m_src if len(sources) else np.zeros(len(scopes))
+        d_sink_co2e = to_t_co2e(d_sink)
+        s_lo, s_hi = interval95(d_sink_co2e)
+        q_lo, q_hi = interval95(d_src)
+        n_lo, n_hi = interval95(d_src - d_sink_co2e)
+        u_asset = np.array([u_sink_asset(u_c[r.group], r.sink_wet_t, r.sink_sd_wet_t, cfg.uncertainty)
+                            if ok[i] else 0.0 for i, r in enumerate(sinks)])
+        comp_members = [(r.completeness, [("site", cfg.site), ("farm", r.farm), ("category", r.kind),
+                                          ("asset", r.asset)]) for r in sinks]
+        comp_members += [(r.completeness, [("site", cfg.site), ("farm", r.farm), ("category", "source")])
+                         for r in sources if r.kind != "feed"]
+        for j, (scope, key) in enumerate(scopes):
+            members = m_sink[:, j] > 0
+            t_c = float(sink_t_c[j])
+            co2e = float(to_t_co2e(t_c))
+            src = float(src_sum[j])
+            comps = [c for c, ss in comp_members if (scope, key) in ss]
+            reef_c = sum(r.stock_t_c for r in reefs
+                         if (scope, key) in (("site", cfg.site), ("farm", r.farm), ("category", "reef"))
+                         and np.isfinite(r.stock_t_c))
+            vals = np.where(ok & members, [r.t_c for r in sinks], 0.0)
+            totals.append(Total(
+                scope, key, p, t_c, co2e, float(s_lo[j]), float(s_hi[j]), src, float(q_lo[j]), float(q_hi[j]),
+                src - co2e, float(n_lo[j]), float(n_hi[j]), float(reef_c),
+                co2e * cfg.price_per_t_co2e if cfg.price_per_t_co2e is not None else None,
+                float(np.mean(comps)) if comps else 1.0, int((members & ~ok).sum()),
+                u_sum(vals, u_asset) if members.any() else 0.0))
+        all_sinks += sinks
+        all_sources += sources
+        all_reefs += reefs
+    return Budget(list(periods), all_sinks, all_sources, all_reefs, totals)

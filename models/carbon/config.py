@@ -1,0 +1,263 @@
+"""Typed carbon configuration (``deploy/blueranch/carbon.yaml``); unknown keys are errors.
+
+Every number that is not a measurement carries a ``source`` (citation or stated assumption) next to it;
+the MRV report prints them. :func:`config_from_truth_meta` builds a config from the simulator's truth
+file meta line (agreement 3/5).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from blueranch.contracts.mqtt import SafeId, UtcTime
+from models.carbon.coefficients import EmissionFactor, GroupCoefficients, load_coefficients, load_emission_factors
+from models.carbon.method import PSI_DEFAULT
+
+Citation = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Calibration(_Strict):
+    """Load cell -> wet biomass: ``wet_kg_line = (load_kg - tare_kg) x wet_per_submerged``;
+    asset wet biomass = ``wet_kg_line x lines_per_sensor`` (agreement 3)."""
+
+    tare_kg: float = Field(ge=-1000, le=100_000)
+    wet_per_submerged: float = Field(gt=0, le=100)
+    lines_per_sensor: float = Field(gt=0, le=100_000)
+    source: Citation = Field(min_length=3)
+
+
+class AssetConfig(_Strict):
+    asset: SafeId
+    farm: SafeId
+    kind: Literal["bivalve", "macroalgae"]
+    group: str
+    sensor: SafeId | None = None
+    device: SafeId | None = None
+    calibration: Calibration
+
+
+class CoefficientOverride(_Strict):
+    """Site-specific coefficients for one group (only the given values change)."""
+
+    group: str
+    dry_wet_ratio: float | None = Field(default=None, gt=0, le=1)
+    tissue_fraction: float | None = Field(default=None, ge=0, le=1)
+    shell_fraction: float | None = Field(default=None, ge=0, le=1)
+    tissue_c: float | None = Field(default=None, ge=0, le=1)
+    shell_c: float | None = Field(default=None, ge=0, le=1)
+    algae_c: float | None = Field(default=None, ge=0, le=1)
+    source: Citation = Field(min_length=3)
+
+
+class FactorOverride(_Strict):
+    key: str
+    kg_co2_per_unit: float = Field(ge=0, le=100)
+    source: Citation = Field(min_length=3)
+
+
+class MeterConfig(_Strict):
+    """An island energy meter; ``factor`` names a row of emission_factors.csv (or an override)."""
+
+    device: SafeId
+    sensor: SafeId | None = None
+    quantity: Literal["grid_kwh_total", "diesel_l_total"]
+    factor: str
+    farm: SafeId | None = None
+    expected_interval_s: float = Field(default=600, gt=0)
+
+
+class FishSpecies(_Strict):
+    name: str
+    a_g_per_cm_b: float = Field(gt=0)
+    b: float = Field(gt=1, lt=5)
+    source: Citation = Field(min_length=3)
+
+
+class ReefConfig(_Strict):
+    """An artificial reef zone watched by the reef monitor (``reef`` measurement, ``asset`` tag = ``zone``).
+
+    Fish stock = mean density (fish/m3) x reef volume x W(mean length); attached organisms are a configured
+    survey estimate. Both are reported; they are creditable only if ``CarbonConfig.credit_reef`` is true.
+    """
+
+    zone: SafeId
+    farm: SafeId
+    device: SafeId | None = None
+    volume_m3: float = Field(gt=0)
+    volume_source: Citation = Field(min_length=3)
+    species: FishSpecies = FishSpecies(
+        # Larimichthys polyactis (small yellow croaker), north coast of China, mixed-effects LWR:
+        # a = 0.0192, b = 2.917 (cm, g). Xu et al. 2017, PLoS ONE 12(2): e0171811, doi:10.1371/journal.pone.0171811.
+        name="Larimichthys polyactis", a_g_per_cm_b=0.0192, b=2.917,
+        source="Xu et al. 2017, PLoS ONE 12(2):e0171811 (mixed-effects LWR, a=0.0192, b=2.917, cm/g)")
+    fish_dry_wet_ratio: float = Field(default=0.25, gt=0, le=1)
+    fish_c_of_dry: float = Field(default=0.43, gt=0, le=1)
+    fish_c_source: Citation = (
+        "C of dry weight 0.43: whole-fish C 41.2 % (Lateolabrax maculatus) and 43.4 % (Acanthogobius ommaturus), "
+        "Yangtze estuary, Sun et al. 2014, Acta Ecologica Sinica 34:71, doi:10.1016/j.chnaes.2013.06.009; "
+        "dry/wet 0.25 is an assumption (fish are about 75 % water)")
+    attached_wet_t: float = Field(default=0.0, ge=0)
+    attached_group: str = "oyster"
+    attached_source: Citation = "no survey configured: attached organisms counted as 0 t"
+
+
+class PenConfig(_Strict):
+    """A fed fish pen (large yellow croaker): feed carbon not retained in the fish is a source."""
+
+    pen: SafeId
+    farm: SafeId
+    production_wet_t_per_year: float = Field(ge=0)
+    production_source: Citation = Field(min_length=3)
+    fcr: float = Field(default=1.6, gt=0, le=20)
+    feed_c: float = Field(default=0.43, gt=0, le=1)
+    fish_t_c_per_wet_t: float = Field(default=0.25 * 0.43, ge=0, le=1)
+    feed_source: Citation = (
+        "assumptions to verify with the feed supplier: FCR 1.6 for extruded compound feed, feed C 0.43 of feed "
+        "as fed (about 90 % dry matter x 48 % C); fish C per wet t 0.25 x 0.43 as for reef fish")
+    rule: Literal["net_of_retention", "gross"] = "net_of_retention"
+
+
+class DetectionConfig(_Strict):
+    """Readings -> biomass levels and step events (see :mod:`models.carbon.biomass`)."""
+
+    expected_interval_s: float = Field(default=600, gt=0)
+    median_window: int = Field(default=7, ge=1, le=101)
+    step_window: int = Field(default=12, ge=2, le=500)
+    #: A drop must exceed this share of the level before it (and ``noise_multiple`` x noise) to be a step.
+    min_step_fraction: float = Field(default=0.05, gt=0, lt=1)
+    noise_multiple: float = Field(default=6.0, gt=0)
+    #: A drop of at least this share of the level is a harvest; smaller drops are losses (fall-off).
+    harvest_min_fraction: float = Field(default=0.5, gt=0, le=1)
+    #: A boundary stock uses the nearest valid level at most this old (else the value is missing).
+    max_stale_s: float = Field(default=2 * 86400, gt=0)
+    #: Consecutive valid readings further apart than this many intervals make a reported gap.
+    gap_intervals: float = Field(default=3.0, gt=1)
+
+    @field_validator("median_window")
+    @classmethod
+    def _odd(cls, v: int) -> int:
+        if v % 2 == 0:
+            raise ValueError("must be odd")
+        return v
+
+
+class UncertaintyConfig(_Strict):
+    """Distributions of the Monte Carlo (normal, relative SD unless said); sources in docs/carbon.md."""
+
+    draws: int = Field(default=2000, ge=100, le=1_000_000)
+    seed: int = 20231031
+    coefficient_rel_sd: dict[str, float] = {
+        # Assumptions informed by the field ranges in carbon_coefficients.csv (Sanshawan Bay 2022: tissue
+        # 23.67-43.89 % C, shell 11.12-15.05 % C): relative SDs of the group coefficients.
+        "dry_wet_ratio": 0.05, "tissue_fraction": 0.05, "shell_fraction": 0.01,
+        "tissue_c": 0.10, "shell_c": 0.07, "algae_c": 0.10,
+    }
+    #: Line-to-line variability of the instrumented line vs the asset (assumption).
+    lines_rel_sd: float = Field(default=0.05, ge=0, le=1)
+    #: Submerged-to-wet factor (assumption: calibration by weighing lifted droppers).
+    wet_per_submerged_rel_sd: float = Field(default=0.03, ge=0, le=1)
+    #: Grid factor relative SD (assumption); diesel from IPCC 2006 Vol.2 Ch.3 Table 3.2.1 (72.6-74.8 t/TJ).
+    factor_rel_sd: dict[str, float] = {"diesel": 0.008, "grid": 0.05}
+    #: Meter register relative SD (assumption: class 1 meters).
+    meter_rel_sd: float = Field(default=0.01, ge=0, le=1)
+    #: psi in deduct mode: uniform over the literature range of the reference README (0.6-0.8).
+    psi_range: tuple[float, float] = (0.6, 0.8)
+
+
+class CarbonConfig(_Strict):
+    site: SafeId
+    calcification: Literal["count", "deduct"] = "count"
+    psi: float = Field(default=PSI_DEFAULT, ge=0, le=1)
+    psi_source: Citation = "reference README, Method notes: psi about 0.6-0.8, default 0.7"
+    losses: Literal["exclude", "include"] = "exclude"
+    #: QARTOD 3 (suspect) readings: used (default) or excluded. Flags 4 (fail) and 9 (missing) never are.
+    suspect: Literal["include", "exclude"] = "include"
+    credit_reef: bool = False
+    price_per_t_co2e: float | None = Field(default=None, ge=0)
+    currency: str = "CNY"
+    price_source: Citation = "Dachen mussel blue-carbon auction, Oct 2023: RMB 45.2 per t (reference README)"
+    start: UtcTime | None = None
+    assets: list[AssetConfig] = Field(default_factory=list)
+    meters: list[MeterConfig] = Field(default_factory=list)
+    reefs: list[ReefConfig] = Field(default_factory=list)
+    pens: list[PenConfig] = Field(default_factory=list)
+    coefficient_overrides: list[CoefficientOverride] = Field(default_factory=list)
+    factor_overrides: list[FactorOverride] = Field(default_factory=list)
+    detection: DetectionConfig = DetectionConfig()
+    uncertainty: UncertaintyConfig = UncertaintyConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> "CarbonConfig":
+        coeffs = self.coefficients()
+        for i, a in enumerate(self.assets):
+            allowed = sorted(g for g, c in coeffs.items() if c.kind == a.kind)
+            if a.group not in allowed:
+                raise ValueError(f"assets[{i}].group: {a.group!r} is not a {a.kind} group; allowed: {allowed}")
+        ids = [a.asset for a in self.assets]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"assets: duplicate asset ids {sorted({i for i in ids if ids.count(i) > 1})}")
+        factors = self.emission_factors()
+        for i, m in enumerate(self.meters):
+            if m.factor not in factors:
+                raise ValueError(f"meters[{i}].factor: {m.factor!r} unknown; allowed: {sorted(factors)}")
+        for i, r in enumerate(self.reefs):
+            if r.attached_group not in coeffs:
+                raise ValueError(f"reefs[{i}].attached_group: {r.attached_group!r}; allowed: {sorted(coeffs)}")
+        return self
+
+    def coefficients(self) -> dict[str, GroupCoefficients]:
+        coeffs = load_coefficients()
+        for i, o in enumerate(self.coefficient_overrides):
+            if o.group not in coeffs:
+                raise ValueError(f"coefficient_overrides[{i}].group: {o.group!r}; allowed: {sorted(coeffs)}")
+            values = {k: v for k, v in o.model_dump(exclude={"group", "source"}).items() if v is not None}
+            coeffs[o.group] = coeffs[o.group].with_values(o.source, **values)
+        return coeffs
+
+    def emission_factors(self) -> dict[str, EmissionFactor]:
+        factors = load_emission_factors()
+        for o in self.factor_overrides:
+            base = factors.get(o.key)
+            unit = base.unit if base else ("litre" if o.key.startswith("diesel") else "kWh")
+            factors[o.key] = EmissionFactor(o.key, unit, o.kg_co2_per_unit, "site override", o.source)
+        return factors
+
+    def asset(self, asset_id: str) -> AssetConfig:
+        for a in self.assets:
+            if a.asset == asset_id:
+                return a
+        raise KeyError(f"asset {asset_id!r} is not configured; configured: {[a.asset for a in self.assets]}")
+
+
+def load_config(path: str | Path) -> CarbonConfig:
+    """Read a YAML config; pydantic errors name the field, value and rule."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a carbon config must be a YAML mapping")
+    return CarbonConfig.model_validate(data)
+
+
+def config_from_truth_meta(meta: dict, source: str = "simulator truth file meta line") -> CarbonConfig:
+    """Build a config from the simulator's truth meta (agreement 3): bivalve and macroalgae assets with
+    their load-cell calibration. Reef and pen assets are left to the site config."""
+    assets = []
+    for a in meta["assets"]:
+        if a["kind"] not in ("bivalve", "macroalgae"):
+            continue
+        assets.append(AssetConfig(
+            asset=a["asset"], farm=a["farm"], kind=a["kind"], group=a["group"], sensor=a.get("sensor"),
+            device=a.get("device"),
+            calibration=Calibration(tare_kg=a["tare_kg"], wet_per_submerged=a["wet_per_submerged"],
+                                    lines_per_sensor=a["lines_per_sensor"], source=source)))
+    start = meta.get("start")
+    return CarbonConfig(site=meta["site"], assets=assets,
+                        start=datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None)

@@ -1,0 +1,74 @@
+"""Accounting periods (UTC): day, month, year-to-date; half-open ``[start_ms, end_ms)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+PeriodName = Literal["day", "month", "ytd", "custom"]
+
+
+@dataclass(frozen=True)
+class Period:
+    name: PeriodName
+    start_ms: int
+    end_ms: int
+
+    @property
+    def label(self) -> str:
+        d = datetime.fromtimestamp(self.start_ms / 1000, timezone.utc)
+        return {"day": d.strftime("%Y-%m-%d"), "month": d.strftime("%Y-%m"), "ytd": d.strftime("%Y")}.get(
+            self.name, f"{d:%Y-%m-%d}..{datetime.fromtimestamp(self.end_ms / 1000, timezone.utc):%Y-%m-%d}")
+
+
+def ms(t: datetime) -> int:
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: use UTC-aware times")
+    return int(round(t.timestamp() * 1000))
+
+
+def utc(t_ms: int) -> datetime:
+    return datetime.fromtimestamp(t_ms / 1000, timezone.utc)
+
+
+def _month_start(d: datetime) -> datetime:
+    return d.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(d: datetime) -> datetime:
+    return d.replace(year=d.year + 1, month=1) if d.month == 12 else d.replace(month=d.month + 1)
+
+
+def periods_between(start_ms: int, latest_ms: int, kinds: tuple[str, ...] = ("day", "month", "ytd")) -> list[Period]:
+    """Every day, month and year (to date) that overlaps ``[start_ms, latest_ms]``.
+
+    Periods are clipped to ``start_ms`` (an accounting start inside a period) but not to ``latest_ms``:
+    the current period's end is its calendar end, and callers evaluate the stock at ``min(end, latest)``.
+    Timestamps of points written for a period are its ``start_ms``, so rewriting a period is idempotent.
+    """
+    if latest_ms < start_ms:
+        return []
+    out: list[Period] = []
+    s, e = utc(start_ms), utc(latest_ms)
+    if "day" in kinds:
+        d = s.replace(hour=0, minute=0, second=0, microsecond=0)
+        while d <= e:
+            nxt = d + timedelta(days=1)
+            out.append(Period("day", max(ms(d), start_ms), ms(nxt)))
+            d = nxt
+    if "month" in kinds:
+        m = _month_start(s)
+        while m <= e:
+            nxt = _next_month(m)
+            out.append(Period("month", max(ms(m), start_ms), ms(nxt)))
+            m = nxt
+    if "ytd" in kinds:
+        for year in range(s.year, e.year + 1):
+            y0 = datetime(year, 1, 1, tzinfo=timezone.utc)
+            out.append(Period("ytd", max(ms(y0), start_ms), ms(y0.replace(year=year + 1))))
+    return out
+
+
+def year_start_ms(t_ms: int) -> int:
+    return ms(datetime(utc(t_ms).year, 1, 1, tzinfo=timezone.utc))

@@ -1,0 +1,74 @@
+"""Synthetic load-cell series with known truth, for tests and the benchmark (seeded, numpy only).
+
+A line grows logistically from its seed biomass, is harvested (a step to near empty), suffers storm
+losses (partial steps), and its load cell adds Gaussian noise, spikes, QC-flagged faults and gaps, as
+the load-cell model of agreement 3 describes: ``load_kg = tare_kg + wet_kg_line / wet_per_submerged``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.carbon.config import Calibration
+
+DAY_MS = 86_400_000
+
+
+@dataclass
+class SyntheticAsset:
+    times_ms: np.ndarray
+    load_kg: np.ndarray
+    qc: np.ndarray
+    truth_times_ms: np.ndarray      # every simulated time, gaps included
+    true_wet_t: np.ndarray          # true asset wet biomass at those times
+    harvests: list[tuple[int, float]]  # (time_ms, wet t)
+    losses: list[tuple[int, float]]
+    calibration: Calibration
+
+
+def make_asset(rng: np.random.Generator, start_ms: int, days: float, interval_s: float = 600,
+               seed_wet_t: float = 2.0, max_wet_t: float = 60.0, growth_per_day: float = 0.03,
+               harvest_days: tuple[float, ...] = (), loss_days: tuple[tuple[float, float], ...] = (),
+               noise_rel: float = 0.01, spike_rate: float = 0.002, fail_rate: float = 0.002,
+               gaps: tuple[tuple[float, float], ...] = (), lines_per_sensor: float = 100.0,
+               wet_per_submerged: float = 4.0, tare_kg: float = 25.0) -> SyntheticAsset:
+    """One asset: logistic growth; harvests leave 2 % of the stock; ``loss_days`` = (day, fraction)."""
+    n = int(days * 86400 / interval_s)
+    t = start_ms + (np.arange(n) * interval_s * 1000).astype(np.int64)
+    day = (t - start_ms) / DAY_MS
+    wet = np.empty(n)
+    b = seed_wet_t
+    harvests: list[tuple[int, float]] = []
+    losses: list[tuple[int, float]] = []
+    h_idx = {int(d * 86400 / interval_s) for d in harvest_days}
+    l_idx = {int(d * 86400 / interval_s): f for d, f in loss_days}
+    r = growth_per_day * interval_s / 86400
+    for i in range(n):
+        b += r * b * (1 - b / max_wet_t)
+        if i in h_idx:
+            moved = 0.98 * b
+            harvests.append((int(t[i]), moved))
+            b -= moved
+        if i in l_idx:
+            moved = l_idx[i] * b
+            losses.append((int(t[i]), moved))
+            b -= moved
+        wet[i] = b
+    cal = Calibration(tare_kg=tare_kg, wet_per_submerged=wet_per_submerged, lines_per_sensor=lines_per_sensor,
+                      source="synthetic")
+    line_kg = wet * 1000 / lines_per_sensor
+    load = tare_kg + line_kg / wet_per_submerged
+    load = load + rng.normal(0, noise_rel, n) * load
+    qc = np.ones(n, dtype=np.int64)
+    spikes = rng.random(n) < spike_rate
+    load[spikes] += rng.choice([-1, 1], spikes.sum()) * load[spikes] * rng.uniform(0.3, 1.0, spikes.sum())
+    fails = rng.random(n) < fail_rate
+    load[fails] = rng.uniform(-500, 5000, fails.sum())
+    qc[fails] = 4
+    keep = np.ones(n, dtype=bool)
+    for g0, g1 in gaps:
+        keep &= ~((day >= g0) & (day < g1))
+    del day
+    return SyntheticAsset(t[keep], load[keep], qc[keep], t, wet, harvests, losses, cal)
