@@ -31,34 +31,66 @@ def _name(value: str, table: dict, what: str) -> str:
     return value.translate(table)
 
 
+# Escaped names by raw name. Measurements, tag keys, field keys and tag values repeat (a fleet has a
+# bounded set of sites, devices and sensors), so each is checked and escaped once: serialising is the
+# ingest's hot path. Only valid names are cached; the caches are cleared when they grow past the bound.
+_CACHE_MAX = 50_000
+_meas_cache: dict[str, str] = {}
+_key_cache: dict[str, str] = {}
+
+
+def _cached(value: str, cache: dict[str, str], table: dict, what: str) -> str:
+    out = cache.get(value)
+    if out is None:
+        out = _name(value, table, what)
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[value] = out
+    return out
+
+
 def _field_value(name: str, value: float | int | str | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value}i"
-    if isinstance(value, float):
+    t = type(value)
+    if t is float:
         if not math.isfinite(value):
             raise ContractError.single("bad_point", f"fields.{name}", value, "must be finite")
         return repr(value)
-    if isinstance(value, str):
+    if t is int:
+        return f"{value}i"
+    if t is str:
         return '"' + value.translate(_STR) + '"'
+    if t is bool:
+        return "true" if value else "false"
+    # subclasses (IntEnum, numpy scalars registered as float/int...) take the slow, exact path
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{int(value)}i"
+    if isinstance(value, float):
+        return _field_value(name, float(value))
+    if isinstance(value, str):
+        return _field_value(name, str(value))
     raise ContractError.single("bad_point", f"fields.{name}", value, "must be float, int, str or bool")
 
 
 def line(point: Point) -> str:
     """One point as one line (no trailing newline)."""
-    if not point.fields:
-        raise ContractError.single("bad_point", "fields", point.fields, "must have at least one field")
-    head = _name(point.measurement, _MEAS, "measurement")
-    for k in sorted(point.tags):
-        v = point.tags[k]
+    fields = point.fields
+    if not fields:
+        raise ContractError.single("bad_point", "fields", fields, "must have at least one field")
+    parts = [_meas_cache.get(point.measurement) or _cached(point.measurement, _meas_cache, _MEAS, "measurement")]
+    tags = point.tags
+    for k in sorted(tags):
+        v = tags[k]
         if v == "":
             continue  # InfluxDB drops empty tags; skipping keeps the series key stable
-        head += "," + _name(k, _KEY, "tag key") + "=" + _name(v, _KEY, f"tags.{k}")
-    body = ",".join(_name(k, _KEY, "field key") + "=" + _field_value(k, v) for k, v in point.fields.items())
-    return f"{head} {body} {point.time_ms}"
+        parts.append((_key_cache.get(k) or _cached(k, _key_cache, _KEY, "tag key")) + "="
+                     + (_key_cache.get(v) or _cached(v, _key_cache, _KEY, f"tags.{k}")))
+    body = ",".join([(_key_cache.get(k) or _cached(k, _key_cache, _KEY, "field key")) + "=" + _field_value(k, v)
+                     for k, v in fields.items()])
+    return f"{','.join(parts)} {body} {point.time_ms}"
 
 
 def lines(points: Iterable[Point]) -> bytes:
     """Many points as a line-protocol body for ``/write?precision=ms``."""
-    return ("\n".join(line(p) for p in points)).encode("utf-8")
+    return "\n".join([line(p) for p in points]).encode("utf-8")
