@@ -1,8 +1,145 @@
 """``blueranch alerts``: the alert worker and its lifecycle commands."""
 
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
 import click
+
+from models.alerts.config import AlertsConfig, load_config
+
+
+def _config(path: str | None, state: str | None) -> AlertsConfig:
+    try:
+        cfg = load_config(path)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if state:
+        cfg = cfg.model_copy(update={"state_path": Path(state)})
+    return cfg
+
+
+_config_opt = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+                           help="Alerts config (YAML); defaults apply without it.")
+_state_opt = click.option("--state", help="State file (SQLite); overrides state_path of the config.")
 
 
 @click.group("alerts")
 def group() -> None:
     """Early warnings: hypoxia, heatwaves, storms, losses, silent devices."""
+
+
+def _mqtt(url: str):
+    from blueranch.mqttc import connect_properties, make_client, parse_url
+
+    b = parse_url(url)
+    client = make_client(f"blueranch-alerts-{int(time.time())}", clean=True, tls=b.tls)
+    client.connect_async(b.host, b.port, keepalive=30, clean_start=True, properties=connect_properties(0))
+    client.loop_start()
+    return client
+
+
+def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None):
+    from blueranch.influxdb import InfluxClient
+    from models.alerts.worker import Worker
+
+    client = InfluxClient(influx, database)
+    try:
+        return Worker(client, cfg, mqtt_client=_mqtt(mqtt) if mqtt else None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@group.command("run")
+@click.option("--influx", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
+@click.option("--database", required=True, help="InfluxDB database.")
+@_config_opt
+@_state_opt
+@click.option("--mqtt", help="Broker URL (mqtt://HOST:PORT) to publish alerts on blueranch/v1/{site}/_alerts.")
+@click.option("--interval-s", type=click.FloatRange(min=0.1), help="Evaluation interval (config interval_s).")
+@click.option("--once", is_flag=True, help="Evaluate once, deliver, and exit.")
+@click.option("-v", "--verbose", is_flag=True)
+def run(influx, database, config_path, state, mqtt, interval_s, once, verbose) -> None:
+    """Evaluate the rules over InfluxDB data every interval; notify on lifecycle events."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = _config(config_path, state)
+    worker = _worker(influx, database, cfg, mqtt)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.run(interval_s or cfg.interval_s, once=once, stop=stop)
+
+
+@group.command("replay")
+@click.option("--influx", required=True)
+@click.option("--database", required=True)
+@_config_opt
+@_state_opt
+@click.option("--start", required=True, help="RFC 3339 UTC start of the evaluation times.")
+@click.option("--end", required=True, help="RFC 3339 UTC end.")
+@click.option("--step-s", type=click.FloatRange(min=1), default=600, show_default=True)
+def replay(influx, database, config_path, state, start, end, step_s) -> None:
+    """Back-test: evaluate at every step between START and END over stored data; print the events."""
+    from models.alerts.worker import utc_ms
+
+    cfg = _config(config_path, state)
+    worker = _worker(influx, database, cfg, None)
+    try:
+        s, e = utc_ms(start), utc_ms(end)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for ev in worker.replay(s, e, step_s):
+        click.echo(f"{ev['time']} {ev['event']:<12} {ev['severity']:<8} {ev['kind']:<16} "
+                   f"{ev['site']}/{ev['device']} {ev['alert_id']} {ev['message']}")
+
+
+@group.command("list")
+@_config_opt
+@_state_opt
+@click.option("--open", "open_only", is_flag=True, help="Only open, acknowledged or escalated alerts.")
+def list_(config_path, state, open_only) -> None:
+    """List alerts from the state file."""
+    from models.alerts.lifecycle import iso
+    from models.alerts.store import Store
+
+    store = Store(_config(config_path, state).state_path)
+    rows = store.list(open_only=open_only)
+    if not rows:
+        click.echo("no alerts")
+    for a in rows:
+        who = f" by {a.acked_by}" if a.acked_by else ""
+        click.echo(f"{a.id}  {a.state + who:<24} {a.severity:<8} {a.kind:<16} {a.site}/{a.device}"
+                   f"{'/' + a.subject if a.subject else ''}  opened {iso(a.opened_ms)}  {a.message}")
+
+
+@group.command("ack")
+@click.argument("alert_id")
+@click.option("--by", required=True, help="Who acknowledges (name or initials).")
+@_config_opt
+@_state_opt
+def ack(alert_id, by, config_path, state) -> None:
+    """Acknowledge an alert: stops escalation and reminders; the worker sends the acknowledgement."""
+    from models.alerts.lifecycle import Engine
+    from models.alerts.store import Store
+
+    cfg = _config(config_path, state)
+    store = Store(cfg.state_path)
+    try:
+        body = Engine(cfg, store).acknowledge(alert_id, by, int(time.time() * 1000))
+    except (KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc).strip('"')) from exc
+    click.echo(f"acknowledged {body['alert_id']} ({body['kind']} {body['site']}/{body['device']}) by {by}")
+
+
+@group.command("check-config")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def check_config(path) -> None:
+    """Validate an alerts config and print the rules in force per configured device."""
+    cfg = _config(path, None)
+    click.echo(f"{path}: OK ({len(cfg.sites)} site(s), {len(cfg.channels.webhooks)} webhook(s), "
+               f"{len(cfg.channels.smtp)} SMTP channel(s))")

@@ -1,0 +1,323 @@
+"""Typed configuration of the alert worker (YAML), validated before any data is read.
+
+Unknown keys are errors everywhere (``extra="forbid"``), and so is an unknown rule name in a site,
+species or device override. Rule settings resolve per device in this order:
+built-in defaults -> ``rules:`` -> the site's ``rules:`` -> species profiles of the device (site
+``species`` or device ``species``) -> the device's ``rules:``. Every default number carries a ``source``.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from models.alerts.thresholds import do_reference, reference
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Lifecycle(Strict):
+    """How an alert moves: opened after ``min_duration_s`` of continuous trigger, resolved after
+    ``clear_after_s`` of continuous clear (time hysteresis), escalated after ``escalate_after_s`` open
+    without acknowledgement, reminded every ``repeat_every_s`` while unacknowledged (0 = never)."""
+
+    min_duration_s: float = Field(0, ge=0)
+    clear_after_s: float = Field(1800, ge=0)
+    escalate_after_s: float = Field(3600, ge=0)
+    repeat_every_s: float = Field(4 * 3600, ge=0)
+
+
+class LifecycleOverride(Strict):
+    min_duration_s: float | None = Field(None, ge=0)
+    clear_after_s: float | None = Field(None, ge=0)
+    escalate_after_s: float | None = Field(None, ge=0)
+    repeat_every_s: float | None = Field(None, ge=0)
+
+
+class RuleBase(Strict):
+    enabled: bool = True
+    severity: Severity = "warning"
+    lifecycle: LifecycleOverride = LifecycleOverride()
+    source: str = ""
+
+
+_GB_LOW = do_reference("sea cages", 3.0)
+_GB_DAILY = do_reference("sea cages", 5.0)
+_MUSSEL_LETHAL = reference("dissolved_oxygen", "blue mussel")
+_MUSSEL_BYSSUS = reference("dissolved_oxygen", "mussel longlines")
+_MHW = reference("sea_temperature", "marine heatwave")
+
+
+class DoLowRule(RuleBase):
+    """Latest dissolved oxygen below ``threshold_mg_l``; clears above threshold + hysteresis."""
+
+    threshold_mg_l: float = Field(gt=0)
+    hysteresis_mg_l: float = Field(0.3, ge=0)
+
+
+class DoDailyRule(RuleBase):
+    """Hours above ``threshold_mg_l`` in the trailing ``window_h`` fewer than ``min_hours_above``."""
+
+    threshold_mg_l: float = Field(_GB_DAILY.value, gt=0)
+    min_hours_above: float = Field(16.0, gt=0)  # GB 11607-89: above 5 mg/L for 16 h of every 24 h
+    window_h: float = Field(24.0, gt=0)
+    min_coverage: float = Field(0.8, gt=0, le=1)
+    source: str = _GB_DAILY.citation
+
+
+class DoForecastRule(RuleBase):
+    """Harmonic regression (diel cycle + linear trend) over ``fit_window_h``; warns when the minimum
+    predicted within ``horizon_h`` falls below ``threshold_mg_l`` + ``margin_mg_l``."""
+
+    threshold_mg_l: float = Field(_GB_LOW.value, gt=0)
+    margin_mg_l: float = Field(0.0, ge=0)
+    hysteresis_mg_l: float = Field(0.3, ge=0)
+    fit_window_h: float = Field(72.0, gt=0)
+    min_span_h: float = Field(36.0, gt=0)
+    horizon_h: float = Field(12.0, gt=0)
+    harmonics: int = Field(2, ge=1, le=4)
+    source: str = _GB_LOW.citation + "; forecast: diel harmonic regression with linear trend"
+
+
+class Climatology(Strict):
+    """Seasonal 90th percentile of sea temperature: monthly values, or computed from history."""
+
+    p90_c_by_month: list[float] | None = Field(None, min_length=12, max_length=12)
+    from_history: bool = False
+    min_history_years: float = Field(1.0, gt=0)
+    window_days: int = Field(11, ge=1)  # Hobday et al. 2016: 11-day window centred on the day of year
+    source: str = "Hobday et al. 2016 (percentile over an 11-day window, 30-year baseline recommended)"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Climatology":
+        if (self.p90_c_by_month is not None) != self.from_history:
+            return self
+        raise ValueError("climatology: give exactly one of p90_c_by_month or from_history: true")
+
+
+class HeatwaveRule(RuleBase):
+    """Daily mean temperature above the seasonal p90 for ``min_days`` consecutive days."""
+
+    min_days: int = Field(5, ge=1)  # Hobday et al. 2016: five or more days
+    climatology: Climatology | None = None
+    lifecycle: LifecycleOverride = LifecycleOverride(clear_after_s=2 * 86400)  # Hobday: gaps <= 2 d join
+    source: str = _MHW.citation
+
+
+class StormRule(RuleBase):
+    """10-minute mean wind and wave height against the Beaufort and WMO sea-state scales."""
+
+    gale_wind_m_s: float = Field(17.2, gt=0)  # Beaufort 8 (gale), lower bound, WMO-No. 8
+    storm_wind_m_s: float = Field(24.5, gt=0)  # Beaufort 10 (storm), lower bound, WMO-No. 8
+    rough_wave_m: float = Field(4.0, gt=0)  # WMO sea state code 3700: 6 "very rough", 4-6 m
+    high_wave_m: float = Field(6.0, gt=0)  # WMO sea state code 3700: 7 "high", 6-9 m
+    average_s: float = Field(600, gt=0)  # WMO-No. 8: wind speed is a 10-minute mean
+    hysteresis_wind_m_s: float = Field(2.0, ge=0)
+    hysteresis_wave_m: float = Field(0.5, ge=0)
+    source: str = "Beaufort scale and WMO sea state code 3700 (WMO-No. 8, WMO-No. 306)"
+
+
+class BiomassLossRule(RuleBase):
+    """Median load over the last ``recent_h`` below the highest hourly median of the preceding
+    ``reference_h`` by more than ``drop_pct`` %, with no recorded harvest in that span."""
+
+    drop_pct: float = Field(10.0, gt=0, lt=100)
+    recent_h: float = Field(2.0, gt=0)
+    reference_h: float = Field(24.0, gt=0)
+    harvest_margin_h: float = Field(6.0, ge=0)
+    source: str = "operator setting: a drop well beyond load-cell noise and tidal drag (George et al. 2019: fall-off)"
+
+
+class MooringRule(RuleBase):
+    """Median of the last ``confirm_fixes`` positions farther than the watch radius from the anchor."""
+
+    radius_m: float = Field(100.0, gt=0)
+    hysteresis_m: float = Field(10.0, ge=0)
+    confirm_fixes: int = Field(3, ge=1)
+    auto_anchor_fixes: int = Field(12, ge=0)  # 0: only configured anchors
+    severity: Severity = "critical"
+    lifecycle: LifecycleOverride = LifecycleOverride(clear_after_s=3600)
+    source: str = "operator setting: watch circle radius = scope x depth of the mooring plus GPS error"
+
+
+class SilentRule(RuleBase):
+    """No reading for ``missed_intervals`` times the device's interval (configured or inferred)."""
+
+    missed_intervals: float = Field(3.0, gt=1)
+    min_interval_s: float = Field(30.0, gt=0)
+    source: str = "operator setting"
+
+
+class BufferDropsRule(RuleBase):
+    """``buffer_dropped_total`` rose within ``window_h`` (edge buffer evicted readings)."""
+
+    window_h: float = Field(1.0, gt=0)
+    lifecycle: LifecycleOverride = LifecycleOverride(clear_after_s=3600)
+    source: str = "guide: bounded buffers must say loudly what they dropped"
+
+
+class Rules(Strict):
+    do_low: DoLowRule = DoLowRule(threshold_mg_l=_GB_LOW.value, severity="critical", source=_GB_LOW.citation)
+    do_daily: DoDailyRule = DoDailyRule()
+    do_mussel_byssus: DoLowRule = DoLowRule(enabled=False, threshold_mg_l=_MUSSEL_BYSSUS.value,
+                                            source=_MUSSEL_BYSSUS.citation)
+    do_mussel_lethal: DoLowRule = DoLowRule(enabled=False, threshold_mg_l=_MUSSEL_LETHAL.value, severity="critical",
+                                            lifecycle=LifecycleOverride(min_duration_s=12 * 3600),
+                                            source=_MUSSEL_LETHAL.citation + "; sustained = 12 h (operator margin)")
+    do_forecast: DoForecastRule = DoForecastRule()
+    heatwave: HeatwaveRule = HeatwaveRule()
+    storm: StormRule = StormRule()
+    biomass_loss: BiomassLossRule = BiomassLossRule()
+    mooring: MooringRule = MooringRule()
+    silent: SilentRule = SilentRule(severity="warning")
+    buffer_drops: BufferDropsRule = BufferDropsRule()
+
+
+RULE_NAMES = tuple(Rules.model_fields)
+DEFAULT_SPECIES = {"mussel": {"do_mussel_byssus": {"enabled": True}, "do_mussel_lethal": {"enabled": True}}}
+
+
+class Anchor(Strict):
+    lat_deg: float = Field(ge=-90, le=90)
+    lon_deg: float = Field(ge=-180, le=180)
+    radius_m: float | None = Field(None, gt=0)
+
+
+class DeviceConfig(Strict):
+    interval_s: float | None = Field(None, gt=0)
+    species: list[str] | None = None
+    anchor: Anchor | None = None
+    rules: dict[str, dict[str, Any]] = {}
+
+
+class SiteConfig(Strict):
+    species: list[str] = []
+    devices: dict[str, DeviceConfig] = {}
+    rules: dict[str, dict[str, Any]] = {}
+
+
+class Harvest(Strict):
+    asset: str
+    start: datetime
+    end: datetime | None = None
+
+
+class WebhookChannel(Strict):
+    name: str = "webhook"
+    url: str = Field(pattern=r"^https?://")
+    format: Literal["generic", "slack", "wecom", "dingtalk"] = "generic"
+    headers: dict[str, str] = {}
+    timeout_s: float = Field(5.0, gt=0)
+    attempts: int = Field(3, ge=1, le=10)
+    min_severity: Severity = "info"
+
+
+class SmtpChannel(Strict):
+    name: str = "smtp"
+    host: str
+    port: int = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+    timeout_s: float = Field(10.0, gt=0)
+    min_severity: Severity = "warning"
+
+
+class Channels(Strict):
+    influx: bool = True
+    mqtt_qos: int = Field(1, ge=0, le=2)
+    webhooks: list[WebhookChannel] = []
+    smtp: list[SmtpChannel] = []
+    retry_base_s: float = Field(5.0, gt=0)
+    retry_max_s: float = Field(600.0, gt=0)
+    give_up_after_s: float = Field(7 * 86400, gt=0)
+
+
+class AlertsConfig(Strict):
+    state_path: Path = Path("alerts.sqlite")
+    interval_s: float = Field(60.0, gt=0)
+    lookback_h: float = Field(240.0, gt=0)
+    lifecycle: Lifecycle = Lifecycle()
+    rules: dict[str, dict[str, Any]] = {}
+    species: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=lambda: copy.deepcopy(DEFAULT_SPECIES))
+    sites: dict[str, SiteConfig] = {}
+    harvests: list[Harvest] = []
+    harvest_log: Path | None = None
+    channels: Channels = Channels()
+
+    @model_validator(mode="after")
+    def _check_overrides(self) -> "AlertsConfig":
+        self.resolve_rules("*", "*")
+        for site_name, site in self.sites.items():
+            for sp in site.species:
+                self._species(sp)
+            for dev_name, dev in site.devices.items():
+                for sp in dev.species or []:
+                    self._species(sp)
+                self.resolve_rules(site_name, dev_name)
+        return self
+
+    def _species(self, name: str) -> dict[str, dict[str, Any]]:
+        if name not in self.species:
+            raise ValueError(f"unknown species {name!r}; known: {sorted(self.species)}")
+        return self.species[name]
+
+    def device(self, site: str, device: str) -> DeviceConfig:
+        s = self.sites.get(site)
+        return s.devices.get(device, DeviceConfig()) if s else DeviceConfig()
+
+    def resolve_rules(self, site: str, device: str) -> Rules:
+        """Rule settings in force for one device (see the module docstring for the order)."""
+        merged = Rules().model_dump(exclude_unset=False)
+        layers = [("rules", self.rules)]
+        s = self.sites.get(site)
+        if s is not None:
+            layers.append((f"sites.{site}.rules", s.rules))
+            dev = s.devices.get(device)
+            species = dev.species if dev is not None and dev.species is not None else s.species
+            layers += [(f"species.{sp}", self._species(sp)) for sp in species]
+            if dev is not None:
+                layers.append((f"sites.{site}.devices.{device}.rules", dev.rules))
+        for where, layer in layers:
+            for rule, values in layer.items():
+                if rule not in RULE_NAMES:
+                    raise ValueError(f"{where}: unknown rule {rule!r}; known: {', '.join(RULE_NAMES)}")
+                merged[rule] = _deep_merge(merged[rule], values)
+        return Rules.model_validate(merged)
+
+    def lifecycle_for(self, rule: RuleBase) -> Lifecycle:
+        over = {k: v for k, v in rule.lifecycle.model_dump().items() if v is not None}
+        return self.lifecycle.model_copy(update=over)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_config(path: str | Path | None) -> AlertsConfig:
+    """Read and validate a YAML config; ``None`` gives the defaults. Errors name the key and the value."""
+    if path is None:
+        return AlertsConfig()
+    text = Path(path).read_text("utf-8")
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+    try:
+        return AlertsConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"{path}: invalid alerts config:\n{exc}") from exc

@@ -1,0 +1,59 @@
+"""Biomass loss: the load on a longline or raft drops and no harvest was recorded.
+
+Mussels fall off in storms and low oxygen (George et al. 2019: byssal attachment weakens), kelp tears
+away; either shows as a step down in the line's submerged load. Medians make the test robust to
+load-cell spikes and tidal drag; harvests (config ``harvests:`` or a ``harvest_log`` in JSON Lines)
+suppress the alert for the asset around the harvest time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.alerts.config import BiomassLossRule
+from models.alerts.rules.base import HOUR_MS, Context, Observation, finite
+
+
+def load_drop_pct(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float) -> float:
+    """Drop in % of the median load over the last ``recent_h`` against the highest hourly median of the
+    ``reference_h`` before it. Raises ``ValueError`` without data in both windows."""
+    split = now_ms - int(recent_h * HOUR_MS)
+    start = split - int(reference_h * HOUR_MS)
+    recent = v[(t_ms > split) & (t_ms <= now_ms)]
+    ref_sel = (t_ms > start) & (t_ms <= split)
+    if not len(recent) or not ref_sel.any():
+        raise ValueError("load_drop_pct: no readings in the recent or the reference window")
+    hours = (t_ms[ref_sel] - start) // HOUR_MS
+    ref_v = v[ref_sel]
+    ref = max(float(np.median(ref_v[hours == h])) for h in np.unique(hours))
+    if ref <= 0:
+        raise ValueError(f"load_drop_pct: reference load {ref} kg is not positive")
+    return 100.0 * (ref - float(np.median(recent))) / ref
+
+
+def harvested(harvests: list[tuple[str, int, int]], names: tuple[str, ...], start_ms: int, end_ms: int) -> bool:
+    return any(a in names and s <= end_ms and e >= start_ms for a, s, e in harvests)
+
+
+def evaluate(ctx: Context) -> list[Observation]:
+    out = []
+    for tr in ctx.frames.get("load_kg"):
+        rule: BiomassLossRule = ctx.rules(tr.site, tr.device).biomass_loss
+        if not rule.enabled:
+            continue
+        t, v = finite(tr.t_ms, tr.v("load_kg"))
+        try:
+            drop = load_drop_pct(t, v, ctx.now_ms, rule.recent_h, rule.reference_h)
+        except ValueError:
+            continue
+        margin = int(rule.harvest_margin_h * HOUR_MS)
+        span_start = ctx.now_ms - int((rule.recent_h + rule.reference_h) * HOUR_MS) - margin
+        names = tuple(n for n in (tr.asset, tr.device) if n)
+        harvest = harvested(ctx.harvests, names, span_start, ctx.now_ms + margin)
+        subject = tr.asset or tr.sensor
+        note = " (harvest recorded: not a loss)" if harvest else ""
+        out.append(Observation(
+            tr.site, tr.device, "biomass_loss", subject, rule.severity, drop >= rule.drop_pct and not harvest,
+            drop < rule.drop_pct / 2 or harvest, drop, rule.drop_pct,
+            f"load on {subject} dropped {drop:.1f} % (limit {rule.drop_pct} %){note}; {rule.source}"))
+    return out

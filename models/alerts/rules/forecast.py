@@ -1,0 +1,69 @@
+"""Oxygen forecast: tonight's minimum from the diel cycle and the trend of the last days.
+
+Dissolved oxygen in a farm follows the sun: photosynthesis raises it by day, respiration of the
+stock and the plankton draws it down by night, so the minimum comes near dawn. A least-squares fit
+of ``a + b*t + sum_k (c_k cos(k w t) + s_k sin(k w t))`` with ``w = 2 pi / 24 h`` (harmonic regression
+with a linear trend) captures both the daily swing and a slow decline (warming water, a bloom
+collapsing), and is extrapolated over the next hours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.alerts.config import DoForecastRule
+from models.alerts.rules.base import HOUR_MS, Context, Observation, finite
+
+DAY_S = 86_400.0
+STEP_S = 600.0
+
+
+def design(t_s: np.ndarray, harmonics: int) -> np.ndarray:
+    w = 2 * np.pi / DAY_S
+    cols = [np.ones_like(t_s), t_s / DAY_S]
+    for k in range(1, harmonics + 1):
+        cols += [np.cos(k * w * t_s), np.sin(k * w * t_s)]
+    return np.column_stack(cols)
+
+
+def fit_diel(t_s: np.ndarray, v: np.ndarray, harmonics: int = 2) -> tuple[np.ndarray, float]:
+    """Coefficients and residual standard deviation. ``t_s`` in seconds (any origin)."""
+    if len(v) < 2 * harmonics + 3:
+        raise ValueError(f"diel fit needs at least {2 * harmonics + 3} readings, got {len(v)}")
+    a = design(t_s, harmonics)
+    coef, *_ = np.linalg.lstsq(a, v, rcond=None)
+    resid = v - a @ coef
+    return coef, float(np.std(resid))
+
+
+def forecast_min(t_ms: np.ndarray, v: np.ndarray, now_ms: int, horizon_s: float,
+                 harmonics: int = 2) -> tuple[float, int, float]:
+    """(predicted minimum, its time in ms, residual std) over ``(now, now + horizon]``."""
+    t_s = (t_ms - now_ms) / 1000.0
+    coef, sd = fit_diel(t_s, v, harmonics)
+    grid = np.arange(STEP_S, horizon_s + STEP_S / 2, STEP_S)
+    pred = design(grid, harmonics) @ coef
+    i = int(np.argmin(pred))
+    return float(pred[i]), int(now_ms + grid[i] * 1000), sd
+
+
+def evaluate(ctx: Context) -> list[Observation]:
+    out = []
+    for tr in ctx.frames.get("do_mg_l"):
+        rule: DoForecastRule = ctx.rules(tr.site, tr.device).do_forecast
+        if not rule.enabled:
+            continue
+        t, v = finite(tr.t_ms, tr.v("do_mg_l"))
+        sel = t >= ctx.now_ms - int(rule.fit_window_h * HOUR_MS)
+        t, v = t[sel], v[sel]
+        if len(t) < 2 * rule.harmonics + 3 or (t[-1] - t[0]) < rule.min_span_h * HOUR_MS:
+            continue
+        lo, t_lo, sd = forecast_min(t, v, ctx.now_ms, rule.horizon_h * 3600, rule.harmonics)
+        limit = rule.threshold_mg_l + rule.margin_mg_l
+        lead_h = (t_lo - ctx.now_ms) / HOUR_MS
+        out.append(Observation(
+            tr.site, tr.device, "do_forecast", tr.sensor, rule.severity, lo < limit, lo >= limit + rule.hysteresis_mg_l, lo,
+            rule.threshold_mg_l,
+            f"dissolved oxygen forecast to fall to {lo:.2f} mg/L in {lead_h:.1f} h (threshold "
+            f"{rule.threshold_mg_l} mg/L, fit residual {sd:.2f} mg/L; {rule.source})"))
+    return out

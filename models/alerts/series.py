@@ -1,0 +1,138 @@
+"""Time series the rules read: fetched once from InfluxDB, then sliced in memory at each evaluation time.
+
+The worker fetches the look-back window at each tick; a replay (``alerts replay``) fetches a whole
+period once and steps the evaluation time through it, so rules never query the database themselves
+and stay pure functions of arrays. Readings flagged QARTOD fail (4) or missing (9) are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from blueranch.contracts.influx import MEASUREMENTS, QC_SUFFIX
+from blueranch.contracts.quantities import quantity
+from blueranch.influxdb import InfluxClient
+
+#: Telemetry fields the rules read (each is a contract quantity).
+RULE_FIELDS = ("do_mg_l", "temp_c", "wind_speed_m_s", "wave_height_m", "load_kg", "buffer_dropped_total")
+POSITION_FIELDS = ("lat_deg", "lon_deg")
+TELEMETRY_MEASUREMENTS = tuple(m.name for m in MEASUREMENTS.values() if "sensor" in m.tags)
+BAD_QC = (4, 9)
+
+
+@dataclass
+class Track:
+    """One series: a (site, device, sensor, asset) and its readings, time-ordered, in ms since the epoch."""
+
+    site: str
+    device: str
+    sensor: str = ""
+    asset: str = ""
+    t_ms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def v(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+    def window(self, start_ms: int, end_ms: int) -> "Track":
+        """Readings with ``start_ms <= t <= end_ms`` (views, no copy)."""
+        i = int(np.searchsorted(self.t_ms, start_ms, side="left"))
+        j = int(np.searchsorted(self.t_ms, end_ms, side="right"))
+        return Track(self.site, self.device, self.sensor, self.asset, self.t_ms[i:j],
+                     {k: a[i:j] for k, a in self.values.items()})
+
+    def __len__(self) -> int:
+        return len(self.t_ms)
+
+
+@dataclass
+class Frames:
+    """Everything the rules need for one period: series by field, and every reading time by device."""
+
+    start_ms: int
+    end_ms: int
+    tracks: dict[str, list[Track]] = field(default_factory=dict)
+    #: (site, device) -> sorted times of any telemetry or status from that device.
+    seen: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+    def window(self, start_ms: int, end_ms: int) -> "Frames":
+        tracks = {k: [t.window(start_ms, end_ms) for t in ts] for k, ts in self.tracks.items()}
+        seen = {k: a[: np.searchsorted(a, end_ms, side="right")] for k, a in self.seen.items()}
+        return Frames(start_ms, end_ms, tracks, seen)
+
+    def get(self, name: str) -> list[Track]:
+        return [t for t in self.tracks.get(name, []) if len(t)]
+
+
+def _time_clause(start_ms: int, end_ms: int) -> str:
+    return f"time >= {int(start_ms)}ms AND time <= {int(end_ms)}ms"
+
+
+def _tracks(client: InfluxClient, q: str, names: tuple[str, ...]) -> list[Track]:
+    out = []
+    for s in client.query(q):
+        rows = s.values
+        t = np.array([r[0] for r in rows], dtype=np.int64)
+        cols = {c: i for i, c in enumerate(s.columns)}
+        vals = {n: np.array([np.nan if r[cols[n]] is None else r[cols[n]] for r in rows], dtype=np.float64)
+                for n in names}
+        order = np.argsort(t, kind="stable")
+        out.append(Track(s.tags.get("site", ""), s.tags.get("device", ""), s.tags.get("sensor", ""),
+                         s.tags.get("asset", ""), t[order], {k: a[order] for k, a in vals.items()}))
+    return out
+
+
+def fetch_fields(client: InfluxClient, names: tuple[str, ...], start_ms: int, end_ms: int) -> list[Track]:
+    """Readings of quantities that share one measurement, good or suspect QC only, one track per series."""
+    m = MEASUREMENTS[quantity(names[0]).measurement]
+    cols = ", ".join(f'"{n}"' for n in names)
+    qc = " AND ".join(f'"{n}{QC_SUFFIX}" != {b}' for n in names for b in BAD_QC)
+    q = (f"SELECT {cols} FROM {m.qualified} WHERE {_time_clause(start_ms, end_ms)} AND {qc} "
+         f'GROUP BY "site", "device", "sensor", "asset"')
+    return _tracks(client, q, names)
+
+
+def fetch_seen(client: InfluxClient, start_ms: int, end_ms: int) -> dict[tuple[str, str], np.ndarray]:
+    """Every time a device reported anything (any telemetry measurement, or a status message)."""
+    acc: dict[tuple[str, str], list[np.ndarray]] = {}
+    queries = [f'SELECT /{QC_SUFFIX}$/ FROM {MEASUREMENTS[m].qualified} WHERE {_time_clause(start_ms, end_ms)} '
+               f'GROUP BY "site", "device"' for m in TELEMETRY_MEASUREMENTS]
+    queries.append(f'SELECT "online" FROM {MEASUREMENTS["device_status"].qualified} '
+                   f'WHERE {_time_clause(start_ms, end_ms)} GROUP BY "site", "device"')
+    for q in queries:
+        for s in client.query(q):
+            key = (s.tags.get("site", ""), s.tags.get("device", ""))
+            acc.setdefault(key, []).append(np.array([r[0] for r in s.values], dtype=np.int64))
+    return {k: np.unique(np.concatenate(v)) for k, v in acc.items()}
+
+
+def fetch_status_drops(client: InfluxClient, start_ms: int, end_ms: int) -> list[Track]:
+    """``buffer_dropped_total`` from retained status messages (``device_status``)."""
+    q = (f'SELECT "buffer_dropped_total" FROM {MEASUREMENTS["device_status"].qualified} '
+         f'WHERE {_time_clause(start_ms, end_ms)} GROUP BY "site", "device"')
+    tracks = _tracks(client, q, ("buffer_dropped_total",))
+    for t in tracks:
+        t.sensor = "status"
+    return tracks
+
+
+def fetch_frames(client: InfluxClient, start_ms: int, end_ms: int) -> Frames:
+    """All series the rules read between ``start_ms`` and ``end_ms``."""
+    frames = Frames(start_ms, end_ms)
+    for name in RULE_FIELDS:
+        frames.tracks[name] = fetch_fields(client, (name,), start_ms, end_ms)
+    frames.tracks["buffer_dropped_total"] += fetch_status_drops(client, start_ms, end_ms)
+    pos = fetch_fields(client, POSITION_FIELDS, start_ms, end_ms)
+    frames.tracks["position"] = pos
+    frames.seen = fetch_seen(client, start_ms, end_ms)
+    return frames
+
+
+def fetch_daily_means(client: InfluxClient, name: str, start_ms: int, end_ms: int) -> list[Track]:
+    """Daily means of a quantity per (site, device) — the history a climatology is computed from."""
+    m = MEASUREMENTS[quantity(name).measurement]
+    q = (f'SELECT mean("{name}") AS "{name}" FROM {m.qualified} WHERE {_time_clause(start_ms, end_ms)} '
+         f'AND "{name}{QC_SUFFIX}" != 4 GROUP BY time(1d), "site", "device" fill(none)')
+    return _tracks(client, q, (name,))

@@ -1,0 +1,162 @@
+"""The alert worker: fetch the look-back window, evaluate every rule, advance the lifecycle, deliver.
+
+``tick()`` does one evaluation at the current time; ``replay()`` fetches a period once and steps the
+evaluation time through it (back-testing thresholds on history or on a simulator run). Both go through
+the same :meth:`Worker.evaluate_at`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from blueranch.contracts.influx import to_ms
+from blueranch.influxdb import InfluxClient
+from models.alerts.channels import Channel, Dispatcher, InfluxChannel, MqttChannel, SmtpSender, WebhookSender
+from models.alerts.config import AlertsConfig
+from models.alerts.lifecycle import Engine
+from models.alerts.rules import evaluate_all
+from models.alerts.rules.base import DAY_MS, HOUR_MS, Context, DeviceRecord
+from models.alerts.rules.devices import infer_interval_s
+from models.alerts.rules.heatwave import history_climatology, monthly_climatology
+from models.alerts.series import Frames, fetch_daily_means, fetch_frames
+from models.alerts.store import Store
+
+log = logging.getLogger("blueranch.alerts")
+
+
+def load_harvests(cfg: AlertsConfig) -> list[tuple[str, int, int]]:
+    """Harvests from config and from the harvest log (JSON Lines; lines with ``"type": "harvest"``, the
+    simulator truth file's format: ``{"type": "harvest", "time", "asset", "wet_t"}``)."""
+    out = [(h.asset, to_ms(h.start), to_ms(h.end or h.start)) for h in cfg.harvests]
+    if cfg.harvest_log is not None:
+        for n, raw in enumerate(Path(cfg.harvest_log).read_text("utf-8").splitlines(), 1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{cfg.harvest_log}:{n}: not JSON: {exc}") from exc
+            if rec.get("type") != "harvest":
+                continue
+            try:
+                t = to_ms(datetime.fromisoformat(str(rec["time"]).replace("Z", "+00:00")))
+                out.append((str(rec["asset"]), t, t))
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"{cfg.harvest_log}:{n}: harvest needs 'time' (RFC 3339 UTC) and 'asset': {exc}") from exc
+    return out
+
+
+class Worker:
+    def __init__(self, client: InfluxClient, config: AlertsConfig, store: Store | None = None,
+                 mqtt_client=None, clock=time.time):
+        self.client = client
+        self.config = config
+        self.store = store or Store(config.state_path)
+        self.engine = Engine(config, self.store)
+        channels: list[Channel] = []
+        if config.channels.influx:
+            channels.append(InfluxChannel(client))
+        if mqtt_client is not None:
+            channels.append(MqttChannel(mqtt_client, config.channels.mqtt_qos))
+        channels += [WebhookSender(w) for w in config.channels.webhooks]
+        channels += [SmtpSender(s) for s in config.channels.smtp]
+        self.dispatcher = Dispatcher(self.store, channels, config.channels, clock)
+        self.harvests = load_harvests(config)
+        self._clim: dict[tuple[str, str, int], np.ndarray | None] = {}
+
+    # ------------------------------------------------------------ climatology
+    def climatology(self, site: str, device: str, now_ms: int) -> np.ndarray | None:
+        clim = self.config.resolve_rules(site, device).heatwave.climatology
+        if clim is None:
+            return None
+        if clim.p90_c_by_month is not None:
+            key = (site, device, -1)
+            if key not in self._clim:
+                self._clim[key] = monthly_climatology(clim.p90_c_by_month)
+            return self._clim[key]
+        key = (site, device, now_ms // DAY_MS)
+        if key not in self._clim:
+            start = now_ms - int(40 * 365.25 * DAY_MS)
+            tracks = [t for t in fetch_daily_means(self.client, "temp_c", start, now_ms - DAY_MS)
+                      if t.site == site and t.device == device]
+            self._clim[key] = None
+            if tracks and (tracks[0].t_ms[-1] - tracks[0].t_ms[0]) >= clim.min_history_years * 365 * DAY_MS:
+                days = tracks[0].t_ms // DAY_MS
+                self._clim[key] = history_climatology(days, tracks[0].v("temp_c"), clim.window_days)
+            else:
+                log.warning("alerts: heatwave %s/%s: less than %g years of temp_c history: no climatology yet",
+                            site, device, clim.min_history_years)
+        return self._clim[key]
+
+    # ------------------------------------------------------------ evaluation
+    def _update_devices(self, frames: Frames) -> dict[tuple[str, str], DeviceRecord]:
+        devices = self.store.devices()
+        for (site, device), times in frames.seen.items():
+            if not len(times):
+                continue
+            rec = devices.get((site, device)) or DeviceRecord(site, device, int(times[-1]), None)
+            rec.last_seen_ms = max(rec.last_seen_ms, int(times[-1]))
+            rec.interval_s = infer_interval_s(times, 1.0) or rec.interval_s
+            devices[(site, device)] = rec
+        return devices
+
+    def evaluate_at(self, frames: Frames, now_ms: int) -> list[dict]:
+        """Evaluate all rules on ``frames`` (already cut at ``now_ms``); returns the notifications queued."""
+        devices = self._update_devices(frames)
+        ctx = Context(now_ms, frames, self.config, devices, self.harvests,
+                      lambda site, device: self.climatology(site, device, now_ms))
+        observations = evaluate_all(ctx)
+        with self.store.transaction():
+            for rec in devices.values():
+                self.store.save_device(rec)
+        return self.engine.apply(observations, now_ms)
+
+    def tick(self, now_ms: int | None = None) -> list[dict]:
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        frames = fetch_frames(self.client, now_ms - int(self.config.lookback_h * HOUR_MS), now_ms)
+        events = self.evaluate_at(frames, now_ms)
+        self.dispatcher.deliver()
+        return events
+
+    def replay(self, start_ms: int, end_ms: int, step_s: float) -> list[dict]:
+        """Step the evaluation time from ``start_ms`` to ``end_ms``; deliver after every step."""
+        lookback = int(self.config.lookback_h * HOUR_MS)
+        frames = fetch_frames(self.client, start_ms - lookback, end_ms)
+        events: list[dict] = []
+        now = start_ms
+        while now <= end_ms:
+            events += self.evaluate_at(frames.window(now - lookback, now), now)
+            self.dispatcher.deliver()
+            now += int(step_s * 1000)
+        return events
+
+    def run(self, interval_s: float, once: bool = False, stop: threading.Event | None = None) -> None:
+        """Evaluate every ``interval_s`` until ``stop`` is set. A failing tick is logged and retried next time."""
+        stop = stop or threading.Event()
+        while True:
+            started = time.monotonic()
+            try:
+                self.tick()
+            except Exception:
+                if once:
+                    raise
+                log.exception("alerts: evaluation failed; retrying in %g s", interval_s)
+            if once:
+                return
+            if stop.wait(max(0.0, interval_s - (time.monotonic() - started))):
+                return
+
+
+def utc_ms(text: str) -> int:
+    """Milliseconds of an RFC 3339 time; a time without a zone is an error, not a guess."""
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError(f"time {text!r} has no zone: write it in UTC, e.g. 2026-11-21T14:00:00Z")
+    return to_ms(t.astimezone(timezone.utc))
