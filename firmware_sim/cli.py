@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from firmware_sim.devices.sdi12_sonde import Sdi12Sonde
-from firmware_sim.pty_link import PtyLink
+from firmware_sim.links import LinkServer
 from firmware_sim.water import WaterModel
 
 SCENARIOS = ("single-buoy",)
@@ -40,8 +40,10 @@ def run(scenario: str, pty_dir: Path, seed: int) -> None:
     _check_scenario(scenario)
     model = WaterModel()
     sonde = Sdi12Sonde(address="0", read=lambda: model.state(time.time()))
-    link = PtyLink(sonde, pty_dir / "sonde-1").start()
-    click.echo(f"sonde-1 sdi12 address 0 on {link.slave_name} -> {pty_dir / 'sonde-1'}", err=True)
+    link = LinkServer()
+    served = link.add(sonde, pty_dir / "sonde-1")
+    link.start()
+    click.echo(f"sonde-1 sdi12 address 0 on {served.slave_name} -> {pty_dir / 'sonde-1'}", err=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

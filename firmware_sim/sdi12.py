@@ -31,7 +31,12 @@ def add_crc(body: bytes) -> bytes:
 
 
 def format_value(value: float, decimals: int) -> bytes:
-    """``+17.50``: sign always present, at most 7 digits (the spec's limit for one value)."""
+    """``+17.50``: sign always present, at most 7 digits (the spec's limit for one value).
+
+    A value the sensor cannot produce (NaN, infinite) is sent as ``+9999``, the usual SDI-12 "invalid".
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        return b"+9999"
     text = f"{value:+.{decimals}f}"
     digits = sum(c.isdigit() for c in text)
     while digits > 7 and decimals > 0:

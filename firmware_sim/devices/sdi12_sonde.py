@@ -1,16 +1,29 @@
-"""A water-quality sonde on SDI-12, like a YSI EXO or In-Situ Aqua TROLL.
+"""A water-quality sonde on SDI-12 (v1.4), like a YSI EXO or In-Situ Aqua TROLL.
 
-The device is a state machine over complete commands (``a...!``); it returns the bytes to send back
-and, for ``aM!``, the service request to send once the measurement is ready. A command that is
-malformed or addressed to another sensor returns nothing, as on a real bus.
+The sonde is a state machine over complete commands (``a...!``). Commands: ``?!``, ``a!``, ``aI!``,
+``aAb!``, ``aM!``/``aMC!`` (``atttn``, then the service request ``a<CR><LF>`` after ``ttt`` s),
+``aC!``/``aCC!`` (``atttnn``, concurrent: no service request), ``aD0!``..``aD9!`` (with the CRC after a
+``..C!`` measurement), ``aV!``. A malformed command or one for another address gets no answer, as on a
+real bus. A pseudo-terminal carries no break, so commands are framed by their terminating ``!``, as USB
+SDI-12 adapters present them.
+
+Faults (see :mod:`firmware_sim.faults`): ``missing`` (no answer), ``slow`` (the data is ready
+``slow_extra_s`` after the announced time; an early ``aD0!`` gets an empty ``a<CR><LF>``), ``garbled``
+(one bit flipped in a data reply, so its CRC fails), ``brownout`` (the sonde resets to its factory
+address and forgets its measurement), plus every value fault.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from firmware_sim import sdi12
+from firmware_sim.devices import Reply
+from firmware_sim.faults import FaultInjector, corrupt
 
 #: (quantity, decimals) in the order the sonde reports them after aM!/aD0!.
 DEFAULT_PARAMETERS: tuple[tuple[str, int], ...] = (
@@ -25,71 +38,123 @@ DEFAULT_PARAMETERS: tuple[tuple[str, int], ...] = (
     ("turbidity_ntu", 2),
 )
 
-
-@dataclass
-class Response:
-    now: bytes = b""
-    #: bytes to send after ``delay_s`` (the service request ``a\r\n`` of an ``aM!``)
-    later: bytes = b""
-    delay_s: float = 0.0
+#: SDI-12 v1.4 section 4.4.8: values of an aM! data reply fit in 35 characters, of aC! in 75.
+M_VALUES_CHARS = 35
+C_VALUES_CHARS = 75
 
 
 @dataclass
 class Sdi12Sonde:
+    device_id: str = "sonde-1"
     address: str = "0"
-    #: returns the current value of each quantity (the physics model plugs in here)
+    #: returns the true current value of each quantity (the physics model plugs in here)
     read: Callable[[], dict[str, float]] = field(default=lambda: {})
     parameters: tuple[tuple[str, int], ...] = DEFAULT_PARAMETERS
     measure_time_s: int = 2
+    slow_extra_s: float = 5.0
     vendor: str = "BLUERNCH"
     model: str = "SONDE9"
     version: str = "100"
     serial: str = "SIM0001"
+    faults: FaultInjector | None = None
+    #: wall clock, for when a measurement is ready (a parameter so tests can drive it)
+    clock: Callable[[], float] = time.monotonic
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    tick_s: float | None = None
+    _factory_address: str = ""
     _pages: list[bytes] = field(default_factory=list)
     _crc: bool = False
+    _ready_at: float = 0.0
+    _buf: bytes = b""
+    _resets_seen: int = 0
+
+    def __post_init__(self) -> None:
+        self._factory_address = self.address
 
     def identification(self) -> bytes:
         # aI! -> allccccccccmmmmmmvvvxxx...: SDI-12 version 14, vendor (8), model (6), version (3), serial.
         return f"{self.address}14{self.vendor:<8.8}{self.model:<6.6}{self.version:>3.3}{self.serial}".encode()
 
-    def handle(self, command: bytes) -> Response | None:
-        """Answer one command, including its trailing ``!``; ``None`` means stay silent."""
-        if not command.endswith(b"!") or len(command) < 2:
-            return None
-        text = command[:-1].decode("ascii", errors="replace")
-        addr, body = text[0], text[1:]
-        if text == "?":
-            return Response(self.address.encode() + b"\r\n")
-        if addr != self.address:
-            return None
-        if body == "":
-            return Response(self.address.encode() + b"\r\n")
-        if body == "I":
-            return Response(self.identification() + b"\r\n")
-        if body.startswith("A") and len(body) == 2:
-            self.address = body[1]
-            return Response(self.address.encode() + b"\r\n")
-        if body in ("M", "MC"):
-            self._measure(crc=body == "MC")
-            n = len(self.parameters)
-            return Response(f"{self.address}{self.measure_time_s:03d}{min(n, 9)}\r\n".encode(),
-                            later=f"{self.address}\r\n".encode(), delay_s=float(self.measure_time_s))
-        if body in ("C", "CC"):
-            self._measure(crc=body == "CC")
-            return Response(f"{self.address}{self.measure_time_s:03d}{len(self.parameters):02d}\r\n".encode())
-        if len(body) == 2 and body[0] == "D" and body[1].isdigit():
-            page = int(body[1])
-            values = self._pages[page] if page < len(self._pages) else b""
-            payload = self.address.encode() + values
-            return Response(sdi12.add_crc(payload) if self._crc else payload + b"\r\n")
-        if body == "V":
-            self._pages = [b"+0"]
-            self._crc = False
-            return Response(f"{self.address}0011\r\n".encode())
-        return None
+    def feed(self, data: bytes) -> list[Reply]:
+        """Frame commands on ``!``; garbage longer than any command without one is dropped, as a bus would."""
+        self._buf += data
+        out: list[Reply] = []
+        while b"!" in self._buf:
+            command, self._buf = self._buf.split(b"!", 1)
+            out += self.handle(command.lstrip(b"\r\n\x00 ") + b"!")
+        if len(self._buf) > 64:
+            self._buf = b""
+        return out
 
-    def _measure(self, crc: bool) -> None:
-        current = self.read()
-        values = [sdi12.format_value(current.get(q, float("nan")), d) for q, d in self.parameters]
-        self._pages = sdi12.pack_values(values)
+    def tick(self) -> list[Reply]:
+        return []
+
+    def handle(self, command: bytes) -> list[Reply]:
+        """Answer one command, including its trailing ``!``; ``[]`` means stay silent."""
+        if not command.endswith(b"!") or len(command) < 2 or not command.isascii():
+            return []
+        text = command[:-1].decode("ascii")
+        addr, body = text[0], text[1:]
+        if text != "?" and addr != self.address:
+            return []
+        if self.faults is not None and self.faults.roll("missing", self.device_id, f"no answer to {text}!"):
+            return []
+        return self._answer(body if text != "?" else "")
+
+    def _answer(self, body: str) -> list[Reply]:
+        a = self.address
+        if body == "":
+            return [Reply(f"{a}\r\n".encode())]
+        if body == "I":
+            return [Reply(self.identification() + b"\r\n")]
+        if body.startswith("A") and len(body) == 2:
+            if not (body[1].isalnum()):
+                return []
+            self.address = body[1]
+            return [Reply(f"{self.address}\r\n".encode())]
+        if body in ("M", "MC"):
+            n = self._measure(crc=body == "MC", limit=M_VALUES_CHARS, max_count=9)
+            wait = self._wait_s()
+            return [Reply(f"{a}{self.measure_time_s:03d}{n}\r\n".encode()), Reply(f"{a}\r\n".encode(), wait)]
+        if body in ("C", "CC"):
+            n = self._measure(crc=body == "CC", limit=C_VALUES_CHARS, max_count=99)
+            self._wait_s()
+            return [Reply(f"{a}{self.measure_time_s:03d}{n:02d}\r\n".encode())]
+        if len(body) == 2 and body[0] == "D" and body[1].isdigit():
+            return [Reply(self._data_page(int(body[1])))]
+        if body == "V":
+            self._pages, self._crc, self._ready_at = [b"+0"], False, self.clock()
+            return [Reply(f"{a}0011\r\n".encode())]
+        return []
+
+    def _wait_s(self) -> float:
+        wait = float(self.measure_time_s)
+        if self.faults is not None and self.faults.roll("slow", self.device_id,
+                                                        f"data {self.slow_extra_s:.1f} s late"):
+            wait += self.slow_extra_s
+        self._ready_at = self.clock() + wait
+        return wait
+
+    def _data_page(self, page: int) -> bytes:
+        a = self.address.encode()
+        if self.clock() < self._ready_at - 0.05:  # asked before the data is ready: address only
+            return a + b"\r\n"
+        values = self._pages[page] if page < len(self._pages) else b""
+        frame = sdi12.add_crc(a + values) if self._crc else a + values + b"\r\n"
+        if values and self.faults is not None and self.faults.roll("garbled", self.device_id,
+                                                                   f"bit error in D{page} reply"):
+            frame = corrupt(frame, self.rng)
+        return frame
+
+    def _measure(self, crc: bool, limit: int, max_count: int) -> int:
+        values = self.read()
+        if self.faults is not None:
+            values = self.faults.apply_values(self.device_id, values)
+            if self.faults.resets != self._resets_seen:  # brownout: factory address, no measurement
+                self._resets_seen = self.faults.resets
+                self.address = self._factory_address
+        params = self.parameters[:max_count] if values else ()
+        formatted = [sdi12.format_value(values.get(q, float("nan")), d) for q, d in params]
+        self._pages = sdi12.pack_values(formatted, limit) if formatted else []
         self._crc = crc
+        return len(formatted)

@@ -1,0 +1,155 @@
+"""NMEA 0183 talker and Modbus RTU slaves: spec vectors, pynmea2 parsing, a pymodbus client over the pty."""
+
+import numpy as np
+import pynmea2
+import pytest
+from pymodbus.client import ModbusSerialClient
+from pymodbus.framer import FramerRTU
+
+from firmware_sim import nmea
+from firmware_sim.devices.modbus_slave import ModbusSlave
+from firmware_sim.devices.nmea_talker import NmeaTalker
+from firmware_sim.faults import FaultInjector, FaultRates
+from firmware_sim.links import LinkServer
+from firmware_sim.modbus_map import decode, encode
+
+T = 1_795_269_600.0  # 2026-11-21T14:00:00Z
+WX = {"lat_deg": 28.4612, "lon_deg": 121.8921, "speed_kn": 0.4, "course_deg": 271.0, "wind_speed_m_s": 7.3,
+      "wind_dir_deg": 45.0, "air_pressure_hpa": 1013.2, "air_temp_c": 14.6, "wave_height_m": 1.25}
+
+
+def test_nmea_checksum_spec_vector():
+    # A widely published GGA example (NMEA 0183 reference, gpsd docs): checksum *47.
+    body = "GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"
+    assert nmea.sentence(body) == b"$" + body.encode() + b"*47\r\n"
+
+
+def test_sentences_parse_with_pynmea2_and_fit_82_chars():
+    out = [nmea.gga(T, WX["lat_deg"], WX["lon_deg"]), nmea.rmc(T, -33.5, -70.25, 0.4, 271.0),
+           nmea.mwv(45.0, 7.3), nmea.xdr(1013.2, 14.6, 1.25)]
+    for s in out:
+        assert len(s) <= 82 and s.endswith(b"\r\n")
+        pynmea2.parse(s.decode().strip(), check=True)
+    gga = pynmea2.parse(out[0].decode().strip())
+    assert gga.timestamp.strftime("%H%M%S") == "140000"
+    assert abs(gga.latitude - 28.4612) < 1e-5 and abs(gga.longitude - 121.8921) < 1e-5
+    rmc = pynmea2.parse(out[1].decode().strip())
+    assert rmc.datestamp.isoformat() == "2026-11-21" and rmc.latitude < 0 and rmc.longitude < 0
+    mwv = pynmea2.parse(out[2].decode().strip())
+    assert float(mwv.wind_angle) == 45.0 and float(mwv.wind_speed) == 7.3 and mwv.wind_speed_units == "M"
+    assert out[3] == nmea.sentence("WIXDR,P,1.01320,B,BARO,C,14.6,C,AIRT,D,1.25,M,WAVEH")
+
+
+def test_oversize_sentence_is_refused():
+    with pytest.raises(nmea.NmeaError, match="82"):
+        nmea.sentence("GPTXT," + "x" * 80)
+
+
+def _inj(device, **rates):
+    truth = []
+    return FaultInjector(device, FaultRates(**rates), np.random.default_rng(3), now=lambda: T, emit=truth.append,
+                         start_s=T), truth
+
+
+def test_talker_burst_and_garbled_checksums():
+    talker = NmeaTalker(read=lambda: dict(WX), clock=lambda: T)
+    burst = talker.burst()
+    assert [s[1:6] for s in burst] == [b"GPGGA", b"GPRMC", b"WIMWV", b"WIXDR"]
+    inj, truth = _inj("gps-1", garbled=1.0)
+    bad = NmeaTalker(read=lambda: dict(WX), clock=lambda: T, faults=inj).burst()
+    for s in bad:
+        with pytest.raises(pynmea2.ParseError):
+            pynmea2.parse(s.decode("ascii", "replace").strip(), check=True)
+    assert [t["kind"] for t in truth] == ["garbled"] * 4
+
+
+def test_talker_clock_skew_offsets_its_time():
+    inj, truth = _inj("gps-1", clock_skew_s_per_day=30.0)
+    inj.start_s = T - 2 * 86400
+    s = NmeaTalker(read=lambda: dict(WX), clock=lambda: T, faults=inj).burst()[0]
+    assert pynmea2.parse(s.decode().strip()).timestamp.strftime("%H%M%S") == "140100"
+    assert truth[0]["kind"] == "clock_skew"
+
+
+def rtu(*pdu: int, unit: int = 1) -> bytes:
+    body = bytes([unit, *pdu])
+    return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
+
+
+def test_modbus_spec_vector_and_float_orders():
+    # "01 03 00 00 00 02 C4 0B": read 2 holding registers at 0 from unit 1 (Modbus over serial line, CRC).
+    assert rtu(3, 0, 0, 0, 2) == bytes.fromhex("010300000002c40b")
+    assert encode(812.5) == [0x444B, 0x2000]  # ABCD
+    assert encode(812.5, byte_order="little") == [0x4B44, 0x0020]  # BADC
+    assert encode(812.5, word_order="little") == [0x2000, 0x444B]  # CDAB
+    assert encode(812.5, byte_order="little", word_order="little") == [0x0020, 0x4B44]  # DCBA
+    for bo in ("big", "little"):
+        for wo in ("big", "little"):
+            assert decode(encode(-3.25, "float32", bo, wo), "float32", bo, wo) == -3.25
+            assert decode(encode(123456789, "uint32", bo, wo), "uint32", bo, wo) == 123456789
+
+
+def test_modbus_slave_byte_exact():
+    s = ModbusSlave("lc-1", "load_cell", unit=7, read=lambda: {"load_kg": 812.5})
+    assert [r.data for r in s.feed(rtu(3, 0, 0, 0, 2, unit=7))] == [rtu(3, 4, 0x44, 0x4B, 0x20, 0x00, unit=7)]
+    assert [r.data for r in s.feed(rtu(4, 0, 0, 0, 2, unit=7))] == [rtu(4, 4, 0x44, 0x4B, 0x20, 0x00, unit=7)]
+    # Exception 02 for unmapped addresses and for reads running past the map; 01 for other functions.
+    assert [r.data for r in s.feed(rtu(3, 0, 2, 0, 2, unit=7))] == [rtu(0x83, 2, unit=7)]
+    assert [r.data for r in s.feed(rtu(3, 0, 0, 0, 3, unit=7))] == [rtu(0x83, 2, unit=7)]
+    assert [r.data for r in s.feed(rtu(6, 0, 0, 0, 1, unit=7))] == [rtu(0x86, 1, unit=7)]
+    # Another unit, a bad CRC, garbage: silence.
+    assert s.feed(rtu(3, 0, 0, 0, 2, unit=8)) == []
+    assert s.feed(rtu(3, 0, 0, 0, 2, unit=7)[:-1] + b"\x00") == []
+    assert s.feed(b"\xff" * 300) == []
+    # A request split across reads is still answered.
+    frame = rtu(3, 0, 0, 0, 2, unit=7)
+    assert s.feed(frame[:3]) == [] and len(s.feed(frame[3:])) == 1
+
+
+def test_modbus_timeout_and_dropout_faults():
+    inj, truth = _inj("lc-1", timeout=1.0)
+    s = ModbusSlave("lc-1", "load_cell", read=lambda: {"load_kg": 1.0}, faults=inj)
+    assert s.feed(rtu(3, 0, 0, 0, 2)) == [] and truth[0]["kind"] == "timeout"
+    inj, truth = _inj("lc-1", dropout=1.0)
+    s = ModbusSlave("lc-1", "load_cell", read=lambda: {"load_kg": 1.0}, faults=inj)
+    assert [r.data for r in s.feed(rtu(3, 0, 0, 0, 2))] == [rtu(0x83, 4)]
+
+
+def test_modbus_slave_rejects_bad_config():
+    with pytest.raises(ValueError, match="unknown Modbus kind"):
+        ModbusSlave("x", "toaster")
+    with pytest.raises(ValueError, match="1..247"):
+        ModbusSlave("x", "load_cell", unit=300)
+
+
+def test_pymodbus_client_reads_energy_meter_over_the_pty(tmp_path):
+    meter = ModbusSlave("energy-1", "energy_meter", unit=3, word_order="little",
+                        read=lambda: {"grid_kwh_total": 1234567.0, "power_kw": 412.5})
+    with LinkServer() as links:
+        links.add(meter, tmp_path / "energy-1")
+        client = ModbusSerialClient(str(tmp_path / "energy-1"), baudrate=9600, timeout=10, retries=1)
+        assert client.connect()
+        try:
+            rr = client.read_holding_registers(0, count=4, device_id=3)
+            assert not rr.isError()
+            assert decode(rr.registers[0:2], word_order="little") == 1234567.0
+            assert decode(rr.registers[2:4], word_order="little") == 412.5
+            bad = client.read_holding_registers(0x10, count=2, device_id=3)
+            assert bad.isError() and bad.exception_code == 2
+        finally:
+            client.close()
+
+
+def test_talker_is_heard_on_the_pty(tmp_path):
+    import serial
+    with LinkServer() as links:
+        links.add(NmeaTalker(read=lambda: dict(WX), clock=lambda: T, tick_s=0.05), tmp_path / "gps-1")
+        port = serial.serial_for_url(str(tmp_path / "gps-1"), baudrate=4800, timeout=10)
+        try:
+            port.reset_input_buffer()
+            port.read_until(b"\r\n")  # possibly a partial line
+            lines = [port.read_until(b"\r\n") for _ in range(4)]
+        finally:
+            port.close()
+    for line in lines:
+        pynmea2.parse(line.decode().strip(), check=True)
