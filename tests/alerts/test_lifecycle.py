@@ -1,0 +1,128 @@
+"""Lifecycle: minimum duration, hysteresis, escalation, reminders, acknowledge, resolve, restart safety."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.alerts.config import AlertsConfig
+from models.alerts.lifecycle import Engine
+from models.alerts.rules.base import Observation
+from models.alerts.store import Store
+
+MIN = 60_000
+T0 = 1_780_000_000_000
+
+
+def cfg(**lifecycle) -> AlertsConfig:
+    return AlertsConfig.model_validate({"rules": {"storm": {"lifecycle": lifecycle}}})
+
+
+def ob(triggered: bool, cleared: bool = False, severity: str = "warning", device: str = "wx-01",
+       value: float = 20.0) -> Observation:
+    return Observation("dachen", device, "storm", "", severity, triggered, cleared, value, 17.2, "wind")
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "state.sqlite")
+    yield s
+    s.close()
+
+
+def run(engine: Engine, seq, start=T0, step=MIN) -> list[tuple[int, str]]:
+    """Apply one observation per minute; return (minute, event) of every notification."""
+    out = []
+    for i, o in enumerate(seq):
+        for ev in engine.apply([o] if o is not None else [], start + i * step):
+            out.append((i, ev["event"]))
+    return out
+
+
+def test_min_duration_ignores_short_blips(store):
+    e = Engine(cfg(min_duration_s=300, escalate_after_s=0, repeat_every_s=0), store)
+    blips = [ob(True), ob(True), ob(False, True), ob(True), ob(False, True)]
+    assert run(e, blips) == []
+    assert store.list(include_pending=True) == []
+    assert run(e, [ob(True)] * 7, start=T0 + 10 * MIN) == [(5, "open")]
+
+
+def test_one_alert_per_condition_per_device_not_per_evaluation(store):
+    e = Engine(cfg(escalate_after_s=0, repeat_every_s=0), store)
+    events = run(e, [ob(True)] * 30)
+    assert events == [(0, "open")]
+    e.apply([ob(True, device="wx-02")], T0 + 31 * MIN)
+    assert len(store.list(open_only=True)) == 2
+
+
+def test_hysteresis_keeps_alert_open_between_thresholds_and_clear_time(store):
+    e = Engine(cfg(clear_after_s=600, escalate_after_s=0, repeat_every_s=0), store)
+    # triggered -> between thresholds (neither triggered nor cleared) -> cleared, but not for 10 min yet
+    seq = [ob(True)] + [ob(False, False)] * 20 + [ob(False, True)] * 5 + [ob(False, False)] + [ob(False, True)] * 11
+    events = run(e, seq)
+    assert events == [(0, "open"), (37, "resolved")]
+    a = store.list()[0]
+    assert a.state == "resolved" and a.resolved_ms == T0 + 37 * MIN
+
+
+def test_escalation_then_reminders_until_acknowledged(store):
+    e = Engine(cfg(escalate_after_s=600, repeat_every_s=1200), store)
+    events = run(e, [ob(True)] * 40)
+    assert events == [(0, "open"), (10, "escalated"), (30, "reminder")]
+    alert_id = store.list(open_only=True)[0].id
+    ack = e.acknowledge(alert_id, "Wang Wei", T0 + 41 * MIN)
+    assert ack["event"] == "acknowledged" and ack["acknowledged_by"] == "Wang Wei"
+    assert run(e, [ob(True)] * 120, start=T0 + 42 * MIN) == []  # no more reminders or escalation
+    assert store.get(alert_id).state == "acknowledged"
+
+
+def test_acknowledged_alert_still_resolves_and_a_new_occurrence_gets_a_new_id(store):
+    e = Engine(cfg(clear_after_s=0, escalate_after_s=0, repeat_every_s=0), store)
+    run(e, [ob(True)])
+    first = store.list(open_only=True)[0].id
+    e.acknowledge(first, "ops", T0 + MIN)
+    assert run(e, [ob(False, True)], start=T0 + 2 * MIN) == [(0, "resolved")]
+    with pytest.raises(ValueError, match="resolved"):
+        e.acknowledge(first, "ops", T0 + 3 * MIN)
+    run(e, [ob(True)], start=T0 + 4 * MIN)
+    second = store.list(open_only=True)[0].id
+    assert second != first
+
+
+def test_severity_upgrade_is_notified_once(store):
+    e = Engine(cfg(escalate_after_s=0, repeat_every_s=0), store)
+    events = run(e, [ob(True)] * 3 + [ob(True, severity="critical")] * 3 + [ob(True)] * 3)
+    assert events == [(0, "open"), (3, "severity")]
+    assert store.list(open_only=True)[0].severity == "critical"
+
+
+def test_timers_run_when_the_rule_has_no_data(store):
+    e = Engine(cfg(escalate_after_s=300, repeat_every_s=0), store)
+    events = run(e, [ob(True)] + [None] * 10)
+    assert events == [(0, "open"), (5, "escalated")]
+
+
+def test_state_survives_a_restart(tmp_path):
+    path = tmp_path / "state.sqlite"
+    s1 = Store(path)
+    e1 = Engine(cfg(min_duration_s=300, escalate_after_s=0, repeat_every_s=0), s1)
+    assert run(e1, [ob(True)] * 3) == []  # pending for 2 min
+    s1.close()
+    s2 = Store(path)
+    e2 = Engine(cfg(min_duration_s=300, escalate_after_s=0, repeat_every_s=0), s2)
+    assert run(e2, [ob(True)] * 4, start=T0 + 3 * MIN) == [(2, "open")]  # opens 5 min after the first trigger
+    assert run(e2, [ob(True)] * 5, start=T0 + 8 * MIN) == []
+    s2.close()
+
+
+def test_acknowledge_errors(store):
+    e = Engine(cfg(), store)
+    with pytest.raises(KeyError, match="no alert"):
+        e.acknowledge("nope", "ops", T0)
+    run(e, [ob(True)])
+    with pytest.raises(ValueError, match="--by"):
+        e.acknowledge(store.list()[0].id, "  ", T0)
+
+
+def test_duplicate_observation_is_a_bug_not_a_second_alert(store):
+    with pytest.raises(ValueError, match="twice"):
+        Engine(cfg(), store).apply([ob(True), ob(True)], T0)
