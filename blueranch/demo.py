@@ -27,6 +27,7 @@ def edge_config(site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s
         "site": site,
         "device": device,
         "mqtt": {"url": mqtt_url},
+        "buffer": {"path": str(pty_dir.parent / f"{device}-buffer.sqlite")},
         "sensors": [{"id": "sonde-1", "driver": "sdi12", "port": str(pty_dir / "sonde-1"), "address": "0",
                      "interval_s": interval_s, "farm": "mussel-1", "quantities": SONDE_QUANTITIES}],
     }

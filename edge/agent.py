@@ -1,89 +1,164 @@
-"""The edge agent's main loop (walking skeleton: poll, publish; the edge issue adds QC and the buffer)."""
+"""The edge agent: poll sensors, flag readings, buffer them in SQLite, forward them over MQTT.
+
+Data path: driver ``read()`` -> :class:`edge.qc.QcEngine` flags -> a contract ``Telemetry`` message per
+poll (many readings per message) -> :class:`edge.buffer.Buffer` (seq assigned, fsynced) -> :class:`edge.uplink.Uplink`.
+A reading the contract cannot carry (a value outside the quantity's physical range) is logged with
+sensor, quantity, value and limit, and counted in ``rejected_readings``; every other reading is kept,
+whatever its QC flag.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from datetime import datetime, timezone
 
-import paho.mqtt.client as mqtt
+from pydantic import ValidationError
 
 from blueranch import __version__
 from blueranch.contracts import mqtt as contract
-from blueranch.mqttc import connect_properties, make_client, parse_url
-from edge import drivers
+from blueranch.contracts.quantities import QUANTITIES
+from edge import drivers, status
+from edge.buffer import Buffer
+from edge.bus import Buses
+from edge.clock import make_clock
 from edge.config import EdgeConfig
+from edge.drivers.base import SerialSensorBase
+from edge.qc import QcEngine
+from edge.reading import Reading
+from edge.scheduler import BusWorker, Polled
+from edge.uplink import Uplink
 
 log = logging.getLogger("blueranch.edge")
 
+STATUS_FILE_PERIOD_S = 1.0
+#: How often age-based eviction runs.
+EXPIRE_PERIOD_S = 60.0
+
 
 class Agent:
-    def __init__(self, config: EdgeConfig):
+    def __init__(self, config: EdgeConfig, config_version: str | None = None):
         self.config = config
+        self.config_version = config_version
         self.stop_event = threading.Event()
-        self.seq = 0
-        self._seq_lock = threading.Lock()
-        url = parse_url(config.mqtt.url)
-        self.client = make_client(f"edge-{config.site}-{config.device}", clean=False, tls=url.tls)
-        offline = contract.Status(device=config.device, state="offline", sw_version=__version__)
-        self.client.will_set(contract.status_topic(config.site, config.device), offline.to_json(), qos=1, retain=True)
-        self.client.connect_async(url.host, url.port, keepalive=config.mqtt.keepalive_s,
-                                  clean_start=False, properties=connect_properties())
-        self.client.on_connect = self._on_connect
+        self.clock = make_clock(config.clock_file)
+        self.qc = QcEngine(config.qc)
+        b = config.buffer
+        self.buffer = Buffer(b.path, b.max_bytes, b.max_age_s, b.synchronous)
+        self.rejected_readings = 0
+        self.last_values: dict[str, float] = {}
+        self.buses = Buses()
+        self.polled: list[Polled] = []
+        groups: dict[str, list[Polled]] = {}
+        for s in config.sensors:
+            cls = drivers.get(s.driver)
+            bus = self.buses.get(s.port, s.line_settings()) if isinstance(s, SerialSensorBase) else None
+            p = Polled(s.id, s, cls(s, bus, self.clock), s.interval_s)
+            self.polled.append(p)
+            groups.setdefault(f"bus:{s.port}" if bus else f"node:{s.id}", []).append(p)
+        self.workers = [BusWorker(name, ps, self.clock, self.stop_event, self._on_readings)
+                        for name, ps in groups.items()]
+        self.uplink = Uplink(config.mqtt, config.site, config.device, self.buffer, self._status)
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            log.error("broker refused the connection: %s", reason_code)
-            return
-        status = contract.Status(device=self.config.device, state="online", sw_version=__version__,
-                                 time=datetime.now(timezone.utc))
-        client.publish(contract.status_topic(self.config.site, self.config.device), status.to_json(), qos=1,
-                       retain=True)
-
-    def _next_seq(self) -> int:
-        with self._seq_lock:
-            self.seq += 1
-            return self.seq
-
-    def _poll(self, sensor) -> None:
-        driver = drivers.get(sensor.driver)(sensor)
+    # ------------------------------------------------------------ readings -> buffer
+    def _sample(self, p: Polled, r: Reading) -> contract.Sample | None:
         try:
-            while not self.stop_event.is_set():
-                try:
-                    readings = driver.read()
-                except Exception as exc:  # a sensor fault must not stop the agent; it is logged with its reason
-                    log.warning("sensor %s (%s on %s): %s", sensor.id, sensor.driver, sensor.port, exc)
-                else:
-                    self._publish(sensor, readings)
-                self.stop_event.wait(sensor.interval_s)
-        finally:
-            driver.close()
+            return contract.Sample(time=r.time, sensor=r.sensor, quantity=r.quantity, value=r.value,
+                                   unit=QUANTITIES[r.quantity].unit, qc=int(r.qc), farm=p.config.farm,
+                                   asset=p.config.asset)
+        except ValidationError as exc:
+            self.rejected_readings += 1
+            log.error("sensor %s: reading %s=%r at %s cannot be sent: %s (rejected so far: %d)", r.sensor,
+                      r.quantity, r.value, r.time.isoformat(), exc.errors(include_url=False)[0]["msg"],
+                      self.rejected_readings)
+            return None
 
-    def _publish(self, sensor, readings) -> None:
-        samples = [contract.Sample(time=r.time, sensor=r.sensor, quantity=r.quantity, value=r.value,
-                                   unit=contract.QUANTITIES[r.quantity].unit, qc=r.qc, farm=sensor.farm,
-                                   asset=sensor.asset) for r in readings]
-        msg = contract.Telemetry(device=self.config.device, seq=self._next_seq(), samples=samples)
-        self.client.publish(contract.telemetry_topic(self.config.site, self.config.device), msg.to_json(), qos=1)
-        log.info("published seq %d: %d samples from %s", msg.seq, len(samples), sensor.id)
+    def _on_readings(self, p: Polled, readings: list[Reading]) -> None:
+        samples = [s for r in readings if (s := self._sample(p, self.qc.flag(r))) is not None]
+        for s in samples:
+            self.last_values[s.quantity] = s.value
+        position = None
+        vals = {s.quantity: s.value for s in samples}
+        if "lat_deg" in vals and "lon_deg" in vals:
+            position = contract.Position(lat_deg=vals["lat_deg"], lon_deg=vals["lon_deg"])
+        for i in range(0, len(samples), contract.MAX_SAMPLES):
+            chunk = samples[i:i + contract.MAX_SAMPLES]
 
+            def body(seq: int, chunk=chunk) -> bytes:
+                return contract.Telemetry(device=self.config.device, seq=seq, position=position,
+                                          samples=chunk).to_json()
+
+            seq = self.buffer.append(body, len(chunk))
+            log.debug("buffered seq %d: %d samples from %s", seq, len(chunk), p.id)
+        self.uplink.wake.set()
+
+    # ------------------------------------------------------------ status
+    def _status(self, state: str) -> contract.Status:
+        last = {p.id: datetime.fromtimestamp(p.health.last_reading_s, timezone.utc) for p in self.polled
+                if p.health.last_reading_s is not None}
+        return contract.Status(device=self.config.device, state=state, time=self.clock.now(),
+                               sw_version=__version__, config_version=self.config_version,
+                               buffer_depth=self.buffer.readings, buffer_dropped_total=self.buffer.dropped_readings,
+                               battery_v=self.last_values.get("battery_v"), rssi_dbm=self.last_values.get("rssi_dbm"),
+                               uplink=self.uplink.state[:200] if hasattr(self, "uplink") else "starting",
+                               last_reading=last or None)
+
+    def status_dict(self) -> dict:
+        u, b = self.uplink, self.buffer
+        return {
+            "pid": os.getpid(), "updated_s": time.time(), "site": self.config.site, "device": self.config.device,
+            "sw_version": __version__, "config_version": self.config_version, "uplink": u.state,
+            "buffer_depth": b.readings, "buffer_messages": b.messages, "buffer_bytes": b.bytes,
+            "buffer_dropped_total": b.dropped_readings, "buffer_dropped_messages": b.dropped_messages,
+            "rejected_readings": self.rejected_readings + u.rejected, "inflight": u.inflight,
+            "sent_live": u.sent_live, "sent_backfill": u.sent_backfill, "acked": u.acked, "next_seq": b.next_seq,
+            "sensors": {p.id: {"driver": p.config.driver, "polls": p.health.polls, "errors": p.health.errors,
+                               "last_error": p.health.last_error,
+                               "last_reading": (datetime.fromtimestamp(p.health.last_reading_s, timezone.utc)
+                                                .isoformat() if p.health.last_reading_s else None)}
+                        for p in self.polled},
+        }
+
+    def _housekeeping(self) -> None:
+        last_expire = 0.0
+        while not self.stop_event.wait(STATUS_FILE_PERIOD_S):
+            if time.monotonic() - last_expire >= EXPIRE_PERIOD_S:
+                last_expire = time.monotonic()
+                self.buffer.expire()
+            try:
+                status.write(self.config.status_path, self.status_dict())
+            except OSError as exc:
+                log.warning("cannot write the status file %s: %s", self.config.status_path, exc)
+
+    # ------------------------------------------------------------ life cycle
     def run(self) -> None:
-        self.client.loop_start()
-        threads = [threading.Thread(target=self._poll, args=(s,), name=f"poll-{s.id}", daemon=True)
-                   for s in self.config.sensors]
-        for t in threads:
-            t.start()
+        log.info("edge agent %s/%s: %d sensors on %d workers; buffer %s holds %d messages (next seq %d)",
+                 self.config.site, self.config.device, len(self.polled), len(self.workers), self.buffer.path,
+                 self.buffer.messages, self.buffer.next_seq)
+        self.buffer.expire()
+        status.write(self.config.status_path, self.status_dict())
+        self.uplink.start()
+        house = threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True)
+        house.start()
+        for w in self.workers:
+            w.start()
         self.stop_event.wait()
-        for t in threads:
-            t.join(5)
-        offline = contract.Status(device=self.config.device, state="offline", sw_version=__version__,
-                                  time=datetime.now(timezone.utc))
-        info = self.client.publish(contract.status_topic(self.config.site, self.config.device), offline.to_json(),
-                                   qos=1, retain=True)
-        if self.client.is_connected():
-            info.wait_for_publish(2)
-        self.client.disconnect()
-        self.client.loop_stop()
+        for w in self.workers:
+            w.join(10)
+        self.uplink.stop()
+        house.join(5)
+        for p in self.polled:
+            p.driver.close()
+        self.buses.close()
+        data = self.status_dict()
+        data["uplink"] = "stopped"
+        status.write(self.config.status_path, data)
+        self.buffer.close()
+        log.info("stopped: %d readings still buffered", data["buffer_depth"])
 
     def stop(self) -> None:
         self.stop_event.set()
+
+

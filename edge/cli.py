@@ -1,7 +1,8 @@
-"""``blueranch edge``: run the agent and the technician's tools."""
+"""``blueranch edge``: run the agent and the technician's tools (probe, sample-config, check-config, status)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -10,7 +11,23 @@ from pathlib import Path
 import click
 
 from blueranch.contracts.errors import ContractError
-from edge.config import load_config
+
+CONFIG_HELP = "The agent's YAML config (see 'blueranch edge sample-config')."
+
+
+def _load_or_exit(path: Path):
+    from edge.config import load_config
+
+    try:
+        return load_config(path)
+    except FileNotFoundError:
+        click.echo(f"{path}: no such file", err=True)
+        sys.exit(2)
+    except ContractError as exc:
+        for v in exc.violations:
+            click.echo(f"{path}: {v}", err=True)
+        click.echo(f"{path}: {len(exc.violations)} error(s)", err=True)
+        sys.exit(2)
 
 
 @click.group("edge")
@@ -22,33 +39,99 @@ def group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def check_config(file: Path) -> None:
     """Validate FILE: print every error with its dotted path; exit 2 when invalid, 0 when valid."""
+    cfg = _load_or_exit(file)
     try:
-        load_config(file)
-    except FileNotFoundError:
-        click.echo(f"{file}: no such file", err=True)
-        sys.exit(2)
-    except ContractError as exc:
-        for v in exc.violations:
-            click.echo(f"{file}: {v}", err=True)
-        sys.exit(2)
-    click.echo(f"{file}: valid")
+        cfg.mqtt.password()
+    except ValueError as exc:  # valid file, but the agent could not start here: say so, still exit 0
+        click.echo(f"{file}: warning: {exc}", err=True)
+    click.echo(f"{file}: valid ({len(cfg.sensors)} sensors, {len(cfg.qc)} quantities with QC)")
+
+
+@group.command("sample-config")
+def sample_config() -> None:
+    """Print a complete, commented sample config."""
+    from edge.sample_config import sample_config as text
+
+    click.echo(text(), nl=False)
 
 
 @group.command("run")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help=CONFIG_HELP)
+@click.option("--clock-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Simulator clock file (overrides clock_file in the config).")
 @click.option("--log-level", default="INFO", show_default=True)
-def run(config_path: Path, log_level: str) -> None:
+def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
     """Run the agent until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        config = load_config(config_path)
-    except ContractError as exc:
-        for v in exc.violations:
-            click.echo(f"{config_path}: {v}", err=True)
-        sys.exit(2)
+    cfg = _load_or_exit(config_path)
+    if clock_file is not None:
+        cfg = cfg.model_copy(update={"clock_file": clock_file})
     from edge.agent import Agent
+    from edge.config import config_version
 
-    agent = Agent(config)
+    try:
+        agent = Agent(cfg, config_version(config_path))
+    except (ValueError, OSError) as exc:
+        click.echo(f"{config_path}: cannot start: {exc}", err=True)
+        sys.exit(2)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     agent.run()
+
+
+@group.command("status")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=CONFIG_HELP)
+@click.option("--status-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The agent's status file (default: from --config).")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw status as JSON.")
+def status_cmd(config_path: Path | None, status_file: Path | None, as_json: bool) -> None:
+    """Show buffer depth, dropped count, last reading per sensor and uplink state of the running agent.
+
+    Exit 0 when the agent is running, 1 when it is not (stale or no status), 2 on a bad config."""
+    from edge import status
+
+    if status_file is None:
+        if config_path is None:
+            raise click.UsageError("give --config FILE or --status-file FILE")
+        status_file = _load_or_exit(config_path).status_path
+    try:
+        data = status.read(status_file)
+    except FileNotFoundError:
+        click.echo(f"no status at {status_file}: the agent has not run with this config", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(data, indent=1, sort_keys=True) if as_json else status.render(data))
+    sys.exit(0 if data["running"] else 1)
+
+
+@group.command("probe")
+@click.argument("port")
+@click.option("--protocol", type=click.Choice(["auto", "sdi12", "nmea0183", "modbus_rtu"]), default="auto",
+              show_default=True)
+@click.option("--baudrate", type=int, default=None, help="NMEA/Modbus speed (default: try the usual ones).")
+@click.option("--slave-ids", default="1-247", show_default=True, help="Modbus ids to scan, e.g. 1-10,20.")
+@click.option("--timeout-s", type=float, default=0.3, show_default=True, help="Reply timeout per question.")
+@click.option("--listen-s", type=float, default=3.0, show_default=True, help="How long to listen for NMEA.")
+@click.option("--sdi12-addresses", default="all", show_default=True,
+              help="SDI-12 addresses to ask (e.g. 0123), or 'all' (0-9, a-z, A-Z).")
+def probe(port: str, protocol: str, baudrate: int | None, slave_ids: str, timeout_s: float, listen_s: float,
+          sdi12_addresses: str) -> None:
+    """Find what is on serial PORT and print a ready-to-use config snippet.
+
+    SDI-12: '?!' and 'a!' for each address, then 'aI!' and 'aM!'. NMEA: listen and list talkers and
+    sentences. Modbus RTU: ask each slave id for holding register 0. Exit 1 when nothing answered."""
+    from edge import probe as p
+
+    try:
+        ids = p.parse_ids(slave_ids)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--slave-ids") from None
+    found = p.probe(port, protocol, baudrate=baudrate, slave_ids=ids, timeout_s=timeout_s, listen_s=listen_s,
+                    sdi12_addresses=p.ADDRESSES if sdi12_addresses == "all" else sdi12_addresses,
+                    report=lambda line: click.echo(f"# {line}", err=True))
+    if not found:
+        click.echo(f"# nothing answered on {port}", err=True)
+        sys.exit(1)
+    click.echo("sensors:")
+    click.echo(p.snippet(found), nl=False)

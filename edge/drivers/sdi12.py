@@ -1,60 +1,118 @@
-"""SDI-12 sensors through a USB/RS-232 SDI-12 adapter or a pseudo-terminal (1200 baud, 7E1)."""
+"""SDI-12 sensors through an SDI-12 adapter (USB/RS-232), a pseudo-terminal or ``socket://``.
+
+A reading is one measurement cycle (SDI-12 v1.4, 4.4.6-4.4.8): ``aM!`` (or ``aMC!``, ``aC!``, ``aCC!``) ->
+``atttn``; for M the sensor sends the service request ``a<CR><LF>`` when the data are ready, at most
+``ttt`` seconds later; for C the recorder waits ``ttt`` seconds. Then ``aD0!``, ``aD1!``.. until ``n`` values.
+The bus is held for the whole cycle: another command on the line during an M wait aborts the measurement
+(4.4.6). A command without a valid reply is retried (``retries``; 7.2 asks recorders to retry).
+"""
 
 from __future__ import annotations
 
-import os
+import logging
 import time
-from datetime import datetime, timezone
+from typing import Literal
 
-import serial
+from pydantic import Field
 
+from edge.bus import read_until
 from edge.drivers import register
-from edge.drivers.sdi12_framing import Sdi12Error, parse_data_reply, parse_measure_reply
+from edge.drivers.base import LineSettings, QuantityName, SerialDriver, SerialSensorBase
+from edge.drivers.sdi12_framing import (MAX_REPLY_BYTES, Sdi12Error, command, parse_address_reply,
+                                        parse_data_reply, parse_measure_reply)
 from edge.reading import Reading
 
+log = logging.getLogger("blueranch.edge.sdi12")
 
-def line_parity(url: str) -> str:
-    """SDI-12 is 7E1 (spec 4.2); a pseudo-terminal has no parity to set (EINVAL), so it gets none."""
-    if "://" not in url and os.path.realpath(url).startswith("/dev/pts/"):
-        return serial.PARITY_NONE
-    return serial.PARITY_EVEN
+#: 1200 baud, 7 data bits, even parity, 1 stop bit (SDI-12 v1.4, 4.2).
+LINE = LineSettings(1200, 7, "E", 1, "sdi12")
+#: Margin on top of ttt for the service request: adapters and ptys add latency the spec's 15 ms does not know.
+SERVICE_REQUEST_MARGIN_S = 1.0
+
+SAMPLE = """\
+- id: sonde-1               # unique sensor id (letters, digits, _ - .)
+  driver: sdi12
+  port: /dev/ttyUSB0        # pyserial URL: device path, pty path or socket://host:port
+  address: "0"              # SDI-12 address 0-9, a-z, A-Z (quote it)
+  command: MC               # M, MC (with CRC), C or CC (concurrent)
+  interval_s: 60
+  timeout_s: 1.0            # reply timeout per command (the spec's 15 ms plus adapter latency)
+  retries: 2
+  farm: mussel-1
+  quantities: [temp_c, sp_cond_us_cm, salinity_psu, depth_m, do_mg_l, do_sat_pct, ph, chl_ug_l, turbidity_ntu]
+"""
+
+
+class Config(SerialSensorBase):
+    driver: Literal["sdi12"]
+    address: str = Field(default="0", pattern=r"^[0-9A-Za-z]$")
+    command: Literal["M", "MC", "C", "CC"] = "MC"
+    #: value n of the measurement is quantities[n]; extra values are ignored
+    quantities: list[QuantityName] = Field(min_length=1, max_length=99)
+
+    def line_settings(self) -> LineSettings:
+        return LINE
+
+
+def transact(port, cmd: bytes, timeout_s: float, retries: int) -> bytes:
+    """Send ``cmd`` and return one CR LF-terminated reply; retry on silence or a garbled line."""
+    last = b""
+    for _attempt in range(retries + 1):
+        port.reset_input_buffer()
+        port.write(cmd)
+        last = read_until(port, b"\r\n", time.monotonic() + timeout_s, MAX_REPLY_BYTES)
+        if last.endswith(b"\r\n"):
+            return last
+    raise Sdi12Error(f"no reply to {cmd.decode()!r} after {retries + 1} attempts of {timeout_s} s (got {last!r})")
 
 
 @register("sdi12")
-class Sdi12Driver:
-    def __init__(self, sensor, port: serial.SerialBase | None = None):
-        self.sensor = sensor
-        self.port = port or serial.serial_for_url(sensor.port, baudrate=1200, bytesize=serial.SEVENBITS,
-                                                  parity=line_parity(sensor.port), stopbits=serial.STOPBITS_ONE,
-                                                  timeout=1.0)
-
-    def close(self) -> None:
-        self.port.close()
-
-    def _command(self, cmd: str) -> bytes:
-        self.port.reset_input_buffer()
-        self.port.write(cmd.encode("ascii"))
-        line = self.port.read_until(b"\r\n")
-        if not line.endswith(b"\r\n"):
-            raise Sdi12Error(f"no reply to {cmd!r} within {self.port.timeout} s (got {line!r})")
-        return line
+class Sdi12Driver(SerialDriver):
+    Config = Config
+    SAMPLE = SAMPLE
 
     def read(self) -> list[Reading]:
-        a = self.sensor.address
-        reply = parse_measure_reply(self._command(f"{a}MC!"), a)
-        if reply.wait_s:
-            # Wait for the service request 'a<CR><LF>' or the announced time, whichever comes first.
-            # (The port's timeout is not changed: reconfiguring a pseudo-terminal's termios fails.)
-            deadline = time.monotonic() + reply.wait_s + 1.0
-            got = b""
-            while not got.endswith(b"\r\n") and time.monotonic() < deadline:
-                got += self.port.read_until(b"\r\n")
-        taken = datetime.now(timezone.utc)
+        c = self.config
+        a = c.address
+        crc = len(c.command) == 2
+        with self.bus.conversation(c.id) as port:
+            reply = parse_measure_reply(transact(port, command(a, c.command), c.timeout_s, c.retries), a)
+            if reply.wait_s and c.command.startswith("M"):
+                self._wait_service_request(port, reply.wait_s)
+            elif not reply.wait_s:
+                return self._readings(self._data(port, reply.count, crc))
+        # Concurrent measurement (4.4.8): no service request; the line is free for others during ttt.
+        time.sleep(reply.wait_s)
+        with self.bus.conversation(c.id) as port:
+            return self._readings(self._data(port, reply.count, crc))
+
+    def _wait_service_request(self, port, wait_s: int) -> None:
+        c = self.config
+        got = read_until(port, b"\r\n", time.monotonic() + wait_s + SERVICE_REQUEST_MARGIN_S, MAX_REPLY_BYTES)
+        if not got:
+            log.info("sensor %s: no service request within %d s; asking for the data anyway", c.id, wait_s)
+        elif parse_address_reply(got) != c.address:
+            raise Sdi12Error(f"service request {got!r} is not from address {c.address!r}")
+
+    def _data(self, port, count: int, crc: bool) -> list[float]:
+        c = self.config
         values: list[float] = []
-        page = 0
-        while len(values) < reply.count and page < 10:
-            values += parse_data_reply(self._command(f"{a}D{page}!"), a, crc=True)
-            page += 1
-        if len(values) < reply.count:
-            raise Sdi12Error(f"sensor {a} announced {reply.count} values but sent {len(values)}")
-        return [Reading(self.sensor.id, q, v, taken) for q, v in zip(self.sensor.quantities, values)]
+        for page in range(10):
+            if len(values) >= count:
+                break
+            got = parse_data_reply(transact(port, command(c.address, f"D{page}"), c.timeout_s, c.retries),
+                                   c.address, crc=crc)
+            if not got:
+                raise Sdi12Error(f"sensor {c.address} sent no values in D{page} (data not ready)")
+            values += got
+        if len(values) != count:
+            raise Sdi12Error(f"sensor {c.address} announced {count} values but sent {len(values)}")
+        return values
+
+    def _readings(self, values: list[float]) -> list[Reading]:
+        c = self.config
+        taken = self.clock.now()
+        if len(values) < len(c.quantities):
+            log.warning("sensor %s (sdi12 %s on %s): %d values for %d quantities; missing: %s", c.id, c.address,
+                        c.port, len(values), len(c.quantities), ", ".join(c.quantities[len(values):]))
+        return [Reading(c.id, q, v, taken) for q, v in zip(c.quantities, values)]

@@ -1,0 +1,120 @@
+"""Modbus RTU slaves on RS-485 (load cells, energy meters, fuel flow meters) through pymodbus 3.x.
+
+Generic: each sensor lists its registers (address, function, type, byte and word order, scale, offset,
+quantity); value = raw * scale + offset. Many slaves share one line: the pymodbus client runs on the
+:class:`edge.bus.Bus`'s port, inside its conversation, so a poll never interleaves with another slave's
+poll or a probe. An exception reply (e.g. 02, illegal data address) or a timeout fails that register
+with the sensor, slave id and reason in the log; the other registers of the sensor are still read.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pymodbus.client import ModbusSerialClient
+from pymodbus.exceptions import ModbusException
+
+from edge.drivers import register
+from edge.drivers.base import (DriverError, LineSettings, Parity, QuantityName, SerialDriver, SerialSensorBase,
+                               Strict)
+from edge.drivers.modbus_framing import WIDTH, Order, RegisterType, decode
+from edge.reading import Reading
+
+log = logging.getLogger("blueranch.edge.modbus_rtu")
+
+SAMPLE = """\
+- id: lc-m1-01
+  driver: modbus_rtu
+  port: /dev/ttyUSB2        # RS-485 adapter; several slaves may share it
+  baudrate: 19200           # Modbus over Serial Line V1.02, 2.5.1: 19200 8E1 is the default
+  parity: E
+  slave_id: 1               # 1-247
+  interval_s: 60
+  timeout_s: 0.5
+  asset: ll-03
+  registers:
+    - {address: 0, function: holding, type: float32, byte_order: big, word_order: big, quantity: load_kg}
+"""
+
+
+class Register(Strict):
+    address: int = Field(ge=0, le=0xFFFF)
+    function: Literal["holding", "input"] = "holding"
+    type: RegisterType = "float32"
+    byte_order: Order = "big"
+    word_order: Order = "big"
+    scale: float = 1.0
+    offset: float = 0.0
+    quantity: QuantityName
+
+    @model_validator(mode="after")
+    def _fits(self) -> "Register":
+        if self.address + WIDTH[self.type] - 1 > 0xFFFF:
+            raise ValueError(f"a {self.type} at address {self.address} runs past register 65535")
+        return self
+
+
+class Config(SerialSensorBase):
+    driver: Literal["modbus_rtu"]
+    baudrate: int = Field(default=19200, ge=1200, le=115200)
+    parity: Parity = "E"
+    stopbits: Literal[1, 2] = 1
+    #: Modbus over Serial Line V1.02, 2.2: individual slave addresses are 1..247
+    slave_id: int = Field(ge=1, le=247)
+    timeout_s: float = Field(default=0.5, gt=0, le=10)
+    registers: list[Register] = Field(min_length=1, max_length=125)
+
+    def line_settings(self) -> LineSettings:
+        return LineSettings(self.baudrate, 8, self.parity, self.stopbits, "modbus_rtu")
+
+
+def client_on(port, url: str, timeout_s: float, retries: int) -> ModbusSerialClient:
+    """A pymodbus client that speaks over an already open (shared) pyserial port."""
+    client = ModbusSerialClient(url, timeout=timeout_s, retries=retries)
+    client.socket = port  # pymodbus's connect() keeps an existing socket; the Bus owns opening and closing
+    return client
+
+
+def read_registers(client: ModbusSerialClient, slave_id: int, function: str, address: int, count: int) -> list[int]:
+    """Read ``count`` registers; raise :class:`DriverError` on a timeout or an exception reply."""
+    fn = client.read_holding_registers if function == "holding" else client.read_input_registers
+    try:
+        rr = fn(address, count=count, device_id=slave_id)
+    except ModbusException as exc:
+        raise DriverError(f"slave {slave_id} {function} register {address}: {exc}") from exc
+    if rr.isError():
+        code = getattr(rr, "exception_code", None)
+        raise DriverError(f"slave {slave_id} {function} register {address}: exception {code:02d}" if code
+                          else f"slave {slave_id} {function} register {address}: error reply {rr}")
+    if len(rr.registers) != count:
+        raise DriverError(f"slave {slave_id} register {address}: {len(rr.registers)} registers, asked {count}")
+    return list(rr.registers)
+
+
+@register("modbus_rtu")
+class ModbusDriver(SerialDriver):
+    Config = Config
+    SAMPLE = SAMPLE
+
+    def read(self) -> list[Reading]:
+        c = self.config
+        out: list[Reading] = []
+        errors: list[str] = []
+        with self.bus.conversation(c.id) as port:
+            client = client_on(port, c.port, c.timeout_s, c.retries)
+            taken = self.clock.now()
+            for reg in c.registers:
+                try:
+                    regs = read_registers(client, c.slave_id, reg.function, reg.address, WIDTH[reg.type])
+                    value = decode(regs, reg.type, reg.byte_order, reg.word_order) * reg.scale + reg.offset
+                except (DriverError, ValueError) as exc:
+                    errors.append(f"{reg.quantity}: {exc}")
+                    continue
+                out.append(Reading(c.id, reg.quantity, value, taken))
+        if errors and not out:
+            raise DriverError("; ".join(errors))
+        for e in errors:
+            log.warning("sensor %s (modbus_rtu slave %d on %s): %s", c.id, c.slave_id, c.port, e)
+        return out

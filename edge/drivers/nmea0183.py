@@ -1,0 +1,95 @@
+"""NMEA 0183 talkers: GPS receivers and weather stations streaming sentences (4800 baud 8N1 by default).
+
+A talker sends continuously; a reading takes the newest valid sentence of each configured type within
+``timeout_s`` (it stops early once every type has been seen). Garbled lines, bad checksums and oversize
+sentences are logged with the sensor and reason and counted; they never stop the agent. Readings carry
+the receiver's RMC time when there is one (the receiver's clock is the GPS clock), else the agent's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Literal
+
+from pydantic import Field
+
+from edge.bus import Bus, read_until
+from edge.clock import Clock
+from edge.drivers import register
+from edge.drivers.base import DriverError, LineSettings, QuantityName, SerialDriver, SerialSensorBase
+from edge.drivers.nmea_framing import MAX_SENTENCE_CHARS, NmeaError, Sentence, parse_sentence
+from edge.reading import Reading
+
+log = logging.getLogger("blueranch.edge.nmea0183")
+
+SAMPLE = """\
+- id: gps-1
+  driver: nmea0183
+  port: /dev/ttyUSB1
+  baudrate: 4800            # NMEA 0183 standard rate (IEC 61162-1); 38400 for high-speed talkers
+  sentences: [GGA, RMC]     # GGA, RMC, MWV, MDA
+  interval_s: 60
+  timeout_s: 3.0            # listen at most this long per reading (talkers send about once a second)
+"""
+
+
+class Config(SerialSensorBase):
+    driver: Literal["nmea0183"]
+    baudrate: int = Field(default=4800, ge=1200, le=115200)
+    sentences: list[Literal["GGA", "RMC", "MWV", "MDA"]] = Field(default=["GGA", "RMC"], min_length=1)
+    #: only these talker ids (GP, GN, WI, ...); empty means any
+    talkers: list[str] = Field(default=[], max_length=20)
+    #: only these quantities (empty: every quantity the sentences give)
+    quantities: list[QuantityName] = []
+    timeout_s: float = Field(default=3.0, gt=0, le=60)
+
+    def line_settings(self) -> LineSettings:
+        return LineSettings(self.baudrate, 8, "N", 1, "nmea0183")
+
+
+@register("nmea0183")
+class NmeaDriver(SerialDriver):
+    Config = Config
+    SAMPLE = SAMPLE
+
+    def __init__(self, config: Config, bus: Bus, clock: Clock):
+        super().__init__(config, bus, clock)
+        self.garbled_total = 0
+
+    def read(self) -> list[Reading]:
+        c = self.config
+        latest: dict[str, Sentence] = {}
+        deadline = time.monotonic() + c.timeout_s
+        with self.bus.conversation(c.id) as port:
+            port.reset_input_buffer()
+            while time.monotonic() < deadline and not set(c.sentences) <= set(latest):
+                line = read_until(port, b"\n", deadline, 4 * MAX_SENTENCE_CHARS)
+                if not line.endswith(b"\n"):
+                    continue
+                line = line.lstrip(b"\x00\r\n ")
+                try:
+                    s = parse_sentence(line)
+                except NmeaError as exc:
+                    self.garbled_total += 1
+                    log.warning("sensor %s (nmea0183 on %s): %s", c.id, c.port, exc)
+                    continue
+                if s.type in c.sentences and (not c.talkers or s.talker in c.talkers):
+                    latest[s.type] = s
+        if not latest:
+            raise DriverError(f"no valid {'/'.join(c.sentences)} sentence within {c.timeout_s} s")
+        missing = [t for t in c.sentences if t not in latest]
+        if missing:
+            log.info("sensor %s: no %s sentence within %s s", c.id, "/".join(missing), c.timeout_s)
+        return self._readings(latest)
+
+    def _readings(self, latest: dict[str, Sentence]) -> list[Reading]:
+        c = self.config
+        rmc = latest.get("RMC")
+        taken = rmc.time if rmc is not None and rmc.time is not None else self.clock.now()
+        values: dict[str, float] = {}
+        for t in c.sentences:  # later sentence types in the list win for shared quantities
+            if t in latest:
+                values.update(latest[t].values)
+        wanted = set(c.quantities) if c.quantities else set(values)
+        return [Reading(c.id, q, v, taken) for q, v in values.items() if q in wanted]

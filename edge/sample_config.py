@@ -1,0 +1,60 @@
+"""The complete, commented sample config printed by ``blueranch edge sample-config``.
+
+Built from each driver's own ``SAMPLE`` so a new driver shows up here by registering itself.
+"""
+
+from __future__ import annotations
+
+from textwrap import indent
+
+from edge import drivers
+
+HEADER = """\
+# BlueRanch edge agent configuration (blueranch edge check-config FILE validates it).
+# Unknown keys are errors. Units are in the key names (interval_s, max_bytes).
+site: dachen                  # site id: letters, digits, _ - . (becomes part of MQTT topics)
+device: buoy-01               # this gateway's id, unique within the site
+# clock_file: /run/blueranch/clock.json   # simulator's accelerated clock (tests and demos only)
+# status_file: /var/lib/blueranch/edge-status.json  # default: next to the buffer
+
+mqtt:
+  url: mqtts://mqtt.example.org:8883   # mqtt:// or mqtts:// (TLS, verified against the system CAs or ca_file)
+  username: buoy-01
+  password_env: BLUERANCH_MQTT_PASSWORD  # or password_file: /etc/blueranch/mqtt-password (never the password itself)
+  # ca_file: /etc/blueranch/ca.crt
+  keepalive_s: 60
+  session_expiry_s: 604800    # the broker keeps this session a week after the link drops
+  inflight_max: 100           # messages awaiting PUBACK at once
+  reconnect_min_s: 1          # reconnect backoff: doubles up to reconnect_max_s, with jitter
+  reconnect_max_s: 120
+  status_interval_s: 60       # retained status message period
+
+buffer:
+  path: /var/lib/blueranch/edge-buffer.sqlite
+  max_bytes: 268435456        # 256 MiB; oldest messages are evicted beyond this (counted and logged)
+  max_age_s: 2592000          # 30 days
+  synchronous: FULL           # FULL survives power loss; NORMAL only a process crash
+
+# QARTOD tests per quantity (IOOS QARTOD manuals; thresholds are per site, these are examples
+# for a temperate coastal site and must be set from local climatology).
+qc:
+  do_mg_l:
+    gross_range: {fail_span: [0, 20], suspect_span: [2, 15]}
+    spike: {suspect_threshold: 1.0, fail_threshold: 2.5}
+    rate_of_change: {threshold_per_s: 0.01}
+    flat_line: {tolerance: 0.001, suspect_s: 3600, fail_s: 10800}
+  temp_c:
+    gross_range: {fail_span: [-2, 40], suspect_span: [5, 32]}
+    spike: {suspect_threshold: 1.0, fail_threshold: 3.0}
+    attenuated_signal: {suspect_threshold: 0.01, fail_threshold: 0.001, test_period_s: 21600}
+
+sensors:
+"""
+
+
+def sample_config() -> str:
+    parts = [HEADER]
+    for name, cls in sorted(drivers.load_all().items()):
+        parts.append(f"  # --- driver {name}\n")
+        parts.append(indent(cls.SAMPLE, "  "))
+    return "".join(parts)

@@ -1,0 +1,80 @@
+"""Polling: one worker thread per serial bus (and one per MQTT node sensor), each sensor on its own interval.
+
+Sensors on one bus are polled one after another (the line carries one conversation at a time); sensors on
+different buses never wait for each other, so a slow SDI-12 sonde (``aM!`` waits up to 999 s) delays
+nothing but its own bus. Due times advance by the interval from the previous due time (no drift); a
+poll that overruns its slots skips the missed ones, with a log line, rather than firing a burst.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from edge.clock import Clock
+from edge.reading import Reading
+
+log = logging.getLogger("blueranch.edge.scheduler")
+
+
+@dataclass
+class SensorHealth:
+    polls: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_reading_s: float | None = None
+
+
+@dataclass
+class Polled:
+    id: str
+    config: object
+    driver: object
+    interval_s: float
+    health: SensorHealth = field(default_factory=SensorHealth)
+
+
+class BusWorker(threading.Thread):
+    def __init__(self, name: str, sensors: list[Polled], clock: Clock, stop: threading.Event,
+                 on_readings: Callable[[Polled, list[Reading]], None]):
+        super().__init__(name=f"poll-{name}", daemon=True)
+        self.sensors = sensors
+        self.clock = clock
+        self.stop = stop
+        self.on_readings = on_readings
+
+    def run(self) -> None:
+        now = self.clock.time_s()
+        due = {s.id: now for s in self.sensors}
+        while not self.stop.is_set():
+            s = min(self.sensors, key=lambda p: due[p.id])
+            wait_s = self.clock.wall_s(due[s.id] - self.clock.time_s())
+            if wait_s > 0:
+                self.stop.wait(min(wait_s, 1.0))  # re-check: a clock file may change speed
+                continue
+            self.poll(s)
+            due[s.id] += s.interval_s
+            now = self.clock.time_s()
+            if due[s.id] < now:
+                missed = int((now - due[s.id]) // s.interval_s) + 1
+                log.info("sensor %s: poll overran its interval of %s s; skipping %d slot(s)", s.id, s.interval_s,
+                         missed)
+                due[s.id] += missed * s.interval_s
+
+    def poll(self, s: Polled) -> None:
+        s.health.polls += 1
+        try:
+            readings = s.driver.read()
+        except Exception as exc:  # noqa: BLE001 - logged with sensor and reason; the worker must go on
+            s.health.errors += 1
+            s.health.last_error = f"{exc.__class__.__name__}: {exc}"
+            cfg = s.config
+            where = getattr(cfg, "port", None) or getattr(cfg, "broker_url", "")
+            log.warning("sensor %s (%s on %s): %s", s.id, cfg.driver, where, s.health.last_error,
+                        exc_info=not isinstance(exc, (OSError, ValueError, RuntimeError)))
+            return
+        if readings:
+            s.health.last_reading_s = self.clock.time_s()
+            self.on_readings(s, readings)

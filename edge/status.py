@@ -1,0 +1,60 @@
+"""The running agent's status for ``blueranch edge status``: a small JSON file, replaced atomically.
+
+The agent rewrites it every second; ``edge status`` reads it and calls the agent stopped when the
+process is gone or the file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+#: The file is considered stale (agent hung or gone) after this many seconds without an update.
+STALE_S = 10.0
+
+
+def write(path: Path, data: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def read(path: Path) -> dict:
+    """The status plus ``running`` (bool) and ``age_s``; raise ``FileNotFoundError`` if there is none."""
+    data = json.loads(Path(path).read_text())
+    age = time.time() - float(data.get("updated_s", 0))
+    alive = True
+    try:
+        os.kill(int(data.get("pid", -1)), 0)
+    except ProcessLookupError:
+        alive = False
+    except PermissionError:
+        alive = True
+    data["age_s"] = round(age, 1)
+    data["running"] = alive and age < STALE_S
+    return data
+
+
+def render(data: dict) -> str:
+    """Human-readable summary for a technician."""
+    lines = [
+        f"agent     {'running' if data['running'] else 'NOT RUNNING'} (pid {data.get('pid')}, "
+        f"status {data['age_s']} s old)",
+        f"device    {data.get('site')}/{data.get('device')}  sw {data.get('sw_version')}  "
+        f"config {data.get('config_version')}",
+        f"uplink    {data.get('uplink')}",
+        f"buffer    {data.get('buffer_depth')} readings in {data.get('buffer_messages')} messages "
+        f"({data.get('buffer_bytes')} bytes); in flight {data.get('inflight')}",
+        f"dropped   {data.get('buffer_dropped_total')} readings evicted, {data.get('rejected_readings')} rejected",
+        f"sent      {data.get('sent_live')} live, {data.get('sent_backfill')} backfill, {data.get('acked')} acked",
+        "sensors:",
+    ]
+    for sid, s in sorted(data.get("sensors", {}).items()):
+        last = s.get("last_reading") or "never"
+        err = f"  last error: {s['last_error']}" if s.get("last_error") else ""
+        lines.append(f"  {sid:<16} last reading {last}  polls {s.get('polls')} errors {s.get('errors')}{err}")
+    return "\n".join(lines)
