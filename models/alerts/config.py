@@ -263,6 +263,7 @@ class AlertsConfig(Strict):
         for site_name, site in self.sites.items():
             for sp in site.species:
                 self._species(sp)
+            self.resolve_rules(site_name, "*")
             for dev_name, dev in site.devices.items():
                 for sp in dev.species or []:
                     self._species(sp)

@@ -1,0 +1,85 @@
+"""Config: defaults cite the thresholds table; unknown keys, rules and species are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from models.alerts.config import RULE_NAMES, AlertsConfig, Rules, load_config
+from models.alerts.rules import REGISTRY
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_packaged_thresholds_are_a_copy_of_the_reference():
+    shared = REPO.parent / "shared" / "reference" / "water_quality_thresholds.csv"
+    if not shared.exists():
+        pytest.skip("shared/reference not beside the checkout")
+    assert (REPO / "models/alerts/data/water_quality_thresholds.csv").read_text() == shared.read_text()
+
+
+def test_defaults_come_from_the_table_with_their_citations():
+    r = Rules()
+    assert r.do_low.threshold_mg_l == 3.0 and "GB 11607-89" in r.do_low.source
+    assert r.do_daily.threshold_mg_l == 5.0 and r.do_daily.min_hours_above == 16 and "GB 11607-89" in r.do_daily.source
+    assert r.do_mussel_lethal.threshold_mg_l == 1.0 and "Li et al. 2022" in r.do_mussel_lethal.source
+    assert r.do_mussel_byssus.threshold_mg_l == 2.0 and "George et al. 2019" in r.do_mussel_byssus.source
+    assert r.heatwave.min_days == 5 and "Hobday et al. 2016" in r.heatwave.source
+    assert "Beaufort" in r.storm.source
+    for name in RULE_NAMES:
+        assert getattr(r, name).source, f"rule {name} has no source"
+
+
+def test_every_rule_is_registered_and_every_registered_rule_configurable():
+    assert set(REGISTRY) == set(RULE_NAMES)
+
+
+def test_site_species_and_device_overrides_resolve_in_order():
+    cfg = AlertsConfig.model_validate({
+        "rules": {"do_low": {"threshold_mg_l": 3.5}},
+        "sites": {"dachen": {"species": ["mussel"], "rules": {"do_low": {"threshold_mg_l": 4.0}},
+                             "devices": {"b2": {"species": [], "rules": {"storm": {"gale_wind_m_s": 15}}}}}},
+    })
+    assert cfg.resolve_rules("other", "x").do_low.threshold_mg_l == 3.5
+    d = cfg.resolve_rules("dachen", "b1")
+    assert d.do_low.threshold_mg_l == 4.0 and d.do_mussel_lethal.enabled and d.do_mussel_byssus.enabled
+    b2 = cfg.resolve_rules("dachen", "b2")
+    assert not b2.do_mussel_lethal.enabled and b2.storm.gale_wind_m_s == 15
+    assert cfg.lifecycle_for(d.do_mussel_lethal).min_duration_s == 12 * 3600
+    assert cfg.lifecycle_for(d.heatwave).clear_after_s == 2 * 86400
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"rules": {"do_lowx": {}}}, "unknown rule 'do_lowx'"),
+    ({"sites": {"d": {"rules": {"hypoxia": {}}}}}, "sites.d.rules: unknown rule 'hypoxia'"),
+    ({"rules": {"do_low": {"threshold": 3}}}, "threshold"),
+    ({"rules": {"do_low": {"threshold_mg_l": -1}}}, "greater than 0"),
+    ({"rules": {"storm": {"severity": "panic"}}}, "severity"),
+    ({"sites": {"d": {"species": ["oyster"]}}}, "unknown species 'oyster'"),
+    ({"channels": {"webhooks": [{"url": "ftp://x"}]}}, "url"),
+    ({"channels": {"smtp": [{"host": "h", "sender": "a@b", "recipients": []}]}}, "recipients"),
+    ({"interval": 5}, "interval"),
+    ({"rules": {"heatwave": {"climatology": {}}}}, "exactly one"),
+    ({"rules": {"heatwave": {"climatology": {"p90_c_by_month": [20] * 11}}}}, "12"),
+    ({"sites": {"d": {"devices": {"b": {"anchor": {"lat_deg": 95, "lon_deg": 0}}}}}}, "lat_deg"),
+])
+def test_bad_config_is_a_clear_error(data, match):
+    with pytest.raises(ValueError, match=match):
+        AlertsConfig.model_validate(data)
+
+
+def test_load_config_file_errors_name_the_file(tmp_path):
+    p = tmp_path / "alerts.yaml"
+    p.write_text("- a list\n")
+    with pytest.raises(ValueError, match="top level must be a mapping"):
+        load_config(p)
+    p.write_text(yaml.safe_dump({"rules": {"nope": {}}}))
+    with pytest.raises(ValueError, match=r"(?s)alerts.yaml.*unknown rule 'nope'"):
+        load_config(p)
+
+
+def test_deployed_config_is_valid():
+    cfg = load_config(REPO / "deploy/blueranch/alerts.yaml")
+    assert cfg.state_path.is_absolute()

@@ -1,0 +1,129 @@
+"""Rules as pure functions over arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.alerts.config import StormRule
+from models.alerts.rules.biomass import harvested, load_drop_pct
+from models.alerts.rules.devices import counter_increase, infer_interval_s
+from models.alerts.rules.forecast import fit_diel, forecast_min
+from models.alerts.rules.heatwave import (daily_means, day_of_year, history_climatology, monthly_climatology,
+                                          run_above)
+from models.alerts.rules.mooring import haversine_m
+from models.alerts.rules.oxygen import hours_above, low_state
+from models.alerts.rules.storm import storm_level
+from models.alerts.synthetic import DAY_MS, HOUR_MS, MIN_MS, T0_MS, diel_do
+
+
+def test_low_state_hysteresis():
+    assert low_state(2.9, 3.0, 0.3) == (True, False)
+    assert low_state(3.1, 3.0, 0.3) == (False, False)
+    assert low_state(3.3, 3.0, 0.3) == (False, True)
+
+
+def test_hours_above_counts_time_not_readings_and_gaps_as_uncovered():
+    t = np.arange(0, 24 * HOUR_MS, 10 * MIN_MS)
+    v = np.where(t < 16 * HOUR_MS, 6.0, 4.0)
+    above, covered = hours_above(t, v, 5.0, 0, 24 * HOUR_MS)
+    assert above == pytest.approx(16.0) and covered == pytest.approx(24.0, abs=0.1)
+    gap = (t < 6 * HOUR_MS) | (t > 12 * HOUR_MS)
+    above, covered = hours_above(t[gap], v[gap], 5.0, 0, 24 * HOUR_MS)
+    assert covered < 19
+    assert hours_above(t[:1], v[:1], 5.0, 0, 24 * HOUR_MS) == (0.0, 0.0)
+
+
+def test_forecast_finds_tomorrow_dawn_minimum():
+    t = np.arange(T0_MS, T0_MS + 3 * DAY_MS, 10 * MIN_MS)
+    v = diel_do(t, 7.0, 1.5, trend_per_day=-0.5)
+    now = T0_MS + 3 * DAY_MS - 10 * MIN_MS  # 23:50
+    lo, t_lo, sd = forecast_min(t, v, now, 12 * 3600)
+    true_t = T0_MS + 3 * DAY_MS + 5 * HOUR_MS
+    assert abs(t_lo - true_t) <= 30 * MIN_MS
+    assert lo == pytest.approx(float(diel_do(np.array([T0_MS, true_t]), 7.0, 1.5, -0.5)[1]), abs=0.05)
+    assert sd < 1e-6
+
+
+def test_forecast_needs_enough_readings():
+    with pytest.raises(ValueError, match="at least"):
+        fit_diel(np.arange(4.0), np.ones(4))
+
+
+def test_heatwave_helpers():
+    days = np.arange(20000, 20012)
+    assert day_of_year(np.array([0]))[0] == 1  # 1970-01-01
+    means = np.array([20] * 4 + [27] * 8, dtype=float)
+    clim = monthly_climatology([25.0] * 12)
+    assert clim.shape == (366,) and np.allclose(clim, 25.0)
+    assert run_above(days, means, clim) == 8
+    gap = np.delete(np.arange(12), 8)
+    assert run_above(days[gap], means[gap], clim) == 3  # a missing day breaks the run
+    assert run_above(days[:0], means[:0], clim) == 0
+    # monthly values interpolate between mid-months
+    clim2 = monthly_climatology([10, 20] + [15] * 10)
+    assert 10 < clim2[30] < 20
+
+
+def test_history_climatology_is_the_seasonal_p90():
+    days = np.arange(0, 3 * 365)
+    seasonal = 20 + 5 * np.sin(2 * np.pi * days / 365.25)
+    rng = np.random.default_rng(0)
+    means = seasonal + rng.normal(0, 0.5, len(days))
+    clim = history_climatology(days, means)
+    doy = day_of_year(days[:365])
+    assert np.nanmax(np.abs(clim[doy - 1] - (seasonal[:365] + 0.64))) < 0.6  # p90 of N(0, 0.5) ~ +0.64
+
+
+def test_daily_means_drop_sparse_days():
+    t = np.concatenate([np.arange(0, DAY_MS, HOUR_MS), np.arange(DAY_MS, DAY_MS + 3 * HOUR_MS, HOUR_MS)])
+    days, means = daily_means(t, np.ones(len(t)))
+    assert list(days) == [0]
+
+
+def test_storm_levels():
+    r = StormRule()
+    assert storm_level(10, 1, r) == 0
+    assert storm_level(17.2, 1, r) == 1 and storm_level(5, 4.0, r) == 1
+    assert storm_level(24.5, 1, r) == 2 and storm_level(5, 6.5, r) == 2
+    assert storm_level(float("nan"), float("nan"), r) == 0
+
+
+def test_load_drop():
+    t = np.arange(0, 30 * HOUR_MS, 10 * MIN_MS)
+    v = np.where(t < 28 * HOUR_MS, 800.0, 600.0)
+    assert load_drop_pct(t, v, int(t[-1]), 2, 24) == pytest.approx(25.0)
+    with pytest.raises(ValueError, match="no readings"):
+        load_drop_pct(t[:3], v[:3], int(t[-1]), 2, 24)
+    assert harvested([("ml-1", 100, 200)], ("ml-1",), 150, 300)
+    assert not harvested([("ml-1", 100, 200)], ("ml-2",), 150, 300)
+
+
+def test_haversine_known_distance():
+    # One minute of latitude is one nautical mile, 1852 m, to within the ellipsoid's variation (< 0.5 %).
+    assert haversine_m(28.0, 121.0, 28.0 + 1 / 60, 121.0) == pytest.approx(1852, rel=0.005)
+    assert haversine_m(28.0, 121.0, 28.0, 121.0) == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-89, 89), st.floats(-179, 179), st.floats(-89, 89), st.floats(-179, 179))
+def test_haversine_is_symmetric_and_bounded(a, b, c, d):
+    x = float(haversine_m(a, b, c, d))
+    assert x == pytest.approx(float(haversine_m(c, d, a, b)), abs=1e-6)
+    assert 0 <= x <= np.pi * 6_371_008.8 + 1
+
+
+def test_counter_increase_and_reset():
+    t = np.arange(0, 10 * MIN_MS, MIN_MS)
+    v = np.array([5, 5, 5, 7, 7, 9, 2, 3, 3, 3], dtype=float)  # a reset at index 6
+    assert counter_increase(t, v, 0) == 2 + 2 + 2 + 1
+    assert counter_increase(t, v, 7 * MIN_MS) == 0
+    assert counter_increase(t[:1], v[:1], 0) == 0
+
+
+def test_interval_inference():
+    assert infer_interval_s(np.array([0, 300_000, 600_000, 900_000]), 30) == 300
+    assert infer_interval_s(np.array([0, 1]), 30) is None
+    assert infer_interval_s(np.array([0, 1, 2, 3]), 30) == 30
