@@ -22,6 +22,7 @@ from typing import Any, Callable, Protocol
 import requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.contracts.mqtt import alerts_topic
@@ -75,7 +76,11 @@ class InfluxChannel:
         tags = {"site": body["site"], "device": body["device"], "kind": body["kind"], "severity": body["severity"],
                 "state": body["state"]}
         try:
-            self.client.write(lines([Point(m.name, tags, fields, body["time_ms"])]), retention_policy=m.retention_policy)
+            data = lines([Point(m.name, tags, fields, body["time_ms"])])
+        except ContractError as exc:
+            raise Permanent(f"alert point refused by the line protocol contract: {exc}") from exc
+        try:
+            self.client.write(data, retention_policy=m.retention_policy)
         except InfluxError as exc:
             raise (Retryable if exc.retryable else Permanent)(str(exc)) from exc
 
@@ -96,7 +101,11 @@ class MqttChannel:
     def send(self, body: dict[str, Any]) -> None:
         if not self.client.is_connected():
             raise Retryable("MQTT broker not connected")
-        info = self.client.publish(alerts_topic(body["site"]), json.dumps(body, sort_keys=True), qos=self.qos)
+        try:
+            topic = alerts_topic(body["site"])
+        except ContractError as exc:
+            raise Permanent(f"no alert topic for site {body['site']!r}: {exc}") from exc
+        info = self.client.publish(topic, json.dumps(body, sort_keys=True), qos=self.qos)
         info.wait_for_publish(self.timeout_s)
         if not info.is_published():
             raise Retryable(f"MQTT publish not acknowledged within {self.timeout_s} s (rc {info.rc})")

@@ -224,3 +224,18 @@ def test_smtp_channel_with_local_sink(store):
 def test_smtp_password_env_must_exist():
     with pytest.raises(ValueError, match="NO_SUCH_VAR"):
         SmtpSender(SmtpChannel(host="h", sender="a@b", recipients=["c@d"], username="u", password_env="NO_SUCH_VAR"))
+
+
+@pytest.mark.integration
+def test_injected_names_are_refused_on_mqtt_and_escaped_in_influx(store, influx, caplog):
+    """A site or device name that would escape its topic is a permanent, logged failure; in InfluxDB the
+    line protocol escapes it, so it stays one tag value of one point."""
+    e = Engine(AlertsConfig(), store)
+    e.apply([Observation("dachen/#", "wx 1,kind=x", "storm", "", "warning", True, False, 20.0, 17.2, "a\nb")], T0)
+    client = make_client("alerts-test-unconnected", clean=True)
+    client.is_connected = lambda: True  # the topic check comes before any network I/O
+    Dispatcher(store, [MqttChannel(client), InfluxChannel(influx)], Channels(), Clock()).deliver()
+    assert store.outbox_counts() == {"delivered": 1, "failed": 1, "waiting": 0}
+    assert "no alert topic for site" in caplog.text
+    rows = influx.query(f'SELECT * FROM {MEASUREMENTS["alerts"].qualified}')[0].rows()
+    assert len(rows) == 1 and rows[0]["device"] == "wx 1,kind=x" and rows[0]["kind"] == "storm"
