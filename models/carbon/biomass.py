@@ -84,6 +84,19 @@ class AssetSeries:
         out[after_ok] = self.level_wet_t[j[after_ok]]
         return out
 
+    def period_stocks(self, start_ms: int, end_ms: int) -> tuple[float, float]:
+        """(stock at start, stock at end) of a period, by :meth:`stock_at`, except where the record begins
+        or ends inside the period: then its first (last) level stands for the start (end), so the period's
+        sink covers the monitored part of it (its completeness says how much). A gap inside the record
+        still gives NaN at a boundary it spans."""
+        start, end = self.stock_at(np.array([start_ms, end_ms]))
+        if self.times_ms.size:
+            if np.isnan(start) and start_ms < self.times_ms[0] < end_ms:
+                start = self.level_wet_t[0]
+            if np.isnan(end) and start_ms < self.times_ms[-1] < end_ms:
+                end = self.level_wet_t[-1]
+        return float(start), float(end)
+
     def moved_between(self, start_ms: int, end_ms: int) -> tuple[float, float]:
         """(harvested wet t, lost wet t) of the events in ``[start_ms, end_ms)``."""
         h = sum(e.wet_t for e in self.events if start_ms <= e.time_ms < end_ms and e.kind == "harvest")

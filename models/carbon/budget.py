@@ -101,7 +101,7 @@ def _sink_rows(cfg: CarbonConfig, inputs: Inputs, p: Period, latest_ms: int, c_p
             nan = float("nan")
             rows.append(SinkRow(a.asset, a.farm, a.kind, a.group, p, nan, nan, 0.0, 0.0, nan, nan, nan, 0.0))
             continue
-        start, end = s.stock_at(np.array([p.start_ms, end_ms]))
+        start, end = s.period_stocks(p.start_ms, end_ms)
         harvested, lost = s.moved_between(p.start_ms, end_ms)
         sink = float(stock_change_wet_t(start, end, harvested, lost, cfg.losses))
         n_ev = sum(1 for e in s.events if p.start_ms <= e.time_ms < end_ms)

@@ -72,3 +72,60 @@ def compute_cmd(input_path: str, draws: int, seed: int) -> None:
     except ValidationError as exc:
         _fail(format_validation_error(exc, f"input {input_path}"))
     click.echo(json.dumps(compute(inp, draws=draws, seed=seed), indent=2))
+
+
+@group.command("worker")
+@click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True,
+              help="InfluxDB base URL (v1 HTTP API).")
+@click.option("--database", default="blueranch", show_default=True)
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Carbon config YAML (deploy/blueranch/carbon.yaml); unknown keys are errors.")
+@click.option("--from-truth", "truth_path", type=click.Path(exists=True, dir_okay=False),
+              help="Build the config from a simulator truth file's meta line instead (agreement 3).")
+@click.option("--interval-s", default=300.0, show_default=True, type=click.FloatRange(1, 86400),
+              help="Seconds between cycles.")
+@click.option("--once", is_flag=True, help="Run one cycle and exit.")
+@click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
+@click.option("--log-level", default="INFO", show_default=True)
+def worker_cmd(influx_url: str, database: str, config_path: str | None, truth_path: str | None,
+               interval_s: float, once: bool, influx_username: str | None, log_level: str) -> None:
+    """Live stocks and budget per asset, farm, category and site (day, month, year to date)."""
+    import os
+    import signal
+    import threading
+
+    from blueranch.influxdb import InfluxClient, InfluxError
+    from models.carbon.worker import CarbonWorker
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = _config(config_path, truth_path)
+    client = InfluxClient(influx_url, database, username=influx_username,
+                          password=os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    worker = CarbonWorker(client, cfg)
+    if once:
+        try:
+            stats = worker.cycle()
+        except InfluxError as exc:
+            click.echo(f"carbon worker: {exc}", err=True)
+            sys.exit(1)
+        click.echo(json.dumps(stats.__dict__))
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("carbon worker: site=%s assets=%d influx=%s database=%s interval=%.0fs", cfg.site, len(cfg.assets),
+             influx_url, database, interval_s)
+    worker.run(interval_s, stop)
+
+
+def _config(config_path: str | None, truth_path: str | None):
+    if bool(config_path) == bool(truth_path):
+        _fail("give exactly one of --config FILE or --from-truth FILE")
+    if config_path:
+        return load_config_or_exit(config_path)
+    from models.carbon.truth import read_meta
+    from models.carbon.config import config_from_truth_meta
+    try:
+        return config_from_truth_meta(read_meta(truth_path))
+    except (OSError, ValueError, KeyError, ValidationError) as exc:
+        _fail(f"truth file {truth_path}: {exc}")

@@ -11,9 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from blueranch.contracts.influx import Point
+from blueranch.contracts.lineprotocol import lines
 from models.carbon.config import Calibration
 
 DAY_MS = 86_400_000
+#: 2026-03-01T00:00Z, the start of the synthetic test scenarios.
+START_MS = 1_772_323_200_000
 
 
 @dataclass
@@ -72,3 +76,23 @@ def make_asset(rng: np.random.Generator, start_ms: int, days: float, interval_s:
         keep &= ~((day >= g0) & (day < g1))
     del day
     return SyntheticAsset(t[keep], load[keep], qc[keep], t, wet, harvests, losses, cal)
+
+
+def load_points(site: str, asset_cfg, times_ms, load_kg, qc) -> list[Point]:
+    """Raw ``biomass_load`` points (contract tags and fields) of one asset's readings."""
+    tags = {"site": site, "device": asset_cfg.device or "lc-dev", "sensor": asset_cfg.sensor or "lc",
+            "farm": asset_cfg.farm, "asset": asset_cfg.asset}
+    return [Point("biomass_load", tags, {"load_kg": float(v), "load_kg_qc": int(q)}, int(t))
+            for t, v, q in zip(times_ms, load_kg, qc) if np.isfinite(v)]
+
+
+def write_points(client, points: list[Point], rp: str = "raw") -> None:
+    for i in range(0, len(points), 20000):
+        client.write(lines(points[i:i + 20000]), retention_policy=rp)
+
+
+def meter_points(site: str, n_hours: int = 40 * 24) -> list[Point]:
+    """An hourly diesel flow-meter register from START_MS: 12.5 L per hour."""
+    t = START_MS + np.arange(n_hours, dtype=np.int64) * 3_600_000
+    return [Point("energy", {"site": site, "device": "meter-1", "sensor": "fuel"},
+                  {"diesel_l_total": 1000.0 + 12.5 * i, "diesel_l_total_qc": 1}, int(x)) for i, x in enumerate(t)]

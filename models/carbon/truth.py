@@ -1,0 +1,85 @@
+"""The simulator's ground truth file (agreement 3) as budget inputs: the same method applied to the truth.
+
+Only ``meta``, ``biomass`` (hourly true standing wet biomass per asset) and the ``harvest``/``loss``
+events are used; other record types are skipped. The truth becomes :class:`AssetSeries` records whose
+levels are the true biomass and whose events are the recorded ones, so :func:`compute_budget` applies
+exactly the same stock-change rule, periods and loss rule to it as to the sensor data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from models.carbon.biomass import AssetSeries, StepEvent
+from models.carbon.budget import Inputs
+from models.carbon.config import CarbonConfig
+
+
+def _ms(text: str) -> int:
+    return int(round(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000))
+
+
+def read_meta(path: str | Path) -> dict:
+    """The first line of a truth file, which must be ``{"type": "meta", ...}``."""
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+    meta = json.loads(first) if first.strip() else {}
+    if meta.get("type") != "meta":
+        raise ValueError(f"{path}: first line is not a meta record (type={meta.get('type')!r})")
+    return meta
+
+
+@dataclass
+class Truth:
+    meta: dict
+    biomass: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+    events: dict[str, list[StepEvent]] = field(default_factory=dict)
+
+    @property
+    def start_ms(self) -> int:
+        return _ms(self.meta["start"])
+
+    @property
+    def end_ms(self) -> int:
+        return _ms(self.meta["end"])
+
+
+def read_truth(path: str | Path) -> Truth:
+    truth = Truth(read_meta(path))
+    with open(path, encoding="utf-8") as f:
+        next(f)
+        for n, line in enumerate(f, start=2):
+            if '"biomass"' not in line and '"harvest"' not in line and '"loss"' not in line:
+                continue
+            rec = json.loads(line)
+            kind = rec.get("type")
+            if kind == "biomass":
+                t, w = truth.biomass.setdefault(rec["asset"], ([], []))
+                t.append(_ms(rec["time"]))
+                w.append(float(rec["wet_t"]))
+            elif kind in ("harvest", "loss"):
+                truth.events.setdefault(rec["asset"], []).append(
+                    StepEvent(_ms(rec["time"]), kind, float(rec["wet_t"]), float("nan"), float("nan")))
+    return truth
+
+
+def truth_inputs(truth: Truth, cfg: CarbonConfig) -> Inputs:
+    """Budget inputs whose biomass records are the truth (no noise, exact events)."""
+    assets = {}
+    for a in cfg.assets:
+        if a.asset not in truth.biomass:
+            continue
+        t, w = truth.biomass[a.asset]
+        order = np.argsort(np.asarray(t, dtype=np.int64), kind="stable")
+        times = np.asarray(t, dtype=np.int64)[order]
+        wet = np.asarray(w, dtype=float)[order]
+        assets[a.asset] = AssetSeries(a.asset, times, wet, times, np.ones(times.size, dtype=np.int64),
+                                      np.ones(times.size, dtype=bool), sorted(truth.events.get(a.asset, []),
+                                                                              key=lambda e: e.time_ms),
+                                      0.0, cfg.detection.model_copy(update={"expected_interval_s": 3600}))
+    return Inputs(assets)

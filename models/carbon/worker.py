@@ -1,0 +1,212 @@
+"""The live carbon worker: raw telemetry in InfluxDB -> ``carbon_stock`` and ``carbon_budget`` (``"derived"`` RP).
+
+Each cycle: refresh the day caches (only days whose reading counts changed are re-read), rebuild every
+asset's biomass record, recompute the budget for every day, month and year-to-date since the accounting
+start, and write the points whose values changed. Timestamps are deterministic (period start for budgets,
+the hour for stocks), so a rewrite replaces a point in place: a late or backfilled reading corrects the
+periods it belongs to, a restart rebuilds everything from InfluxDB, and writes are idempotent.
+
+The accounting start is ``start`` from the config, else 1 January (UTC) of the newest reading's year;
+"now" is the newest reading (the simulator may run in accelerated or past time), not the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from blueranch.contracts.influx import Point
+from blueranch.influxdb import InfluxClient, InfluxError
+from models.carbon.biomass import AssetSeries, build_series
+from models.carbon.budget import Budget, Inputs, compute_budget
+from models.carbon.config import CarbonConfig
+from models.carbon.influx_io import DAY_MS, DayCache, PointWriter, SeriesData
+from models.carbon.method import to_t_co2e
+from models.carbon.periods import periods_between, year_start_ms
+from models.carbon.sources import MeterSeries, meter_id, reef_stock_at
+
+log = logging.getLogger("blueranch.carbon.worker")
+HOUR_MS = 3_600_000
+FAR_FUTURE_MS = 4_102_444_800_000  # 2100-01-01: reads are bounded by the data, not the wall clock
+
+
+@dataclass
+class CycleStats:
+    latest_ms: int | None
+    series_days_reread: int
+    points_written: int
+    periods: int
+    seconds: float
+
+
+def _merge(parts: list[SeriesData]) -> SeriesData:
+    return SeriesData(np.concatenate([p.times_ms for p in parts]), np.concatenate([p.values for p in parts]),
+                      np.concatenate([p.qc for p in parts]))
+
+
+def select(series: dict[tuple[str, ...], SeriesData], keys: tuple[str, ...], want: dict[str, str | None]
+           ) -> SeriesData | None:
+    """The readings of the series whose tags match ``want`` (None matches anything), merged."""
+    parts = [d for k, d in series.items()
+             if all(v is None or k[keys.index(t)] == v for t, v in want.items())]
+    return _merge(parts) if parts else None
+
+
+class CarbonWorker:
+    BIOMASS_TAGS = ("asset", "device", "sensor")
+    METER_TAGS = ("device", "sensor")
+    REEF_TAGS = ("asset", "device")
+
+    def __init__(self, client: InfluxClient, cfg: CarbonConfig, lookback_s: float = 2 * 86400):
+        self.client, self.cfg = client, cfg
+        self.lookback_ms = int(lookback_s * 1000)
+        site = cfg.site
+        self.biomass = DayCache(client, "biomass_load", "load_kg", site, self.BIOMASS_TAGS)
+        self.meters = {q: DayCache(client, "energy", q, site, self.METER_TAGS)
+                       for q in ("grid_kwh_total", "diesel_l_total")}
+        self.reef = {q: DayCache(client, "reef", q, site, self.REEF_TAGS)
+                     for q in ("fish_density_m3", "fish_length_cm")}
+        self.writer = PointWriter(client)
+        self.last_budget: Budget | None = None
+
+    def _latest_ms(self) -> int | None:
+        q = f"SELECT last(\"load_kg\") FROM \"raw\".\"biomass_load\" WHERE \"site\" = '{self.cfg.site}'"
+        for s in self.client.query(q):
+            for row in s.rows():
+                return int(row["time"])
+        return None
+
+    def inputs(self) -> tuple[Inputs, int | None, int]:
+        """Refresh the caches and build the budget inputs; returns (inputs, latest_ms, days re-read)."""
+        latest = self._latest_ms()
+        if latest is None:
+            return Inputs({}), None, 0
+        start = self.start_ms(latest)
+        lo = start - self.lookback_ms
+        reread = self.biomass.refresh(lo, FAR_FUTURE_MS)
+        for c in (*self.meters.values(), *self.reef.values()):
+            reread += c.refresh(lo, FAR_FUTURE_MS)
+        bio = self.biomass.series()
+        assets: dict[str, AssetSeries] = {}
+        for a in self.cfg.assets:
+            d = select(bio, self.BIOMASS_TAGS, {"asset": a.asset, "device": a.device, "sensor": a.sensor})
+            if d is None:
+                log.warning("asset=%s device=%s sensor=%s: no load_kg readings since %s", a.asset, a.device,
+                            a.sensor, start)
+                continue
+            assets[a.asset] = build_series(a.asset, d.times_ms, d.values, d.qc, a.calibration, self.cfg.detection,
+                                           exclude_suspect=self.cfg.suspect == "exclude")
+        meters = {}
+        for m in self.cfg.meters:
+            d = select(self.meters[m.quantity].series(), self.METER_TAGS, {"device": m.device, "sensor": m.sensor})
+            if d is not None:
+                meters[meter_id(m)] = MeterSeries(d.times_ms, d.values, d.qc)
+        dens, length = {}, {}
+        for r in self.cfg.reefs:
+            for name, out in (("fish_density_m3", dens), ("fish_length_cm", length)):
+                d = select(self.reef[name].series(), self.REEF_TAGS, {"asset": r.zone, "device": r.device})
+                if d is not None:
+                    out[r.zone] = MeterSeries(d.times_ms, d.values, d.qc)
+        return Inputs(assets, meters, dens, length), latest, reread
+
+    def start_ms(self, latest_ms: int) -> int:
+        if self.cfg.start is not None:
+            return int(self.cfg.start.timestamp() * 1000)
+        return year_start_ms(latest_ms)
+
+    def cycle(self) -> CycleStats:
+        t0 = time.monotonic()
+        inputs, latest, reread = self.inputs()
+        if latest is None:
+            log.info("site=%s: no biomass readings yet", self.cfg.site)
+            return CycleStats(None, 0, 0, 0, time.monotonic() - t0)
+        periods = periods_between(self.start_ms(latest), latest)
+        budget = compute_budget(self.cfg, inputs, periods, latest)
+        self.last_budget = budget
+        start = self.start_ms(latest)
+        points = (budget_points(self.cfg, budget) + stock_points(self.cfg, inputs, start, latest)
+                  + reef_points(self.cfg, inputs, start, latest))
+        written = self.writer.write(points)
+        stats = CycleStats(latest, reread, written, len(periods), time.monotonic() - t0)
+        log.info("site=%s latest=%d periods=%d series_days_reread=%d points_written=%d in %.2fs", self.cfg.site, latest,
+                 stats.periods, reread, written, stats.seconds)
+        return stats
+
+    def run(self, interval_s: float, stop: threading.Event) -> None:
+        """Cycle until ``stop`` is set; InfluxDB errors are logged and retried at the next cycle."""
+        while not stop.is_set():
+            try:
+                self.cycle()
+            except InfluxError as exc:
+                log.error("site=%s: cycle failed, retrying in %.0fs: %s (retryable=%s)", self.cfg.site,
+                          interval_s, exc, exc.retryable)
+            stop.wait(interval_s)
+
+
+def _fields(**values: float | None) -> dict[str, float]:
+    """Finite values only: InfluxDB stores no NaN, and a missing figure is left out, never made up."""
+    return {k: float(v) for k, v in values.items() if v is not None and np.isfinite(v)}
+
+
+def budget_points(cfg: CarbonConfig, budget: Budget) -> list[Point]:
+    out = []
+    for t in budget.totals:
+        if t.period.name not in ("day", "month", "ytd"):
+            continue
+        fields = _fields(sinks_t_c=t.sinks_t_c, sinks_t_co2e=t.sinks_t_co2e, sources_t_co2e=t.sources_t_co2e,
+                         net_emissions_t_co2e=t.net_emissions_t_co2e, sinks_lo95_t_co2e=t.sinks_lo95_t_co2e,
+                         sinks_hi95_t_co2e=t.sinks_hi95_t_co2e, reef_stock_t_c=t.reef_stock_t_c, value=t.value,
+                         completeness=t.completeness)
+        tags = {"site": cfg.site, "scope": t.scope, "key": t.key, "period": t.period.name,
+                "method": cfg.calcification}
+        out.append(Point("carbon_budget", tags, fields, t.period.start_ms))
+    return out
+
+
+def stock_points(cfg: CarbonConfig, inputs: Inputs, start_ms: int, latest_ms: int) -> list[Point]:
+    """Hourly standing stock per asset (the level just before each hour), with the hour's harvests/losses."""
+    coeffs = cfg.coefficients()
+    first = start_ms // HOUR_MS * HOUR_MS + HOUR_MS
+    hours = np.arange(first, latest_ms // HOUR_MS * HOUR_MS + HOUR_MS + 1, HOUR_MS, dtype=np.int64)
+    out: list[Point] = []
+    for a in cfg.assets:
+        s = inputs.assets.get(a.asset)
+        if s is None or hours.size == 0:
+            continue
+        wet = s.stock_at(hours)
+        c = coeffs[a.group].t_c_per_wet_t
+        ev_t = np.array([e.time_ms for e in s.events], dtype=np.int64)
+        ev_h = np.array([e.wet_t if e.kind == "harvest" else 0.0 for e in s.events])
+        ev_l = np.array([e.wet_t if e.kind == "loss" else 0.0 for e in s.events])
+        k = np.searchsorted(hours, ev_t, side="right")  # event in [h-1, h) -> the point at h
+        harvested = np.bincount(k, ev_h, minlength=hours.size + 1)[:hours.size]
+        lost = np.bincount(k, ev_l, minlength=hours.size + 1)[:hours.size]
+        n_in = np.diff(np.searchsorted(s.times_ms, np.concatenate([[hours[0] - HOUR_MS], hours])))
+        comp = np.minimum(1.0, n_in / (3600 / cfg.detection.expected_interval_s))
+        tags = {"site": cfg.site, "farm": a.farm, "asset": a.asset, "category": a.kind, "group": a.group}
+        for i in np.nonzero(np.isfinite(wet))[0]:
+            out.append(Point("carbon_stock", tags, _fields(
+                wet_t=wet[i], t_c=wet[i] * c, t_co2e=float(to_t_co2e(wet[i] * c)), harvested_wet_t=harvested[i],
+                lost_wet_t=lost[i], completeness=comp[i]), int(hours[i])))
+    return out
+
+
+def reef_points(cfg: CarbonConfig, inputs: Inputs, start_ms: int, latest_ms: int) -> list[Point]:
+    """Daily reef standing stock per zone (fish from the day's readings before midnight, plus fouling)."""
+    coeffs = cfg.coefficients()
+    days = np.arange(start_ms // DAY_MS * DAY_MS + DAY_MS, latest_ms + DAY_MS, DAY_MS, dtype=np.int64)
+    out = []
+    for r in cfg.reefs:
+        tags = {"site": cfg.site, "farm": r.farm, "asset": r.zone, "category": "reef", "group": "reef"}
+        for d in days:
+            wet, fish_c, att = reef_stock_at(r, coeffs, int(d), inputs.reef_density.get(r.zone),
+                                             inputs.reef_length.get(r.zone))
+            out.append(Point("carbon_stock", tags, _fields(wet_t=wet, t_c=fish_c + att,
+                                                           t_co2e=float(to_t_co2e(fish_c + att))), int(d)))
+    return out
+
+
