@@ -1,8 +1,123 @@
-"""``blueranch dashboards``: build and publish the Grafana dashboards."""
+"""``blueranch dashboards``: build, check and publish the Grafana dashboards."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import click
+
+DEFAULT_OUT = Path(__file__).with_name("build")
+DEFAULT_ALERT_RULES = Path(__file__).parent / "provisioning" / "alerting" / "blueranch.yaml"
+
+
+def _settings(datasource_uid: str | None, currency: str | None):
+    from dashboards.common import Settings
+
+    kwargs = {k: v for k, v in (("datasource_uid", datasource_uid), ("currency", currency)) if v}
+    return Settings(**kwargs)
+
+
+_settings_options = [
+    click.option("--datasource-uid", default=None, help="Uid of the InfluxDB data source in Grafana "
+                                                        "(default: blueranch-influxdb, as provisioned)."),
+    click.option("--currency", default=None, help="ISO 4217 code of the carbon price (default CNY)."),
+]
+
+
+def settings_options(f):
+    for option in reversed(_settings_options):
+        f = option(f)
+    return f
 
 
 @click.group("dashboards")
 def group() -> None:
-    """Build and publish the Grafana dashboards."""
+    """Build, check and publish the Grafana dashboards (generated from the InfluxDB contract)."""
+
+
+@group.command("build")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+              show_default=True, help="Directory for the dashboard JSON (one sub-folder per audience).")
+@click.option("--alert-rules", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the Grafana alert-rule provisioning file here.")
+@settings_options
+def build_cmd(out_dir: Path, alert_rules: Path | None, datasource_uid: str | None, currency: str | None) -> None:
+    """Write the dashboards as Grafana JSON: OUT/<audience>/<uid>.json."""
+    from dashboards.build import write
+
+    s = _settings(datasource_uid, currency)
+    for path in write(out_dir, s):
+        click.echo(str(path))
+    if alert_rules is not None:
+        from dashboards.alerting import write_rules
+
+        write_rules(alert_rules, s)
+        click.echo(str(alert_rules))
+
+
+@group.command("check")
+@click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
+@click.option("--database", default="blueranch", show_default=True)
+@click.option("--hours", type=click.FloatRange(min=0.01), default=24.0, show_default=True,
+              help="Time range to query, ending now.")
+@click.option("--var", "var_values", multiple=True, metavar="NAME=V1,V2",
+              help="Select template variable values instead of All (repeatable).")
+@settings_options
+def check_cmd(influx_url: str, database: str, hours: float, var_values: tuple[str, ...],
+              datasource_uid: str | None, currency: str | None) -> None:
+    """Run every panel query against InfluxDB as Grafana would; exit 1 if any fails or is empty.
+
+    Credentials come from BLUERANCH_INFLUX_USERNAME / BLUERANCH_INFLUX_PASSWORD.
+    """
+    from blueranch.influxdb import InfluxClient
+    from dashboards.build import build_all
+    from dashboards.check import run
+
+    chosen: dict[str, tuple[str, ...]] = {}
+    for item in var_values:
+        name, sep, values = item.partition("=")
+        if not sep or not name or not values:
+            raise click.BadParameter(f"{item!r}: expected NAME=V1,V2", param_hint="--var")
+        chosen[name] = tuple(values.split(","))
+    end = datetime.now(timezone.utc)
+    start = end - timedelta(hours=hours)
+    client = InfluxClient(influx_url, database, os.environ.get("BLUERANCH_INFLUX_USERNAME"),
+                          os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    failed = 0
+    try:
+        for _, d in build_all(_settings(datasource_uid, currency)):
+            for r in run(client, d.to_json(), int(start.timestamp() * 1000), int(end.timestamp() * 1000), chosen):
+                status = "ok" if r.ok else ("ERROR" if r.error else "EMPTY")
+                failed += not r.ok
+                click.echo(f"{status:5} {r.dashboard} | {r.panel} [{r.ref}] rows={r.rows}"
+                           + (f"\n      {r.error}" if r.error else ""))
+    finally:
+        client.close()
+    if failed:
+        click.echo(f"{failed} queries failed or returned no data", err=True)
+        sys.exit(1)
+
+
+@group.command("publish")
+@click.option("--grafana", "grafana_url", required=True, help="Grafana URL, e.g. http://localhost:3000")
+@click.option("--token-env", default="GRAFANA_TOKEN", show_default=True,
+              help="Environment variable holding a Grafana service-account token.")
+@click.option("--timeout-s", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@settings_options
+def publish_cmd(grafana_url: str, token_env: str, timeout_s: float, datasource_uid: str | None,
+                currency: str | None) -> None:
+    """Push the dashboards to a running Grafana, one folder per audience (idempotent: stable uids)."""
+    from dashboards.publish import PublishError, publish
+
+    token = os.environ.get(token_env)
+    if not token:
+        raise click.UsageError(f"set {token_env} to a Grafana service-account token (Editor role or more)")
+    try:
+        report = publish(grafana_url, token, _settings(datasource_uid, currency), timeout_s=timeout_s)
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(report, indent=2))

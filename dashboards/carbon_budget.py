@@ -1,0 +1,99 @@
+"""Island carbon budget: what a town government reads before a carbon-sink auction.
+
+Everything comes from the carbon worker's ``carbon_budget`` and ``carbon_stock`` points. Sinks follow
+HY/T 0305-2021 (stock change plus harvest), shown in t CO2e (t C x 44/12) and t C; the 95 % interval is
+the worker's (IPCC 2006 Vol. 1 Ch. 3); ``method`` chooses how shell carbon counts (``count`` or
+``deduct``). See shared/reference/README.md for the method notes.
+"""
+
+from __future__ import annotations
+
+from blueranch.contracts.influx import ENUM_TAG_VALUES
+from dashboards.common import Settings, custom_variable, dashboard, tag_variable
+from dashboards.influxql import Col, TagEq, VarMatch, select
+from dashboards.model import Dashboard, ThresholdStep
+from dashboards.panels import Board, T, by_name
+
+UID = "blueranch-island-carbon-budget"
+SITE = VarMatch("site", "site")
+METHOD = VarMatch("method", "method")
+EVERY = "$__interval"
+#: Display bands for data completeness; a presentation choice (not a domain threshold): below 80 %
+#: of expected readings the budget is shown red, below 95 % orange.
+COMPLETENESS_COLOURS = [ThresholdStep(color="red", value=None), ThresholdStep(color="orange", value=0.8),
+                        ThresholdStep(color="green", value=0.95)]
+
+
+def _budget(scope: str, period: str, *cols: Col, time: str | None = None, group_by: tuple[str, ...] = ()):
+    return select("carbon_budget", *cols, where=(SITE, METHOD, TagEq("scope", scope), TagEq("period", period)),
+                  time=time, group_by=group_by, fill="none" if time else None)
+
+
+def _headline(b: Board) -> None:
+    stats = [
+        ("sinks_t_co2e", "Sinks year to date (t CO2e)", None),
+        ("sinks_t_c", "Sinks year to date (t C)", None),
+        ("sources_t_co2e", "Sources year to date (t CO2e)", None),
+        ("net_emissions_t_co2e", "Net emissions year to date (t CO2e)",
+         [ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=0)]),
+        ("value", "Value of sinks at the configured price", None),
+    ]
+    for field, title, steps in stats:
+        b.add("stat", title, T(_budget("site", "ytd", Col(field, "last"))), w=4, h=5, thresholds=steps,
+              options={"graphMode": "none"},
+              description="Negative: the island is a net sink." if field.startswith("net") else "")
+    b.add("stat", "Data completeness", T(_budget("site", "ytd", Col("completeness", "last"))), w=4, h=5,
+          thresholds=COMPLETENESS_COLOURS, min=0, max=1, options={"graphMode": "none"},
+          description="Share of the expected load-cell and meter readings behind the year-to-date budget.")
+
+
+def _ytd_band(b: Board) -> None:
+    q = _budget("site", "ytd", Col("sinks_t_co2e", "last", "sinks"), Col("sinks_lo95_t_co2e", "last", "lo95"),
+                Col("sinks_hi95_t_co2e", "last", "hi95"), time=EVERY)
+    b.add("timeseries", "Sinks year to date with 95 % interval (t CO2e)", T(q, "$col"), w=24, h=9,
+          description="Creditable sinks since 1 January; the shaded band is the 95 % interval of the carbon worker.",
+          overrides=[by_name("hi95", **{"custom.fillBelowTo": "lo95", "custom.lineWidth": 0,
+                                        "custom.fillOpacity": 25, "color": {"mode": "fixed", "fixedColor": "green"}}),
+                     by_name("lo95", **{"custom.lineWidth": 0, "color": {"mode": "fixed", "fixedColor": "green"}}),
+                     by_name("sinks", **{"custom.lineWidth": 2, "color": {"mode": "fixed", "fixedColor": "dark-green"}})])
+
+
+def _breakdown(b: Board) -> None:
+    for scope, title in (("category", "Sinks year to date by category (t CO2e)"),
+                         ("farm", "Sinks year to date by farm (t CO2e)")):
+        q = _budget(scope, "ytd", Col("sinks_t_co2e", "last"), group_by=("key",))
+        b.add("bargauge", title, T(q, "$tag_key"), w=12, h=8)
+    daily = _budget("site", "day", Col("sinks_t_co2e", "last", "sinks"), Col("sources_t_co2e", "last", "sources"),
+                    time=EVERY)
+    b.add("timeseries", "Sinks and sources, current day (t CO2e)", T(daily, "$col"),
+          description="Running totals of the day the carbon worker is computing.")
+    net = _budget("site", "ytd", Col("net_emissions_t_co2e", "last", "net"), time=EVERY)
+    b.add("timeseries", "Net balance year to date (t CO2e)", T(net, "$col"), bands=True,
+          thresholds=[ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=0)],
+          description="Sources minus sinks; below zero (green) the island removes more than it emits.")
+
+
+def _assets(b: Board) -> None:
+    stock = select("carbon_stock", Col("t_co2e", "last"), where=(SITE,), group_by=("category", "farm", "asset"))
+    b.add("bargauge", "Standing stock per asset (t CO2e)", T(stock, "$tag_category $tag_farm/$tag_asset"), w=10, h=9)
+    complete = select("carbon_stock", Col("completeness", "last"), where=(SITE,), group_by=("asset",))
+    b.add("bargauge", "Data completeness per asset", T(complete, "$tag_asset"), w=10, h=9,
+          thresholds=COMPLETENESS_COLOURS, min=0, max=1)
+    reef = _budget("site", "ytd", Col("reef_stock_t_c", "last"))
+    b.add("stat", "Reef standing stock (t C, not creditable)", T(reef), w=4, h=9, options={"graphMode": "none"},
+          description="Fish in reefs are a standing stock, reported but kept out of the creditable sinks.")
+
+
+def build(s: Settings) -> Dashboard:
+    b = Board(s.datasource, s.currency)
+    _headline(b)
+    _ytd_band(b)
+    _breakdown(b)
+    _assets(b)
+    variables = [
+        tag_variable(s.datasource, "site", "Site", "carbon_budget"),
+        custom_variable("method", "Shell carbon", ENUM_TAG_VALUES["method"], "count",
+                        "count: shell carbon is a sink (Chinese practice); deduct: net of calcification CO2."),
+    ]
+    return dashboard(UID, "Island carbon budget", "Sources, sinks and net balance of the island, with uncertainty.",
+                     "government", b, variables, time_from="now-30d")

@@ -1,0 +1,69 @@
+"""Build settings and what every BlueRanch dashboard shares: variables, annotations, links."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboards.influxql import TagEq, VarMatch, show_tag_values
+from dashboards.model import (Annotation, Annotations, Dashboard, DatasourceRef, Link, Templating, TimeRange,
+                              Variable, VariableOption)
+from dashboards.panels import Board
+
+#: The provisioned data source (dashboards/provisioning/datasources/influxdb.yaml) has this uid.
+DATASOURCE_UID = "blueranch-influxdb"
+#: Every dashboard carries this tag; the links between dashboards follow it.
+TAG = "blueranch"
+
+
+class Settings(BaseModel):
+    """What a deployment may change when building the dashboards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    datasource_uid: str = Field(default=DATASOURCE_UID, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    #: ISO 4217 code of the carbon price the carbon worker values sinks at. Dachen's 2023 auction was
+    #: in RMB (shared/reference/README.md), hence CNY.
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+
+    @property
+    def datasource(self) -> DatasourceRef:
+        return DatasourceRef(uid=self.datasource_uid)
+
+
+def tag_variable(ds: DatasourceRef, name: str, label: str, measurement: str, where: tuple[VarMatch | TagEq, ...] = (),
+                 description: str = "", all_value: str | None = None, key: str | None = None) -> Variable:
+    """A multi-value variable over a tag's values (``SHOW TAG VALUES``), with an "All" option.
+
+    ``all_value=None`` makes "All" expand to every listed value (``/^(a|b)$/``); ``".*"`` also matches
+    points where an optional tag (farm) is absent.
+    """
+    q = show_tag_values(measurement, key or name, where)
+    return Variable(type="query", name=name, label=label, description=description, query=q, definition=q,
+                    datasource=ds, multi=True, includeAll=True, allValue=all_value, refresh=2,
+                    current=VariableOption(text=["All"], value=["$__all"], selected=True))
+
+
+def custom_variable(name: str, label: str, values: tuple[str, ...], default: str, description: str = "") -> Variable:
+    if default not in values:
+        raise ValueError(f"variable {name}: default {default!r} not in {values}")
+    return Variable(type="custom", name=name, label=label, description=description, query=",".join(values),
+                    current=VariableOption(text=default, value=default, selected=True),
+                    options=[VariableOption(text=v, value=v, selected=v == default) for v in values])
+
+
+def builtin_annotation() -> Annotation:
+    """Grafana's own annotations and alert state changes (every new dashboard has it)."""
+    return Annotation(builtIn=1, name="Annotations & Alerts", type="dashboard", enable=True, hide=True,
+                      iconColor="rgba(0, 211, 255, 1)", datasource={"type": "grafana", "uid": "-- Grafana --"})
+
+
+def dashboard(uid: str, title: str, description: str, audience_tag: str, board: Board, variables: list[Variable],
+              annotations: list[Annotation] = (), time_from: str = "now-24h") -> Dashboard:
+    return Dashboard(
+        uid=uid, title=title, description=description, tags=[TAG, audience_tag],
+        time=TimeRange(**{"from": time_from, "to": "now"}),
+        templating=Templating(list=variables),
+        annotations=Annotations(list=[builtin_annotation(), *annotations]),
+        panels=board.panels,
+        links=[Link(title="BlueRanch", tags=[TAG], asDropdown=True)],
+    )

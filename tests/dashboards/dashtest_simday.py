@@ -1,0 +1,165 @@
+"""A simulated day in the real InfluxDB, written as the platform writes it.
+
+Telemetry goes through the contract's own mapping (:class:`Telemetry` -> :func:`telemetry_points`), as
+the ingest does; derived measurements (device status, carbon stock and budget, alerts, ingest
+self-metrics) are contract :class:`Point` objects written with :func:`lines`. Every field a panel
+reads is written; the numbers are plausible test data, not domain figures.
+
+The day ends at the current minute so that queries relative to ``now()`` (the stale-device rule) see
+it. One buoy stops reporting two hours before the end and goes offline; one buoy drops buffered
+readings in the last hours; dissolved oxygen at one buoy falls below the hypoxia thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from blueranch.contracts.influx import MEASUREMENTS, Point, telemetry_points, to_ms
+from blueranch.contracts.lineprotocol import lines
+from blueranch.contracts.mqtt import Position, Sample, Telemetry
+from blueranch.contracts.quantities import QUANTITIES
+from blueranch.influxdb import InfluxClient
+
+SITE = "dachen"
+STEP = timedelta(minutes=10)
+#: (device, farm or None, asset of its load cell or None, latitude, longitude)
+BUOYS = [("buoy-01", "m1", "m1-line-01", 28.452, 121.891), ("buoy-02", "k1", "k1-raft-01", 28.447, 121.902),
+         ("buoy-03", None, None, 28.459, 121.884)]
+STALE = "buoy-03"
+DROPPING = "buoy-02"
+HYPOXIC = "buoy-01"
+
+
+@dataclass(frozen=True)
+class Day:
+    start: datetime
+    end: datetime
+    points: int
+
+    @property
+    def from_ms(self) -> int:
+        return to_ms(self.start)
+
+    @property
+    def to_ms(self) -> int:
+        return to_ms(self.end)
+
+
+def _wq(name: str, i: int, device: str, hours_left: float) -> float:
+    wave = math.sin(i / 12)
+    base = {"temp_c": 18 + wave, "sp_cond_us_cm": 48_000 + 200 * wave, "salinity_psu": 31 + wave / 4,
+            "depth_m": 3 + wave / 10, "do_mg_l": 6.5 + wave / 2, "do_sat_pct": 95 + 5 * wave, "ph": 8.05,
+            "chl_ug_l": 4 + wave, "turbidity_ntu": 6 + wave, "orp_mv": 180 + 10 * wave}[name]
+    if device == HYPOXIC and name == "do_mg_l" and hours_left < 3:
+        return 1.6 + hours_left / 10  # hypoxia in the last three hours
+    return base
+
+
+def _samples(t: datetime, i: int, device: str, farm: str | None, asset: str | None, hours_left: float):
+    def s(sensor: str, name: str, value: float, **tags) -> Sample:
+        return Sample(time=t, sensor=sensor, quantity=name, value=float(value), unit=QUANTITIES[name].unit,
+                      qc=1, farm=farm, **tags)
+
+    out = [s("sonde", n, _wq(n, i, device, hours_left)) for n, q in QUANTITIES.items()
+           if q.measurement == "water_quality"]
+    dropped = max(0, i - 120) * 3 if device == DROPPING else 0
+    out += [s("power", "battery_v", 12.6 - i / 400), s("modem", "rssi_dbm", -80 - (i % 7)),
+            s("agent", "buffer_depth", 40 if dropped else i % 5), s("agent", "buffer_dropped_total", dropped),
+            s("agent", "uptime_s", 600 * i), s("agent", "solar_a", 1.2), s("agent", "enclosure_rh_pct", 40)]
+    if device == "buoy-01":
+        out += [s("met", "wind_speed_m_s", 6 + 3 * math.sin(i / 20)), s("met", "wind_dir_deg", 90),
+                s("met", "wave_height_m", 1.2 + math.sin(i / 30) / 2), s("met", "air_pressure_hpa", 1012),
+                s("met", "air_temp_c", 17)]
+    if asset is not None:
+        out.append(s("loadcell", "load_kg", 800 + 2 * i - (300 if i > 72 else 0), asset=asset))
+    return out
+
+
+def _derived(t: datetime, i: int, hour: int) -> list[Point]:
+    ms = to_ms(t)
+    pts = []
+    for device, farm, asset, *_ in BUOYS:
+        if asset is None:
+            continue
+        category, group = ("bivalve", "mussel") if farm == "m1" else ("macroalgae", "kelp")
+        wet = 120 + hour - (10 if hour >= 12 else 0)
+        pts.append(Point("carbon_stock", {"site": SITE, "farm": farm, "asset": asset, "category": category,
+                                          "group": group},
+                         {"wet_t": float(wet), "t_c": wet * 0.05, "t_co2e": wet * 0.05 * 44 / 12,
+                          "harvested_wet_t": 10.0 if hour == 12 else 0.0, "lost_wet_t": 0.0, "completeness": 0.97},
+                         ms))
+    scopes = [("site", SITE), ("category", "bivalve"), ("category", "macroalgae"), ("farm", "m1"), ("farm", "k1")]
+    for method in ("count", "deduct"):
+        for scope, key in scopes:
+            for period in ("day", "ytd"):
+                sinks = (1000.0 if period == "ytd" else 0.0) + 3 * hour + (20 if method == "count" else 0)
+                pts.append(Point("carbon_budget", {"site": SITE, "scope": scope, "key": key, "period": period,
+                                                   "method": method},
+                                 {"sinks_t_c": sinks * 12 / 44, "sinks_t_co2e": sinks, "sources_t_co2e": sinks / 3,
+                                  "net_emissions_t_co2e": -sinks * 2 / 3, "sinks_lo95_t_co2e": sinks * 0.85,
+                                  "sinks_hi95_t_co2e": sinks * 1.15, "reef_stock_t_c": 55.0,
+                                  "value": sinks * 45.2, "completeness": 0.96}, ms))
+    return pts
+
+
+def _ops(t: datetime, i: int) -> list[Point]:
+    ms = to_ms(t)
+    pts = [Point("ingest_stats", {"worker": w}, {"messages_total": 30 * i, "points_total": 300 * i,
+                                                "batches_total": 3 * i, "errors_total": i // 10,
+                                                "backfill_messages_total": 0, "batch_latency_s": 0.02,
+                                                "lag_s": 1.5}, ms)
+           for w in ("w0", "w1")]
+    if i % 10 == 0:
+        pts.append(Point("ingest_errors", {"reason": "out_of_range", "worker": "w0"},
+                         {"count": 1, "topic": "blueranch/v1/dachen/buoy-02/telemetry",
+                          "detail": "do_mg_l: value 99 outside [0, 30]"}, ms + 1))
+    return pts
+
+
+def simulated_day(client: InfluxClient, end: datetime | None = None) -> Day:
+    """Write one day of contract-conformant points for every measurement the dashboards read."""
+    end = (end or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
+    start = end - timedelta(days=1)
+    steps = int(timedelta(days=1) / STEP)
+    by_rp: dict[str, list[Point]] = {}
+    for i in range(steps + 1):
+        t = start + i * STEP
+        hours_left = (end - t) / timedelta(hours=1)
+        pts: list[Point] = []
+        for seq_base, (device, farm, asset, lat, lon) in enumerate(BUOYS):
+            if device == STALE and hours_left < 2:
+                continue
+            msg = Telemetry(device=device, seq=i, position=Position(lat_deg=lat, lon_deg=lon),
+                            samples=_samples(t, i, device, farm, asset, hours_left))
+            pts += telemetry_points(SITE, msg)
+            online = 0 if device == STALE and hours_left < 2.5 else 1
+            pts.append(Point("device_status", {"site": SITE, "device": device},
+                             {"online": online, "buffer_depth": i % 5, "buffer_dropped_total": 0,
+                              "sw_version": "0.1.0", "config_version": "1"}, to_ms(t)))
+        if i % 6 == 0:
+            pts += _derived(t, i, i // 6)
+        pts += _ops(t, i)
+        for p in pts:
+            by_rp.setdefault(MEASUREMENTS[p.measurement].retention_policy, []).append(p)
+    alerts = [
+        Point("alerts", {"site": SITE, "device": HYPOXIC, "kind": "hypoxia", "severity": "critical", "state": "open"},
+              {"alert_id": f"{HYPOXIC}-hypoxia", "message": "dissolved oxygen below 3 mg/L", "value": 1.7,
+               "threshold": 3.0, "open": 1}, to_ms(end - timedelta(hours=2))),
+        Point("alerts", {"site": SITE, "device": DROPPING, "kind": "buffer_drops", "severity": "warning",
+                         "state": "open"},
+              {"alert_id": f"{DROPPING}-buffer", "message": "edge buffer dropped readings", "value": 3.0,
+               "threshold": 0.0, "open": 1}, to_ms(end - timedelta(hours=4))),
+        Point("alerts", {"site": SITE, "device": DROPPING, "kind": "buffer_drops", "severity": "warning",
+                         "state": "resolved"},
+              {"alert_id": f"{DROPPING}-buffer", "message": "edge buffer drained", "value": 0.0,
+               "threshold": 0.0, "open": 0}, to_ms(end - timedelta(hours=1))),
+    ]
+    by_rp.setdefault("derived", []).extend(alerts)
+    total = 0
+    for rp, pts in by_rp.items():
+        for k in range(0, len(pts), 5000):
+            client.write(lines(pts[k:k + 5000]), retention_policy=rp)
+        total += len(pts)
+    return Day(start, end, total)

@@ -1,0 +1,64 @@
+"""What docker-compose mounts into Grafana is exactly what ``blueranch dashboards build`` produces."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from dashboards.build import AUDIENCES
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+GRAFANA = COMPOSE["services"]["grafana"]
+
+
+def _mounts() -> dict[str, str]:
+    return {target: source for source, target, *_ in (v.split(":") for v in GRAFANA["volumes"])}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_committed_build_is_what_build_writes(tmp_path, blueranch_bin):
+    out = tmp_path / "build"
+    rules = tmp_path / "alerting.yaml"
+    r = subprocess.run([blueranch_bin, "dashboards", "build", "--out", str(out), "--alert-rules", str(rules)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    mounted = REPO / _mounts()["/var/lib/grafana/dashboards"]
+    assert _tree(mounted) == _tree(out), "rebuild: blueranch dashboards build --out dashboards/build"
+    assert (REPO / "dashboards/provisioning/alerting/blueranch.yaml").read_bytes() == rules.read_bytes()
+
+
+def test_compose_mounts_provisioning_and_build():
+    mounts = _mounts()
+    assert mounts["/etc/grafana/provisioning"] == "./dashboards/provisioning"
+    assert mounts["/var/lib/grafana/dashboards"] == "./dashboards/build"
+    provisioning = REPO / "dashboards" / "provisioning"
+    assert {p.name for p in provisioning.iterdir()} >= {"datasources", "dashboards", "alerting"}
+
+
+def test_providers_point_at_the_built_audience_folders():
+    doc = yaml.safe_load((REPO / "dashboards/provisioning/dashboards/blueranch.yaml").read_text())
+    providers = {p["folderUid"]: p for p in doc["providers"]}
+    assert set(providers) == {a.folder_uid for a in AUDIENCES}
+    for a in AUDIENCES:
+        p = providers[a.folder_uid]
+        assert p["folder"] == a.folder_title and p["type"] == "file"
+        path = p["options"]["path"]
+        assert path == f"/var/lib/grafana/dashboards/{a.key}"
+        assert list((REPO / "dashboards/build" / a.key).glob("*.json")), a.key
+
+
+def test_datasource_takes_credentials_from_the_environment():
+    ds = yaml.safe_load((REPO / "dashboards/provisioning/datasources/influxdb.yaml").read_text())["datasources"][0]
+    assert ds["type"] == "influxdb" and ds["jsonData"]["version"] == "InfluxQL"
+    assert ds["jsonData"]["dbName"] == "blueranch"
+    assert ds["user"].startswith("$") and ds["secureJsonData"]["password"].startswith("$")
+    env_file = REPO / "deploy" / "secrets.example.env"
+    names = {line.split("=")[0] for line in env_file.read_text().splitlines() if "=" in line}
+    for ref in (ds["user"], ds["secureJsonData"]["password"]):
+        assert ref.strip("${}") in names, f"{ref} is not set in {env_file.name}"

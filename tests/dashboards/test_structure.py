@@ -1,0 +1,127 @@
+"""Structure of the generated dashboards: uids, data source references, titles, units, contract names, layout."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from blueranch.contracts.influx import MEASUREMENTS
+from dashboards import thresholds
+from dashboards.build import AUDIENCES, build_all
+
+REPO = Path(__file__).resolve().parents[2]
+PROVISIONING = REPO / "dashboards" / "provisioning"
+BUILT = [(a, d.to_json()) for a, d in build_all()]
+DATASOURCE = yaml.safe_load((PROVISIONING / "datasources" / "influxdb.yaml").read_text())["datasources"][0]
+GRAFANA_BUILTIN = {"type": "grafana", "uid": "-- Grafana --"}
+
+
+def _refs(d: dict) -> list[tuple[str, dict]]:
+    out = []
+    for p in d["panels"]:
+        out.append((f"panel {p['title']}", p["datasource"]))
+        out += [(f"panel {p['title']} target {t['refId']}", t["datasource"]) for t in p["targets"]]
+    out += [(f"variable {v['name']}", v["datasource"]) for v in d["templating"]["list"] if v["type"] == "query"]
+    out += [(f"annotation {a['name']}", a["datasource"]) for a in d["annotations"]["list"]]
+    return out
+
+
+def test_three_audiences_and_unique_uids():
+    assert {a.key for a, _ in BUILT} == {"operators", "technicians", "government"}
+    uids = [d["uid"] for _, d in BUILT]
+    assert len(uids) == len(set(uids))
+    assert len({a.folder_uid for a in AUDIENCES}) == len(AUDIENCES)
+
+
+def test_uids_are_stable():
+    """Renaming a uid breaks every bookmark and duplicates the dashboard on publish: change it deliberately."""
+    assert sorted(d["uid"] for _, d in BUILT) == ["blueranch-farm-operations", "blueranch-fleet-health",
+                                                  "blueranch-island-carbon-budget"]
+
+
+@pytest.mark.parametrize("audience,d", BUILT, ids=[d["uid"] for _, d in BUILT])
+def test_datasource_references_resolve_to_the_provisioned_datasource(audience, d):
+    for where, ref in _refs(d):
+        if ref == GRAFANA_BUILTIN:
+            continue
+        assert ref == {"type": DATASOURCE["type"], "uid": DATASOURCE["uid"]}, where
+
+
+@pytest.mark.parametrize("audience,d", BUILT, ids=[d["uid"] for _, d in BUILT])
+def test_every_panel_has_a_title_a_unit_and_a_unique_id(audience, d):
+    ids = [p["id"] for p in d["panels"]]
+    assert len(ids) == len(set(ids))
+    for p in d["panels"]:
+        assert p["title"].strip(), p
+        assert p["fieldConfig"]["defaults"].get("unit", "").strip(), p["title"]
+        assert p["targets"], p["title"]
+
+
+@pytest.mark.parametrize("audience,d", BUILT, ids=[d["uid"] for _, d in BUILT])
+def test_panels_do_not_overlap(audience, d):
+    cells: dict[tuple[int, int], str] = {}
+    for p in d["panels"]:
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24, p["title"]
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                assert (x, y) not in cells, f"{p['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = p["title"]
+
+
+_FROM = re.compile(r'FROM "(\w+)"\."(\w+)"')
+_IDENT = re.compile(r'"([^"]+)"')
+_ALIAS = re.compile(r'AS "([^"]+)"')
+
+
+def _all_queries(d: dict) -> list[str]:
+    qs = [t["query"] for p in d["panels"] for t in p["targets"]]
+    qs += [v["query"] for v in d["templating"]["list"] if v["type"] == "query"]
+    qs += [a["target"]["query"] for a in d["annotations"]["list"] if a.get("target")]
+    return qs
+
+
+@pytest.mark.parametrize("audience,d", BUILT, ids=[d["uid"] for _, d in BUILT])
+def test_queries_name_only_contract_measurements_fields_and_tags(audience, d):
+    """An independent check of the built JSON (not of the builder): every quoted name is in the contract."""
+    for q in _all_queries(d):
+        sources = _FROM.findall(q)
+        assert sources, q
+        allowed: set[str] = set(_ALIAS.findall(q))
+        for rp, name in sources:
+            m = MEASUREMENTS[name]
+            assert m.retention_policy == rp, q
+            allowed |= {rp, name, *m.tags, *(f.name for f in m.fields)}
+        unknown = set(_IDENT.findall(q)) - allowed
+        assert not unknown, f"{unknown} not in the contract: {q}"
+
+
+def test_dissolved_oxygen_bands_come_from_the_cited_table():
+    farm = next(d for a, d in BUILT if a.key == "operators")
+    do = next(p for p in farm["panels"] if "do_mg_l" in p["targets"][0]["query"] and "_qc" not in
+              p["targets"][0]["query"])
+    steps = [s["value"] for s in do["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    table = {t.value for t in thresholds.load() if t.parameter == "dissolved_oxygen"}
+    assert steps[0] is None and set(steps[1:]) <= table
+    assert 3.0 in steps and 5.0 in steps
+    assert "GB 11607-89" in do["description"]
+    assert do["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line+area"
+
+
+def test_every_measurement_a_dashboard_promises_is_queried():
+    queried = {name for _, d in BUILT for q in _all_queries(d) for _, name in _FROM.findall(q)}
+    promised = {"water_quality", "weather", "position", "biomass_load", "device_health", "device_status",
+                "carbon_stock", "carbon_budget", "alerts", "ingest_errors", "ingest_stats"}
+    assert promised <= queried
+
+
+def test_the_95_percent_band_is_drawn_between_lo95_and_hi95():
+    gov = next(d for a, d in BUILT if a.key == "government")
+    band = next(p for p in gov["panels"] if "sinks_hi95_t_co2e" in p["targets"][0]["query"])
+    props = {o["matcher"]["options"]: {x["id"]: x["value"] for x in o["properties"]}
+             for o in band["fieldConfig"]["overrides"]}
+    assert props["hi95"]["custom.fillBelowTo"] == "lo95"
+    assert 'AS "lo95"' in band["targets"][0]["query"] and band["targets"][0]["alias"] == "$col"
