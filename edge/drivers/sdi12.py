@@ -77,9 +77,9 @@ class Sdi12Driver(SerialDriver):
         crc = len(c.command) == 2
         with self.bus.conversation(c.id) as port:
             reply = parse_measure_reply(transact(port, command(a, c.command), c.timeout_s, c.retries), a)
-            if reply.wait_s and c.command.startswith("M"):
-                self._wait_service_request(port, reply.wait_s)
-            elif not reply.wait_s:
+            if c.command.startswith("M") or not reply.wait_s:
+                if reply.wait_s:
+                    self._wait_service_request(port, reply.wait_s)
                 return self._readings(self._data(port, reply.count, crc))
         # Concurrent measurement (4.4.8): no service request; the line is free for others during ttt.
         time.sleep(reply.wait_s)
