@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -23,7 +24,8 @@ def _config(path: str | None, state: str | None) -> AlertsConfig:
     return cfg
 
 
-_config_opt = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+# The file is checked when it is read (not by click): compose's test parses the container's command on the host.
+_config_opt = click.option("--config", "config_path", type=click.Path(dir_okay=False),
                            help="Alerts config (YAML); defaults apply without it.")
 _state_opt = click.option("--state", help="State file (SQLite); overrides state_path of the config.")
 
@@ -33,23 +35,33 @@ def group() -> None:
     """Early warnings: hypoxia, heatwaves, storms, losses, silent devices."""
 
 
-def _mqtt(url: str):
+def _mqtt(url: str, username: str | None):
     from blueranch.mqttc import connect_properties, make_client, parse_url
 
-    b = parse_url(url)
-    client = make_client(f"blueranch-alerts-{int(time.time())}", clean=True, tls=b.tls)
+    try:
+        b = parse_url(url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    client = make_client(f"blueranch-alerts-{int(time.time())}", clean=True, tls=b.tls, username=username,
+                         password=os.environ.get("BLUERANCH_MQTT_PASSWORD"))
     client.connect_async(b.host, b.port, keepalive=30, clean_start=True, properties=connect_properties(0))
     client.loop_start()
     return client
 
 
-def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None):
+_influx_user_opt = click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True,
+                                help="InfluxDB user; the password comes from $BLUERANCH_INFLUX_PASSWORD.")
+
+
+def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None, influx_username: str | None = None,
+            mqtt_username: str | None = None):
     from blueranch.influxdb import InfluxClient
     from models.alerts.worker import Worker
 
-    client = InfluxClient(influx, database)
+    client = InfluxClient(influx, database, username=influx_username,
+                          password=os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
     try:
-        return Worker(client, cfg, mqtt_client=_mqtt(mqtt) if mqtt else None)
+        return Worker(client, cfg, mqtt_client=_mqtt(mqtt, mqtt_username) if mqtt else None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -60,15 +72,19 @@ def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None):
 @_config_opt
 @_state_opt
 @click.option("--mqtt", help="Broker URL (mqtt://HOST:PORT) to publish alerts on blueranch/v1/{site}/_alerts.")
+@_influx_user_opt
+@click.option("--mqtt-username", envvar="BLUERANCH_MQTT_USERNAME", show_envvar=True,
+              help="MQTT user; the password comes from $BLUERANCH_MQTT_PASSWORD.")
 @click.option("--interval-s", type=click.FloatRange(min=0.1), help="Evaluation interval (config interval_s).")
 @click.option("--once", is_flag=True, help="Evaluate once, deliver, and exit.")
 @click.option("-v", "--verbose", is_flag=True)
-def run(influx, database, config_path, state, mqtt, interval_s, once, verbose) -> None:
+def run(influx, database, config_path, state, mqtt, influx_username, mqtt_username, interval_s, once,
+        verbose) -> None:
     """Evaluate the rules over InfluxDB data every interval; notify on lifecycle events."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = _config(config_path, state)
-    worker = _worker(influx, database, cfg, mqtt)
+    worker = _worker(influx, database, cfg, mqtt, influx_username, mqtt_username)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -83,12 +99,13 @@ def run(influx, database, config_path, state, mqtt, interval_s, once, verbose) -
 @click.option("--start", required=True, help="RFC 3339 UTC start of the evaluation times.")
 @click.option("--end", required=True, help="RFC 3339 UTC end.")
 @click.option("--step-s", type=click.FloatRange(min=1), default=600, show_default=True)
-def replay(influx, database, config_path, state, start, end, step_s) -> None:
+@_influx_user_opt
+def replay(influx, database, config_path, state, start, end, step_s, influx_username) -> None:
     """Back-test: evaluate at every step between START and END over stored data; print the events."""
     from models.alerts.worker import utc_ms
 
     cfg = _config(config_path, state)
-    worker = _worker(influx, database, cfg, None)
+    worker = _worker(influx, database, cfg, None, influx_username)
     try:
         s, e = utc_ms(start), utc_ms(end)
     except ValueError as exc:
