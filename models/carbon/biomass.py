@@ -54,6 +54,7 @@ class AssetSeries:
     all_times_ms: np.ndarray      # every reading received (any flag)
     qc: np.ndarray                # flag of every reading (2 where none was stored)
     used: np.ndarray              # bool per reading: used after QC
+    raw_load_kg: np.ndarray       # value of every reading as received (for the report's digest)
     events: list[StepEvent]
     noise_wet_t: float            # robust SD of one reading
     detection: DetectionConfig
@@ -208,4 +209,4 @@ def build_series(asset: str, times_ms: np.ndarray, load_kg: np.ndarray, qc: np.n
     level = running_median(wet, det.median_window)
     noise = robust_noise(wet)
     events = detect_steps(t[used], level, noise, det)
-    return AssetSeries(asset, t[used], level, t, f, used, events, noise, det)
+    return AssetSeries(asset, t[used], level, t, f, used, v, events, noise, det)

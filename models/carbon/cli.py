@@ -129,3 +129,74 @@ def _config(config_path: str | None, truth_path: str | None):
         return config_from_truth_meta(read_meta(truth_path))
     except (OSError, ValueError, KeyError, ValidationError) as exc:
         _fail(f"truth file {truth_path}: {exc}")
+
+
+def _date(value: str, option: str, end: bool) -> int:
+    """``YYYY-MM-DD`` (UTC; as ``--to`` the whole day is included) or an RFC 3339 UTC time -> ms."""
+    from datetime import datetime, timedelta, timezone
+    try:
+        if len(value) == 10:
+            d = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            return int((d + timedelta(days=1 if end else 0)).timestamp() * 1000)
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 UTC time")
+    if t.tzinfo is None or t.utcoffset().total_seconds() != 0:
+        _fail(f"{option}: {value!r} must be UTC (end with Z)")
+    return int(t.timestamp() * 1000)
+
+
+@group.command("report")
+@click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True)
+@click.option("--database", default="blueranch", show_default=True)
+@click.option("--site", required=True, help="Site id; must be the config's site.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              envvar="BLUERANCH_CARBON_CONFIG", show_envvar=True, help="Carbon config YAML.")
+@click.option("--from-truth", "truth_path", type=click.Path(exists=True, dir_okay=False),
+              help="Build the config from a simulator truth file's meta line instead.")
+@click.option("--from", "date_from", required=True, help="First day (YYYY-MM-DD, UTC) or RFC 3339 time.")
+@click.option("--to", "date_to", required=True, help="Last day, included (YYYY-MM-DD) or RFC 3339 end (excluded).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--price-per-t-co2e", type=click.FloatRange(0, 1e6), help="Price per t CO2e (overrides the config).")
+@click.option("--draws", type=click.IntRange(100, 1_000_000), help="Monte Carlo draws (default: the config's).")
+@click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
+def report_cmd(influx_url: str, database: str, site: str, config_path: str | None, truth_path: str | None,
+               date_from: str, date_to: str, out_dir: str, price_per_t_co2e: float | None, draws: int | None,
+               influx_username: str | None) -> None:
+    """Self-contained HTML MRV report (and a JSON of its figures) for a site and period."""
+    import os
+    import shlex
+
+    from blueranch.influxdb import InfluxClient, InfluxError
+    from models.carbon.report import write_report
+    from models.carbon.worker import CarbonWorker
+
+    cfg = _config(config_path, truth_path)
+    if site != cfg.site:
+        _fail(f"--site: {site!r} is not the config's site {cfg.site!r}")
+    if price_per_t_co2e is not None:
+        cfg = cfg.model_copy(update={"price_per_t_co2e": price_per_t_co2e,
+                                     "price_source": "given on the command line (--price-per-t-co2e)"})
+    start_ms, end_ms = _date(date_from, "--from", False), _date(date_to, "--to", True)
+    if end_ms <= start_ms:
+        _fail(f"--to: {date_to!r} must be after --from {date_from!r}")
+    args = ["blueranch", "carbon", "report", "--influx", influx_url, "--database", database, "--site", site]
+    args += ["--config", str(Path(config_path).resolve())] if config_path else ["--from-truth", str(Path(truth_path).resolve())]
+    args += ["--from", date_from, "--to", date_to, "--out", out_dir]
+    args += ["--price-per-t-co2e", f"{price_per_t_co2e:g}"] if price_per_t_co2e is not None else []
+    args += ["--draws", str(draws)] if draws else []
+    client = InfluxClient(influx_url, database, username=influx_username,
+                          password=os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    try:
+        inputs, latest, _ = CarbonWorker(client, cfg).inputs(start_ms, end_ms)
+    except InfluxError as exc:
+        click.echo(f"carbon report: {exc}", err=True)
+        sys.exit(1)
+    if latest is None or not inputs.assets:
+        _fail(f"no load-cell readings for site {site!r} in database {database!r}: nothing to report")
+    result = write_report(Path(out_dir), cfg, inputs, start_ms, end_ms, latest, shlex.join(args), draws)
+    site_total = result.budget.total("site", cfg.site, result.period)
+    click.echo(json.dumps({"html": str(result.html_path), "json": str(result.json_path),
+                           "sinks_t_co2e": round(site_total.sinks_t_co2e, 6),
+                           "net_emissions_t_co2e": round(site_total.net_emissions_t_co2e, 6),
+                           "data_sha256": result.data_sha256, "parameters_sha256": result.parameters_sha256}))

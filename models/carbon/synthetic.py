@@ -96,3 +96,14 @@ def meter_points(site: str, n_hours: int = 40 * 24) -> list[Point]:
     t = START_MS + np.arange(n_hours, dtype=np.int64) * 3_600_000
     return [Point("energy", {"site": site, "device": "meter-1", "sensor": "fuel"},
                   {"diesel_l_total": 1000.0 + 12.5 * i, "diesel_l_total_qc": 1}, int(x)) for i, x in enumerate(t)]
+
+
+def write_scenario(client, cfg, synth: dict[str, SyntheticAsset], drop=None) -> None:
+    """Write every configured asset's synthetic readings (``drop = (asset, keep_mask_fn)`` withholds some)
+    and the diesel meter of :func:`meter_points` to InfluxDB."""
+    pts: list[Point] = []
+    for a in cfg.assets:
+        s = synth[a.asset]
+        keep = np.ones(s.times_ms.size, bool) if drop is None or drop[0] != a.asset else drop[1](s.times_ms)
+        pts += load_points(cfg.site, a, s.times_ms[keep], s.load_kg[keep], s.qc[keep])
+    write_points(client, pts + meter_points(cfg.site))

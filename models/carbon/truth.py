@@ -79,7 +79,7 @@ def truth_inputs(truth: Truth, cfg: CarbonConfig) -> Inputs:
         times = np.asarray(t, dtype=np.int64)[order]
         wet = np.asarray(w, dtype=float)[order]
         assets[a.asset] = AssetSeries(a.asset, times, wet, times, np.ones(times.size, dtype=np.int64),
-                                      np.ones(times.size, dtype=bool), sorted(truth.events.get(a.asset, []),
+                                      np.ones(times.size, dtype=bool), wet, sorted(truth.events.get(a.asset, []),
                                                                               key=lambda e: e.time_ms),
                                       0.0, cfg.detection.model_copy(update={"expected_interval_s": 3600}))
     return Inputs(assets)

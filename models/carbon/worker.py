@@ -80,16 +80,21 @@ class CarbonWorker:
                 return int(row["time"])
         return None
 
-    def inputs(self) -> tuple[Inputs, int | None, int]:
-        """Refresh the caches and build the budget inputs; returns (inputs, latest_ms, days re-read)."""
+    def inputs(self, start_ms: int | None = None, end_ms: int | None = None) -> tuple[Inputs, int | None, int]:
+        """Refresh the caches and build the budget inputs; returns (inputs, latest_ms, series-days re-read).
+
+        Without bounds: from the accounting start to the newest reading. With bounds (the report): the
+        readings in ``[start_ms - lookback, end_ms + lookback)``, so boundary stocks can be found.
+        """
         latest = self._latest_ms()
         if latest is None:
             return Inputs({}), None, 0
-        start = self.start_ms(latest)
+        start = self.start_ms(latest) if start_ms is None else start_ms
         lo = start - self.lookback_ms
-        reread = self.biomass.refresh(lo, FAR_FUTURE_MS)
+        hi = FAR_FUTURE_MS if end_ms is None else end_ms + self.lookback_ms
+        reread = self.biomass.refresh(lo, hi)
         for c in (*self.meters.values(), *self.reef.values()):
-            reread += c.refresh(lo, FAR_FUTURE_MS)
+            reread += c.refresh(lo, hi)
         bio = self.biomass.series()
         assets: dict[str, AssetSeries] = {}
         for a in self.cfg.assets:

@@ -16,7 +16,7 @@ from models.carbon.periods import periods_between
 from models.carbon.sources import MeterSeries
 from models.carbon.worker import CarbonWorker
 
-from models.carbon.synthetic import START_MS, load_points, meter_points, write_points
+from models.carbon.synthetic import START_MS, load_points, write_points, write_scenario
 
 DAY_MS = 86_400_000
 
@@ -30,15 +30,6 @@ def ytd_site(client):
     rows = budget_rows(client, "AND \"scope\" = 'site' AND \"period\" = 'ytd'")
     assert len(rows) == 1, rows
     return rows[0]
-
-
-def write_scenario(influx, cfg, synth, drop=None):
-    pts = []
-    for a in cfg.assets:
-        s = synth[a.asset]
-        keep = np.ones(s.times_ms.size, bool) if drop is None or drop[0] != a.asset else drop[1](s.times_ms)
-        pts += load_points(cfg.site, a, s.times_ms[keep], s.load_kg[keep], s.qc[keep])
-    write_points(influx, pts + meter_points(cfg.site))
 
 
 def test_worker_budget_late_data_restart_idempotent(influx, scenario):
