@@ -96,6 +96,8 @@ class Climatology(Strict):
     from_history: bool = False
     min_history_years: float = Field(1.0, gt=0)
     window_days: int = Field(11, ge=1)  # Hobday et al. 2016: 11-day window centred on the day of year
+    #: History newer than this is left out, so an ongoing event does not raise its own threshold.
+    exclude_recent_days: float = Field(60.0, ge=0)
     source: str = "Hobday et al. 2016 (percentile over an 11-day window, 30-year baseline recommended)"
 
     @model_validator(mode="after")

@@ -84,7 +84,8 @@ class Worker:
         key = (site, device, now_ms // DAY_MS)
         if key not in self._clim:
             start = now_ms - int(40 * 365.25 * DAY_MS)
-            tracks = [t for t in fetch_daily_means(self.client, "temp_c", start, now_ms - DAY_MS)
+            end = now_ms - int(clim.exclude_recent_days * DAY_MS)
+            tracks = [t for t in fetch_daily_means(self.client, "temp_c", start, end)
                       if t.site == site and t.device == device]
             self._clim[key] = None
             if tracks and (tracks[0].t_ms[-1] - tracks[0].t_ms[0]) >= clim.min_history_years * 365 * DAY_MS:
