@@ -18,6 +18,10 @@ UID = "blueranch-island-carbon-budget"
 SITE = VarMatch("site", "site")
 METHOD = VarMatch("method", "method")
 EVERY = "$__interval"
+#: The carbon worker stamps a budget point with the start of its period (day, month, or the accounting
+#: start for year to date) and rewrites it in place, so year-to-date panels look back a year whatever the
+#: dashboard's time range (panel relative time), and time series use the day and month points.
+YEAR = "1y"
 #: Display bands for data completeness; a presentation choice (not a domain threshold): below 80 %
 #: of expected readings the budget is shown red, below 95 % orange.
 COMPLETENESS_COLOURS = [ThresholdStep(color="red", value=None), ThresholdStep(color="orange", value=0.8),
@@ -40,37 +44,46 @@ def _headline(b: Board) -> None:
     ]
     for field, title, steps in stats:
         b.add("stat", title, T(_budget("site", "ytd", Col(field, "last"))), w=4, h=5, thresholds=steps,
-              options={"graphMode": "none"},
+              options={"graphMode": "none"}, time_from=YEAR,
               description="Negative: the island is a net sink." if field.startswith("net") else "")
     b.add("stat", "Data completeness", T(_budget("site", "ytd", Col("completeness", "last"))), w=4, h=5,
-          thresholds=COMPLETENESS_COLOURS, min=0, max=1, options={"graphMode": "none"},
+          thresholds=COMPLETENESS_COLOURS, min=0, max=1, options={"graphMode": "none"}, time_from=YEAR,
           description="Share of the expected load-cell and meter readings behind the year-to-date budget.")
 
 
-def _ytd_band(b: Board) -> None:
-    q = _budget("site", "ytd", Col("sinks_t_co2e", "last", "sinks"), Col("sinks_lo95_t_co2e", "last", "lo95"),
-                Col("sinks_hi95_t_co2e", "last", "hi95"), time=EVERY)
-    b.add("timeseries", "Sinks year to date with 95 % interval (t CO2e)", T(q, "$col"), w=24, h=9,
-          description="Creditable sinks since 1 January; the shaded band is the 95 % interval of the carbon worker.",
-          overrides=[by_name("hi95", **{"custom.fillBelowTo": "lo95", "custom.lineWidth": 0,
-                                        "custom.fillOpacity": 25, "color": {"mode": "fixed", "fixedColor": "green"}}),
-                     by_name("lo95", **{"custom.lineWidth": 0, "color": {"mode": "fixed", "fixedColor": "green"}}),
-                     by_name("sinks", **{"custom.lineWidth": 2, "color": {"mode": "fixed", "fixedColor": "dark-green"}})])
+def _band_overrides() -> list:
+    return [by_name("hi95", **{"custom.fillBelowTo": "lo95", "custom.lineWidth": 0, "custom.fillOpacity": 25,
+                               "color": {"mode": "fixed", "fixedColor": "green"}}),
+            by_name("lo95", **{"custom.lineWidth": 0, "color": {"mode": "fixed", "fixedColor": "green"}}),
+            by_name("sinks", **{"custom.lineWidth": 2, "color": {"mode": "fixed", "fixedColor": "dark-green"}})]
+
+
+def _intervals(b: Board) -> None:
+    band = (Col("sinks_lo95_t_co2e", "last", "lo95"), Col("sinks_t_co2e", "last", "sinks"),
+            Col("sinks_hi95_t_co2e", "last", "hi95"))
+    b.add("stat", "Sinks year to date with 95 % interval (t CO2e)", T(_budget("site", "ytd", *band), "$col"),
+          w=8, h=9, time_from=YEAR, options={"graphMode": "none", "textMode": "value_and_name"},
+          description="Creditable sinks since the accounting start (1 January unless configured) with the lower "
+                      "and upper bounds of the carbon worker's 95 % interval (IPCC 2006 Vol. 1 Ch. 3).")
+    b.add("timeseries", "Daily sinks with 95 % interval (t CO2e)", T(_budget("site", "day", *band, time=EVERY), "$col"),
+          w=16, h=9, overrides=_band_overrides(), custom={"drawStyle": "points", "pointSize": 6},
+          description="One point per day (at its start); the shaded band is the day's 95 % interval.")
 
 
 def _breakdown(b: Board) -> None:
     for scope, title in (("category", "Sinks year to date by category (t CO2e)"),
                          ("farm", "Sinks year to date by farm (t CO2e)")):
         q = _budget(scope, "ytd", Col("sinks_t_co2e", "last"), group_by=("key",))
-        b.add("bargauge", title, T(q, "$tag_key"), w=12, h=8)
-    daily = _budget("site", "day", Col("sinks_t_co2e", "last", "sinks"), Col("sources_t_co2e", "last", "sources"),
-                    time=EVERY)
-    b.add("timeseries", "Sinks and sources, current day (t CO2e)", T(daily, "$col"),
-          description="Running totals of the day the carbon worker is computing.")
-    net = _budget("site", "ytd", Col("net_emissions_t_co2e", "last", "net"), time=EVERY)
-    b.add("timeseries", "Net balance year to date (t CO2e)", T(net, "$col"), bands=True,
-          thresholds=[ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=0)],
-          description="Sources minus sinks; below zero (green) the island removes more than it emits.")
+        b.add("bargauge", title, T(q, "$tag_key"), w=12, h=8, time_from=YEAR)
+    cumulative = _budget("site", "day", Col("sinks_t_co2e", "sum", "sinks", "cumulative_sum"),
+                         Col("sources_t_co2e", "sum", "sources", "cumulative_sum"), time=EVERY)
+    b.add("timeseries", "Cumulative sinks and sources over the time range (t CO2e)", T(cumulative, "$col"),
+          description="Running sums of the daily budgets; from 1 January this is the year-to-date trajectory.")
+    monthly = _budget("site", "month", Col("sinks_t_co2e", "last", "sinks"), Col("sources_t_co2e", "last", "sources"),
+                      Col("net_emissions_t_co2e", "last", "net"), time=EVERY)
+    b.add("timeseries", "Monthly sinks, sources and net (t CO2e)", T(monthly, "$col"), time_from=YEAR,
+          custom={"drawStyle": "bars", "fillOpacity": 70, "barAlignment": -1},
+          description="One bar per calendar month (at its start); net = sources - sinks, negative is a net sink.")
 
 
 def _assets(b: Board) -> None:
@@ -81,13 +94,14 @@ def _assets(b: Board) -> None:
           thresholds=COMPLETENESS_COLOURS, min=0, max=1)
     reef = _budget("site", "ytd", Col("reef_stock_t_c", "last"))
     b.add("stat", "Reef standing stock (t C, not creditable)", T(reef), w=4, h=9, options={"graphMode": "none"},
+          time_from=YEAR,
           description="Fish in reefs are a standing stock, reported but kept out of the creditable sinks.")
 
 
 def build(s: Settings) -> Dashboard:
     b = Board(s.datasource, s.currency)
     _headline(b)
-    _ytd_band(b)
+    _intervals(b)
     _breakdown(b)
     _assets(b)
     variables = [

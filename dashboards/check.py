@@ -8,7 +8,9 @@ tests and by ``blueranch dashboards check`` (is every panel fed on this server?)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from blueranch.influxdb import InfluxClient, InfluxError
@@ -61,23 +63,44 @@ def resolve_variables(client: InfluxClient, dashboard: dict[str, Any], from_ms: 
     return resolved
 
 
-def queries(dashboard: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(panel title, refId, raw query) of every panel target and every InfluxDB annotation."""
-    out = [(p["title"], t["refId"], t["query"]) for p in dashboard["panels"] for t in p["targets"]]
+_RELATIVE = re.compile(r"^(\d+)([smhdwy])$")
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def relative_from_ms(time_from: str, to_ms: int) -> int:
+    """Start of a panel's relative time (``timeFrom`` such as ``7d`` or ``1y``) ending at ``to_ms``.
+
+    Grafana takes ``now-7d`` to ``now``; years are calendar years (``now-1y``: same date a year before).
+    """
+    m = _RELATIVE.match(time_from)
+    if m is None:
+        raise ValueError(f"panel relative time {time_from!r} must look like 7d or 1y")
+    n, unit = int(m[1]), m[2]
+    if unit == "y":
+        to = datetime.fromtimestamp(to_ms / 1000, timezone.utc)
+        return int(to.replace(year=to.year - n).timestamp() * 1000)
+    return to_ms - n * _UNIT_MS[unit]
+
+
+def queries(dashboard: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
+    """(panel title, refId, raw query, panel relative time) of every target and InfluxDB annotation."""
+    out = [(p["title"], t["refId"], t["query"], p.get("timeFrom")) for p in dashboard["panels"]
+           for t in p["targets"]]
     for a in dashboard["annotations"]["list"]:
         if a.get("target", {}).get("query"):
-            out.append((f"annotation {a['name']}", a["target"]["refId"], a["target"]["query"]))
+            out.append((f"annotation {a['name']}", a["target"]["refId"], a["target"]["query"], None))
     return out
 
 
 def run(client: InfluxClient, dashboard: dict[str, Any], from_ms: int, to_ms: int,
         chosen: dict[str, tuple[str, ...]] | None = None, max_data_points: int = 1000) -> list[Result]:
-    """Execute every query of ``dashboard`` over ``[from_ms, to_ms]``; errors are reported, not raised."""
+    """Execute every query of ``dashboard`` over ``[from_ms, to_ms]`` (a panel's relative time, if it has
+    one, ends at ``to_ms`` as "now"); errors are reported, not raised."""
     variables = resolve_variables(client, dashboard, from_ms, to_ms, chosen)
-    step = interval_ms(from_ms, to_ms, max_data_points)
     results = []
-    for title, ref, raw in queries(dashboard):
-        q = interpolate(raw, from_ms, to_ms, variables, step)
+    for title, ref, raw, time_from in queries(dashboard):
+        start = relative_from_ms(time_from, to_ms) if time_from else from_ms
+        q = interpolate(raw, start, to_ms, variables, interval_ms(start, to_ms, max_data_points))
         try:
             series = client.query(q)
         except InfluxError as exc:

@@ -7,7 +7,12 @@ reads is written; the numbers are plausible test data, not domain figures.
 
 The day ends at the current minute so that queries relative to ``now()`` (the stale-device rule) see
 it. One buoy stops reporting two hours before the end and goes offline; one buoy drops buffered
-readings in the last hours; dissolved oxygen at one buoy falls below the hypoxia thresholds.
+readings in the last hours; dissolved oxygen at one buoy falls below the hypoxia thresholds; the
+mussel longline is harvested at noon (its load drops to a few per cent). Budget points are stamped,
+like the carbon worker's, at the start of their period (day, month, year to date).
+
+``derived=False`` writes only what the edge and ingest write (telemetry, device status, ingest
+self-metrics), for tests that run the real carbon and alert workers on it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ STEP = timedelta(minutes=10)
 BUOYS = [("buoy-01", "m1", "m1-line-01", 28.452, 121.891), ("buoy-02", "k1", "k1-raft-01", 28.447, 121.902),
          ("buoy-03", None, None, 28.459, 121.884)]
 STALE = "buoy-03"
+METER = "shore-meter-01"
+HARVESTED = "m1-line-01"
+HARVEST_STEP = 72  # noon of the simulated day
 DROPPING = "buoy-02"
 HYPOXIC = "buoy-01"
 
@@ -73,8 +81,22 @@ def _samples(t: datetime, i: int, device: str, farm: str | None, asset: str | No
                 s("met", "wave_height_m", 1.2 + math.sin(i / 30) / 2), s("met", "air_pressure_hpa", 1012),
                 s("met", "air_temp_c", 17)]
     if asset is not None:
-        out.append(s("loadcell", "load_kg", 800 + 2 * i - (300 if i > 72 else 0), asset=asset))
+        harvested = asset == HARVESTED and i >= HARVEST_STEP
+        out.append(s("loadcell", "load_kg", 45 + 0.1 * (i - HARVEST_STEP) if harvested else 800 + 2 * i, asset=asset))
     return out
+
+
+def _meters(t: datetime, i: int) -> list[Point]:
+    """The island's diesel and grid meters (cumulative registers), through the telemetry contract."""
+    samples = [Sample(time=t, sensor="fuel", quantity="diesel_l_total", value=1000.0 + 2.1 * i, unit="L", qc=1),
+               Sample(time=t, sensor="grid", quantity="grid_kwh_total", value=50_000.0 + 40.0 * i, unit="kWh",
+                      qc=1)]
+    return telemetry_points(SITE, Telemetry(device=METER, seq=i, samples=samples))
+
+
+def _period_start(t: datetime, period: str) -> int:
+    day = t.replace(hour=0, minute=0)
+    return to_ms({"day": day, "month": day.replace(day=1), "ytd": day.replace(month=1, day=1)}[period])
 
 
 def _derived(t: datetime, i: int, hour: int) -> list[Point]:
@@ -93,14 +115,14 @@ def _derived(t: datetime, i: int, hour: int) -> list[Point]:
     scopes = [("site", SITE), ("category", "bivalve"), ("category", "macroalgae"), ("farm", "m1"), ("farm", "k1")]
     for method in ("count", "deduct"):
         for scope, key in scopes:
-            for period in ("day", "ytd"):
+            for period in ("day", "month", "ytd"):
                 sinks = (1000.0 if period == "ytd" else 0.0) + 3 * hour + (20 if method == "count" else 0)
                 pts.append(Point("carbon_budget", {"site": SITE, "scope": scope, "key": key, "period": period,
                                                    "method": method},
                                  {"sinks_t_c": sinks * 12 / 44, "sinks_t_co2e": sinks, "sources_t_co2e": sinks / 3,
                                   "net_emissions_t_co2e": -sinks * 2 / 3, "sinks_lo95_t_co2e": sinks * 0.85,
                                   "sinks_hi95_t_co2e": sinks * 1.15, "reef_stock_t_c": 55.0,
-                                  "value": sinks * 45.2, "completeness": 0.96}, ms))
+                                  "value": sinks * 45.2, "completeness": 0.96}, _period_start(t, period)))
     return pts
 
 
@@ -118,7 +140,7 @@ def _ops(t: datetime, i: int) -> list[Point]:
     return pts
 
 
-def simulated_day(client: InfluxClient, end: datetime | None = None) -> Day:
+def simulated_day(client: InfluxClient, end: datetime | None = None, derived: bool = True) -> Day:
     """Write one day of contract-conformant points for every measurement the dashboards read."""
     end = (end or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
     start = end - timedelta(days=1)
@@ -138,9 +160,9 @@ def simulated_day(client: InfluxClient, end: datetime | None = None) -> Day:
             pts.append(Point("device_status", {"site": SITE, "device": device},
                              {"online": online, "buffer_depth": i % 5, "buffer_dropped_total": 0,
                               "sw_version": "0.1.0", "config_version": "1"}, to_ms(t)))
-        if i % 6 == 0:
+        if derived and i % 6 == 0:
             pts += _derived(t, i, i // 6)
-        pts += _ops(t, i)
+        pts += _ops(t, i) + _meters(t, i)
         for p in pts:
             by_rp.setdefault(MEASUREMENTS[p.measurement].retention_policy, []).append(p)
     alerts = [
@@ -156,7 +178,8 @@ def simulated_day(client: InfluxClient, end: datetime | None = None) -> Day:
               {"alert_id": f"{DROPPING}-buffer", "message": "edge buffer drained", "value": 0.0,
                "threshold": 0.0, "open": 0}, to_ms(end - timedelta(hours=1))),
     ]
-    by_rp.setdefault("derived", []).extend(alerts)
+    if derived:
+        by_rp.setdefault("derived", []).extend(alerts)
     total = 0
     for rp, pts in by_rp.items():
         for k in range(0, len(pts), 5000):

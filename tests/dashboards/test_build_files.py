@@ -29,7 +29,9 @@ def test_committed_build_is_what_build_writes(tmp_path, blueranch_bin):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     mounted = REPO / _mounts()["/var/lib/grafana/dashboards"]
-    assert _tree(mounted) == _tree(out), "rebuild: blueranch dashboards build --out dashboards/build"
+    committed, built = _tree(mounted), _tree(out)
+    differ = sorted(k for k in committed.keys() | built.keys() if committed.get(k) != built.get(k))
+    assert not differ, f"{differ} differ: rebuild with `blueranch dashboards build` and commit dashboards/build"
     assert (REPO / "dashboards/provisioning/alerting/blueranch.yaml").read_bytes() == rules.read_bytes()
 
 

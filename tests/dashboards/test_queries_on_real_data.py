@@ -1,18 +1,54 @@
-"""Every panel target and annotation of every dashboard returns data from a simulated day in real InfluxDB."""
+"""Every panel target and annotation of every dashboard returns data from a simulated day in real InfluxDB,
+with Grafana's macros and template variables substituted as Grafana does (All, one value, several values)."""
 
 from __future__ import annotations
 
 import pytest
+from dashtest_simday import SITE
 
 from dashboards.build import build_all
-from dashboards.check import run
+from dashboards.check import resolve_variables, run
 
+pytestmark = pytest.mark.integration
 DASHBOARDS = {d.uid: d.to_json() for _, d in build_all()}
 
 
-@pytest.mark.integration
+def _failures(results) -> list[str]:
+    return [f"{r.panel} [{r.ref}]: {r.error or 'no rows'}\n    {r.query}" for r in results if not r.ok]
+
+
 @pytest.mark.parametrize("uid", sorted(DASHBOARDS))
 def test_every_query_returns_data_with_all_selected(influx, day, uid):
     results = run(influx, DASHBOARDS[uid], day.from_ms, day.to_ms)
-    bad = [f"{r.panel} [{r.ref}]: {r.error or 'no rows'}\n    {r.query}" for r in results if not r.ok]
-    assert not bad, "\n".join(bad)
+    assert results and not _failures(results)
+    assert all("$" not in r.query.replace("$/", "") for r in results), "a macro or variable was left in a query"
+
+
+@pytest.mark.parametrize("chosen", [
+    {"site": (SITE,), "farm": ("m1", "k1"), "device": ("buoy-01", "buoy-02")},  # several values: /^(a|b)$/
+    {"site": (SITE,), "farm": ("m1",), "device": ("buoy-01",)},  # one value each
+    {"site": (SITE,), "method": ("deduct",)},
+], ids=["multi", "single", "deduct"])
+def test_every_query_returns_data_with_values_selected(influx, day, chosen):
+    for uid, d in DASHBOARDS.items():
+        names = {v["name"] for v in d["templating"]["list"]}
+        failures = _failures(run(influx, d, day.from_ms, day.to_ms, {k: v for k, v in chosen.items() if k in names}))
+        assert not failures, f"{uid}:\n" + "\n".join(failures)
+
+
+def test_chained_variables_list_what_exists(influx, day):
+    farm = DASHBOARDS["blueranch-farm-operations"]
+    v = resolve_variables(influx, farm, day.from_ms, day.to_ms, {"farm": ("m1",)})
+    assert v["site"].options == (SITE,)
+    assert v["farm"].options == ("k1", "m1")
+    assert v["device"].options == ("buoy-01",)  # the devices of farm m1 only
+    fleet = resolve_variables(influx, DASHBOARDS["blueranch-fleet-health"], day.from_ms, day.to_ms)
+    assert fleet["device"].options == ("buoy-01", "buoy-02", "buoy-03")
+
+
+def test_a_tag_value_with_regex_characters_cannot_widen_the_selection(influx, day):
+    """A selected value is regex-escaped: 'buoy.01' must not match 'buoy-01'."""
+    d = DASHBOARDS["blueranch-fleet-health"]
+    results = run(influx, d, day.from_ms, day.to_ms, {"site": (SITE,), "device": ("buoy.01",)})
+    device_panels = [r for r in results if '"device" =~' in r.query]
+    assert device_panels and all(r.error is None and r.rows == 0 for r in device_panels)

@@ -120,7 +120,8 @@ def test_every_measurement_a_dashboard_promises_is_queried():
 
 def test_the_95_percent_band_is_drawn_between_lo95_and_hi95():
     gov = next(d for a, d in BUILT if a.key == "government")
-    band = next(p for p in gov["panels"] if "sinks_hi95_t_co2e" in p["targets"][0]["query"])
+    band = next(p for p in gov["panels"] if "sinks_hi95_t_co2e" in p["targets"][0]["query"]
+                and p["type"] == "timeseries")
     props = {o["matcher"]["options"]: {x["id"]: x["value"] for x in o["properties"]}
              for o in band["fieldConfig"]["overrides"]}
     assert props["hi95"]["custom.fillBelowTo"] == "lo95"
