@@ -140,7 +140,7 @@ MEASUREMENTS: dict[str, Measurement] = {
         "Island carbon budget per scope (site, farm, category, asset) and period (day, month, ytd).",
     ),
     "alerts": Measurement(
-        "alerts", "derived", ("site", "device", "kind", "severity", "state"),
+        "alerts", "derived", ("site", "device", "kind", "severity", "state", "subject"),
         (
             _F("alert_id", "string", "", "Stable alert id (one per condition per device)"),
             _F("message", "string", "", "Human-readable description"),
@@ -148,7 +148,9 @@ MEASUREMENTS: dict[str, Measurement] = {
             _F("threshold", "float", "", "The threshold in force"),
             _F("open", "integer", "1", "1 while open or acknowledged, 0 once resolved"),
         ),
-        "Alert lifecycle events (open, acknowledged, escalated, resolved).",
+        "Alert lifecycle events (open, acknowledged, escalated, resolved). ``subject`` (optional) tells "
+        "alerts of one device apart: the sensor or the asset (a load-cell gateway weighs several lines).",
+        ("subject",),
     ),
     "ingest_errors": Measurement(
         "ingest_errors", "ops", ("reason", "worker"),

@@ -75,6 +75,8 @@ class InfluxChannel:
                 fields[f] = float(body[f])
         tags = {"site": body["site"], "device": body["device"], "kind": body["kind"], "severity": body["severity"],
                 "state": body["state"]}
+        if body["subject"]:
+            tags["subject"] = body["subject"]
         try:
             data = lines([Point(m.name, tags, fields, body["time_ms"])])
         except ContractError as exc:

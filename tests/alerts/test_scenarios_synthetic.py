@@ -92,6 +92,8 @@ def test_biomass_loss_but_not_harvest(influx, make_worker):
     b = opened(events, "biomass_loss")
     assert [e["subject"] for e in b] == ["ml-01"]
     assert event <= b[0]["time_ms"] <= event + 2 * HOUR_MS
+    rows = influx.query('SELECT * FROM "derived"."alerts" WHERE "kind" = \'biomass_loss\'')[0].rows()
+    assert {(r["device"], r["subject"], r["state"]) for r in rows} >= {("lc-01", "ml-01", "open")}
 
 
 def test_silent_device_and_recovery(influx, make_worker):
