@@ -1,23 +1,27 @@
-"""Load-cell readings -> wet biomass levels, harvest/loss events, gaps and completeness (pure numpy).
+"""Load-cell readings -> wet biomass levels, harvests, losses, gaps and completeness (numpy).
 
-Pipeline for one asset (all steps over the asset's readings sorted by time):
+Pipeline for one asset:
 
 1. QC: readings flagged 4 (fail) or 9 (missing) are dropped, 3 (suspect) per config; non-finite values too.
 2. Calibration (agreement 3): ``wet_t = (load_kg - tare_kg) x wet_per_submerged x lines_per_sensor / 1000``.
-3. Spikes: a running median over ``median_window`` valid readings removes spikes shorter than half the
-   window (a stuck or drifting sensor is the edge QC's job; its flags are honoured in step 1).
-4. Steps: at each reading, the median of the ``step_window`` filtered levels after it is compared with the
-   median of those before it. A drop larger than both ``min_step_fraction`` x level and ``noise_multiple`` x
-   the robust reading noise (MAD of first differences) is a step; contiguous candidates form one event whose
-   size is the level before the run minus the level after it (a *persistent* shift: a spike shorter than
-   the window cannot produce one). Drops of at least ``harvest_min_fraction`` of the level are harvests,
-   smaller ones losses (fall-off). Increases (seeding, growth across a gap) are not events.
-5. Stocks at a time: the filtered level of the last valid reading at or before it, or, failing that, the
-   first one after it, if at most ``max_stale_s`` away; otherwise the stock is missing (NaN) and reported
-   as such - nothing is interpolated across gaps.
+3. Spikes: a running median over ``median_window`` valid readings removes spikes shorter than half of it.
+4. Bins: the filtered values are averaged per ``bin_s`` (an hour by default); a bin without readings has
+   no level (a gap is never filled).
+5. Declines: a zigzag tracker over the binned levels finds every sustained decline - a sharp drop or a
+   harvest spread over weeks - from a peak to a trough; it starts once the level is ``min_step_fraction``
+   of the peak and ``noise_multiple`` SDs of one reading's noise below it, and ends once the level rises as many SDs above
+   the trough. Noise and spikes make no declines. Each bin-to-bin decrease inside a decline is a harvest
+   when the bin lies in one of the asset's harvest windows (the farm's calendar), else a loss; without
+   windows a whole decline of at least ``harvest_min_fraction`` of its peak is a harvest.
+6. Hidden growth: while a line is harvested gradually it keeps growing, which the load cell cannot see
+   apart from the removal. The net specific growth rate over ``growth_lookback_days`` before the decline
+   (bounded to [-2, +5] % per day) times the level is added to each harvested bin: the growth that the
+   harvest removed with the rest.
+7. Stocks at a time: the level of the last bin starting before it, or, failing that, the first bin after
+   it, if within ``max_stale_s``; otherwise missing (NaN), reported as such.
 
-Limitation: a harvest spread over much more than ``step_window`` readings may be missed (each window sees a
-drop smaller than the threshold); raise ``step_window`` for sites that harvest a line over days.
+Flows are kept as cumulative sums at bin starts, so the harvest or loss between two times is a difference
+of two look-ups, and consecutive periods telescope exactly.
 """
 
 from __future__ import annotations
@@ -28,17 +32,23 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from models.carbon.config import Calibration, DetectionConfig
+from models.carbon.config import Calibration, DetectionConfig, HarvestWindow
+from models.carbon.periods import utc
 
 #: QARTOD flags (IOOS QARTOD manuals, as blueranch.contracts.mqtt.QcFlag).
 QC_SUSPECT, QC_FAIL, QC_MISSING = 3, 4, 9
 MAD_TO_SD = 1.4826  # SD of a normal distribution = 1.4826 x MAD (consistency constant)
+DAY_MS = 86_400_000
+GROWTH_BOUNDS_PER_DAY = (-0.02, 0.05)  # plausible net specific growth of farmed stocks (assumption)
 
 
 @dataclass(frozen=True)
-class StepEvent:
-    time_ms: int
-    kind: Literal["harvest", "loss"]
+class Decline:
+    """One detected (or recorded) removal: summary for reports; the flows live in :class:`AssetSeries`."""
+
+    start_ms: int
+    end_ms: int
+    kind: Literal["harvest", "loss", "mixed"]
     wet_t: float
     before_wet_t: float
     after_wet_t: float
@@ -49,27 +59,29 @@ class AssetSeries:
     """The cleaned biomass record of one asset. Times are ms since the epoch (UTC)."""
 
     asset: str
-    times_ms: np.ndarray          # valid readings
-    level_wet_t: np.ndarray       # median-filtered wet biomass at those readings
+    times_ms: np.ndarray          # bin starts (or truth record times) with a level
+    level_wet_t: np.ndarray       # wet biomass level at those times
+    reading_times_ms: np.ndarray  # valid readings (after QC)
     all_times_ms: np.ndarray      # every reading received (any flag)
-    qc: np.ndarray                # flag of every reading (2 where none was stored)
-    used: np.ndarray              # bool per reading: used after QC
+    qc: np.ndarray                # flag of every reading
     raw_load_kg: np.ndarray       # value of every reading as received (for the report's digest)
-    events: list[StepEvent]
+    flow_times_ms: np.ndarray     # times at which the cumulative flows below change
+    harvest_cum_wet_t: np.ndarray  # harvested at or before each flow time, cumulative
+    loss_cum_wet_t: np.ndarray
+    declines: list[Decline]
     noise_wet_t: float            # robust SD of one reading
     detection: DetectionConfig
     level_sd_wet_t: float = field(init=False)
 
     def __post_init__(self) -> None:
-        k = self.detection.median_window
         # SD of a median of k normal values ~ 1.2533 sigma / sqrt(k) (asymptotic efficiency of the median).
-        self.level_sd_wet_t = float(1.2533 * self.noise_wet_t / np.sqrt(k))
+        self.level_sd_wet_t = float(1.2533 * self.noise_wet_t / np.sqrt(self.detection.median_window))
 
     def stock_at(self, t_ms: np.ndarray | int) -> np.ndarray:
-        """Wet t standing just before each time (NaN where no valid reading lies within ``max_stale_s``).
+        """Wet t standing just before each time (NaN where no level lies within ``max_stale_s``).
 
-        "Just before": a reading at exactly ``t`` belongs to the period that starts at ``t``, like an event
-        at ``t`` (:meth:`moved_between` is half-open), so consecutive periods telescope.
+        "Just before": a level at exactly ``t`` belongs to the period that starts at ``t``, like a flow at
+        ``t`` (:meth:`moved_between` is half-open), so consecutive periods telescope.
         """
         t = np.atleast_1d(np.asarray(t_ms, dtype=np.int64))
         out = np.full(t.shape, np.nan)
@@ -77,7 +89,7 @@ class AssetSeries:
         if n == 0:
             return out
         stale_ms = self.detection.max_stale_s * 1000
-        i = np.searchsorted(self.times_ms, t, side="left") - 1  # last reading strictly before t
+        i = np.searchsorted(self.times_ms, t, side="left") - 1
         before_ok = (i >= 0) & (t - self.times_ms[np.clip(i, 0, n - 1)] <= stale_ms)
         out[before_ok] = self.level_wet_t[i[before_ok]]
         j = np.clip(i + 1, 0, n - 1)
@@ -98,18 +110,31 @@ class AssetSeries:
                 end = self.level_wet_t[-1]
         return float(start), float(end)
 
+    def _cum_before(self, cum: np.ndarray, t_ms: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(self.flow_times_ms, t_ms, side="left") - 1
+        return np.where(i >= 0, cum[np.clip(i, 0, None)] if cum.size else 0.0, 0.0)
+
+    def moved_cum(self, t_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative (harvested, lost) wet t strictly before each time."""
+        t = np.atleast_1d(np.asarray(t_ms, dtype=np.int64))
+        if self.flow_times_ms.size == 0:
+            return np.zeros(t.shape), np.zeros(t.shape)
+        return self._cum_before(self.harvest_cum_wet_t, t), self._cum_before(self.loss_cum_wet_t, t)
+
     def moved_between(self, start_ms: int, end_ms: int) -> tuple[float, float]:
-        """(harvested wet t, lost wet t) of the events in ``[start_ms, end_ms)``."""
-        h = sum(e.wet_t for e in self.events if start_ms <= e.time_ms < end_ms and e.kind == "harvest")
-        lo = sum(e.wet_t for e in self.events if start_ms <= e.time_ms < end_ms and e.kind == "loss")
-        return float(h), float(lo)
+        """(harvested wet t, lost wet t) in ``[start_ms, end_ms)``."""
+        h, lo = self.moved_cum(np.array([start_ms, end_ms]))
+        return float(h[1] - h[0]), float(lo[1] - lo[0])
+
+    def declines_between(self, start_ms: int, end_ms: int) -> int:
+        return sum(1 for d in self.declines if d.start_ms < end_ms and d.end_ms >= start_ms)
 
     def completeness(self, start_ms: int, end_ms: int) -> float:
         """Share of the readings expected in ``[start_ms, end_ms)`` that were received and passed QC."""
         expected = (end_ms - start_ms) / 1000.0 / self.detection.expected_interval_s
         if expected <= 0:
             return 1.0
-        a, b = np.searchsorted(self.times_ms, [start_ms, end_ms])
+        a, b = np.searchsorted(self.reading_times_ms, [start_ms, end_ms])
         return float(min(1.0, (b - a) / expected))
 
     def qc_counts(self, start_ms: int, end_ms: int) -> dict[int, int]:
@@ -120,10 +145,10 @@ class AssetSeries:
     def gaps(self, start_ms: int, end_ms: int) -> list[tuple[int, int]]:
         """Intervals longer than ``gap_intervals`` expected intervals without a valid reading."""
         limit_ms = self.detection.gap_intervals * self.detection.expected_interval_s * 1000
-        t = self.times_ms[(self.times_ms >= start_ms) & (self.times_ms < end_ms)]
+        r = self.reading_times_ms
+        t = r[(r >= start_ms) & (r < end_ms)]
         edges = np.concatenate([[start_ms], t, [end_ms]])
-        d = np.diff(edges)
-        idx = np.nonzero(d > limit_ms)[0]
+        idx = np.nonzero(np.diff(edges) > limit_ms)[0]
         return [(int(edges[k]), int(edges[k + 1])) for k in idx]
 
 
@@ -148,50 +173,115 @@ def running_median(x: np.ndarray, window: int) -> np.ndarray:
 
 
 def robust_noise(x: np.ndarray) -> float:
-    """SD of reading noise from first differences: 1.4826 x MAD(diff) / sqrt(2)."""
+    """SD of noise from first differences: 1.4826 x MAD(diff) / sqrt(2)."""
     if x.size < 3:
         return 0.0
     d = np.diff(x)
     return float(MAD_TO_SD * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
 
 
-def detect_steps(times_ms: np.ndarray, level: np.ndarray, noise: float, det: DetectionConfig) -> list[StepEvent]:
-    """Persistent downward level shifts in a filtered series (see the module docstring, step 4)."""
-    w = det.step_window
+def bin_means(times_ms: np.ndarray, values: np.ndarray, bin_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of ``values`` per bin (sorted input); returns (bin starts, means) of non-empty bins."""
+    if times_ms.size == 0:
+        return times_ms.copy(), values.copy()
+    b = times_ms // bin_ms
+    starts = np.concatenate([[0], np.nonzero(np.diff(b))[0] + 1])
+    sums = np.add.reduceat(values, starts)
+    counts = np.diff(np.concatenate([starts, [values.size]]))
+    return b[starts] * bin_ms, sums / counts
+
+
+def in_windows(times_ms: np.ndarray, windows: list[HarvestWindow], margin_days: float) -> np.ndarray:
+    """True where a time falls in a yearly harvest window widened by ``margin_days``."""
+    out = np.zeros(times_ms.shape, dtype=bool)
+    if not windows or times_ms.size == 0:
+        return out
+    years = range(utc(int(times_ms.min())).year - 1, utc(int(times_ms.max())).year + 1)
+    for w in windows:
+        month, day = (int(x) for x in w.start.split("-"))
+        for y in years:
+            s = int(utc(0).replace(year=y, month=month, day=min(day, 28) if month == 2 else day).timestamp() * 1000)
+            lo, hi = s - margin_days * DAY_MS, s + (w.days + margin_days) * DAY_MS
+            out |= (times_ms >= lo) & (times_ms < hi)
+    return out
+
+
+def zigzag_declines(level: np.ndarray, noise: float, det: DetectionConfig) -> list[tuple[int, int]]:
+    """(peak index, trough index) of every sustained decline (see the module docstring, step 5)."""
+    out: list[tuple[int, int]] = []
     n = level.size
-    if n < 2 * w:
-        return []
-    med = np.median(sliding_window_view(level, w), axis=1)  # med[i] = median(level[i:i+w])
-    idx = np.arange(w, n - w + 1)
-    left, right = med[idx - w], med[idx]
-    thr = np.maximum(det.min_step_fraction * np.abs(left), det.noise_multiple * noise)
-    cand = (right - left) < -thr
-    events: list[StepEvent] = []
-    if not cand.any():
-        return events
-    c = cand.astype(np.int8)
-    starts = np.nonzero(np.diff(np.concatenate([[0], c])) == 1)[0]
-    ends = np.nonzero(np.diff(np.concatenate([c, [0]])) == -1)[0]
-    for s, e in zip(starts, ends):
-        r0, r1 = idx[s], idx[e]
-        before = float(np.median(level[r0 - w:r0]))
-        after = float(np.median(level[r1:r1 + w]))
-        size = before - after
-        if size <= 0:
-            continue
-        mid = (before + after) / 2.0
-        seg = np.arange(max(0, r0 - w), min(n, r1 + w))
-        below = seg[level[seg] <= mid]
-        at = int(below[0]) if below.size else int(r1)
-        kind: Literal["harvest", "loss"] = (
-            "harvest" if before > 0 and size >= det.harvest_min_fraction * before else "loss")
-        events.append(StepEvent(int(times_ms[at]), kind, size, before, after))
-    return events
+    if n < 2:
+        return out
+    rise = det.noise_multiple * noise
+    frac = det.min_step_fraction
+    down, peak, trough = False, 0, 0
+    lv = level.tolist()  # plain floats: this loop is the hot path
+    for i in range(1, n):
+        x = lv[i]
+        if not down:
+            if x >= lv[peak]:
+                peak = i
+            elif lv[peak] - x > max(frac * abs(lv[peak]), rise):
+                down, trough = True, i
+        else:
+            if x <= lv[trough]:
+                trough = i
+            elif x - lv[trough] > max(rise, frac * abs(lv[trough]) * 0.5):
+                out.append((peak, trough))
+                down, peak = False, i
+    if down:
+        out.append((peak, trough))
+    return out
+
+
+def _growth_per_ms(t: np.ndarray, level: np.ndarray, peak: int, det: DetectionConfig) -> float:
+    """Net specific growth rate before ``peak`` (per ms), from the mean levels of the first and last
+    fifth of the look-back window; 0 when they cannot be estimated."""
+    lookback = det.growth_lookback_days * DAY_MS
+    sel = np.nonzero((t >= t[peak] - lookback) & (t <= t[peak]))[0]
+    if sel.size < 10:
+        return 0.0
+    k = max(2, sel.size // 5)
+    a, b = level[sel[:k]].mean(), level[sel[-k:]].mean()
+    dt = t[sel[-k:]].mean() - t[sel[:k]].mean()
+    if a <= 0 or b <= 0 or dt <= 0:
+        return 0.0
+    lo, hi = GROWTH_BOUNDS_PER_DAY
+    return float(np.clip(np.log(b / a) / dt, lo / DAY_MS, hi / DAY_MS))
+
+
+def flows_from_levels(t: np.ndarray, level: np.ndarray, noise: float, det: DetectionConfig,
+                      windows: list[HarvestWindow]) -> tuple[np.ndarray, np.ndarray, list[Decline]]:
+    """Per-bin harvested and lost wet t (not cumulative) and the declines found."""
+    harvest = np.zeros(level.size)
+    loss = np.zeros(level.size)
+    declines: list[Decline] = []
+    in_win = in_windows(t, windows, det.harvest_margin_days)
+    for p, q in zigzag_declines(level, noise, det):
+        seg = slice(p + 1, q + 1)
+        running_min = np.minimum.accumulate(level[p:q + 1])
+        dec = -np.diff(running_min)  # removal per bin, >= 0, sums to peak - trough
+        if windows:
+            is_h = in_win[seg]
+        else:
+            is_h = np.full(dec.size, level[p] > 0 and (level[p] - level[q]) >= det.harvest_min_fraction * level[p])
+        if is_h.any():
+            g = _growth_per_ms(t, level, p, det)
+            dt = np.diff(t[p:q + 1]).astype(float)
+            hidden = g * level[p + 1:q + 1] * dt  # growth during the bin, taken away by the harvest
+            dec = np.where(is_h, dec + hidden, dec)
+        harvest[seg] += np.where(is_h, dec, 0.0)
+        loss[seg] += np.where(is_h, 0.0, dec)
+        kind: Literal["harvest", "loss", "mixed"] = "harvest" if is_h.all() else ("loss" if not is_h.any()
+                                                                                 else "mixed")
+        declines.append(Decline(int(t[p]), int(t[q]), kind, float(dec.sum()), float(level[p]), float(level[q])))
+    return harvest, loss, declines
 
 
 def build_series(asset: str, times_ms: np.ndarray, load_kg: np.ndarray, qc: np.ndarray, cal: Calibration,
-                 det: DetectionConfig, exclude_suspect: bool = False) -> AssetSeries:
-    """Clean one asset's load-cell readings (any order, duplicates: the last one wins)."""
+                 det: DetectionConfig, exclude_suspect: bool = False,
+                 windows: list[HarvestWindow] | None = None) -> AssetSeries:
+    """Clean one asset's load-cell readings (any order; duplicates: the last one wins)."""
     t = np.asarray(times_ms, dtype=np.int64)
     v = np.asarray(load_kg, dtype=float)
     f = np.asarray(qc, dtype=np.int64)
@@ -206,7 +296,11 @@ def build_series(asset: str, times_ms: np.ndarray, load_kg: np.ndarray, qc: np.n
     bad = {QC_FAIL, QC_MISSING} | ({QC_SUSPECT} if exclude_suspect else set())
     used = np.isfinite(v) & ~np.isin(f, list(bad))
     wet = to_wet_t(v[used], cal)
-    level = running_median(wet, det.median_window)
+    filtered = running_median(wet, det.median_window)
+    bt, level = bin_means(t[used], filtered, int(det.bin_s * 1000))
+    # Noise of one reading: the thresholds use it whole (binned levels are correlated through the running
+    # median, and the peak of a long noisy record sits several of their SDs above its mean).
     noise = robust_noise(wet)
-    events = detect_steps(t[used], level, noise, det)
-    return AssetSeries(asset, t[used], level, t, f, used, v, events, noise, det)
+    harvest, loss, declines = flows_from_levels(bt, level, noise, det, windows or [])
+    return AssetSeries(asset, bt, level, t[used], t, f, v, bt, np.cumsum(harvest), np.cumsum(loss), declines,
+                       noise, det)

@@ -104,7 +104,7 @@ def _sink_rows(cfg: CarbonConfig, inputs: Inputs, p: Period, latest_ms: int, c_p
         start, end = s.period_stocks(p.start_ms, end_ms)
         harvested, lost = s.moved_between(p.start_ms, end_ms)
         sink = float(stock_change_wet_t(start, end, harvested, lost, cfg.losses))
-        n_ev = sum(1 for e in s.events if p.start_ms <= e.time_ms < end_ms)
+        n_ev = s.declines_between(p.start_ms, end_ms)
         sd = s.level_sd_wet_t * np.sqrt(2.0 + 2.0 * n_ev)
         rows.append(SinkRow(a.asset, a.farm, a.kind, a.group, p, float(start), float(end), harvested, lost, sink,
                             float(sd), sink * c_per_wet[a.group], s.completeness(p.start_ms, end_ms)))

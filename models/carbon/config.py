@@ -35,6 +35,13 @@ class Calibration(_Strict):
     source: Citation = Field(min_length=3)
 
 
+class HarvestWindow(_Strict):
+    """A yearly harvest season from the farm's calendar or harvest log: ``start`` (MM-DD, UTC) for ``days``."""
+
+    start: str = Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    days: float = Field(gt=0, le=366)
+
+
 class AssetConfig(_Strict):
     asset: SafeId
     farm: SafeId
@@ -43,6 +50,10 @@ class AssetConfig(_Strict):
     sensor: SafeId | None = None
     device: SafeId | None = None
     calibration: Calibration
+    #: Declines inside a window (+- ``DetectionConfig.harvest_margin_days``) are harvests, outside it
+    #: losses. Without windows, a decline of at least ``harvest_min_fraction`` of the level is a harvest.
+    harvest_windows: list[HarvestWindow] = Field(default_factory=list)
+    harvest_source: Citation = "no harvest calendar configured: harvests told from losses by their size"
 
 
 class CoefficientOverride(_Strict):
@@ -127,17 +138,24 @@ class PenConfig(_Strict):
 
 
 class DetectionConfig(_Strict):
-    """Readings -> biomass levels and step events (see :mod:`models.carbon.biomass`)."""
+    """Readings -> biomass levels, harvests and losses (see :mod:`models.carbon.biomass`)."""
 
     expected_interval_s: float = Field(default=600, gt=0)
+    #: Running median over this many valid readings (odd): removes spikes shorter than half of it.
     median_window: int = Field(default=7, ge=1, le=101)
-    step_window: int = Field(default=12, ge=2, le=500)
-    #: A drop must exceed this share of the level before it (and ``noise_multiple`` x noise) to be a step.
+    #: Levels are averaged into bins of this length; harvests and losses are tracked bin by bin.
+    bin_s: float = Field(default=3600, ge=60, le=86400)
+    #: A decline counts once it exceeds this share of the level before it ...
     min_step_fraction: float = Field(default=0.05, gt=0, lt=1)
+    #: ... and this many SDs of the binned level's noise; a rise of as many SDs ends it.
     noise_multiple: float = Field(default=6.0, gt=0)
-    #: A drop of at least this share of the level is a harvest; smaller drops are losses (fall-off).
+    #: Without harvest windows: a decline of at least this share of the level is a harvest, else a loss.
     harvest_min_fraction: float = Field(default=0.5, gt=0, le=1)
-    #: A boundary stock uses the nearest valid level at most this old (else the value is missing).
+    #: Harvest windows are widened by this many days on each side.
+    harvest_margin_days: float = Field(default=2.0, ge=0, le=60)
+    #: Growth hidden by a gradual harvest is estimated from the net growth rate over this many days before it.
+    growth_lookback_days: float = Field(default=14.0, gt=0, le=120)
+    #: A boundary stock uses the nearest level at most this old (else the value is missing).
     max_stale_s: float = Field(default=2 * 86400, gt=0)
     #: Consecutive valid readings further apart than this many intervals make a reported gap.
     gap_intervals: float = Field(default=3.0, gt=1)

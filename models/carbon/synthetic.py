@@ -34,11 +34,13 @@ class SyntheticAsset:
 
 def make_asset(rng: np.random.Generator, start_ms: int, days: float, interval_s: float = 600,
                seed_wet_t: float = 2.0, max_wet_t: float = 60.0, growth_per_day: float = 0.03,
-               harvest_days: tuple[float, ...] = (), loss_days: tuple[tuple[float, float], ...] = (),
+               harvest_days: tuple[float, ...] = (), harvest_spread_days: float = 0.0,
+               loss_days: tuple[tuple[float, float], ...] = (),
                noise_rel: float = 0.01, spike_rate: float = 0.002, fail_rate: float = 0.002,
                gaps: tuple[tuple[float, float], ...] = (), lines_per_sensor: float = 100.0,
                wet_per_submerged: float = 4.0, tare_kg: float = 25.0) -> SyntheticAsset:
-    """One asset: logistic growth; harvests leave 2 % of the stock; ``loss_days`` = (day, fraction)."""
+    """One asset: logistic growth; each harvest takes 98 % of the stock, at once or spread evenly over
+    ``harvest_spread_days`` (as the simulator does); ``loss_days`` = (day, fraction) sudden losses."""
     n = int(days * 86400 / interval_s)
     t = start_ms + (np.arange(n) * interval_s * 1000).astype(np.int64)
     day = (t - start_ms) / DAY_MS
@@ -49,12 +51,18 @@ def make_asset(rng: np.random.Generator, start_ms: int, days: float, interval_s:
     h_idx = {int(d * 86400 / interval_s) for d in harvest_days}
     l_idx = {int(d * 86400 / interval_s): f for d, f in loss_days}
     r = growth_per_day * interval_s / 86400
+    steps_left = 0
     for i in range(n):
         b += r * b * (1 - b / max_wet_t)
         if i in h_idx:
-            moved = 0.98 * b
+            steps_left = max(1, int(harvest_spread_days * 86400 / interval_s))
+            if steps_left == 1:
+                b_keep = 0.02 * b
+        if steps_left:
+            moved = (b - b_keep) if steps_left == 1 and harvest_spread_days == 0 else b / steps_left
             harvests.append((int(t[i]), moved))
             b -= moved
+            steps_left -= 1
         if i in l_idx:
             moved = l_idx[i] * b
             losses.append((int(t[i]), moved))

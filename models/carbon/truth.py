@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.carbon.biomass import AssetSeries, StepEvent
+from models.carbon.biomass import AssetSeries, Decline
 from models.carbon.budget import Inputs
 from models.carbon.config import CarbonConfig
 
@@ -38,7 +38,7 @@ def read_meta(path: str | Path) -> dict:
 class Truth:
     meta: dict
     biomass: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
-    events: dict[str, list[StepEvent]] = field(default_factory=dict)
+    events: dict[str, list[Decline]] = field(default_factory=dict)
 
     @property
     def start_ms(self) -> int:
@@ -63,8 +63,9 @@ def read_truth(path: str | Path) -> Truth:
                 t.append(_ms(rec["time"]))
                 w.append(float(rec["wet_t"]))
             elif kind in ("harvest", "loss"):
+                t_ms = _ms(rec["time"])
                 truth.events.setdefault(rec["asset"], []).append(
-                    StepEvent(_ms(rec["time"]), kind, float(rec["wet_t"]), float("nan"), float("nan")))
+                    Decline(t_ms, t_ms, kind, float(rec["wet_t"]), float("nan"), float("nan")))
     return truth
 
 
@@ -78,8 +79,11 @@ def truth_inputs(truth: Truth, cfg: CarbonConfig) -> Inputs:
         order = np.argsort(np.asarray(t, dtype=np.int64), kind="stable")
         times = np.asarray(t, dtype=np.int64)[order]
         wet = np.asarray(w, dtype=float)[order]
-        assets[a.asset] = AssetSeries(a.asset, times, wet, times, np.ones(times.size, dtype=np.int64),
-                                      np.ones(times.size, dtype=bool), wet, sorted(truth.events.get(a.asset, []),
-                                                                              key=lambda e: e.time_ms),
-                                      0.0, cfg.detection.model_copy(update={"expected_interval_s": 3600}))
+        events = sorted(truth.events.get(a.asset, []), key=lambda e: e.start_ms)
+        ft = np.array([e.start_ms for e in events], dtype=np.int64)
+        h = np.cumsum([e.wet_t if e.kind == "harvest" else 0.0 for e in events])
+        lo = np.cumsum([e.wet_t if e.kind == "loss" else 0.0 for e in events])
+        det = cfg.detection.model_copy(update={"expected_interval_s": 3600})
+        assets[a.asset] = AssetSeries(a.asset, times, wet, times, times, np.ones(times.size, dtype=np.int64), wet,
+                                      ft, h, lo, events, 0.0, det)
     return Inputs(assets)

@@ -104,7 +104,8 @@ class CarbonWorker:
                             a.sensor, start)
                 continue
             assets[a.asset] = build_series(a.asset, d.times_ms, d.values, d.qc, a.calibration, self.cfg.detection,
-                                           exclude_suspect=self.cfg.suspect == "exclude")
+                                           exclude_suspect=self.cfg.suspect == "exclude",
+                                           windows=a.harvest_windows)
         meters = {}
         for m in self.cfg.meters:
             d = select(self.meters[m.quantity].series(), self.METER_TAGS, {"device": m.device, "sensor": m.sensor})
@@ -184,12 +185,8 @@ def stock_points(cfg: CarbonConfig, inputs: Inputs, start_ms: int, latest_ms: in
             continue
         wet = s.stock_at(hours)
         c = coeffs[a.group].t_c_per_wet_t
-        ev_t = np.array([e.time_ms for e in s.events], dtype=np.int64)
-        ev_h = np.array([e.wet_t if e.kind == "harvest" else 0.0 for e in s.events])
-        ev_l = np.array([e.wet_t if e.kind == "loss" else 0.0 for e in s.events])
-        k = np.searchsorted(hours, ev_t, side="right")  # event in [h-1, h) -> the point at h
-        harvested = np.bincount(k, ev_h, minlength=hours.size + 1)[:hours.size]
-        lost = np.bincount(k, ev_l, minlength=hours.size + 1)[:hours.size]
+        h_cum, l_cum = s.moved_cum(np.concatenate([[hours[0] - HOUR_MS], hours]))
+        harvested, lost = np.diff(h_cum), np.diff(l_cum)  # in the hour before each point
         n_in = np.diff(np.searchsorted(s.times_ms, np.concatenate([[hours[0] - HOUR_MS], hours])))
         comp = np.minimum(1.0, n_in / (3600 / cfg.detection.expected_interval_s))
         tags = {"site": cfg.site, "farm": a.farm, "asset": a.asset, "category": a.kind, "group": a.group}
