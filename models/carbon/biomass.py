@@ -39,7 +39,8 @@ from models.carbon.periods import utc
 QC_SUSPECT, QC_FAIL, QC_MISSING = 3, 4, 9
 MAD_TO_SD = 1.4826  # SD of a normal distribution = 1.4826 x MAD (consistency constant)
 DAY_MS = 86_400_000
-GROWTH_BOUNDS_PER_DAY = (-0.02, 0.05)  # plausible net specific growth of farmed stocks (assumption)
+GROWTH_BOUNDS_PER_DAY = (-0.02, 0.05)
+EDGE_BINS = 5  # bins at each end of a decline whose median level measures it  # plausible net specific growth of farmed stocks (assumption)
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,11 @@ def flows_from_levels(t: np.ndarray, level: np.ndarray, noise: float, det: Detec
         seg = slice(p + 1, q + 1)
         running_min = np.minimum.accumulate(level[p:q + 1])
         dec = -np.diff(running_min)  # removal per bin, >= 0, sums to peak - trough
+        # The peak is the highest and the trough the lowest of noisy levels: measure the drop between the
+        # medians of EDGE_BINS bins at either end instead, and share it out as the bins' decreases.
+        drop = float(np.median(level[max(0, p - EDGE_BINS + 1):p + 1]) - np.median(level[q:q + EDGE_BINS]))
+        if dec.sum() > 0 and drop > 0:
+            dec = dec * (drop / dec.sum())
         if windows:
             is_h = in_win[seg]
         else:
