@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from blueranch.influxdb import InfluxClient, InfluxError
+from dashboards.common import MIN_INTERVAL_MS
 from dashboards.macros import ALL, Variable, interpolate, interval_ms
 
 
@@ -93,14 +94,15 @@ def queries(dashboard: dict[str, Any]) -> list[tuple[str, str, str, str | None]]
 
 
 def run(client: InfluxClient, dashboard: dict[str, Any], from_ms: int, to_ms: int,
-        chosen: dict[str, tuple[str, ...]] | None = None, max_data_points: int = 1000) -> list[Result]:
+        chosen: dict[str, tuple[str, ...]] | None = None, max_data_points: int = 1000,
+        min_interval_ms: int = MIN_INTERVAL_MS) -> list[Result]:
     """Execute every query of ``dashboard`` over ``[from_ms, to_ms]`` (a panel's relative time, if it has
     one, ends at ``to_ms`` as "now"); errors are reported, not raised."""
     variables = resolve_variables(client, dashboard, from_ms, to_ms, chosen)
     results = []
     for title, ref, raw, time_from in queries(dashboard):
         start = relative_from_ms(time_from, to_ms) if time_from else from_ms
-        q = interpolate(raw, start, to_ms, variables, interval_ms(start, to_ms, max_data_points))
+        q = interpolate(raw, start, to_ms, variables, interval_ms(start, to_ms, max_data_points, min_interval_ms))
         try:
             series = client.query(q)
         except InfluxError as exc:

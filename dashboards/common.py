@@ -11,6 +11,9 @@ from dashboards.panels import Board
 
 #: The provisioned data source (dashboards/provisioning/datasources/influxdb.yaml) has this uid.
 DATASOURCE_UID = "blueranch-influxdb"
+#: The data source's minimum interval (``timeInterval`` in the provisioning file): ``$__interval`` never
+#: goes below it. Ingest statistics come every 10 s; sensor readings every 1 to 10 min.
+MIN_INTERVAL_MS = 10_000
 #: Every dashboard carries this tag; the links between dashboards follow it.
 TAG = "blueranch"
 

@@ -63,7 +63,7 @@ def format_interval(ms: int) -> str:
     return f"{ms}ms"
 
 
-def interval_ms(from_ms: int, to_ms: int, max_data_points: int = 1000, min_interval_ms: int = _M) -> int:
+def interval_ms(from_ms: int, to_ms: int, max_data_points: int = 1000, min_interval_ms: int = 10 * _S) -> int:
     """Grafana's ``$__interval`` for a range: range / max data points, rounded, at least the minimum."""
     if to_ms <= from_ms:
         raise ValueError(f"time range: to ({to_ms}) must be after from ({from_ms})")
@@ -77,7 +77,7 @@ def variable_value(v: Variable) -> str:
             return v.all_value  # Grafana uses a custom all value verbatim
         values = v.options
         if not values:
-            raise ValueError(f"variable {v.name!r}: 'All' selected but the variable has no options")
+            return "()"  # Grafana joins no options into an empty group: the query matches nothing
     if not values:
         raise ValueError(f"variable {v.name!r} has no value selected")
     if not v.multi and not v.include_all:

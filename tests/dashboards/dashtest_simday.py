@@ -86,12 +86,12 @@ def _samples(t: datetime, i: int, device: str, farm: str | None, asset: str | No
     return out
 
 
-def _meters(t: datetime, i: int) -> list[Point]:
-    """The island's diesel and grid meters (cumulative registers), through the telemetry contract."""
+def _meters(t: datetime, i: int) -> Telemetry:
+    """The island's diesel and grid meters (cumulative registers)."""
     samples = [Sample(time=t, sensor="fuel", quantity="diesel_l_total", value=1000.0 + 2.1 * i, unit="L", qc=1),
                Sample(time=t, sensor="grid", quantity="grid_kwh_total", value=50_000.0 + 40.0 * i, unit="kWh",
                       qc=1)]
-    return telemetry_points(SITE, Telemetry(device=METER, seq=i, samples=samples))
+    return Telemetry(device=METER, seq=i, samples=samples)
 
 
 def _period_start(t: datetime, period: str) -> int:
@@ -140,32 +140,47 @@ def _ops(t: datetime, i: int) -> list[Point]:
     return pts
 
 
-def simulated_day(client: InfluxClient, end: datetime | None = None, derived: bool = True) -> Day:
-    """Write one day of contract-conformant points for every measurement the dashboards read."""
+@dataclass
+class DayContent:
+    """What a simulated day consists of: telemetry messages (as edge agents publish them) and other points."""
+
+    start: datetime
+    end: datetime
+    telemetry: list[Telemetry]
+    points: list[Point]
+
+
+def day_content(end: datetime | None = None, derived: bool = True, ops: bool = True) -> DayContent:
+    """Build the day. ``derived``: carbon and alert points; ``ops``: ingest self-metrics and errors."""
     end = (end or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
     start = end - timedelta(days=1)
     steps = int(timedelta(days=1) / STEP)
-    by_rp: dict[str, list[Point]] = {}
+    telemetry: list[Telemetry] = []
+    pts: list[Point] = []
     for i in range(steps + 1):
         t = start + i * STEP
         hours_left = (end - t) / timedelta(hours=1)
-        pts: list[Point] = []
-        for seq_base, (device, farm, asset, lat, lon) in enumerate(BUOYS):
+        for device, farm, asset, lat, lon in BUOYS:
             if device == STALE and hours_left < 2:
                 continue
-            msg = Telemetry(device=device, seq=i, position=Position(lat_deg=lat, lon_deg=lon),
-                            samples=_samples(t, i, device, farm, asset, hours_left))
-            pts += telemetry_points(SITE, msg)
+            telemetry.append(Telemetry(device=device, seq=i, position=Position(lat_deg=lat, lon_deg=lon),
+                                       samples=_samples(t, i, device, farm, asset, hours_left)))
             online = 0 if device == STALE and hours_left < 2.5 else 1
             pts.append(Point("device_status", {"site": SITE, "device": device},
                              {"online": online, "buffer_depth": i % 5, "buffer_dropped_total": 0,
                               "sw_version": "0.1.0", "config_version": "1"}, to_ms(t)))
+        telemetry.append(_meters(t, i))
         if derived and i % 6 == 0:
             pts += _derived(t, i, i // 6)
-        pts += _ops(t, i) + _meters(t, i)
-        for p in pts:
-            by_rp.setdefault(MEASUREMENTS[p.measurement].retention_policy, []).append(p)
-    alerts = [
+        if ops:
+            pts += _ops(t, i)
+    if derived:
+        pts += _alerts(end)
+    return DayContent(start, end, telemetry, pts)
+
+
+def _alerts(end: datetime) -> list[Point]:
+    return [
         Point("alerts", {"site": SITE, "device": HYPOXIC, "kind": "hypoxia", "severity": "critical", "state": "open"},
               {"alert_id": f"{HYPOXIC}-hypoxia", "message": "dissolved oxygen below 3 mg/L", "value": 1.7,
                "threshold": 3.0, "open": 1}, to_ms(end - timedelta(hours=2))),
@@ -178,11 +193,22 @@ def simulated_day(client: InfluxClient, end: datetime | None = None, derived: bo
               {"alert_id": f"{DROPPING}-buffer", "message": "edge buffer drained", "value": 0.0,
                "threshold": 0.0, "open": 0}, to_ms(end - timedelta(hours=1))),
     ]
-    if derived:
-        by_rp.setdefault("derived", []).extend(alerts)
-    total = 0
+
+
+def write_points(client: InfluxClient, points: list[Point]) -> None:
+    """Write points to their contract retention policies, in batches."""
+    by_rp: dict[str, list[Point]] = {}
+    for p in points:
+        by_rp.setdefault(MEASUREMENTS[p.measurement].retention_policy, []).append(p)
     for rp, pts in by_rp.items():
         for k in range(0, len(pts), 5000):
             client.write(lines(pts[k:k + 5000]), retention_policy=rp)
-        total += len(pts)
-    return Day(start, end, total)
+
+
+def simulated_day(client: InfluxClient, end: datetime | None = None, derived: bool = True) -> Day:
+    """Write one day of contract-conformant points for every measurement the dashboards read; telemetry
+    goes through the contract's own mapping (``telemetry_points``), as the ingest writes it."""
+    day = day_content(end, derived)
+    points = [p for msg in day.telemetry for p in telemetry_points(SITE, msg)] + day.points
+    write_points(client, points)
+    return Day(day.start, day.end, len(points))

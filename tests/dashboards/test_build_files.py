@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from dashboards.build import AUDIENCES
+from dashboards.common import MIN_INTERVAL_MS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -59,6 +60,7 @@ def test_datasource_takes_credentials_from_the_environment():
     ds = yaml.safe_load((REPO / "dashboards/provisioning/datasources/influxdb.yaml").read_text())["datasources"][0]
     assert ds["type"] == "influxdb" and ds["jsonData"]["version"] == "InfluxQL"
     assert ds["jsonData"]["dbName"] == "blueranch"
+    assert ds["jsonData"]["timeInterval"] == f"{MIN_INTERVAL_MS // 1000}s"
     assert ds["user"].startswith("$") and ds["secureJsonData"]["password"].startswith("$")
     env_file = REPO / "deploy" / "secrets.example.env"
     names = {line.split("=")[0] for line in env_file.read_text().splitlines() if "=" in line}

@@ -19,7 +19,7 @@ def test_time_filter_and_interval():
     assert interpolate("${__interval}", 0, 30 * DAY_MS) == "30m"
 
 
-@pytest.mark.parametrize("range_ms,expected", [(3_600_000, "1m"), (DAY_MS, "1m"), (7 * DAY_MS, "10m"),
+@pytest.mark.parametrize("range_ms,expected", [(3_600_000, "10s"), (DAY_MS, "1m"), (7 * DAY_MS, "10m"),
                                                (30 * DAY_MS, "30m"), (365 * DAY_MS, "6h")])
 def test_interval_rounds_like_grafana(range_ms, expected):
     assert format_interval(interval_ms(0, range_ms)) == expected
@@ -35,6 +35,8 @@ def test_all_expands_to_every_option_or_to_the_all_value():
     assert "/^(a|b\\/c)$/" in interpolate(Q, 0, DAY_MS, {"device": every})
     custom = Variable("device", (ALL,), options=("a", "b"), all_value=".*")
     assert "/^.*$/" in interpolate(Q, 0, DAY_MS, {"device": custom})
+    nothing = Variable("device", (ALL,), options=())
+    assert "/^()$/" in interpolate(Q, 0, DAY_MS, {"device": nothing})
 
 
 def test_every_variable_syntax():

@@ -42,15 +42,20 @@ def _alerts(influx, tmp_path, now_ms: int) -> None:
     Worker(influx, AlertsConfig(state_path=tmp_path / "alerts.sqlite")).tick(now_ms)
 
 
-def test_every_panel_has_data_from_the_real_workers(influx, tmp_path):
-    day = simulated_day(influx, derived=False)
+def run_workers(influx, tmp_path, day) -> None:
+    """One carbon cycle and one alert evaluation over the day, then check they wrote what the panels need."""
     _carbon(influx, day.start)
-    _alerts(influx, tmp_path, day.to_ms)
+    _alerts(influx, tmp_path, int(day.end.timestamp() * 1000))
     alarms = influx.query('SELECT "open" FROM "derived"."alerts" GROUP BY "device"')
     assert HYPOXIC in {s.tags["device"] for s in alarms}
     harvests = influx.query('SELECT "harvested_wet_t" FROM "derived"."carbon_stock" WHERE "harvested_wet_t" > 0 '
                             'GROUP BY "asset"')
     assert {s.tags["asset"] for s in harvests} == {HARVESTED}
+
+
+def test_every_panel_has_data_from_the_real_workers(influx, tmp_path):
+    day = simulated_day(influx, derived=False)
+    run_workers(influx, tmp_path, day)
     bad = []
     for _, d in build_all():
         bad += [f"{d.uid}: {r.panel} [{r.ref}]: {r.error or 'no rows'}\n    {r.query}"
