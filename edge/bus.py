@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import termios
 import threading
 import time
 from contextlib import contextmanager
@@ -33,13 +34,16 @@ def is_pty(url: str) -> bool:
 
 
 def open_port(url: str, line: LineSettings) -> serial.SerialBase:
-    """Open ``url``; on a pseudo-terminal parity is left out (a pty has none to set)."""
-    parity = serial.PARITY_NONE if is_pty(url) else line.parity
+    """Open ``url``. A pseudo-terminal carries bytes, not bits on a wire: it gets no parity (setting it is
+    EINVAL) and 8 data bits (re-opening a pty last set to 7 bits fails with EINVAL in tcsetattr)."""
+    pty = is_pty(url)
+    parity = serial.PARITY_NONE if pty else line.parity
+    bytesize = serial.EIGHTBITS if pty else line.bytesize
     try:
-        return serial.serial_for_url(url, baudrate=line.baudrate, bytesize=line.bytesize, parity=parity,
+        return serial.serial_for_url(url, baudrate=line.baudrate, bytesize=bytesize, parity=parity,
                                      stopbits=line.stopbits, timeout=PORT_POLL_S, write_timeout=5,
                                      exclusive="://" not in url)
-    except (serial.SerialException, ValueError, OSError) as exc:
+    except (serial.SerialException, ValueError, OSError, termios.error) as exc:
         raise DriverError(f"cannot open {url}: {exc}") from exc
 
 

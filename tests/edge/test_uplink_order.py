@@ -1,0 +1,56 @@
+"""The uplink's replay order, with a fake paho client (a unit test of one class; the real broker is in
+test_agent_integration.py): live messages go out first, the backlog follows in seq order, as backfill."""
+
+import json
+import threading
+from types import SimpleNamespace
+
+import paho.mqtt.client as mqtt
+
+from blueranch.contracts import mqtt as contract
+from edge.buffer import Buffer
+from edge.config import MqttConfig
+from edge.uplink import REPLAY_CHUNK, Uplink
+
+
+class FakeClient:
+    def __init__(self):
+        self.published: list[dict] = []
+        self.mid = 0
+
+    def publish(self, topic, payload, qos=0, retain=False):
+        self.mid += 1
+        if topic.endswith("/telemetry"):
+            self.published.append(json.loads(payload))
+        return SimpleNamespace(rc=mqtt.MQTT_ERR_SUCCESS, mid=self.mid)
+
+
+def body(seq: int) -> bytes:
+    return contract.Telemetry(device="buoy-01", seq=seq, samples=[contract.Sample(
+        time="2026-11-21T00:00:00Z", sensor="s", quantity="ph", value=8.0, unit="pH")]).to_json()
+
+
+def test_live_messages_are_not_held_back_by_the_backlog(tmp_path):
+    buf = Buffer(tmp_path / "b.sqlite")
+    for _ in range(3 * REPLAY_CHUNK):
+        buf.append(body, 1)
+    up = Uplink.__new__(Uplink)  # no network: only the sending logic is under test
+    up.cfg = MqttConfig(inflight_max=1000)
+    up.buffer, up.client, up.telemetry_topic = buf, FakeClient(), contract.telemetry_topic("dachen", "buoy-01")
+    up._pending, up.connected = {}, threading.Event()
+    up.sent_live = up.sent_backfill = 0
+    up.live_from = buf.next_seq  # as at a reconnect: everything stored so far is backlog
+    up._live_cursor, up._backlog_cursor = up.live_from - 1, 0
+    rounds = []
+    for i in range(4):
+        buf.append(body, 1)  # a live reading arrives while the backlog is being replayed
+        up._send_round()
+        rounds.append([(m["seq"], m["backfill"]) for m in up.client.published])
+        up.client.published = []
+    for i, sent in enumerate(rounds[:3]):
+        live = [s for s, bf in sent if not bf]
+        backfill = [s for s, bf in sent if bf]
+        assert live == [3 * REPLAY_CHUNK + 1 + i], sent  # the new live message goes first, every round
+        assert backfill == list(range(i * REPLAY_CHUNK + 1, (i + 1) * REPLAY_CHUNK + 1))
+        assert sent[0] == (live[0], False)
+    assert rounds[3] == [(3 * REPLAY_CHUNK + 4, False)]  # backlog done
