@@ -1,19 +1,35 @@
-"""``blueranch sim``: run simulated devices on pseudo-terminals."""
+"""``blueranch sim``: run a scenario's devices on pseudo-terminals, TCP and MQTT; list its devices."""
 
 from __future__ import annotations
 
+import logging
 import signal
+import sys
 import threading
-import time
 from pathlib import Path
 
 import click
 
-from firmware_sim.devices.sdi12_sonde import Sdi12Sonde
-from firmware_sim.links import LinkServer
-from firmware_sim.water import WaterModel
+from firmware_sim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
 
-SCENARIOS = ("single-buoy",)
+
+def _scenario(value: str) -> Scenario:
+    try:
+        return load_scenario(value)
+    except ScenarioError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scenario") from None
+
+
+def _speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number or 'max'", param_hint="--speed") from None
+    if not 0 < speed <= 1e7:
+        raise click.BadParameter(f"{speed} must be > 0 and <= 1e7 (or 'max')", param_hint="--speed")
+    return speed
 
 
 @click.group("sim")
@@ -22,39 +38,68 @@ def group() -> None:
 
 
 @group.command("devices")
-@click.option("--scenario", default="single-buoy", show_default=True, help="Scenario name or YAML path.")
-def devices(scenario: str) -> None:
-    """Print each device id, protocol, address and link name."""
-    _check_scenario(scenario)
-    click.echo("device\tprotocol\taddress\tlink")
-    click.echo("sonde-1\tsdi12\t0\tsonde-1")
+@click.option("--scenario", default="single-buoy", show_default=True,
+              help=f"Scenario name ({', '.join(builtin_names())}) or YAML path.")
+@click.option("--tcp-base-port", type=click.IntRange(1, 65535), default=None,
+              help="Also show the TCP port each serial device would get.")
+def devices(scenario: str, tcp_base_port: int | None) -> None:
+    """Print each device id, protocol, address, link name (serial) or MQTT topic (nodes)."""
+    from firmware_sim.runner import serial_devices
+    from firmware_sim.truth import link_name
+
+    sc = _scenario(scenario)
+    ports = {d.id: tcp_base_port + i for i, d in enumerate(serial_devices(sc))} if tcp_base_port else {}
+    click.echo("device\tprotocol\taddress\tlink\tkind\tedge_device" + ("\ttcp_port" if ports else ""))
+    for d in sc.devices:
+        link = link_name(d) or f"mqtt:nodes/{d.id}/up"
+        row = [d.id, d.protocol, d.address if d.protocol != "mqtt_node" else "-", link, d.kind, d.edge_device]
+        if ports:
+            row.append(str(ports.get(d.id, "-")))
+        click.echo("\t".join(row))
+
+
+@group.command("validate")
+@click.argument("scenario")
+def validate(scenario: str) -> None:
+    """Check a scenario file; exit 2 with the failing path and rule."""
+    sc = _scenario(scenario)
+    click.echo(f"{sc.name}: ok ({len(sc.devices)} devices, {len(sc.assets)} assets, {len(sc.events)} events)")
 
 
 @group.command("run")
 @click.option("--scenario", default="single-buoy", show_default=True, help="Scenario name or YAML path.")
-@click.option("--pty-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--pty-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for one symlink per serial device, named by device id.")
-@click.option("--seed", type=int, default=1, show_default=True)
-def run(scenario: str, pty_dir: Path, seed: int) -> None:
-    """Run the scenario's devices until Ctrl-C or SIGTERM."""
-    _check_scenario(scenario)
-    model = WaterModel()
-    sonde = Sdi12Sonde(address="0", read=lambda: model.state(time.time()))
-    link = LinkServer()
-    served = link.add(sonde, pty_dir / "sonde-1")
-    link.start()
-    click.echo(f"sonde-1 sdi12 address 0 on {served.slave_name} -> {pty_dir / 'sonde-1'}", err=True)
+@click.option("--mqtt", "mqtt_url", default=None, help="Broker for LoRa/MQTT nodes, mqtt://HOST:PORT.")
+@click.option("--speed", default="1", show_default=True, help="Simulated seconds per wall second, or 'max'.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same bytes.")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=3660), default=None,
+              help="Simulated days to run (default: the scenario's).")
+@click.option("--truth-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the ground truth here (JSON Lines; docs/simulator.md).")
+@click.option("--clock-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the simulated clock here for the edge agent (agreement 4).")
+@click.option("--tcp-base-port", type=click.IntRange(1, 65535), default=None,
+              help="Also serve serial device N (in scenario order) as raw TCP on this port + N.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every device's link.")
+def run(scenario: str, pty_dir: Path | None, mqtt_url: str | None, speed: str, seed: int, days: float | None,
+        truth_out: Path | None, clock_file: Path | None, tcp_base_port: int | None, verbose: bool) -> None:
+    """Run the scenario until its end, Ctrl-C or SIGTERM."""
+    from firmware_sim.runner import RunOptions
+    from firmware_sim.runner import run as run_scenario
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sc = _scenario(scenario)
+    opts = RunOptions(seed=seed, days=days, speed=_speed(speed), pty_dir=pty_dir, mqtt_url=mqtt_url,
+                      tcp_base_port=tcp_base_port, truth_out=truth_out, clock_file=clock_file)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        link.close()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
 
+    def ready() -> None:
+        click.echo(f"sim {sc.name}: seed {seed}, speed {speed}, devices ready"
+                   + (f" in {pty_dir}" if pty_dir else ""), err=True)
 
-def _check_scenario(scenario: str) -> None:
-    if scenario not in SCENARIOS:
-        raise click.BadParameter(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}",
-                                 param_hint="--scenario")
+    counts = run_scenario(sc, opts, stop, on_ready=ready)
+    click.echo("sim stopped: " + ", ".join(f"{k}={v}" for k, v in counts.items()), err=True)

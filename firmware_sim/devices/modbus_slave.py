@@ -48,6 +48,8 @@ class ModbusSlave:
     stale_s: float = 0.5
     clock: Callable[[], float] = time.monotonic
     tick_s: float | None = None
+    #: False while the device is switched off or silent (a scenario's silent_device event)
+    alive: Callable[[], bool] = lambda: True
     _buf: bytes = b""
     _last_rx: float = 0.0
 
@@ -88,7 +90,7 @@ class ModbusSlave:
         return out
 
     def answer(self, pdu) -> list[Reply]:
-        if pdu.dev_id != self.unit:
+        if pdu.dev_id != self.unit or not self.alive():
             return []
         if self.faults is not None and self.faults.roll("timeout", self.device_id,
                                                         f"no reply to function {pdu.function_code}"):

@@ -26,6 +26,8 @@ class NmeaTalker:
     faults: FaultInjector | None = None
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     tick_s: float | None = 1.0
+    #: False while the device is switched off or silent (a scenario's silent_device event)
+    alive: Callable[[], bool] = lambda: True
 
     def feed(self, data: bytes) -> list[Reply]:
         return []  # a talker does not listen
@@ -51,5 +53,7 @@ class NmeaTalker:
         return out
 
     def tick(self) -> list[Reply]:
+        if not self.alive():
+            return []
         data = b"".join(self.burst())
         return [Reply(data)] if data else []

@@ -61,6 +61,8 @@ class Sdi12Sonde:
     clock: Callable[[], float] = time.monotonic
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     tick_s: float | None = None
+    #: False while the device is switched off or silent (a scenario's silent_device event)
+    alive: Callable[[], bool] = lambda: True
     _factory_address: str = ""
     _pages: list[bytes] = field(default_factory=list)
     _crc: bool = False
@@ -95,7 +97,7 @@ class Sdi12Sonde:
             return []
         text = command[:-1].decode("ascii")
         addr, body = text[0], text[1:]
-        if text != "?" and addr != self.address:
+        if (text != "?" and addr != self.address) or not self.alive():
             return []
         if self.faults is not None and self.faults.roll("missing", self.device_id, f"no answer to {text}!"):
             return []

@@ -1,0 +1,61 @@
+"""LoRa-style sensor nodes over MQTT (agreement 1): topic ``nodes/{node_id}/up``, JSON payload
+``{"node", "fcnt", "time", "values"}`` with the node's own clock in ``time`` and contract quantity names
+as ``values`` keys. A garbled frame is published as a truncated payload (invalid JSON), as a radio CRC
+miss passed on by a permissive gateway would be.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from firmware_sim.engine import Reading
+from firmware_sim.timeutil import iso
+
+log = logging.getLogger(__name__)
+
+
+def node_topic(node_id: str) -> str:
+    return f"nodes/{node_id}/up"
+
+
+def node_payload(r: Reading) -> bytes:
+    body = json.dumps({"node": r.device, "fcnt": r.fcnt, "time": iso(r.node_time_s),
+                       "values": {k: round(v, 6) for k, v in r.values.items()}},
+                      separators=(",", ":"), allow_nan=False).encode()
+    if r.garbled:
+        return body[: len(body) // 2]
+    return body
+
+
+class NodePublisher:
+    """Publish node readings to a broker (QoS 1), waiting for each to leave when the queue is long."""
+
+    def __init__(self, url: str, client_id: str = "blueranch-sim"):
+        from blueranch.mqttc import make_client, parse_url
+        target = parse_url(url)
+        # A clean session: node uplinks are fire-and-forget radio frames; nothing to resume.
+        self.client = make_client(client_id, clean=True, tls=target.tls)
+        self.client.connect(target.host, target.port, keepalive=30)
+        self.client.loop_start()
+        self.published = 0
+        self._infos = []
+
+    def publish(self, r: Reading) -> None:
+        info = self.client.publish(node_topic(r.device), node_payload(r), qos=1)
+        self._infos.append(info)
+        self.published += 1
+        if len(self._infos) >= 500:  # bound the client's in-flight queue
+            for i in self._infos:
+                i.wait_for_publish(timeout=30)
+            self._infos.clear()
+
+    def close(self) -> None:
+        for i in self._infos:
+            try:
+                i.wait_for_publish(timeout=10)
+            except RuntimeError as exc:
+                log.warning("publish not confirmed before close: %s", exc)
+        self.client.loop_stop()
+        self.client.disconnect()
+

@@ -1,0 +1,1 @@
+"""Physics and biology of the simulated ranch: pure numpy functions of time arrays and parameters."""
