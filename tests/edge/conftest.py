@@ -11,7 +11,6 @@ import pty
 import select
 import struct
 import threading
-import time
 import tty
 from pathlib import Path
 from typing import Callable
