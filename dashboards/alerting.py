@@ -10,8 +10,8 @@ Rules:
   GB 11607-89 says must never be undercut (reference table, looked up in :mod:`dashboards.thresholds`);
 - low oxygen over a day (warning): more than 8 h of the last 24 h below 5.0 mg/L, since GB 11607-89 asks
   for more than 5.0 mg/L during at least 16 h of every 24 h (share of readings as a proxy of time);
-- stale device (warning): no housekeeping reading for 15 to 30 min (the last two 15-min buckets empty)
-  from a device heard in the last 24 h;
+- stale device (warning): no status message from an edge agent for 15 to 30 min (the last two 15-min
+  buckets empty; agents send one every minute) from an agent heard in the last 24 h;
 - agent offline (warning): the latest retained status says offline (MQTT Last Will);
 - edge buffer drops (warning): the device's dropped-readings counter grew in the last hour.
 """
@@ -85,15 +85,16 @@ def rules(s: Settings | None = None) -> dict[str, Any]:
               "warning", "operators", "Oxygen below 5 mg/L too long at {{ $labels.device }}",
               f"More than a third of the last 24 h of readings are below {h16.citation}.", "0s"),
     ]
-    stale_q = select("device_health", Col("battery_v", "count", "readings", "moving_average", "2"), time="15m",
+    stale_q = select("device_status", Col("online", "count", "statuses", "moving_average", "2"), time="15m",
                      group_by=BY, fill="0")
     offline_q = select("device_status", Col("online", "last", "online"), group_by=BY)
-    drops_q = select("device_health", Col("buffer_dropped_total", "spread", "dropped"), group_by=BY)
+    drops_q = select("device_status", Col("buffer_dropped_total", "spread", "dropped"), group_by=BY)
     fleet = [
         _rule("blueranch-stale-device", "Stale device: no reading for 15-30 min",
               [_query("A", stale_q, 86_400, s), _reduce("B", "A"), _threshold("C", "B", "lt", 0.5)],
               "warning", "technicians", "{{ $labels.device }} is silent",
-              "No housekeeping reading (battery_v) in the last two 15-min buckets; heard within 24 h.", "0s"),
+              "No status message from the edge agent in the last two 15-min buckets (agents send one every "
+              "status_interval_s, 60 s by default); heard within 24 h.", "0s"),
         _rule("blueranch-agent-offline", "Edge agent offline (Last Will)",
               [_query("A", offline_q, 7 * 86_400, s), _reduce("B", "A"), _threshold("C", "B", "lt", 1)],
               "warning", "technicians", "{{ $labels.device }} is offline",

@@ -3,6 +3,10 @@
 Where each buoy is and whether its agent is online, when it was last heard, its battery and radio, how
 full its store-and-forward buffer is and whether it dropped readings, and whether the shore ingest keeps
 up (rate, lag, rejected messages).
+
+The fleet is the set of edge agents, i.e. the devices with retained status messages (``device_status``,
+published by each agent every ``status_interval_s`` and as its Last Will); buffer depth and drops come
+from those messages too, battery and RSSI from the buoy's housekeeping telemetry (``device_health``).
 """
 
 from __future__ import annotations
@@ -45,10 +49,15 @@ def _map_and_status(b: Board) -> None:
                    "basemap": {"type": "default", "name": "Basemap"}, "layers": [layer],
                    "tooltip": {"mode": "details"}})
     seen = select("device_health", Col("battery_v", "last", "battery_v"), where=where, group_by=("device",))
-    b.add("table", "Last seen", T(seen, format="table"), w=10, h=12,
-          description="Time of the last housekeeping reading per device, and its battery voltage.",
-          overrides=[by_name("Time", unit="dateTimeFromNow", displayName="last seen")],
-          options={"sortBy": [{"displayName": "last seen", "desc": False}]})
+    b.add("table", "Last seen", T(online, format="table"), T(seen, format="table"), w=10, h=12, unit="none",
+          description="Per device: time of the last agent status (sent every status_interval_s, 60 s by default) "
+                      "and of the last housekeeping reading, with the agent state and battery voltage.",
+          transformations=[{"id": "joinByField", "options": {"byField": "device", "mode": "outer"}}],
+          overrides=[by_name("Time 1", unit="dateTimeFromNow", displayName="last status"),
+                     by_name("Time 2", unit="dateTimeFromNow", displayName="last reading"),
+                     by_name("online", unit="bool_on_off", mappings=ONLINE_MAPPINGS),
+                     by_name("battery_v", unit="volt", displayName="battery")],
+          options={"sortBy": [{"displayName": "last status", "desc": False}]})
     b.add("stat", "Agent status", T(online, "$tag_device"), w=24, h=4, thresholds=ONLINE_COLOURS,
           mappings=ONLINE_MAPPINGS, options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"},
           description="Latest retained status per edge agent (offline = Last Will).")
@@ -59,11 +68,12 @@ def _power_and_radio(b: Board) -> None:
     for field, title in (("battery_v", "Battery (V)"), ("rssi_dbm", "Modem signal RSSI (dBm)")):
         q = select("device_health", Col(field, "mean"), where=where, time=EVERY, group_by=("device",), fill="none")
         b.add("timeseries", title, T(q, "$tag_device"), description=f"Mean of {field} per interval.")
-    depth = select("device_health", Col("buffer_depth", "max"), where=where, time=EVERY, group_by=("device",),
+    depth = select("device_status", Col("buffer_depth", "max"), where=where, time=EVERY, group_by=("device",),
                    fill="none")
     b.add("timeseries", "Edge buffer depth (readings waiting)", T(depth, "$tag_device"),
-          description="Readings stored on the buoy and not yet acknowledged by the broker (max per interval).")
-    drops = select("device_health", Col("buffer_dropped_total", "max", wrap="non_negative_difference"),
+          description="Readings stored on the buoy and not yet acknowledged by the broker (max per interval), "
+                      "from the agent's status messages.")
+    drops = select("device_status", Col("buffer_dropped_total", "max", wrap="non_negative_difference"),
                    where=where, time=EVERY, group_by=("device",), fill="none")
     b.add("timeseries", "Edge buffer drops per interval", T(drops, "$tag_device"), unit="short",
           custom={"drawStyle": "bars", "fillOpacity": 80},
@@ -97,8 +107,8 @@ def build(s: Settings) -> Dashboard:
     _ingest(b)
     ds = s.datasource
     variables = [
-        tag_variable(ds, "site", "Site", "device_health"),
-        tag_variable(ds, "device", "Device", "device_health", (SITE,)),
+        tag_variable(ds, "site", "Site", "device_status"),
+        tag_variable(ds, "device", "Edge agent", "device_status", (SITE,)),
     ]
     return dashboard(UID, "Fleet health", "Buoys on the map, last seen, battery, radio, edge buffers, ingest.",
                      "technicians", b, variables)

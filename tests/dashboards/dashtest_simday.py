@@ -65,6 +65,12 @@ def _wq(name: str, i: int, device: str, hours_left: float) -> float:
     return base
 
 
+def _dropped(device: str, i: int) -> int:
+    """Readings the edge buffer of ``device`` evicted by step ``i``: the dropping buoy loses 3 per step
+    in the last four hours."""
+    return max(0, i - 120) * 3 if device == DROPPING else 0
+
+
 def _samples(t: datetime, i: int, device: str, farm: str | None, asset: str | None, hours_left: float):
     def s(sensor: str, name: str, value: float, **tags) -> Sample:
         return Sample(time=t, sensor=sensor, quantity=name, value=float(value), unit=QUANTITIES[name].unit,
@@ -72,7 +78,7 @@ def _samples(t: datetime, i: int, device: str, farm: str | None, asset: str | No
 
     out = [s("sonde", n, _wq(n, i, device, hours_left)) for n, q in QUANTITIES.items()
            if q.measurement == "water_quality"]
-    dropped = max(0, i - 120) * 3 if device == DROPPING else 0
+    dropped = _dropped(device, i)
     out += [s("power", "battery_v", 12.6 - i / 400), s("modem", "rssi_dbm", -80 - (i % 7)),
             s("agent", "buffer_depth", 40 if dropped else i % 5), s("agent", "buffer_dropped_total", dropped),
             s("agent", "uptime_s", 600 * i), s("agent", "solar_a", 1.2), s("agent", "enclosure_rh_pct", 40)]
@@ -166,9 +172,11 @@ def day_content(end: datetime | None = None, derived: bool = True, ops: bool = T
             telemetry.append(Telemetry(device=device, seq=i, position=Position(lat_deg=lat, lon_deg=lon),
                                        samples=_samples(t, i, device, farm, asset, hours_left)))
             online = 0 if device == STALE and hours_left < 2.5 else 1
+            dropped = _dropped(device, i)
             pts.append(Point("device_status", {"site": SITE, "device": device},
-                             {"online": online, "buffer_depth": i % 5, "buffer_dropped_total": 0,
-                              "sw_version": "0.1.0", "config_version": "1"}, to_ms(t)))
+                             {"online": online, "buffer_depth": 40 if dropped else i % 5,
+                              "buffer_dropped_total": dropped, "sw_version": "0.1.0", "config_version": "1"},
+                             to_ms(t)))
         telemetry.append(_meters(t, i))
         if derived and i % 6 == 0:
             pts += _derived(t, i, i // 6)
