@@ -6,6 +6,8 @@ import logging
 import signal
 import sys
 import threading
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -30,6 +32,19 @@ def _speed(value: str) -> float | None:
     if not 0 < speed <= 1e7:
         raise click.BadParameter(f"{speed} must be > 0 and <= 1e7 (or 'max')", param_hint="--speed")
     return speed
+
+
+def _start(value: str, step_s: float) -> datetime:
+    if value == "now":
+        now = time.time()
+        return datetime.fromtimestamp(now - now % step_s, timezone.utc)
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an RFC 3339 time or 'now'", param_hint="--start") from None
+    if dt.utcoffset() != timedelta(0):
+        raise click.BadParameter(f"{value!r} must be UTC (end it with Z)", param_hint="--start")
+    return dt
 
 
 @click.group("sim")
@@ -81,9 +96,14 @@ def validate(scenario: str) -> None:
               help="Write the simulated clock here for the edge agent (agreement 4).")
 @click.option("--tcp-base-port", type=click.IntRange(1, 65535), default=None,
               help="Also serve serial device N (in scenario order) as raw TCP on this port + N.")
+@click.option("--tcp-host", default="127.0.0.1", show_default=True,
+              help="Address the TCP ports listen on (0.0.0.0 for other containers).")
+@click.option("--start", "start", default=None,
+              help="Override the scenario's start: an RFC 3339 UTC time, or 'now' (rounded down to the step).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every device's link.")
 def run(scenario: str, pty_dir: Path | None, mqtt_url: str | None, speed: str, seed: int, days: float | None,
-        truth_out: Path | None, clock_file: Path | None, tcp_base_port: int | None, verbose: bool) -> None:
+        truth_out: Path | None, clock_file: Path | None, tcp_base_port: int | None, tcp_host: str,
+        start: str | None, verbose: bool) -> None:
     """Run the scenario until its end, Ctrl-C or SIGTERM."""
     from firmware_sim.runner import RunOptions
     from firmware_sim.runner import run as run_scenario
@@ -91,8 +111,10 @@ def run(scenario: str, pty_dir: Path | None, mqtt_url: str | None, speed: str, s
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sc = _scenario(scenario)
+    if start is not None:
+        sc = sc.model_copy(update={"start": _start(start, sc.step_s)})
     opts = RunOptions(seed=seed, days=days, speed=_speed(speed), pty_dir=pty_dir, mqtt_url=mqtt_url,
-                      tcp_base_port=tcp_base_port, truth_out=truth_out, clock_file=clock_file)
+                      tcp_base_port=tcp_base_port, tcp_host=tcp_host, truth_out=truth_out, clock_file=clock_file)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -36,6 +36,8 @@ class NodePublisher:
         target = parse_url(url)
         # A clean session: node uplinks are fire-and-forget radio frames; nothing to resume.
         self.client = make_client(client_id, clean=True, tls=target.tls)
+        # paho allows 20 QoS 1 messages in flight by default: too few for --speed max (round-trip bound).
+        self.client.max_inflight_messages_set(1000)
         self.client.connect(target.host, target.port, keepalive=30)
         self.client.loop_start()
         self.published = 0
@@ -45,7 +47,7 @@ class NodePublisher:
         info = self.client.publish(node_topic(r.device), node_payload(r), qos=1)
         self._infos.append(info)
         self.published += 1
-        if len(self._infos) >= 500:  # bound the client's in-flight queue
+        if len(self._infos) >= 2000:  # bound the client's queue
             for i in self._infos:
                 i.wait_for_publish(timeout=30)
             self._infos.clear()

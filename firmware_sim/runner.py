@@ -34,6 +34,7 @@ class RunOptions:
     pty_dir: Path | None = None
     mqtt_url: str | None = None
     tcp_base_port: int | None = None
+    tcp_host: str = "127.0.0.1"
     truth_out: Path | None = None
     clock_file: Path | None = None
 
@@ -74,7 +75,8 @@ def run(scenario: Scenario, opts: RunOptions, stop: threading.Event, on_ready=No
         if opts.pty_dir is not None:
             for i, d in enumerate(serial_devices(scenario)):
                 port = opts.tcp_base_port + i if opts.tcp_base_port is not None else None
-                served = links.add(build_device(d, sim, clock, truth), opts.pty_dir / link_name(d), port)
+                served = links.add(build_device(d, sim, clock, truth), opts.pty_dir / link_name(d), port,
+                                   opts.tcp_host)
                 log.info("%s %s address %s on %s -> %s%s", d.id, d.protocol, d.address, served.slave_name,
                          opts.pty_dir / link_name(d), f" and tcp://127.0.0.1:{port}" if port else "")
                 counts["serial_devices"] += 1

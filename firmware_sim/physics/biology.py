@@ -53,9 +53,16 @@ class Stock:
         self.is_bivalve = np.array([a.kind == "bivalve" for a in self.assets], dtype=bool)
         self.is_algae = np.array([a.kind == "macroalgae" for a in self.assets], dtype=bool)
         self.lines = np.array([a.lines for a in self.assets], dtype=float)
+        self._cache: np.ndarray | None = None
 
     # ---- mass per line and per asset -------------------------------------------------------------
     def wet_kg_per_line(self) -> np.ndarray:
+        """Wet kg on one line of each asset (cached until the stock changes)."""
+        if self._cache is None:
+            self._cache = self._wet_kg_per_line()
+        return self._cache
+
+    def _wet_kg_per_line(self) -> np.ndarray:
         w_g = self.p.mussel_wa_g_cm3 * self.length_cm ** self.p.mussel_wb
         out = np.where(self.is_bivalve, self.n_line * w_g / 1000.0, 0.0)
         return np.where(self.is_algae, self.kelp_kg_line, out)
@@ -76,6 +83,7 @@ class Stock:
     def step(self, t_s: float, dt_h: float, temp_c: float, do_mg_l: float, wave_m: float) -> list[Flow]:
         """Advance from ``t_s`` to ``t_s + dt_h`` hours under the given water and sea state."""
         flows: list[Flow] = []
+        self._cache = None
         p = self.p
         end_s = t_s + dt_h * 3600.0
         year = datetime.fromtimestamp(t_s, timezone.utc).year
@@ -97,6 +105,7 @@ class Stock:
         with np.errstate(divide="ignore", invalid="ignore"):
             kelp_growth = np.where(cap > 0, r * self.kelp_kg_line * (1.0 - self.kelp_kg_line / cap), 0.0)
         self.kelp_kg_line = np.where(self.is_algae, self.kelp_kg_line + kelp_growth, self.kelp_kg_line)
+        self._cache = None
         # losses: natural mortality (bivalves), storm fall-off and hypoxia (both)
         mort = 1.0 - np.exp(-p.mussel_mortality_per_yr / HOURS_PER_YEAR * dt_h)
         storm = min(0.5, max(0.0, wave_m - p.falloff_wave_threshold_m) * p.falloff_per_m_h * dt_h)
@@ -109,6 +118,7 @@ class Stock:
             flows += [Flow("loss", self.ids[i], float(lost[i]), cause) for i in np.nonzero(lost > 0)[0]]
             self.n_line = np.where(self.is_bivalve, self.n_line * (1.0 - fr), self.n_line)
             self.kelp_kg_line = np.where(self.is_algae, self.kelp_kg_line * (1.0 - fr), self.kelp_kg_line)
+            self._cache = None
         # harvest, spread over the window
         for i in np.nonzero(self.harvest_left > 0)[0]:
             frac = min(1.0, dt_h / self.harvest_left[i])
@@ -121,17 +131,20 @@ class Stock:
         flows = []
         if self.wet_kg_per_line()[i] > 0:  # a cohort still on the lines is harvested before re-seeding
             flows += self.remove(i, 1.0, "harvest", "harvest")
+        self._cache = None
         if a.kind == "bivalve":
             self.n_line[i] = a.seed_per_line
             self.length_cm[i] = self.p.mussel_seed_length_cm
         else:
             self.kelp_kg_line[i] = a.seed_per_line
+        self._cache = None
         flows.append(Flow("seeding", a.id, float(self.wet_kg_per_line()[i] * a.lines / 1000.0)))
         return flows
 
     def remove(self, i: int, frac: float, kind: str, cause: str) -> list[Flow]:
         """Take ``frac`` of asset ``i``'s farmed biomass away (harvest or a loss event)."""
         wet = float(self.wet_kg_per_line()[i] * self.lines[i] / 1000.0) * frac
+        self._cache = None
         if self.is_bivalve[i]:
             self.n_line[i] *= 1.0 - frac
         elif self.is_algae[i]:
