@@ -134,11 +134,14 @@ class Simulation:
         speed, course = 0.2, math.degrees(down) % 360.0
         for e in self.events:
             if e.kind == "mooring_break" and e.spec.device == device and t_s >= e.start_s:
-                dist = e.spec.drift_kn * 1852.0 / 3600.0 * (t_s - e.start_s)
-                heading = math.radians(45.0 + 20.0 * math.sin((t_s - e.start_s) / 21600.0))
+                # adrift from start to until (then recovered or aground: it stays where it got to)
+                adrift_s = min(t_s, e.end_s) - e.start_s
+                dist = e.spec.drift_kn * 1852.0 / 3600.0 * adrift_s
+                heading = math.radians(45.0 + 20.0 * math.sin(adrift_s / 21600.0))
                 north += dist * math.cos(heading)
                 east += dist * math.sin(heading)
-                speed, course = e.spec.drift_kn, math.degrees(heading) % 360.0
+                adrift = t_s < e.end_s
+                speed, course = (e.spec.drift_kn if adrift else 0.0), math.degrees(heading) % 360.0
         lat = loc.lat_deg + north / M_PER_DEG
         lon = loc.lon_deg + east / (M_PER_DEG * math.cos(math.radians(loc.lat_deg)))
         return {"lat_deg": lat, "lon_deg": lon, "speed_kn": speed, "course_deg": course, "gps_sats": 9.0,
