@@ -73,6 +73,7 @@ class AssetSeries:
     noise_wet_t: float            # robust SD of one reading
     detection: DetectionConfig
     level_sd_wet_t: float = field(init=False)
+    _prefix: tuple | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         # SD of a median of k normal values ~ 1.2533 sigma / sqrt(k) (asymptotic efficiency of the median).
@@ -98,12 +99,47 @@ class AssetSeries:
         out[after_ok] = self.level_wet_t[j[after_ok]]
         return out
 
+    def boundary_stock(self, t_ms: np.ndarray | int) -> np.ndarray:
+        """Stock just before each time from a local straight-line fit (see ``boundary_fit_hours``).
+
+        The fit is to the gross biomass G = level + harvested + lost so far, which is smooth across
+        harvests and losses (it only grows and shrinks with growth and mortality); the stock is G at the
+        boundary minus what was removed before it. Where too few bins lie in the window (a gap), the
+        nearest level is used (:meth:`stock_at`).
+        """
+        t = np.atleast_1d(np.asarray(t_ms, dtype=np.int64))
+        det = self.detection
+        fallback = self.stock_at(t)
+        if det.boundary_fit_hours <= 0 or self.times_ms.size < det.boundary_fit_min_bins:
+            return fallback
+        if self._prefix is None:
+            h, lo = self.moved_cum(self.times_ms + 1)  # removed up to and including each bin
+            x = (self.times_ms - self.times_ms[0]) / 3_600_000.0
+            g = self.level_wet_t + h + lo
+            self._prefix = tuple(np.concatenate([[0.0], np.cumsum(v)]) for v in (np.ones_like(x), x, g, x * x, x * g))
+        n_, sx, sy, sxx, sxy = self._prefix
+        w_ms = det.boundary_fit_hours * 3_600_000
+        a = np.searchsorted(self.times_ms, t - w_ms, side="left")
+        b = np.searchsorted(self.times_ms, t + w_ms, side="left")
+        n = n_[b] - n_[a]
+        xt = (t - self.times_ms[0]) / 3_600_000.0
+        mx = (sx[b] - sx[a]) / np.maximum(n, 1)
+        my = (sy[b] - sy[a]) / np.maximum(n, 1)
+        var = (sxx[b] - sxx[a]) / np.maximum(n, 1) - mx * mx
+        cov = (sxy[b] - sxy[a]) / np.maximum(n, 1) - mx * my
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(var > 1e-9, cov / var, 0.0)
+        g_t = my + slope * (xt - mx)
+        h, lo = self.moved_cum(t)
+        ok = n >= det.boundary_fit_min_bins
+        return np.where(ok, g_t - h - lo, fallback)
+
     def period_stocks(self, start_ms: int, end_ms: int) -> tuple[float, float]:
-        """(stock at start, stock at end) of a period, by :meth:`stock_at`, except where the record begins
-        or ends inside the period: then its first (last) level stands for the start (end), so the period's
-        sink covers the monitored part of it (its completeness says how much). A gap inside the record
-        still gives NaN at a boundary it spans."""
-        start, end = self.stock_at(np.array([start_ms, end_ms]))
+        """(stock at start, stock at end) of a period, by :meth:`boundary_stock`, except where the record
+        begins or ends inside the period: then its first (last) level stands for the start (end), so the
+        period's sink covers the monitored part of it (its completeness says how much). A gap inside the
+        record still gives NaN at a boundary it spans."""
+        start, end = self.boundary_stock(np.array([start_ms, end_ms]))
         if self.times_ms.size:
             if np.isnan(start) and start_ms < self.times_ms[0] < end_ms:
                 start = self.level_wet_t[0]
@@ -236,19 +272,20 @@ def zigzag_declines(level: np.ndarray, noise: float, det: DetectionConfig) -> li
 
 
 def _growth_per_ms(t: np.ndarray, level: np.ndarray, peak: int, det: DetectionConfig) -> float:
-    """Net specific growth rate before ``peak`` (per ms), from the mean levels of the first and last
-    fifth of the look-back window; 0 when they cannot be estimated."""
+    """Net specific growth rate before ``peak`` (per ms): least-squares slope of ln(level) over the
+    ``growth_lookback_days`` before it; 0 when it cannot be estimated (too few or non-positive levels)."""
     lookback = det.growth_lookback_days * DAY_MS
     sel = np.nonzero((t >= t[peak] - lookback) & (t <= t[peak]))[0]
-    if sel.size < 10:
+    if sel.size < 10 or np.any(level[sel] <= 0):
         return 0.0
-    k = max(2, sel.size // 5)
-    a, b = level[sel[:k]].mean(), level[sel[-k:]].mean()
-    dt = t[sel[-k:]].mean() - t[sel[:k]].mean()
-    if a <= 0 or b <= 0 or dt <= 0:
+    x = (t[sel] - t[peak]).astype(float)
+    y = np.log(level[sel])
+    var = np.var(x)
+    if var <= 0:
         return 0.0
+    slope = float(np.mean((x - x.mean()) * (y - y.mean())) / var)
     lo, hi = GROWTH_BOUNDS_PER_DAY
-    return float(np.clip(np.log(b / a) / dt, lo / DAY_MS, hi / DAY_MS))
+    return float(np.clip(slope, lo / DAY_MS, hi / DAY_MS))
 
 
 def flows_from_levels(t: np.ndarray, level: np.ndarray, noise: float, det: DetectionConfig,

@@ -155,6 +155,11 @@ class DetectionConfig(_Strict):
     harvest_margin_days: float = Field(default=2.0, ge=0, le=60)
     #: Growth hidden by a gradual harvest is estimated from the net growth rate over this many days before it.
     growth_lookback_days: float = Field(default=14.0, gt=0, le=120)
+    #: A period-boundary stock is read off a straight line fitted to the gross biomass (level plus everything
+    #: removed so far) over the bins within this many hours of the boundary; 0 uses the nearest level.
+    boundary_fit_hours: float = Field(default=12.0, ge=0, le=240)
+    #: ... when at least this many bins lie in that window (else the nearest level is used).
+    boundary_fit_min_bins: int = Field(default=6, ge=2)
     #: A boundary stock uses the nearest level at most this old (else the value is missing).
     max_stale_s: float = Field(default=2 * 86400, gt=0)
     #: Consecutive valid readings further apart than this many intervals make a reported gap.

@@ -63,7 +63,9 @@ def read_truth(path: str | Path) -> Truth:
                 t.append(_ms(rec["time"]))
                 w.append(float(rec["wet_t"]))
             elif kind in ("harvest", "loss"):
-                t_ms = _ms(rec["time"])
+                # The simulator sums flows over a day and stamps them with the day's end: they happened
+                # before that instant, so they belong to the period that ends there.
+                t_ms = _ms(rec["time"]) - 1
                 truth.events.setdefault(rec["asset"], []).append(
                     Decline(t_ms, t_ms, kind, float(rec["wet_t"]), float("nan"), float("nan")))
     return truth
@@ -83,7 +85,8 @@ def truth_inputs(truth: Truth, cfg: CarbonConfig) -> Inputs:
         ft = np.array([e.start_ms for e in events], dtype=np.int64)
         h = np.cumsum([e.wet_t if e.kind == "harvest" else 0.0 for e in events])
         lo = np.cumsum([e.wet_t if e.kind == "loss" else 0.0 for e in events])
-        det = cfg.detection.model_copy(update={"expected_interval_s": 3600})
+        # Exact values: no boundary smoothing (the truth's daily flow records would also make it jagged).
+        det = cfg.detection.model_copy(update={"expected_interval_s": 3600, "boundary_fit_hours": 0.0})
         assets[a.asset] = AssetSeries(a.asset, times, wet, times, times, np.ones(times.size, dtype=np.int64), wet,
                                       ft, h, lo, events, 0.0, det)
     return Inputs(assets)

@@ -1,0 +1,125 @@
+"""The simulator -> MQTT hop of the accuracy test and benchmark: a direct contract publisher.
+
+Readings of the simulator's load cells (``firmware_sim.engine.Simulation.run``) are published as contract
+telemetry (``blueranch/v1/{site}/{edge_device}/telemetry``, QoS 1), batched per edge device, timestamped
+with the device's own clock (clock skew included), as an edge gateway would forward them. Frames the
+simulator garbled on the radio are dropped (the gateway's parser rejects them) and counted; values outside
+the contract's physical range are dropped and counted (the edge's gross-range QC would fail them).
+The truth records go to a JSON Lines file (agreement 3). The rest of the path - Mosquitto, ``blueranch
+ingest run``, InfluxDB, the carbon worker - is the real one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
+from blueranch.contracts.quantities import QUANTITIES
+from blueranch.mqttc import make_client, parse_url
+from models.carbon.config import AssetConfig, CarbonConfig, HarvestWindow
+
+log = logging.getLogger("blueranch.carbon.simbridge")
+BATCH = 500
+
+
+@dataclass
+class BridgeStats:
+    readings: int = 0
+    samples_published: int = 0
+    messages: int = 0
+    garbled_dropped: int = 0
+    out_of_range_dropped: int = 0
+    truth_records: int = 0
+    by_sensor: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _utc(t_s: float) -> datetime:
+    return datetime.fromtimestamp(t_s, timezone.utc)
+
+
+class ContractPublisher:
+    def __init__(self, mqtt_url: str, site: str, client_id: str = "carbon-simbridge"):
+        u = parse_url(mqtt_url)
+        self.site = site
+        self.client = make_client(client_id, clean=True, tls=u.tls)
+        self.client.connect(u.host, u.port, keepalive=60)
+        self.client.loop_start()
+        self.seq: dict[str, int] = defaultdict(int)
+        self.pending: dict[str, list[Sample]] = defaultdict(list)
+        self.infos = []
+        self.stats = BridgeStats()
+
+    def add(self, r) -> None:
+        """Queue one ``firmware_sim.engine.Reading``."""
+        self.stats.readings += 1
+        if r.garbled:
+            self.stats.garbled_dropped += 1
+            return
+        for quantity, value in r.values.items():
+            q = QUANTITIES.get(quantity)
+            if q is None or q.measurement != "biomass_load":
+                continue
+            if not (q.gross_min <= value <= q.gross_max):
+                self.stats.out_of_range_dropped += 1
+                continue
+            self.pending[r.edge_device].append(Sample(
+                time=_utc(r.node_time_s or r.time_s), sensor=r.device, quantity=quantity, value=float(value),
+                unit=q.unit, qc=QcFlag.NOT_EVALUATED, farm=r.farm, asset=r.asset))
+            self.stats.by_sensor[r.device] += 1
+        if len(self.pending[r.edge_device]) >= BATCH:
+            self._send(r.edge_device)
+
+    def _send(self, device: str) -> None:
+        samples = self.pending.pop(device, [])
+        if not samples:
+            return
+        msg = Telemetry(device=device, seq=self.seq[device], samples=samples)
+        self.seq[device] += 1
+        self.infos.append(self.client.publish(telemetry_topic(self.site, device), msg.to_json(), qos=1))
+        self.stats.messages += 1
+        self.stats.samples_published += len(samples)
+
+    def close(self, timeout_s: float = 120.0) -> BridgeStats:
+        for device in list(self.pending):
+            self._send(device)
+        for info in self.infos:
+            info.wait_for_publish(timeout=timeout_s)
+        self.client.disconnect()
+        self.client.loop_stop()
+        return self.stats
+
+
+def run_simulation(sim, publisher: ContractPublisher, truth_path: Path) -> BridgeStats:
+    """Drive a ``Simulation`` to its end: readings to the publisher, truth records to ``truth_path``."""
+    from firmware_sim.engine import Reading
+    with open(truth_path, "w", encoding="utf-8") as truth:
+        for item in sim.run():
+            if isinstance(item, Reading):
+                if item.kind == "load_cell":
+                    publisher.add(item)
+            else:
+                truth.write(json.dumps(item, separators=(",", ":")) + "\n")
+                publisher.stats.truth_records += 1
+    return publisher.close()
+
+
+def harvest_windows(scenario) -> dict[str, list[HarvestWindow]]:
+    """Each farmed asset's harvest season from a simulator scenario (the farm's harvest calendar)."""
+    return {a.id: [HarvestWindow(start=a.harvest_start, days=a.harvest_days)]
+            for a in scenario.assets if a.harvest_start}
+
+
+def with_harvest_windows(cfg: CarbonConfig, windows: dict[str, list[HarvestWindow]], source: str) -> CarbonConfig:
+    assets: list[AssetConfig] = [a.model_copy(update={"harvest_windows": windows.get(a.asset, []),
+                                                      "harvest_source": source}) for a in cfg.assets]
+    return cfg.model_copy(update={"assets": assets})
+
+
+def count_by_sensor(stats: BridgeStats) -> Iterable[tuple[str, int]]:
+    return sorted(stats.by_sensor.items())
