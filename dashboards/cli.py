@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -73,7 +74,7 @@ def check_cmd(influx_url: str, database: str, hours: float, var_values: tuple[st
 
     Credentials come from BLUERANCH_INFLUX_USERNAME / BLUERANCH_INFLUX_PASSWORD.
     """
-    from blueranch.influxdb import InfluxClient
+    from blueranch.influxdb import InfluxClient, InfluxError
     from dashboards.build import build_all
     from dashboards.check import run
 
@@ -95,11 +96,46 @@ def check_cmd(influx_url: str, database: str, hours: float, var_values: tuple[st
                 failed += not r.ok
                 click.echo(f"{status:5} {r.dashboard} | {r.panel} [{r.ref}] rows={r.rows}"
                            + (f"\n      {r.error}" if r.error else ""))
+    except InfluxError as exc:  # a template-variable query failed: nothing else can run
+        raise click.ClickException(f"{influx_url} database {database}: {exc}") from exc
     finally:
         client.close()
     if failed:
         click.echo(f"{failed} queries failed or returned no data", err=True)
         sys.exit(1)
+
+
+@group.command("sample-data")
+@click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
+@click.option("--database", default="blueranch", show_default=True)
+@click.option("--site", "sites", multiple=True, default=("dachen",), show_default=True,
+              help="Site id to write a day for (repeatable).")
+@click.option("--derived/--no-derived", default=True, show_default=True,
+              help="Also write carbon stock and budget and alerts (else only what edge agents and ingest write).")
+def sample_data_cmd(influx_url: str, database: str, sites: tuple[str, ...], derived: bool) -> None:
+    """Write a sample day, ending now, of every measurement the dashboards read (to preview them).
+
+    Not for a production database: the points are made up. Credentials come from
+    BLUERANCH_INFLUX_USERNAME / BLUERANCH_INFLUX_PASSWORD.
+    """
+    from blueranch.contracts.mqtt import ID_PATTERN
+    from blueranch.influxdb import InfluxClient, InfluxError
+    from dashboards.sample_day import simulated_day
+
+    for site in sites:
+        if not re.fullmatch(ID_PATTERN, site):
+            raise click.BadParameter(f"{site!r} must match {ID_PATTERN}", param_hint="--site")
+    client = InfluxClient(influx_url, database, os.environ.get("BLUERANCH_INFLUX_USERNAME"),
+                          os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    try:
+        client.ensure_database()
+        day = simulated_day(client, derived=derived, sites=sites)
+    except InfluxError as exc:
+        raise click.ClickException(f"{influx_url} database {database}: {exc}") from exc
+    finally:
+        client.close()
+    click.echo(f"wrote {day.points} points for {', '.join(sites)} from {day.start.isoformat()} to "
+               f"{day.end.isoformat()} into {database}")
 
 
 @group.command("publish")

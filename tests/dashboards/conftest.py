@@ -1,4 +1,4 @@
-"""Fixtures of the dashboard tests: a simulated day in the real InfluxDB (see dashtest_simday.py)."""
+"""Fixtures of the dashboard tests: a sample day in the real InfluxDB (see dashboards/sample_day.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # the dashtest_* helper modules beside this file
+sys.path.insert(0, str(Path(__file__).parent))  # helper modules beside this file (dashtest_fake_grafana)
 
-from dashtest_simday import Day, simulated_day  # noqa: E402
+from dashboards.sample_day import Day, simulated_day  # noqa: E402
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dashtest_simday import DROPPING, HYPOXIC, STALE
+from dashboards.sample_day import DROPPING, HYPOXIC, STALE
 
 from dashboards.alerting import render_rules
 from dashboards.build import AUDIENCES

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
+
+from blueranch.influxdb import InfluxClient
 
 
 def cli(bin_, *args, env=None):
@@ -51,3 +54,26 @@ def test_check_reports_every_query_ok_on_live_data(influx, influxdb, day, bluera
 def test_check_fails_on_an_empty_database(influx, influxdb, blueranch_bin):
     r = cli(blueranch_bin, "check", "--influx", influxdb.url, "--database", influx.database)
     assert r.returncode == 1 and "EMPTY" in r.stdout and "queries failed or returned no data" in r.stderr
+
+
+@pytest.mark.integration
+def test_sample_data_then_check_passes(influxdb, blueranch_bin):
+    db = f"dashtest_sample_{os.getpid()}"
+    try:
+        r = cli(blueranch_bin, "sample-data", "--influx", influxdb.url, "--database", db, "--site", "dachen",
+                "--site", "xiangshan")
+        assert r.returncode == 0, r.stderr
+        assert "dachen, xiangshan" in r.stdout
+        r = cli(blueranch_bin, "check", "--influx", influxdb.url, "--database", db, "--var", "site=xiangshan")
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:
+        InfluxClient(influxdb.url, db).query(f'DROP DATABASE "{db}"', method="POST", database=None)
+
+
+def test_sample_data_refuses_a_bad_site_and_an_unreachable_influx(blueranch_bin):
+    r = cli(blueranch_bin, "sample-data", "--influx", "http://127.0.0.1:9", "--site", "dachen/x")
+    assert r.returncode == 2 and "--site" in r.stderr
+    r = cli(blueranch_bin, "sample-data", "--influx", "http://127.0.0.1:9")
+    assert r.returncode == 1 and "unreachable" in r.stderr
+    r = cli(blueranch_bin, "check", "--influx", "http://127.0.0.1:9")
+    assert r.returncode == 1 and "unreachable" in r.stderr

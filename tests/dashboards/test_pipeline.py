@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import pytest
 import yaml
-from dashtest_simday import SITE, day_content, write_points
+from dashboards.sample_day import SITE, day_content, write_points
 from test_real_workers import run_workers
 
 from blueranch.contracts.influx import MEASUREMENTS

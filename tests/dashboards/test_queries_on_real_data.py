@@ -4,7 +4,7 @@ with Grafana's macros and template variables substituted as Grafana does (All, o
 from __future__ import annotations
 
 import pytest
-from dashtest_simday import SITE
+from dashboards.sample_day import SITE
 
 from dashboards.build import build_all
 from dashboards.check import resolve_variables, run

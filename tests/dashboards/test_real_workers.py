@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from dashtest_simday import BUOYS, HARVESTED, HYPOXIC, METER, SITE, simulated_day
+from dashboards.sample_day import BUOYS, HARVESTED, HYPOXIC, METER, SITE, simulated_day
 
 from dashboards.build import build_all
 from dashboards.check import run

@@ -1,4 +1,7 @@
-"""A simulated day in the real InfluxDB, written as the platform writes it.
+"""A sample day of every measurement the dashboards read, written as the platform writes it.
+
+Used by the tests (every panel must return data on it), the benchmark, and
+``blueranch dashboards sample-data`` to preview the dashboards on a Grafana without a ranch behind it.
 
 Telemetry goes through the contract's own mapping (:class:`Telemetry` -> :func:`telemetry_points`), as
 the ingest does; derived measurements (device status, carbon stock and budget, alerts, ingest
@@ -105,7 +108,7 @@ def _period_start(t: datetime, period: str) -> int:
     return to_ms({"day": day, "month": day.replace(day=1), "ytd": day.replace(month=1, day=1)}[period])
 
 
-def _derived(t: datetime, i: int, hour: int) -> list[Point]:
+def _derived(site: str, t: datetime, i: int, hour: int) -> list[Point]:
     ms = to_ms(t)
     pts = []
     for device, farm, asset, *_ in BUOYS:
@@ -113,17 +116,17 @@ def _derived(t: datetime, i: int, hour: int) -> list[Point]:
             continue
         category, group = ("bivalve", "mussel") if farm == "m1" else ("macroalgae", "kelp")
         wet = 120 + hour - (10 if hour >= 12 else 0)
-        pts.append(Point("carbon_stock", {"site": SITE, "farm": farm, "asset": asset, "category": category,
+        pts.append(Point("carbon_stock", {"site": site, "farm": farm, "asset": asset, "category": category,
                                           "group": group},
                          {"wet_t": float(wet), "t_c": wet * 0.05, "t_co2e": wet * 0.05 * 44 / 12,
                           "harvested_wet_t": 10.0 if hour == 12 else 0.0, "lost_wet_t": 0.0, "completeness": 0.97},
                          ms))
-    scopes = [("site", SITE), ("category", "bivalve"), ("category", "macroalgae"), ("farm", "m1"), ("farm", "k1")]
+    scopes = [("site", site), ("category", "bivalve"), ("category", "macroalgae"), ("farm", "m1"), ("farm", "k1")]
     for method in ("count", "deduct"):
         for scope, key in scopes:
             for period in ("day", "month", "ytd"):
                 sinks = (1000.0 if period == "ytd" else 0.0) + 3 * hour + (20 if method == "count" else 0)
-                pts.append(Point("carbon_budget", {"site": SITE, "scope": scope, "key": key, "period": period,
+                pts.append(Point("carbon_budget", {"site": site, "scope": scope, "key": key, "period": period,
                                                    "method": method},
                                  {"sinks_t_c": sinks * 12 / 44, "sinks_t_co2e": sinks, "sources_t_co2e": sinks / 3,
                                   "net_emissions_t_co2e": -sinks * 2 / 3, "sinks_lo95_t_co2e": sinks * 0.85,
@@ -150,13 +153,15 @@ def _ops(t: datetime, i: int) -> list[Point]:
 class DayContent:
     """What a simulated day consists of: telemetry messages (as edge agents publish them) and other points."""
 
+    site: str
     start: datetime
     end: datetime
     telemetry: list[Telemetry]
     points: list[Point]
 
 
-def day_content(end: datetime | None = None, derived: bool = True, ops: bool = True) -> DayContent:
+def day_content(end: datetime | None = None, derived: bool = True, ops: bool = True,
+                site: str = SITE) -> DayContent:
     """Build the day. ``derived``: carbon and alert points; ``ops``: ingest self-metrics and errors."""
     end = (end or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
     start = end - timedelta(days=1)
@@ -173,30 +178,30 @@ def day_content(end: datetime | None = None, derived: bool = True, ops: bool = T
                                        samples=_samples(t, i, device, farm, asset, hours_left)))
             online = 0 if device == STALE and hours_left < 2.5 else 1
             dropped = _dropped(device, i)
-            pts.append(Point("device_status", {"site": SITE, "device": device},
+            pts.append(Point("device_status", {"site": site, "device": device},
                              {"online": online, "buffer_depth": 40 if dropped else i % 5,
                               "buffer_dropped_total": dropped, "sw_version": "0.1.0", "config_version": "1"},
                              to_ms(t)))
         telemetry.append(_meters(t, i))
         if derived and i % 6 == 0:
-            pts += _derived(t, i, i // 6)
+            pts += _derived(site, t, i, i // 6)
         if ops:
             pts += _ops(t, i)
     if derived:
-        pts += _alerts(end)
-    return DayContent(start, end, telemetry, pts)
+        pts += _alerts(site, end)
+    return DayContent(site, start, end, telemetry, pts)
 
 
-def _alerts(end: datetime) -> list[Point]:
+def _alerts(site: str, end: datetime) -> list[Point]:
     return [
-        Point("alerts", {"site": SITE, "device": HYPOXIC, "kind": "hypoxia", "severity": "critical", "state": "open"},
+        Point("alerts", {"site": site, "device": HYPOXIC, "kind": "hypoxia", "severity": "critical", "state": "open"},
               {"alert_id": f"{HYPOXIC}-hypoxia", "message": "dissolved oxygen below 3 mg/L", "value": 1.7,
                "threshold": 3.0, "open": 1}, to_ms(end - timedelta(hours=2))),
-        Point("alerts", {"site": SITE, "device": DROPPING, "kind": "buffer_drops", "severity": "warning",
+        Point("alerts", {"site": site, "device": DROPPING, "kind": "buffer_drops", "severity": "warning",
                          "state": "open"},
               {"alert_id": f"{DROPPING}-buffer", "message": "edge buffer dropped readings", "value": 3.0,
                "threshold": 0.0, "open": 1}, to_ms(end - timedelta(hours=4))),
-        Point("alerts", {"site": SITE, "device": DROPPING, "kind": "buffer_drops", "severity": "warning",
+        Point("alerts", {"site": site, "device": DROPPING, "kind": "buffer_drops", "severity": "warning",
                          "state": "resolved"},
               {"alert_id": f"{DROPPING}-buffer", "message": "edge buffer drained", "value": 0.0,
                "threshold": 0.0, "open": 0}, to_ms(end - timedelta(hours=1))),
@@ -213,10 +218,14 @@ def write_points(client: InfluxClient, points: list[Point]) -> None:
             client.write(lines(pts[k:k + 5000]), retention_policy=rp)
 
 
-def simulated_day(client: InfluxClient, end: datetime | None = None, derived: bool = True) -> Day:
+def simulated_day(client: InfluxClient, end: datetime | None = None, derived: bool = True,
+                  sites: tuple[str, ...] = (SITE,)) -> Day:
     """Write one day of contract-conformant points for every measurement the dashboards read; telemetry
     goes through the contract's own mapping (``telemetry_points``), as the ingest writes it."""
-    day = day_content(end, derived)
-    points = [p for msg in day.telemetry for p in telemetry_points(SITE, msg)] + day.points
-    write_points(client, points)
-    return Day(day.start, day.end, len(points))
+    total = 0
+    for k, site in enumerate(sites):
+        day = day_content(end, derived, ops=k == 0, site=site)  # one ingest serves every site
+        points = [p for msg in day.telemetry for p in telemetry_points(site, msg)] + day.points
+        write_points(client, points)
+        total += len(points)
+    return Day(day.start, day.end, total)
