@@ -135,7 +135,7 @@ class Worker:
                                                           str(exc)[:300]))
         else:
             self.metrics.received(acc.backfill)
-            entry.body, entry.points, entry.newest_ms = acc.body, acc.points, acc.newest_ms
+            entry.body, entry.points, entry.newest_ms, entry.topic = acc.body, acc.points, acc.newest_ms, topic
             for reason in acc.flags:
                 self.metrics.flagged.labels(reason).inc()
         self._enqueue(entry)

@@ -1,0 +1,91 @@
+"""Validator policies (no services): size, clock (reject or flag), unknown devices, topics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from blueranch.contracts import mqtt as contract
+from blueranch.contracts.errors import ContractError
+from ingest.config import IngestConfig, load_config
+from ingest.loadgen import payload
+from ingest.validate import ErrorClock, Validator
+
+NOW = datetime(2026, 11, 21, 14, 0, tzinfo=timezone.utc)
+NOW_MS = int(NOW.timestamp() * 1000)
+TOPIC = contract.telemetry_topic("dachen", "buoy-01")
+
+
+def _reason(validator, topic, body) -> str:
+    with pytest.raises(ContractError) as exc:
+        validator.accept(topic, body, NOW)
+    return exc.value.reason
+
+
+def test_a_valid_message_becomes_one_line_per_sample():
+    acc = Validator(IngestConfig()).accept(TOPIC, payload("buoy-01", 3, NOW_MS - 60_000, samples=5), NOW)
+    assert acc.points == 5 and acc.body.count(b"\n") == 4 and acc.device == "buoy-01" and acc.seq == 3
+    assert acc.body.startswith(b"water_quality,device=buoy-01,sensor=sonde-1,site=dachen do_mg_l=7.25,do_mg_l_qc=1i ")
+    assert acc.flags == ()
+
+
+def test_size_limit_of_the_config_applies_before_parsing():
+    v = Validator(IngestConfig(max_payload_bytes=100))
+    body = payload("buoy-01", 1, NOW_MS, samples=3)
+    with pytest.raises(ContractError) as exc:
+        v.accept(TOPIC, body, NOW)
+    assert exc.value.reason == "oversize" and f"{len(body)} bytes" in str(exc.value) and "100" in str(exc.value)
+
+
+@pytest.mark.parametrize("topic", [
+    "blueranch/v1/dachen/buoy-01\nx/telemetry", "blueranch/v1/dachen/buoy-01/status", "blueranch/v1/dachen/+/telemetry",
+    "blueranch/v2/dachen/buoy-01/telemetry", "blueranch/v1/da chen/buoy-01/telemetry",
+])
+def test_bad_topics_are_rejected(topic):
+    assert _reason(Validator(IngestConfig()), topic, payload("buoy-01", 1, NOW_MS)) == "bad_topic"
+
+
+def test_far_future_is_rejected_by_default_and_flagged_by_policy():
+    future = NOW_MS + 3600_000
+    assert _reason(Validator(IngestConfig()), TOPIC, payload("buoy-01", 1, future)) == "clock_future"
+    year_2200 = int(datetime(2200, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+    assert _reason(Validator(IngestConfig()), TOPIC, payload("buoy-01", 1, year_2200)) == "clock_future"
+    flagging = Validator(IngestConfig.model_validate({"clock": {"future": "flag"}}))
+    acc = flagging.accept(TOPIC, payload("buoy-01", 1, future, samples=2), NOW)
+    assert acc.flags == ("clock_future",) and acc.points == 2
+    assert acc.body.count(b"do_mg_l_qc=3i") == 2  # QARTOD SUSPECT
+
+
+def test_far_past_is_rejected_or_flagged_by_policy():
+    old = NOW_MS - 500 * 86400_000
+    assert _reason(Validator(IngestConfig()), TOPIC, payload("buoy-01", 1, old)) == "clock_past"
+    acc = Validator(IngestConfig.model_validate({"clock": {"past": "flag"}})).accept(TOPIC, payload("buoy-01", 1, old),
+                                                                                       NOW)
+    assert acc.flags == ("clock_past",) and b"do_mg_l_qc=3i" in acc.body
+
+
+def test_unknown_devices_by_policy():
+    cfg = IngestConfig.model_validate({"devices": {"unknown": "reject", "known": ["buoy-02"]}})
+    assert _reason(Validator(cfg), TOPIC, payload("buoy-01", 1, NOW_MS)) == "unknown_device"
+    assert Validator(cfg).accept(contract.telemetry_topic("dachen", "buoy-02"), payload("buoy-02", 1, NOW_MS), NOW)
+
+
+def test_config_errors_name_the_key(tmp_path):
+    f = tmp_path / "ingest.yaml"
+    f.write_text("batch:\n  max_pointz: 10\n")
+    with pytest.raises(ContractError) as exc:
+        load_config(f)
+    assert "batch.max_pointz" in str(exc.value)
+    f.write_text("devices:\n  unknown: reject\n")
+    with pytest.raises(ContractError, match="known devices"):
+        load_config(f)
+    f.write_text("devices:\n  unknown: reject\n  known: ['bad id']\n")
+    with pytest.raises(ContractError, match="devices.known"):
+        load_config(f)
+
+
+def test_error_clock_never_repeats_a_millisecond():
+    clock = ErrorClock()
+    stamps = [clock.next_ms() for _ in range(1000)]
+    assert len(set(stamps)) == 1000 and stamps == sorted(stamps)
