@@ -1,0 +1,29 @@
+"""Accuracy through the whole pipeline on the simulator's dachen scenario (default fault rates).
+
+simulator -> contract telemetry (direct contract publisher, models.carbon.simbridge) -> real Mosquitto ->
+``blueranch ingest run`` -> real InfluxDB -> carbon worker: the ytd mussel (bivalve) and kelp (macroalgae)
+sinks are within 5 % of the same method applied to the simulator's ground truth. The suite runs the first
+73 days of the year (growth season before the harvests); ``bench/bench_carbon.py`` runs the full year.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("firmware_sim.engine", reason="the simulator's Python API has not landed")
+scenario_mod = pytest.importorskip("firmware_sim.scenario")
+
+from models.carbon.accuracy import CATEGORIES, run_accuracy  # noqa: E402
+
+
+@pytest.mark.slow
+def test_dachen_sinks_within_5_percent_of_truth(mosquitto, influxdb, influx, tmp_path, blueranch_bin):
+    if "dachen" not in scenario_mod.builtin_names():
+        pytest.skip("the simulator has no dachen scenario yet")
+    r = run_accuracy(mosquitto.url, influxdb.url, influx.database, tmp_path, days=73,
+                     ingest_bin=[blueranch_bin])
+    print(f"accuracy: sensor {r.sensor_t_c} truth {r.truth_t_c} error % {r.error_pct}")
+    assert r.samples_in_influx == r.samples_published > 100_000
+    for c in CATEGORIES:
+        assert r.truth_t_c[c] > 0, c
+        assert abs(r.error_pct[c]) < 5.0, (c, r.sensor_t_c, r.truth_t_c, r.error_pct)
