@@ -153,3 +153,39 @@ def test_talker_is_heard_on_the_pty(tmp_path):
             port.close()
     for line in lines:
         pynmea2.parse(line.decode().strip(), check=True)
+
+
+def _xor(body: bytes) -> bytes:
+    c = 0
+    for b in body:
+        c ^= b
+    return b"$" + body + b"*%02X\r\n" % c
+
+
+def test_sentences_byte_exact():
+    assert nmea.gga(T, 28.4612, 121.8921) == _xor(b"GPGGA,140000.00,2827.6720,N,12153.5260,E,1,09,0.9,2.0,M,10.5,M,,")
+    assert nmea.rmc(T, 28.4612, 121.8921, 0.4, 271.0) == _xor(
+        b"GPRMC,140000.00,A,2827.6720,N,12153.5260,E,0.40,271.0,211126,,,A")
+    assert nmea.mwv(405.0, 7.25) == _xor(b"WIMWV,45.0,T,7.2,M,A")
+
+
+def test_buoy_power_and_meter_register_maps():
+    from firmware_sim.modbus_map import REGISTER_MAPS, IllegalAddress, read_registers
+    vals = {"battery_v": 12.5, "solar_a": 2.0, "enclosure_rh_pct": 61.0, "rssi_dbm": -80.0}
+    regs = read_registers(REGISTER_MAPS["buoy_power"], vals, 0, 8, "big", "big")
+    assert [decode(regs[i:i + 2]) for i in range(0, 8, 2)] == [12.5, 2.0, 61.0, -80.0]
+    assert read_registers(REGISTER_MAPS["buoy_power"], vals, 6, 2, "big", "big") == encode(-80.0)
+    with pytest.raises(IllegalAddress, match="0x0002 is not mapped"):
+        read_registers(REGISTER_MAPS["load_cell"], {"load_kg": 1.0}, 1, 2, "big", "big")
+    with pytest.raises(IllegalAddress, match="none requested"):
+        read_registers(REGISTER_MAPS["load_cell"], {"load_kg": 1.0}, 0, 0, "big", "big")
+
+
+def test_node_payload_byte_exact():
+    from firmware_sim.engine import Reading
+    from firmware_sim.nodes import node_payload, node_topic
+    r = Reading(T, "lc-m1-01", "load_cell", "mqtt_node", {"load_kg": 812.3, "battery_v": 3.61}, "gw-01",
+                node_time_s=T + 0.5, fcnt=123)
+    assert node_topic("lc-m1-01") == "nodes/lc-m1-01/up"
+    assert node_payload(r) == (b'{"node":"lc-m1-01","fcnt":123,"time":"2026-11-21T14:00:00.500Z",'
+                               b'"values":{"load_kg":812.3,"battery_v":3.61}}')

@@ -16,6 +16,7 @@ from firmware_sim.modbus_map import decode
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_same_seed_same_truth_bytes(tmp_path):
     import subprocess
     outs = []
@@ -115,3 +116,48 @@ def test_serial_devices_on_ptys_with_clock_file(tmp_path):
         import pynmea2
         pynmea2.parse(line.decode().strip(), check=True)
         assert sup.stop_all() == {"sim": 0}
+
+
+@pytest.mark.slow
+def test_live_wire_faults_reach_the_wire_and_the_truth_file(tmp_path):
+    import yaml
+
+    from firmware_sim.scenario import SCENARIO_DIR
+    data = yaml.safe_load((SCENARIO_DIR / "single-buoy.yaml").read_text())
+    data["devices"][0]["faults"] = {"garbled": 1.0}
+    data["devices"][2]["faults"] = {"timeout": 1.0}
+    scenario = tmp_path / "faulty.yaml"
+    scenario.write_text(yaml.safe_dump(data))
+    pty_dir, truth = tmp_path / "pty", tmp_path / "truth.jsonl"
+    with Supervisor(tmp_path / "logs") as sup:
+        sup.start("sim", blueranch_command("sim", "run", "--scenario", str(scenario), "--pty-dir", str(pty_dir),
+                                           "--truth-out", str(truth)))
+        wait_until(lambda: (pty_dir / "lc-1").exists(), 30, message="sim links")
+        port = serial.serial_for_url(str(pty_dir / "sonde-1"), timeout=15)
+        try:
+            port.write(b"0CC!")
+            port.read_until(b"\r\n")
+
+            def data_ready():
+                port.write(b"0D0!")
+                line = port.read_until(b"\r\n")
+                return line if len(line) > 5 else None
+
+            body = wait_until(data_ready, 30, 0.5, message="sonde data")[:-2]
+            assert sdi12.crc_ascii(sdi12.crc16(body[:-3])) != body[-3:]  # garbled: the CRC fails
+        finally:
+            port.close()
+        client = ModbusSerialClient(str(pty_dir / "lc-1"), baudrate=9600, timeout=1, retries=0)
+        assert client.connect()
+        try:
+            from pymodbus.exceptions import ModbusIOException
+            try:
+                rr = client.read_holding_registers(0, count=2, device_id=1)
+                assert rr.isError()
+            except ModbusIOException:
+                pass  # no reply: the timeout fault
+        finally:
+            client.close()
+        assert sup.stop_all() == {"sim": 0}
+    faults = [json.loads(line) for line in truth.read_text().splitlines() if '"type":"fault"' in line]
+    assert {(f["device"], f["kind"]) for f in faults} >= {("sonde-1", "garbled"), ("lc-1", "timeout")}
