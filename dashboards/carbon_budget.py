@@ -8,9 +8,8 @@ the worker's (IPCC 2006 Vol. 1 Ch. 3); ``method`` chooses how shell carbon count
 
 from __future__ import annotations
 
-from blueranch.contracts.influx import ENUM_TAG_VALUES
-from dashboards.common import Settings, custom_variable, dashboard, tag_variable
-from dashboards.influxql import Col, TagEq, VarMatch, select
+from dashboards.common import Settings, dashboard, tag_variable
+from dashboards.influxql import Col, TagEq, TagNe, VarMatch, select
 from dashboards.model import Dashboard, ThresholdStep
 from dashboards.panels import Board, T, by_name
 
@@ -28,8 +27,10 @@ COMPLETENESS_COLOURS = [ThresholdStep(color="red", value=None), ThresholdStep(co
                         ThresholdStep(color="green", value=0.95)]
 
 
-def _budget(scope: str, period: str, *cols: Col, time: str | None = None, group_by: tuple[str, ...] = ()):
-    return select("carbon_budget", *cols, where=(SITE, METHOD, TagEq("scope", scope), TagEq("period", period)),
+def _budget(scope: str, period: str, *cols: Col, time: str | None = None, group_by: tuple[str, ...] = (),
+            where: tuple = ()):
+    return select("carbon_budget", *cols,
+                  where=(SITE, METHOD, TagEq("scope", scope), TagEq("period", period), *where),
                   time=time, group_by=group_by, fill="none" if time else None)
 
 
@@ -71,9 +72,9 @@ def _intervals(b: Board) -> None:
 
 
 def _breakdown(b: Board) -> None:
-    for scope, title in (("category", "Sinks year to date by category (t CO2e)"),
-                         ("farm", "Sinks year to date by farm (t CO2e)")):
-        q = _budget(scope, "ytd", Col("sinks_t_co2e", "last"), group_by=("key",))
+    for scope, title, where in (("category", "Sinks year to date by category (t CO2e)", (TagNe("key", "source"),)),
+                                ("farm", "Sinks year to date by farm (t CO2e)", ())):
+        q = _budget(scope, "ytd", Col("sinks_t_co2e", "last"), group_by=("key",), where=where)
         b.add("bargauge", title, T(q, "$tag_key"), w=12, h=8, time_from=YEAR)
     cumulative = _budget("site", "day", Col("sinks_t_co2e", "sum", "sinks", "cumulative_sum"),
                          Col("sources_t_co2e", "sum", "sources", "cumulative_sum"), time=EVERY)
@@ -106,8 +107,9 @@ def build(s: Settings) -> Dashboard:
     _assets(b)
     variables = [
         tag_variable(s.datasource, "site", "Site", "carbon_budget"),
-        custom_variable("method", "Shell carbon", ENUM_TAG_VALUES["method"], "count",
-                        "count: shell carbon is a sink (Chinese practice); deduct: net of calcification CO2."),
+        tag_variable(s.datasource, "method", "Shell carbon", "carbon_budget", (SITE,), single=True,
+                     description="count: shell carbon is a sink (Chinese practice); deduct: net of calcification "
+                                 "CO2. Lists the methods the carbon worker has written."),
     ]
     return dashboard(UID, "Island carbon budget", "Sources, sinks and net balance of the island, with uncertainty.",
                      "government", b, variables, time_from="now-30d")

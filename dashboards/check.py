@@ -56,9 +56,11 @@ def resolve_variables(client: InfluxClient, dashboard: dict[str, Any], from_ms: 
         else:
             raise ValueError(f"variable {name!r}: type {v['type']!r} is not supported")
         current = chosen.get(name)
-        if current is None:
-            cur = v.get("current", {}).get("value", ALL)
+        if current is None and "value" in v.get("current", {}):
+            cur = v["current"]["value"]
             current = tuple(cur) if isinstance(cur, list) else (cur,)
+        elif current is None:  # nothing saved: Grafana selects All if offered, else the first option (or "")
+            current = (ALL,) if v.get("includeAll") else (options[:1] or ("",))
         resolved[name] = Variable(name, current, options, v.get("multi", False), v.get("includeAll", False),
                                   v.get("allValue"))
     return resolved

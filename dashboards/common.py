@@ -34,24 +34,21 @@ class Settings(BaseModel):
 
 
 def tag_variable(ds: DatasourceRef, name: str, label: str, measurement: str, where: tuple[VarMatch | TagEq, ...] = (),
-                 description: str = "", all_value: str | None = None, key: str | None = None) -> Variable:
-    """A multi-value variable over a tag's values (``SHOW TAG VALUES``), with an "All" option.
+                 description: str = "", all_value: str | None = None, key: str | None = None,
+                 single: bool = False) -> Variable:
+    """A variable over a tag's values (``SHOW TAG VALUES``): multi-value with "All" selected, or with
+    ``single`` one value at a time (Grafana selects the first listed value on load).
 
     ``all_value=None`` makes "All" expand to every listed value (``/^(a|b)$/``); ``".*"`` also matches
     points where an optional tag (farm) is absent.
     """
     q = show_tag_values(measurement, key or name, where)
+    if single:
+        return Variable(type="query", name=name, label=label, description=description, query=q, definition=q,
+                        datasource=ds, refresh=2)
     return Variable(type="query", name=name, label=label, description=description, query=q, definition=q,
                     datasource=ds, multi=True, includeAll=True, allValue=all_value, refresh=2,
                     current=VariableOption(text=["All"], value=["$__all"], selected=True))
-
-
-def custom_variable(name: str, label: str, values: tuple[str, ...], default: str, description: str = "") -> Variable:
-    if default not in values:
-        raise ValueError(f"variable {name}: default {default!r} not in {values}")
-    return Variable(type="custom", name=name, label=label, description=description, query=",".join(values),
-                    current=VariableOption(text=default, value=default, selected=True),
-                    options=[VariableOption(text=v, value=v, selected=v == default) for v in values])
 
 
 def builtin_annotation() -> Annotation:

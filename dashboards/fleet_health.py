@@ -59,7 +59,8 @@ def _map_and_status(b: Board) -> None:
                      by_name("battery_v", unit="volt", displayName="battery")],
           options={"sortBy": [{"displayName": "last status", "desc": False}]})
     b.add("stat", "Agent status", T(online, "$tag_device"), w=24, h=4, thresholds=ONLINE_COLOURS,
-          mappings=ONLINE_MAPPINGS, options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"},
+          mappings=ONLINE_MAPPINGS,
+          options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"},
           description="Latest retained status per edge agent (offline = Last Will).")
 
 

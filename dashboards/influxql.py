@@ -112,6 +112,14 @@ class TagEq:
 
 
 @dataclass(frozen=True)
+class TagNe(TagEq):
+    """``"tag" != 'value'``: leave out one value (e.g. the ``source`` category from a chart of sinks)."""
+
+    def render(self) -> str:
+        return super().render().replace(" = ", " != ", 1)
+
+
+@dataclass(frozen=True)
 class FieldCmp:
     """``"field" > 0``: a numeric comparison on a field."""
 
@@ -125,7 +133,7 @@ class FieldCmp:
         return f"{_quote(self.field)} {self.op} {self.value:g}"
 
 
-Condition = VarMatch | TagEq | FieldCmp
+Condition = VarMatch | TagEq | TagNe | FieldCmp
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboards.influxql import Col, FieldCmp, TagCol, TagEq, VarMatch, select, select_from, show_tag_values
+from dashboards.influxql import Col, FieldCmp, TagCol, TagEq, TagNe, VarMatch, select, select_from, show_tag_values
 from dashboards.units import grafana_unit
 from blueranch.contracts.influx import MEASUREMENTS
 
@@ -56,3 +56,10 @@ def test_every_contract_field_has_a_grafana_unit():
         for f in m.fields:
             if f.type in ("float", "integer"):
                 assert grafana_unit(f)
+
+
+def test_tag_not_equal_is_validated_like_equal():
+    q = select("carbon_budget", Col("sinks_t_co2e", "last"), where=(TagNe("key", "source"),))
+    assert "\"key\" != 'source'" in q.text
+    with pytest.raises(ValueError, match="not one of"):
+        select("carbon_budget", Col("value"), where=(TagNe("scope", "galaxy"),))
