@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from models.alerts.thresholds import do_reference, reference
 
@@ -76,8 +76,9 @@ class DoDailyRule(RuleBase):
 
 
 class DoForecastRule(RuleBase):
-    """Harmonic regression (diel cycle + linear trend) over ``fit_window_h``; warns when the minimum
-    predicted within ``horizon_h`` falls below ``threshold_mg_l`` + ``margin_mg_l``."""
+    """Harmonic regression (diel cycle + linear trend) over ``fit_window_h``, plus the departure of the
+    last ``anomaly_window_h`` from it continued as a damped trend (time constant ``damping_h``); warns
+    when the minimum predicted within ``horizon_h`` falls below ``threshold_mg_l`` + ``margin_mg_l``."""
 
     threshold_mg_l: float = Field(_GB_LOW.value, gt=0)
     margin_mg_l: float = Field(0.0, ge=0)
@@ -86,6 +87,8 @@ class DoForecastRule(RuleBase):
     min_span_h: float = Field(36.0, gt=0)
     horizon_h: float = Field(12.0, gt=0)
     harmonics: int = Field(2, ge=1, le=4)
+    anomaly_window_h: float = Field(1.0, gt=0)
+    damping_h: float = Field(3.0, gt=0)  # damped trend (Gardner & McKenzie 1985): a slope fades, not runs on
     source: str = _GB_LOW.citation + "; forecast: diel harmonic regression with linear trend"
 
 
@@ -130,10 +133,14 @@ class StormRule(RuleBase):
 
 
 class BiomassLossRule(RuleBase):
-    """Median load over the last ``recent_h`` below the highest hourly median of the preceding
-    ``reference_h`` by more than ``drop_pct`` %, with no recorded harvest in that span."""
+    """Median net load (load - the asset's ``tare_kg``) over the last ``recent_h`` below the highest
+    hourly median of the preceding ``reference_h`` by more than ``drop_pct`` %, with no recorded harvest
+    in that span."""
 
     drop_pct: float = Field(10.0, gt=0, lt=100)
+    #: ...and at least this many kg: young stock on a heavy line makes a small net load, whose noise
+    #: (load cells: ~0.1-0.3 % of the gross reading, plus wave drag) would otherwise read as losses.
+    min_drop_kg: float = Field(1.0, ge=0)
     recent_h: float = Field(2.0, gt=0)
     reference_h: float = Field(24.0, gt=0)
     harvest_margin_h: float = Field(6.0, ge=0)
@@ -196,14 +203,25 @@ class Anchor(Strict):
 
 
 class DeviceConfig(Strict):
+    #: Reporting interval of every sensor of the device (else inferred from the data)...
     interval_s: float | None = Field(None, gt=0)
+    #: ...or of one sensor.
+    sensor_intervals_s: dict[str, float] = {}
     species: list[str] | None = None
     anchor: Anchor | None = None
     rules: dict[str, dict[str, Any]] = {}
 
 
+class AssetConfig(Strict):
+    """A farmed asset's load-cell calibration: the tare (rope, floats, shackles) is not biomass."""
+
+    tare_kg: float = Field(0.0, ge=0)
+    source: str = ""
+
+
 class SiteConfig(Strict):
     species: list[str] = []
+    assets: dict[str, AssetConfig] = {}
     devices: dict[str, DeviceConfig] = {}
     rules: dict[str, dict[str, Any]] = {}
 
@@ -258,6 +276,7 @@ class AlertsConfig(Strict):
     harvests: list[Harvest] = []
     harvest_log: Path | None = None
     channels: Channels = Channels()
+    _resolved: dict[tuple[str, str], Rules] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_overrides(self) -> "AlertsConfig":
@@ -281,8 +300,19 @@ class AlertsConfig(Strict):
         s = self.sites.get(site)
         return s.devices.get(device, DeviceConfig()) if s else DeviceConfig()
 
+    def tare_kg(self, site: str, asset: str) -> float:
+        s = self.sites.get(site)
+        a = s.assets.get(asset) if s is not None else None
+        return a.tare_kg if a is not None else 0.0
+
     def resolve_rules(self, site: str, device: str) -> Rules:
-        """Rule settings in force for one device (see the module docstring for the order)."""
+        """Rule settings in force for one device (see the module docstring for the order); cached."""
+        key = (site, device)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(site, device)
+        return self._resolved[key]
+
+    def _resolve(self, site: str, device: str) -> Rules:
         merged = Rules().model_dump(exclude_unset=False)
         layers = [("rules", self.rules)]
         s = self.sites.get(site)

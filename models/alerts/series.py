@@ -54,8 +54,8 @@ class Frames:
     start_ms: int
     end_ms: int
     tracks: dict[str, list[Track]] = field(default_factory=dict)
-    #: (site, device) -> sorted times of any telemetry or status from that device.
-    seen: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    #: (site, device, sensor) -> sorted times of any telemetry (sensor "" : status of the edge agent).
+    seen: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)
 
     def window(self, start_ms: int, end_ms: int) -> "Frames":
         tracks = {k: [t.window(start_ms, end_ms) for t in ts] for k, ts in self.tracks.items()}
@@ -94,16 +94,17 @@ def fetch_fields(client: InfluxClient, names: tuple[str, ...], start_ms: int, en
     return _tracks(client, q, names)
 
 
-def fetch_seen(client: InfluxClient, start_ms: int, end_ms: int) -> dict[tuple[str, str], np.ndarray]:
-    """Every time a device reported anything (any telemetry measurement, or a status message)."""
-    acc: dict[tuple[str, str], list[np.ndarray]] = {}
+def fetch_seen(client: InfluxClient, start_ms: int, end_ms: int) -> dict[tuple[str, str, str], np.ndarray]:
+    """Every time a sensor reported anything (any telemetry measurement), and every status message of an
+    edge agent (sensor ""). A sensor can fall silent while its buoy's agent goes on publishing."""
+    acc: dict[tuple[str, str, str], list[np.ndarray]] = {}
     queries = [f'SELECT /{QC_SUFFIX}$/ FROM {MEASUREMENTS[m].qualified} WHERE {_time_clause(start_ms, end_ms)} '
-               f'GROUP BY "site", "device"' for m in TELEMETRY_MEASUREMENTS]
+               f'GROUP BY "site", "device", "sensor"' for m in TELEMETRY_MEASUREMENTS]
     queries.append(f'SELECT "online" FROM {MEASUREMENTS["device_status"].qualified} '
                    f'WHERE {_time_clause(start_ms, end_ms)} GROUP BY "site", "device"')
     for q in queries:
         for s in client.query(q):
-            key = (s.tags.get("site", ""), s.tags.get("device", ""))
+            key = (s.tags.get("site", ""), s.tags.get("device", ""), s.tags.get("sensor", ""))
             acc.setdefault(key, []).append(np.array([r[0] for r in s.values], dtype=np.int64))
     return {k: np.unique(np.concatenate(v)) for k, v in acc.items()}
 

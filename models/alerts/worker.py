@@ -97,26 +97,30 @@ class Worker:
         return self._clim[key]
 
     # ------------------------------------------------------------ evaluation
-    def _update_devices(self, frames: Frames) -> dict[tuple[str, str], DeviceRecord]:
+    def _update_devices(self, frames: Frames) -> tuple[dict[tuple[str, str, str], DeviceRecord], dict]:
+        """The sensor registry updated with the frames; also a snapshot to tell which records changed."""
         devices = self.store.devices()
-        for (site, device), times in frames.seen.items():
+        before = {k: (r.last_seen_ms, r.interval_s, r.anchor) for k, r in devices.items()}
+        for key, times in frames.seen.items():
             if not len(times):
                 continue
-            rec = devices.get((site, device)) or DeviceRecord(site, device, int(times[-1]), None)
+            rec = devices.get(key) or DeviceRecord(*key, int(times[-1]), None)
             rec.last_seen_ms = max(rec.last_seen_ms, int(times[-1]))
             rec.interval_s = infer_interval_s(times, 1.0) or rec.interval_s
-            devices[(site, device)] = rec
-        return devices
+            devices[key] = rec
+        return devices, before
 
     def evaluate_at(self, frames: Frames, now_ms: int) -> list[dict]:
         """Evaluate all rules on ``frames`` (already cut at ``now_ms``); returns the notifications queued."""
-        devices = self._update_devices(frames)
+        devices, before = self._update_devices(frames)
         ctx = Context(now_ms, frames, self.config, devices, self.harvests,
                       lambda site, device: self.climatology(site, device, now_ms))
         observations = evaluate_all(ctx)
-        with self.store.transaction():
-            for rec in devices.values():
-                self.store.save_device(rec)
+        changed = [r for k, r in devices.items() if before.get(k) != (r.last_seen_ms, r.interval_s, r.anchor)]
+        if changed:
+            with self.store.transaction():
+                for rec in changed:
+                    self.store.save_device(rec)
         return self.engine.apply(observations, now_ms)
 
     def tick(self, now_ms: int | None = None) -> list[dict]:

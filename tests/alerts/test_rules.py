@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.alerts.config import StormRule
-from models.alerts.rules.biomass import harvested, load_drop_pct
+from models.alerts.rules.biomass import harvested, hourly_medians, load_drop
 from models.alerts.rules.devices import counter_increase, infer_interval_s
 from models.alerts.rules.forecast import fit_diel, forecast_min
 from models.alerts.rules.heatwave import (daily_means, day_of_year, history_climatology, monthly_climatology,
@@ -94,9 +94,12 @@ def test_storm_levels():
 def test_load_drop():
     t = np.arange(0, 30 * HOUR_MS, 10 * MIN_MS)
     v = np.where(t < 28 * HOUR_MS, 800.0, 600.0)
-    assert load_drop_pct(t, v, int(t[-1]), 2, 24) == pytest.approx(25.0)
+    pct, kg = load_drop(t, v, int(t[-1]), 2, 24)
+    assert pct == pytest.approx(25.0) and kg == pytest.approx(200.0)
     with pytest.raises(ValueError, match="no readings"):
-        load_drop_pct(t[:3], v[:3], int(t[-1]), 2, 24)
+        load_drop(t[:3], v[:3], int(t[-1]), 2, 24)
+    tt = np.array([0, 10, 20, HOUR_MS + 5, 3 * HOUR_MS])
+    assert list(hourly_medians(tt, np.array([1.0, 9.0, 2.0, 5.0, 7.0]), 0)) == [2.0, 5.0, 7.0]
     assert harvested([("ml-1", 100, 200)], ("ml-1",), 150, 300)
     assert not harvested([("ml-1", 100, 200)], ("ml-2",), 150, 300)
 

@@ -1,5 +1,5 @@
 """Each event kind, written as contract points into the real InfluxDB, raises its alert within the lead
-time stated in docs/alerts.md; a clean month raises nothing critical."""
+time stated in docs/alerts.md (the clean month is in test_simulator_scenarios.py)."""
 
 from __future__ import annotations
 
@@ -122,24 +122,3 @@ def test_buffer_drops(influx, make_worker):
     assert b[0]["event"] == "open" and jump <= b[0]["time_ms"] <= jump + STEP_S * 1000
     assert b[0]["value"] == 40
     assert b[-1]["event"] == "resolved"  # no further drops for window_h + clear_after_s
-
-
-@pytest.mark.slow
-def test_clean_month_raises_no_critical_alert(influx, make_worker):
-    rng = np.random.default_rng(3)
-    t = np.arange(T0_MS, T0_MS + 30 * DAY_MS, 10 * MIN_MS)
-    n = len(t)
-    write_series(influx, SITE, "buoy-01", t, {"do_mg_l": diel_do(t, 7.5, 1.0) + rng.normal(0, 0.1, n),
-                                               "temp_c": 21 + rng.normal(0, 0.2, n)}, sensor="sonde")
-    write_series(influx, SITE, "buoy-01", t, {"wind_speed_m_s": np.abs(6 + rng.normal(0, 2, n)),
-                                               "wave_height_m": np.abs(1 + rng.normal(0, 0.2, n))}, sensor="wx")
-    write_series(influx, SITE, "buoy-01", t, {"lat_deg": 28.45 + rng.normal(0, 4, n) / 111_195,
-                                               "lon_deg": 121.89 + rng.normal(0, 4, n) / 97_800}, sensor="gps")
-    write_series(influx, SITE, "lc-01", t, {"load_kg": 800 + 0.5 * (t - T0_MS) / DAY_MS + rng.normal(0, 5, n)},
-                 sensor="ml-01", asset="ml-01")
-    write_series(influx, SITE, "buoy-01", t, {"buffer_dropped_total": np.zeros(n)}, sensor="agent")
-    w = make_worker({"rules": {"heatwave": {"climatology": {"p90_c_by_month": [25.0] * 12}}},
-                     "sites": {SITE: {"species": ["mussel"]}}})
-    events = w.replay(T0_MS + DAY_MS, T0_MS + 30 * DAY_MS - 1, 3600)
-    assert [e for e in events if e["severity"] == "critical"] == []
-    assert [e for e in events if e["event"] == "open"] == []

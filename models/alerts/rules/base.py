@@ -41,10 +41,12 @@ class Observation:
 
 @dataclass
 class DeviceRecord:
-    """What the state store knows about a device: last reading, reporting interval, learned anchor."""
+    """What the state store knows about a sensor of a device (``sensor`` "" is the edge agent itself,
+    from its status messages): last reading, reporting interval, learned anchor."""
 
     site: str
     device: str
+    sensor: str
     last_seen_ms: int
     interval_s: float | None
     anchor: tuple[float, float] | None = None
@@ -55,7 +57,7 @@ class Context:
     now_ms: int
     frames: Frames
     config: AlertsConfig
-    devices: dict[tuple[str, str], DeviceRecord] = field(default_factory=dict)
+    devices: dict[tuple[str, str, str], DeviceRecord] = field(default_factory=dict)
     #: (asset, start_ms, end_ms) of recorded harvests.
     harvests: list[tuple[str, int, int]] = field(default_factory=list)
     #: (site, device) -> 366 daily p90 values (index = day of year - 1), or None if unknown.

@@ -14,21 +14,33 @@ from models.alerts.config import BiomassLossRule
 from models.alerts.rules.base import HOUR_MS, Context, Observation, finite
 
 
-def load_drop_pct(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float) -> float:
-    """Drop in % of the median load over the last ``recent_h`` against the highest hourly median of the
-    ``reference_h`` before it. Raises ``ValueError`` without data in both windows."""
+def hourly_medians(t_ms: np.ndarray, v: np.ndarray, start_ms: int) -> np.ndarray:
+    """Median of each hour since ``start_ms`` that has readings (one vectorised call)."""
+    hours = (t_ms - start_ms) // HOUR_MS
+    uniq, idx, counts = np.unique(hours, return_inverse=True, return_counts=True)
+    grid = np.full((len(uniq), int(counts.max())), np.nan)
+    order = np.argsort(idx, kind="stable")
+    col = np.arange(len(v)) - np.repeat(np.cumsum(counts) - counts, counts)
+    grid[idx[order], col] = v[order]
+    grid.sort(axis=1)  # NaN sorts last, so each row's readings come first, in order
+    rows = np.arange(len(uniq))
+    return (grid[rows, (counts - 1) // 2] + grid[rows, counts // 2]) / 2
+
+
+def load_drop(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float) -> tuple[float, float]:
+    """(drop in %, drop in kg) of the median load over the last ``recent_h`` against the highest hourly
+    median of the ``reference_h`` before it. Raises ``ValueError`` without data in both windows."""
     split = now_ms - int(recent_h * HOUR_MS)
     start = split - int(reference_h * HOUR_MS)
     recent = v[(t_ms > split) & (t_ms <= now_ms)]
     ref_sel = (t_ms > start) & (t_ms <= split)
     if not len(recent) or not ref_sel.any():
-        raise ValueError("load_drop_pct: no readings in the recent or the reference window")
-    hours = (t_ms[ref_sel] - start) // HOUR_MS
-    ref_v = v[ref_sel]
-    ref = max(float(np.median(ref_v[hours == h])) for h in np.unique(hours))
+        raise ValueError("load_drop: no readings in the recent or the reference window")
+    ref = float(np.max(hourly_medians(t_ms[ref_sel], v[ref_sel], start)))
     if ref <= 0:
-        raise ValueError(f"load_drop_pct: reference load {ref} kg is not positive")
-    return 100.0 * (ref - float(np.median(recent))) / ref
+        raise ValueError(f"load_drop: reference load {ref} kg is not positive")
+    drop_kg = ref - float(np.median(recent))
+    return 100.0 * drop_kg / ref, drop_kg
 
 
 def harvested(harvests: list[tuple[str, int, int]], names: tuple[str, ...], start_ms: int, end_ms: int) -> bool:
@@ -42,8 +54,9 @@ def evaluate(ctx: Context) -> list[Observation]:
         if not rule.enabled:
             continue
         t, v = finite(tr.t_ms, tr.v("load_kg"))
+        v = v - ctx.config.tare_kg(tr.site, tr.asset)
         try:
-            drop = load_drop_pct(t, v, ctx.now_ms, rule.recent_h, rule.reference_h)
+            drop, drop_kg = load_drop(t, v, ctx.now_ms, rule.recent_h, rule.reference_h)
         except ValueError:
             continue
         margin = int(rule.harvest_margin_h * HOUR_MS)
@@ -53,7 +66,9 @@ def evaluate(ctx: Context) -> list[Observation]:
         subject = tr.asset or tr.sensor
         note = " (harvest recorded: not a loss)" if harvest else ""
         out.append(Observation(
-            tr.site, tr.device, "biomass_loss", subject, rule.severity, drop >= rule.drop_pct and not harvest,
-            drop < rule.drop_pct / 2 or harvest, drop, rule.drop_pct,
-            f"load on {subject} dropped {drop:.1f} % (limit {rule.drop_pct} %){note}; {rule.source}"))
+            tr.site, tr.device, "biomass_loss", subject, rule.severity,
+            drop >= rule.drop_pct and drop_kg >= rule.min_drop_kg and not harvest,
+            drop < rule.drop_pct / 2 or drop_kg < rule.min_drop_kg / 2 or harvest, drop, rule.drop_pct,
+            f"net load on {subject} dropped {drop:.1f} % = {drop_kg:.1f} kg (limits {rule.drop_pct} % and "
+            f"{rule.min_drop_kg} kg){note}; {rule.source}"))
     return out

@@ -1,4 +1,7 @@
-"""Device health: silent devices (no reading for N x their interval) and edge buffer drops."""
+"""Device health: silent sensors and agents (no reading for N x their interval) and edge buffer drops.
+
+Silence is judged per sensor of a device (a load cell can stop answering while its buoy's agent goes on
+publishing the sonde) and per edge agent from its status messages (subject "")."""
 
 from __future__ import annotations
 
@@ -26,18 +29,19 @@ def counter_increase(t_ms: np.ndarray, v: np.ndarray, start_ms: int) -> float:
 
 def evaluate_silent(ctx: Context) -> list[Observation]:
     out = []
-    for (site, device), rec in ctx.devices.items():
+    for (site, device, sensor), rec in ctx.devices.items():
         rule = ctx.rules(site, device).silent
         if not rule.enabled:
             continue
-        interval = ctx.config.device(site, device).interval_s or rec.interval_s
+        dev = ctx.config.device(site, device)
+        interval = dev.sensor_intervals_s.get(sensor) or dev.interval_s or rec.interval_s
         if interval is None:
             continue
         interval = max(interval, rule.min_interval_s)
         age_s = (ctx.now_ms - rec.last_seen_ms) / 1000.0
         limit = rule.missed_intervals * interval
         out.append(Observation(
-            site, device, "silent", "", rule.severity, age_s > limit, age_s <= 1.5 * interval, age_s, limit,
+            site, device, "silent", sensor, rule.severity, age_s > limit, age_s <= 1.5 * interval, age_s, limit,
             f"no data for {age_s / 60:.0f} min (expected every {interval:.0f} s; limit {rule.missed_intervals:g} "
             f"intervals = {limit / 60:.0f} min)"))
     return out

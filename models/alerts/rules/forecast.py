@@ -4,7 +4,10 @@ Dissolved oxygen in a farm follows the sun: photosynthesis raises it by day, res
 stock and the plankton draws it down by night, so the minimum comes near dawn. A least-squares fit
 of ``a + b*t + sum_k (c_k cos(k w t) + s_k sin(k w t))`` with ``w = 2 pi / 24 h`` (harmonic regression
 with a linear trend) captures both the daily swing and a slow decline (warming water, a bloom
-collapsing), and is extrapolated over the next hours.
+collapsing), and is extrapolated over the next hours. A crash that the cycle does not foresee (a calm
+night with a dying bloom) shows as a departure of the last hour's readings from the fit; that departure
+and its slope are carried forward as a damped trend, so the warning comes while DO is still falling
+towards the threshold.
 """
 
 from __future__ import annotations
@@ -36,13 +39,28 @@ def fit_diel(t_s: np.ndarray, v: np.ndarray, harmonics: int = 2) -> tuple[np.nda
     return coef, float(np.std(resid))
 
 
-def forecast_min(t_ms: np.ndarray, v: np.ndarray, now_ms: int, horizon_s: float,
-                 harmonics: int = 2) -> tuple[float, int, float]:
-    """(predicted minimum, its time in ms, residual std) over ``(now, now + horizon]``."""
+def damped_anomaly(t_s: np.ndarray, resid: np.ndarray, horizon_s: np.ndarray, damping_s: float) -> np.ndarray:
+    """Continue the recent departure from the diel fit: level ``a`` and slope ``b`` now (least squares over
+    the recent residuals, ``t_s <= 0``), then ``a + b tau (1 - exp(-h / tau))`` (a damped trend, Gardner &
+    McKenzie 1985). Fewer than three residuals: no departure."""
+    if len(resid) < 3:
+        return np.zeros_like(horizon_s)
+    b, a = np.polyfit(t_s, resid, 1)
+    return a + b * damping_s * (1.0 - np.exp(-horizon_s / damping_s))
+
+
+def forecast_min(t_ms: np.ndarray, v: np.ndarray, now_ms: int, horizon_s: float, harmonics: int = 2,
+                 anomaly_window_s: float = 3600.0, damping_s: float = 3 * 3600.0) -> tuple[float, int, float]:
+    """(predicted minimum, its time in ms, residual std of the diel fit) over ``(now, now + horizon]``.
+
+    The diel fit uses readings before the anomaly window, so a crash in progress is measured against the
+    normal cycle instead of bending it."""
     t_s = (t_ms - now_ms) / 1000.0
-    coef, sd = fit_diel(t_s, v, harmonics)
+    recent = t_s > -anomaly_window_s
+    coef, sd = fit_diel(t_s[~recent], v[~recent], harmonics)
+    resid = v[recent] - design(t_s[recent], harmonics) @ coef
     grid = np.arange(STEP_S, horizon_s + STEP_S / 2, STEP_S)
-    pred = design(grid, harmonics) @ coef
+    pred = design(grid, harmonics) @ coef + damped_anomaly(t_s[recent], resid, grid, damping_s)
     i = int(np.argmin(pred))
     return float(pred[i]), int(now_ms + grid[i] * 1000), sd
 
@@ -58,7 +76,8 @@ def evaluate(ctx: Context) -> list[Observation]:
         t, v = t[sel], v[sel]
         if len(t) < 2 * rule.harmonics + 3 or (t[-1] - t[0]) < rule.min_span_h * HOUR_MS:
             continue
-        lo, t_lo, sd = forecast_min(t, v, ctx.now_ms, rule.horizon_h * 3600, rule.harmonics)
+        lo, t_lo, sd = forecast_min(t, v, ctx.now_ms, rule.horizon_h * 3600, rule.harmonics,
+                                    rule.anomaly_window_h * 3600, rule.damping_h * 3600)
         limit = rule.threshold_mg_l + rule.margin_mg_l
         lead_h = (t_lo - ctx.now_ms) / HOUR_MS
         out.append(Observation(

@@ -38,7 +38,7 @@ def evaluate(ctx: Context) -> list[Observation]:
             anchor = (cfg.lat_deg, cfg.lon_deg)
             radius = cfg.radius_m or radius
         else:
-            rec = ctx.devices.get((tr.site, tr.device))
+            rec = ctx.devices.get((tr.site, tr.device, tr.sensor))
             if rec is None or rec.anchor is None:
                 if rule.auto_anchor_fixes == 0 or len(lat) < rule.auto_anchor_fixes or rec is None:
                     continue
@@ -48,7 +48,7 @@ def evaluate(ctx: Context) -> list[Observation]:
         n = rule.confirm_fixes
         d = float(haversine_m(float(np.median(lat[-n:])), float(np.median(lon[-n:])), *anchor))
         out.append(Observation(
-            tr.site, tr.device, "mooring", "", rule.severity, d > radius, d <= radius - rule.hysteresis_m, d, radius,
+            tr.site, tr.device, "mooring", tr.sensor, rule.severity, d > radius, d <= radius - rule.hysteresis_m, d, radius,
             f"buoy {d:.0f} m from its anchor ({anchor[0]:.5f}, {anchor[1]:.5f}); watch circle {radius:.0f} m "
             f"({rule.source})"))
     return out
