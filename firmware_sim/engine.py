@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -64,11 +64,6 @@ class Reading:
 def rng_for(seed: int, *names: str) -> np.random.Generator:
     """An independent, reproducible random stream per (seed, purpose)."""
     return np.random.default_rng([seed, *(zlib.crc32(n.encode()) for n in names)])
-
-
-@dataclass
-class _Pending:
-    records: list = field(default_factory=list)
 
 
 class Simulation:
@@ -155,7 +150,9 @@ class Simulation:
     def _counter(self, device: str, t_s: float) -> float:
         d = self.scenario.device(device)
         rate = grid_kw if d.kind == "energy_meter" else diesel_l_h
-        return self.counters[device] + float(rate(t_s, self.scenario.energy)) * max(0.0, t_s - self._counter_t) / 3600.0
+        # Extrapolated either way from the last integration point, so a meter polled between engine steps
+        # (the engine runs up to one step ahead of the wall clock) reads a smooth, increasing counter.
+        return self.counters[device] + float(rate(t_s, self.scenario.energy)) * (t_s - self._counter_t) / 3600.0
 
     def true_values(self, device: str, t_s: float, env: dict | None = None, i=0) -> dict[str, float]:
         """The true values a device would measure at ``t_s`` (no noise, no faults)."""
@@ -210,10 +207,9 @@ class Simulation:
                 for d in self.scenario.devices:
                     if (devices is None or d.id in devices) and self.t >= next_due[d.id]:
                         next_due[d.id] += d.interval_s
-                        r = self._reading(d, env, i)
+                        got = list(self._reading(d, env, i))
                         yield from self._drain()  # faults injected into this reading come first
-                        if r is not None:
-                            yield r
+                        yield from got
                 self._advance_counters(self.t + self.step_s)
             self.t = float(times[-1] + self.step_s) if len(times) else day_end
             yield from self._flush_flows(flows_day)
@@ -288,26 +284,27 @@ class Simulation:
             yield rec
         flows_day.clear()
 
-    def _reading(self, d, env: dict, i: int) -> Reading | None:
+    def _reading(self, d, env: dict, i: int) -> Iterator[Reading]:
+        """The device's report now: nothing when it is silent, times out or drops out."""
         t = self.t
         if self.silent(d.id, t):
-            return None
+            return
         inj = self.faults[d.id]
         if d.protocol in ("sdi12", "modbus") and (inj.roll("missing" if d.protocol == "sdi12" else "timeout")):
-            return None
+            return
         vals = V.add_noise(self.true_values(d.id, t, env, i), self._noise[d.id])
         if d.protocol == "mqtt_node" and d.kind == "load_cell":
             vals["battery_v"] = V.node_battery_v(t, self.start_s)
         vals = inj.apply_values(d.id, vals)
         if not vals:
-            return None
+            return
         if inj.resets != self._resets[d.id]:  # brownout: the node's frame counter restarts
             self._resets[d.id] = inj.resets
             self._fcnt[d.id] = 0
         self._fcnt[d.id] += 1
         garbled = inj.roll("garbled", d.id, "corrupted frame")
-        return Reading(t, d.id, d.kind, d.protocol, {k: float(v) for k, v in vals.items()}, d.edge_device,
-                       d.asset, d.farm, t + inj.clock_offset_s(), self._fcnt[d.id], garbled)
+        yield Reading(t, d.id, d.kind, d.protocol, {k: float(v) for k, v in vals.items()}, d.edge_device,
+                      d.asset, d.farm, t + inj.clock_offset_s(), self._fcnt[d.id], garbled)
 
     def meta(self) -> dict:
         from firmware_sim.truth import meta_record

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.procs import blueranch_command
