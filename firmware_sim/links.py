@@ -126,6 +126,16 @@ class LinkServer:
             heapq.heappush(self._timers, (at, next(self._seq), target, data))
         self._wake()
 
+    @staticmethod
+    def _safely(s: _Served, what: str, fn, *args) -> list[Reply]:
+        """Run a device callback; a bug in one device is logged with its id and never stops the others."""
+        try:
+            return fn(*args)
+        except Exception:
+            log.exception("device %s: %s failed; the device stays up, this input is dropped",
+                          s.device.device_id, what)
+            return []
+
     def _send_replies(self, s: _Served, replies: list[Reply], to) -> None:
         now = time.monotonic()
         for r in replies:
@@ -168,7 +178,7 @@ class LinkServer:
         for _, _, target, data in due:
             if target[0] == "tick":
                 s = target[1]
-                self._send_replies(s, s.device.tick(), None)
+                self._send_replies(s, self._safely(s, "tick", s.device.tick), None)
                 self._schedule(now + s.device.tick_s, target, b"")
             else:
                 self._write(target[1], target[2], data)
@@ -186,7 +196,7 @@ class LinkServer:
                         data = os.read(s.master, 4096)
                     except (BlockingIOError, OSError):
                         continue
-                    self._send_replies(s, s.device.feed(data), "pty")
+                    self._send_replies(s, self._safely(s, "feed", s.device.feed, data), "pty")
                 elif kind == "listen":
                     conn, _ = s.listener.accept()
                     conn.setblocking(True)
@@ -202,4 +212,4 @@ class LinkServer:
                     if not data:
                         self._drop_client(srv, conn)
                         continue
-                    self._send_replies(srv, srv.device.feed(data), conn)
+                    self._send_replies(srv, self._safely(srv, "feed", srv.device.feed, data), conn)

@@ -187,3 +187,17 @@ def test_readings_carry_contract_quantities():
         if isinstance(r, Reading):
             for q in r.values:
                 assert q in QUANTITIES, q
+
+
+def test_scheduled_harvest_event_moves_biomass():
+    import yaml
+
+    from firmware_sim.scenario import SCENARIO_DIR, parse_scenario
+    data = yaml.safe_load((SCENARIO_DIR / "single-buoy.yaml").read_text())
+    data.update(days=1, events=[{"kind": "harvest", "at_h": 6, "asset": "m1-ll-02", "fraction": 0.5}])
+    recs = list(Simulation(parse_scenario(data), seed=1).run(devices=set()))
+    before = [r["wet_t"] for r in recs if r["type"] == "biomass" and r["asset"] == "m1-ll-02"
+              and r["time"] == "2026-11-01T05:00:00.000Z"][0]
+    harvest = [r for r in recs if r["type"] == "harvest" and r["asset"] == "m1-ll-02"]
+    assert harvest[0]["time"] == "2026-11-01T06:00:00.000Z"
+    assert harvest[0]["wet_t"] == pytest.approx(before * 0.5, rel=0.01)

@@ -189,3 +189,25 @@ def test_node_payload_byte_exact():
     assert node_topic("lc-m1-01") == "nodes/lc-m1-01/up"
     assert node_payload(r) == (b'{"node":"lc-m1-01","fcnt":123,"time":"2026-11-21T14:00:00.500Z",'
                                b'"values":{"load_kg":812.3,"battery_v":3.61}}')
+
+
+def test_a_failing_device_does_not_stop_the_others(tmp_path, caplog):
+    import serial
+
+    def broken():
+        raise KeyError("no such quantity")
+
+    with LinkServer() as links:
+        links.add(ModbusSlave("bad", "load_cell", read=broken), tmp_path / "bad")
+        links.add(ModbusSlave("good", "load_cell", read=lambda: {"load_kg": 2.5}), tmp_path / "good")
+        bad = serial.serial_for_url(str(tmp_path / "bad"), timeout=0.5)
+        bad.write(rtu(3, 0, 0, 0, 2))
+        assert bad.read(9) == b""
+        bad.close()
+        client = ModbusSerialClient(str(tmp_path / "good"), baudrate=9600, timeout=10, retries=1)
+        assert client.connect()
+        try:
+            assert decode(client.read_holding_registers(0, count=2, device_id=1).registers) == 2.5
+        finally:
+            client.close()
+    assert "device bad: feed failed" in caplog.text
