@@ -139,8 +139,9 @@ class BiomassLossRule(RuleBase):
 
     drop_pct: float = Field(10.0, gt=0, lt=100)
     #: ...and at least this many kg: young stock on a heavy line makes a small net load, whose noise
-    #: (load cells: ~0.1-0.3 % of the gross reading, plus wave drag) would otherwise read as losses.
-    min_drop_kg: float = Field(1.0, ge=0)
+    #: would otherwise read as losses. 0.5 kg is >= 3x the noise of a load cell at ~0.3 % of a ~30 kg
+    #: gross reading (~0.1 kg; the simulator's load-cell model, typical of S-beam cells).
+    min_drop_kg: float = Field(0.5, ge=0)
     recent_h: float = Field(2.0, gt=0)
     reference_h: float = Field(24.0, gt=0)
     harvest_margin_h: float = Field(6.0, ge=0)
