@@ -84,7 +84,8 @@ def harvest_annotation(s: Settings) -> Annotation:
     q = select("carbon_stock", Col("harvested_wet_t"), TagCol("farm"), TagCol("asset"),
                where=(SITE, FieldCmp("harvested_wet_t", ">", 0)))
     target = {"refId": "Harvests", "query": q.text, "rawQuery": True, "resultFormat": "table",
-              "textColumn": "harvested_wet_t", "tagsColumn": "farm,asset"}
+              "textColumn": "harvested_wet_t", "tagsColumn": "farm,asset", "fromAnnotations": True,
+              "textEditor": True}
     return Annotation(name="Harvests", datasource=s.datasource, iconColor="purple", query=q.text,
                       textColumn="harvested_wet_t", tagsColumn="farm,asset", target=target)
 
