@@ -16,8 +16,11 @@ from typing import Any
 
 
 class FakeGrafana:
-    def __init__(self, token: str, datasources: tuple[str, ...] = ("blueranch-influxdb",)):
+    def __init__(self, token: str, datasources: tuple[str, ...] = ("blueranch-influxdb",),
+                 fail_saves: bool = False):
         self.token = token
+        #: answer every dashboard save with 500, as a Grafana whose database is locked does
+        self.fail_saves = fail_saves
         self.datasources = set(datasources)
         self.folders: dict[str, dict[str, Any]] = {}
         self.dashboards: dict[str, dict[str, Any]] = {}
@@ -65,6 +68,8 @@ class FakeGrafana:
             self.folders[uid] = {"id": len(self.folders) + 1, "uid": uid, "title": body["title"], "version": 1}
             return 200, self.folders[uid]
         if path == "/api/dashboards/db" and method == "POST":
+            if self.fail_saves:
+                return 500, {"message": "Failed to save dashboard", "error": "database is locked"}
             return self._save(body)
         if (m := re.fullmatch(r"/api/dashboards/uid/([\w-]+)", path)) and method == "GET":
             d = self.dashboards.get(m[1])

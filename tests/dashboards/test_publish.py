@@ -54,6 +54,12 @@ def test_missing_datasource_is_a_clear_error():
         assert not g.folders
 
 
+def test_a_grafana_server_error_names_the_dashboard():
+    with FakeGrafana(TOKEN, fail_saves=True) as g:
+        with pytest.raises(PublishError, match=r"dashboard blueranch-farm-operations: Grafana answered 500"):
+            publish(g.url, TOKEN, timeout_s=5)
+
+
 def test_unreachable_grafana_is_a_clear_error():
     with FakeGrafana(TOKEN) as g:
         url = g.url
