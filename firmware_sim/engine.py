@@ -90,6 +90,10 @@ class Simulation:
                                            self.emit, self.start_s) for d in scenario.devices}
         self._noise = {d.id: rng_for(seed, "noise", d.id) for d in scenario.devices}
         self._fcnt: dict[str, int] = defaultdict(int)
+        self._started = False
+        self._next_due = {d.id: self.start_s for d in scenario.devices}
+        #: mass moved today per (kind, asset, cause), flushed as truth at the end of each simulated day
+        self._flows_day: dict[tuple, float] = defaultdict(float)
         self._resets: dict[str, int] = defaultdict(int)
 
     # ---- events --------------------------------------------------------------------------------
@@ -191,10 +195,10 @@ class Simulation:
         readings: its serial devices are polled); ``None`` means every device.
         """
         end = min(self.end_s, until_s if until_s is not None else self.end_s)
-        if self.t == self.start_s:
+        if self.t == self.start_s and not self._started:
+            self._started = True
             yield self.meta()
-        next_due = {d.id: self.start_s for d in self.scenario.devices}
-        flows_day: dict[tuple, float] = defaultdict(float)
+        next_due, flows_day = self._next_due, self._flows_day
         while self.t < end:
             day_end = min(end, (math.floor(self.t / 86400.0) + 1) * 86400.0)
             times = np.arange(self.t, day_end, self.step_s)

@@ -201,3 +201,11 @@ def test_scheduled_harvest_event_moves_biomass():
     harvest = [r for r in recs if r["type"] == "harvest" and r["asset"] == "m1-ll-02"]
     assert harvest[0]["time"] == "2026-11-01T06:00:00.000Z"
     assert harvest[0]["wet_t"] == pytest.approx(before * 0.5, rel=0.01)
+
+
+def test_run_can_be_resumed_in_pieces():
+    whole = [r for r in run_all("single-buoy", 2, 1) if isinstance(r, Reading)]
+    sim = Simulation(load_scenario("single-buoy"), seed=2, days=1)
+    half = sim.start_s + 10 * 3600 + 300  # mid-step, mid-day
+    pieces = [r for r in list(sim.run(until_s=half)) + list(sim.run()) if isinstance(r, Reading)]
+    assert dump(pieces) == dump(whole)

@@ -27,6 +27,7 @@ def test_tide_has_m2_period_and_spring_neap_beat():
     assert M2_PERIOD_H == pytest.approx(12.4206, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_dachen_year_mussel_sink_is_near_270_t_co2e():
     """Calibration: HY/T 0305 stock change (end - start + harvested) over the scenario's calendar year,
     converted with the carbon_coefficients.csv mussel row, lands within 15 % of the article's ~270 t."""

@@ -79,3 +79,17 @@ def test_devices_command_lists_id_protocol_address_link():
     assert ["lc-2", "modbus", "2", "lc-2"] == lines[4][:4]
     res = CliRunner().invoke(blueranch_main, ["sim", "devices", "--scenario", "dachen"])
     assert "reef-1\tmqtt_node\t-\tmqtt:nodes/reef-1/up" in res.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--speed", "fast"], "'fast' is not a number or 'max'"),
+    (["--speed", "0"], "must be > 0"),
+    (["--start", "yesterday"], "not an RFC 3339 time"),
+    (["--start", "2026-01-01T00:00:00+08:00"], "must be UTC"),
+    (["--days", "-1"], "--days"),
+    (["--tcp-base-port", "70000"], "--tcp-base-port"),
+    (["--scenario", "../../etc/passwd"], "scenario"),
+])
+def test_run_rejects_bad_options_with_exit_2(args, message):
+    res = CliRunner().invoke(blueranch_main, ["sim", "run", *args])
+    assert res.exit_code == 2 and message in res.output, res.output
