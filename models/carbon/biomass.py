@@ -135,17 +135,40 @@ class AssetSeries:
         return np.where(ok, g_t - h - lo, fallback)
 
     def period_stocks(self, start_ms: int, end_ms: int) -> tuple[float, float]:
-        """(stock at start, stock at end) of a period, by :meth:`boundary_stock`, except where the record
-        begins or ends inside the period: then its first (last) level stands for the start (end), so the
-        period's sink covers the monitored part of it (its completeness says how much). A gap inside the
-        record still gives NaN at a boundary it spans."""
-        start, end = self.boundary_stock(np.array([start_ms, end_ms]))
+        """(stock at start, stock at end) of one period; see :meth:`period_figures`."""
+        f = self.period_figures(np.array([start_ms]), np.array([end_ms]))
+        return float(f["start_wet_t"][0]), float(f["end_wet_t"][0])
+
+    def period_figures(self, starts_ms: np.ndarray, ends_ms: np.ndarray) -> dict[str, np.ndarray]:
+        """Stocks at both ends, harvested, lost, declines and completeness of many periods at once.
+
+        Boundary stocks come from :meth:`boundary_stock`, except where the record begins or ends inside a
+        period: then its first (last) level stands for the start (end), so the sink covers the monitored
+        part of the period (its completeness says how much). A gap inside the record still gives NaN at
+        a boundary it spans.
+        """
+        s = np.asarray(starts_ms, dtype=np.int64)
+        e = np.asarray(ends_ms, dtype=np.int64)
+        n = s.size
+        both = np.concatenate([s, e])
+        stocks = self.boundary_stock(both)
+        start, end = stocks[:n].copy(), stocks[n:].copy()
         if self.times_ms.size:
-            if np.isnan(start) and start_ms < self.times_ms[0] < end_ms:
-                start = self.level_wet_t[0]
-            if np.isnan(end) and start_ms < self.times_ms[-1] < end_ms:
-                end = self.level_wet_t[-1]
-        return float(start), float(end)
+            first, last = self.times_ms[0], self.times_ms[-1]
+            m = np.isnan(start) & (s < first) & (first < e)
+            start[m] = self.level_wet_t[0]
+            m = np.isnan(end) & (s < last) & (last < e)
+            end[m] = self.level_wet_t[-1]
+        h, lo = self.moved_cum(both)
+        d0 = np.array([d.start_ms for d in self.declines], dtype=np.int64)
+        d1 = np.array([d.end_ms for d in self.declines], dtype=np.int64)
+        n_dec = ((d0[None, :] < e[:, None]) & (d1[None, :] >= s[:, None])).sum(axis=1) if d0.size else np.zeros(n)
+        present = np.searchsorted(self.reading_times_ms, e) - np.searchsorted(self.reading_times_ms, s)
+        expected = (e - s) / 1000.0 / self.detection.expected_interval_s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            completeness = np.where(expected > 0, np.minimum(1.0, present / expected), 1.0)
+        return {"start_wet_t": start, "end_wet_t": end, "harvested_wet_t": h[n:] - h[:n],
+                "lost_wet_t": lo[n:] - lo[:n], "declines": n_dec, "completeness": completeness}
 
     def _cum_before(self, cum: np.ndarray, t_ms: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self.flow_times_ms, t_ms, side="left") - 1

@@ -18,7 +18,7 @@ from models.carbon.method import stock_change_wet_t, to_t_co2e
 from models.carbon.periods import Period
 from models.carbon.sources import MeterSeries, ReefRow, SourceRow, meter_id, meter_rows, pen_rows, reef_stock_at
 from models.carbon.uncertainty import (SinkSampler, creditable_c_per_wet_t, interval95, source_draws_t_co2,
-                                       u_coefficient, u_sink_asset, u_sum)
+                                       u_coefficient, u_sink_asset)
 
 Scope = tuple[str, str]  # (scope, key)
 
@@ -91,23 +91,30 @@ class Budget:
         raise KeyError(f"no total for {scope}={key} in {period}")
 
 
-def _sink_rows(cfg: CarbonConfig, inputs: Inputs, p: Period, latest_ms: int, c_per_wet: dict[str, float]
-               ) -> list[SinkRow]:
+def _asset_figures(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], latest_ms: int
+                   ) -> dict[str, dict[str, np.ndarray]]:
+    """Per asset, the figures of every period at once (vectorised over periods)."""
+    starts = np.array([p.start_ms for p in periods], dtype=np.int64)
+    ends = np.array([min(p.end_ms, latest_ms + 1) for p in periods], dtype=np.int64)
+    return {a.asset: inputs.assets[a.asset].period_figures(starts, ends)
+            for a in cfg.assets if a.asset in inputs.assets}
+
+
+def _sink_rows(cfg: CarbonConfig, inputs: Inputs, figures: dict[str, dict[str, np.ndarray]], k: int, p: Period,
+               c_per_wet: dict[str, float]) -> list[SinkRow]:
     rows = []
-    end_ms = min(p.end_ms, latest_ms + 1)
     for a in cfg.assets:
-        s = inputs.assets.get(a.asset)
-        if s is None:
+        f = figures.get(a.asset)
+        if f is None:
             nan = float("nan")
             rows.append(SinkRow(a.asset, a.farm, a.kind, a.group, p, nan, nan, 0.0, 0.0, nan, nan, nan, 0.0))
             continue
-        start, end = s.period_stocks(p.start_ms, end_ms)
-        harvested, lost = s.moved_between(p.start_ms, end_ms)
+        start, end = float(f["start_wet_t"][k]), float(f["end_wet_t"][k])
+        harvested, lost = float(f["harvested_wet_t"][k]), float(f["lost_wet_t"][k])
         sink = float(stock_change_wet_t(start, end, harvested, lost, cfg.losses))
-        n_ev = s.declines_between(p.start_ms, end_ms)
-        sd = s.level_sd_wet_t * np.sqrt(2.0 + 2.0 * n_ev)
-        rows.append(SinkRow(a.asset, a.farm, a.kind, a.group, p, float(start), float(end), harvested, lost, sink,
-                            float(sd), sink * c_per_wet[a.group], s.completeness(p.start_ms, end_ms)))
+        sd = inputs.assets[a.asset].level_sd_wet_t * np.sqrt(2.0 + 2.0 * f["declines"][k])
+        rows.append(SinkRow(a.asset, a.farm, a.kind, a.group, p, start, end, harvested, lost, sink,
+                            float(sd), sink * c_per_wet[a.group], float(f["completeness"][k])))
     return rows
 
 
@@ -151,8 +158,10 @@ def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], lat
     all_sources: list[SourceRow] = []
     all_reefs: list[ReefRow] = []
     totals: list[Total] = []
-    for p in periods:
-        sinks = _sink_rows(cfg, inputs, p, latest_ms, c_per_wet)
+    figures = _asset_figures(cfg, inputs, periods, latest_ms)
+    has_src = m_src.any(axis=0)
+    for k, p in enumerate(periods):
+        sinks = _sink_rows(cfg, inputs, figures, k, p, c_per_wet)
         sources = [r for m in cfg.meters for r in meter_rows(
             m, inputs.meters.get(meter_id(m), MeterSeries(*empty)), factors[m.factor], [p], latest_ms)]
         sources += [r for pen in cfg.pens for r in pen_rows(pen, [p], latest_ms)]
@@ -184,30 +193,40 @@ def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], lat
         src_sum = src_t @ m_src if len(sources) else np.zeros(len(scopes))
         d_sink_co2e = to_t_co2e(d_sink)
         s_lo, s_hi = interval95(d_sink_co2e)
-        q_lo, q_hi = interval95(d_src)
-        n_lo, n_hi = interval95(d_src - d_sink_co2e)
+        # Scopes without sources: sources are exactly 0 and net = -sinks (skip two percentile passes).
+        q_lo, q_hi = np.zeros(len(scopes)), np.zeros(len(scopes))
+        n_lo, n_hi = -s_hi, -s_lo
+        if has_src.any():
+            q_lo[has_src], q_hi[has_src] = interval95(d_src[:, has_src])
+            n_lo[has_src], n_hi[has_src] = interval95(d_src[:, has_src] - d_sink_co2e[:, has_src])
         u_asset = np.array([u_sink_asset(u_c[r.group], r.sink_wet_t, r.sink_sd_wet_t, cfg.uncertainty)
                             if ok[i] else 0.0 for i, r in enumerate(sinks)])
-        comp_members = [(r.completeness, [("site", cfg.site), ("farm", r.farm), ("category", r.kind),
-                                          ("asset", r.asset)]) for r in sinks]
-        comp_members += [(r.completeness, [("site", cfg.site), ("farm", r.farm), ("category", "source")])
-                         for r in sources if r.kind != "feed"]
+        t_c_ok = np.where(ok, [r.t_c for r in sinks], 0.0)
+        # Approach 1 per scope (Eq. 3.2 over the member assets), completeness and missing assets, all as
+        # matrix products over the membership matrices (one row per asset or meter, one column per scope).
+        ipcc_num = np.sqrt(np.square(u_asset * t_c_ok) @ m_sink)
+        ipcc_den = np.abs(t_c_ok @ m_sink)
+        metered = np.array([r.kind != "feed" for r in sources], dtype=bool)
+        comp_sum = np.array([r.completeness for r in sinks]) @ m_sink
+        comp_n = m_sink.sum(axis=0)
+        if len(sources):
+            comp_sum = comp_sum + np.where(metered, [r.completeness for r in sources], 0.0) @ m_src
+            comp_n = comp_n + metered.astype(float) @ m_src
+        missing = (~ok).astype(float) @ m_sink
+        reef_by_scope = np.zeros(len(scopes))
+        for r in reefs:
+            if np.isfinite(r.stock_t_c):
+                for sc in (("site", cfg.site), ("farm", r.farm), ("category", "reef")):
+                    reef_by_scope[idx[sc]] += r.stock_t_c
         for j, (scope, key) in enumerate(scopes):
-            members = m_sink[:, j] > 0
-            t_c = float(sink_t_c[j])
-            co2e = float(to_t_co2e(t_c))
+            co2e = float(to_t_co2e(sink_t_c[j]))
             src = float(src_sum[j])
-            comps = [c for c, ss in comp_members if (scope, key) in ss]
-            reef_c = sum(r.stock_t_c for r in reefs
-                         if (scope, key) in (("site", cfg.site), ("farm", r.farm), ("category", "reef"))
-                         and np.isfinite(r.stock_t_c))
-            vals = np.where(ok & members, [r.t_c for r in sinks], 0.0)
             totals.append(Total(
-                scope, key, p, t_c, co2e, float(s_lo[j]), float(s_hi[j]), src, float(q_lo[j]), float(q_hi[j]),
-                src - co2e, float(n_lo[j]), float(n_hi[j]), float(reef_c),
+                scope, key, p, float(sink_t_c[j]), co2e, float(s_lo[j]), float(s_hi[j]), src, float(q_lo[j]),
+                float(q_hi[j]), src - co2e, float(n_lo[j]), float(n_hi[j]), float(reef_by_scope[j]),
                 co2e * cfg.price_per_t_co2e if cfg.price_per_t_co2e is not None else None,
-                float(np.mean(comps)) if comps else 1.0, int((members & ~ok).sum()),
-                u_sum(vals, u_asset) if members.any() else 0.0))
+                float(comp_sum[j] / comp_n[j]) if comp_n[j] else 1.0, int(missing[j]),
+                float(ipcc_num[j] / ipcc_den[j]) if ipcc_den[j] else 0.0))
         all_sinks += sinks
         all_sources += sources
         all_reefs += reefs

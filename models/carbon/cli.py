@@ -78,7 +78,7 @@ def compute_cmd(input_path: str, draws: int, seed: int) -> None:
 @click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True,
               help="InfluxDB base URL (v1 HTTP API).")
 @click.option("--database", default="blueranch", show_default=True)
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Carbon config YAML (deploy/blueranch/carbon.yaml); unknown keys are errors.")
 @click.option("--from-truth", "truth_path", type=click.Path(exists=True, dir_okay=False),
               help="Build the config from a simulator truth file's meta line instead (agreement 3).")
@@ -150,7 +150,7 @@ def _date(value: str, option: str, end: bool) -> int:
 @click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True)
 @click.option("--database", default="blueranch", show_default=True)
 @click.option("--site", required=True, help="Site id; must be the config's site.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
               envvar="BLUERANCH_CARBON_CONFIG", show_envvar=True, help="Carbon config YAML.")
 @click.option("--from-truth", "truth_path", type=click.Path(exists=True, dir_okay=False),
               help="Build the config from a simulator truth file's meta line instead.")

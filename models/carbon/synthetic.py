@@ -115,3 +115,25 @@ def write_scenario(client, cfg, synth: dict[str, SyntheticAsset], drop=None) -> 
         keep = np.ones(s.times_ms.size, bool) if drop is None or drop[0] != a.asset else drop[1](s.times_ms)
         pts += load_points(cfg.site, a, s.times_ms[keep], s.load_kg[keep], s.qc[keep])
     write_points(client, pts + meter_points(cfg.site))
+
+
+def make_fleet(rng: np.random.Generator, units: int, start_ms: int, days: float, interval_s: float = 600,
+               noise_rel: float = 0.005, fail_rate: float = 0.001) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                          list[Calibration]]:
+    """Vectorised fleet for the benchmark: ``units`` lines with logistic growth (closed form) and one
+    sudden harvest each on a random day; returns (times_ms (n,), load_kg (units, n), qc (units, n), cals)."""
+    n = int(days * 86400 / interval_s)
+    t = start_ms + (np.arange(n) * interval_s * 1000).astype(np.int64)
+    day = np.arange(n) * interval_s / 86400.0
+    k = rng.uniform(0.02, 0.04, (units, 1))
+    cap = rng.uniform(40, 80, (units, 1))
+    b0 = rng.uniform(1, 5, (units, 1))
+    wet = cap / (1 + (cap / b0 - 1) * np.exp(-k * day))
+    h_day = rng.uniform(0.3 * days, 0.9 * days, (units, 1))
+    wet = np.where(day >= h_day, wet * 0.02, wet)
+    lines = 100.0
+    load = 25.0 + wet * 1000 / lines / 4.0
+    load = load * (1 + rng.normal(0, noise_rel, load.shape))
+    qc = np.where(rng.random(load.shape) < fail_rate, 4, 1).astype(np.int64)
+    cals = [Calibration(tare_kg=25.0, wet_per_submerged=4.0, lines_per_sensor=lines, source="synthetic")] * units
+    return t, load, qc, cals
