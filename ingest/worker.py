@@ -83,6 +83,10 @@ class Worker:
         self._pending_points = 0
         self._oldest = 0.0
         self._closing = False
+        self._unacked = 0
+        #: high-water marks of the two in-flight bounds (tests and the outage benchmark read them)
+        self.peak_pending_points = 0
+        self.peak_unacked = 0
         self._ack_lock = threading.Lock()
         self._generation = 0
         self._url = parse_url(mqtt_url)
@@ -177,6 +181,10 @@ class Worker:
                 self._cond.notify()
             self._pending.append(entry)
             self._pending_points += entry.points
+            if entry.mid is not None:
+                self._unacked += 1
+                self.peak_unacked = max(self.peak_unacked, self._unacked)
+            self.peak_pending_points = max(self.peak_pending_points, self._pending_points)
             if self._pending_points >= self.config.batch.max_points:
                 self._cond.notify()
 
@@ -195,8 +203,9 @@ class Worker:
                 else:
                     self._cond.wait()
             taken, n = [], 0
+            stopping = self.stop_event.is_set()  # when stopping, one last batch with everything (one attempt)
             for entry in self._pending:
-                if taken and n + entry.points > max_points:
+                if taken and n + entry.points > max_points and not stopping:
                     break
                 taken.append(entry)
                 n += entry.points
@@ -234,6 +243,8 @@ class Worker:
         points = sum(e.points for e in batch) - len(refused)
         newest = max(e.newest_ms for e in batch)
         self.metrics.batch_written(points, time.monotonic() - t0, newest)
+        with self._cond:  # before acking: the broker may send the next messages as soon as it has the acks
+            self._unacked -= sum(e.mid is not None for e in batch)
         with self._ack_lock:
             generation = self._generation
             stale = 0
