@@ -123,5 +123,8 @@ def run(scenario: str, pty_dir: Path | None, mqtt_url: str | None, speed: str, s
         click.echo(f"sim {sc.name}: seed {seed}, speed {speed}, devices ready"
                    + (f" in {pty_dir}" if pty_dir else ""), err=True)
 
-    counts = run_scenario(sc, opts, stop, on_ready=ready)
+    try:
+        counts = run_scenario(sc, opts, stop, on_ready=ready)
+    except OSError as exc:  # a busy TCP port, an unreachable broker, an unwritable truth file
+        raise click.ClickException(str(exc.strerror or exc)) from None
     click.echo("sim stopped: " + ", ".join(f"{k}={v}" for k, v in counts.items()), err=True)

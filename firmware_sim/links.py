@@ -76,7 +76,12 @@ class LinkServer:
         if tcp_port is not None:
             lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            lst.bind((tcp_host, tcp_port))
+            try:
+                lst.bind((tcp_host, tcp_port))
+            except OSError as exc:
+                lst.close()
+                raise OSError(exc.errno, f"device {device.device_id}: cannot listen on {tcp_host}:{tcp_port}: "
+                                         f"{exc.strerror}") from None
             lst.listen(4)
             lst.setblocking(False)
             s.listener = lst

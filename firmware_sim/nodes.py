@@ -38,7 +38,10 @@ class NodePublisher:
         self.client = make_client(client_id, clean=True, tls=target.tls)
         # paho allows 20 QoS 1 messages in flight by default: too few for --speed max (round-trip bound).
         self.client.max_inflight_messages_set(1000)
-        self.client.connect(target.host, target.port, keepalive=30)
+        try:
+            self.client.connect(target.host, target.port, keepalive=30)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot reach the MQTT broker {url}: {exc.strerror or exc}") from None
         self.client.loop_start()
         self.published = 0
         self._infos = []

@@ -93,3 +93,23 @@ def test_devices_command_lists_id_protocol_address_link():
 def test_run_rejects_bad_options_with_exit_2(args, message):
     res = CliRunner().invoke(blueranch_main, ["sim", "run", *args])
     assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_run_reports_busy_port_and_unreachable_broker(tmp_path):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        res = CliRunner().invoke(blueranch_main, ["sim", "run", "--pty-dir", str(tmp_path / "pty"),
+                                                  "--tcp-base-port", str(port), "--days", "0.01", "--speed", "max"])
+    assert res.exit_code == 1 and f"device sonde-1: cannot listen on 127.0.0.1:{port}" in res.output, res.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    res = CliRunner().invoke(blueranch_main, ["sim", "run", "--mqtt", f"mqtt://127.0.0.1:{free}", "--days", "0.01",
+                                              "--speed", "max"])
+    assert res.exit_code == 1 and "cannot reach the MQTT broker" in res.output, res.output
+    res = CliRunner().invoke(blueranch_main, ["sim", "run", "--truth-out", str(tmp_path / "no" / "dir" / "t.jsonl"),
+                                              "--days", "0.01", "--speed", "max"])
+    assert res.exit_code == 1 and "No such file or directory" in res.output, res.output
