@@ -1,9 +1,10 @@
 """Push the dashboards to a running Grafana through its HTTP API (grafana-client), idempotently.
 
 For a Grafana that is not provisioned from files (a hosted or shared instance): one folder per
-audience (created, or renamed back, under its stable uid) and every dashboard saved with
+audience (created, or renamed back, under its stable uid), every dashboard saved with
 ``overwrite: true`` under its stable uid, so publishing twice leaves one copy of each, at a new
-version. The data source the dashboards query must exist first (uid ``blueranch-influxdb`` unless
+version, and each alert rule group written whole (``PUT`` of the group: rules keep their uids).
+The data source the dashboards query must exist first (uid ``blueranch-influxdb`` unless
 ``--datasource-uid`` says otherwise); publish stops with a clear error if it does not.
 """
 
@@ -16,6 +17,7 @@ import niquests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
+from dashboards.alerting import api_rule_groups
 from dashboards.build import AUDIENCES, Audience, build_all
 from dashboards.common import Settings
 
@@ -68,8 +70,14 @@ def publish(url: str, token: str, settings: Settings | None = None, timeout_s: f
             saved.append({"uid": d.uid, "title": d.title, "folder": a.folder_uid, "status": r.get("status"),
                           "version": r.get("version"), "url": r.get("url")})
             log.info("saved dashboard %s in %s (version %s)", d.uid, a.folder_uid, r.get("version"))
+        groups = []
+        for folder_uid, name, body in api_rule_groups(s):
+            step = f"alert rule group {name}"
+            api.alertingprovisioning.update_rule_group(folder_uid, name, body)
+            groups.append({"group": name, "folder": folder_uid, "rules": [r["uid"] for r in body["rules"]]})
+            log.info("saved alert rule group %s in %s (%d rules)", name, folder_uid, len(body["rules"]))
     except GrafanaException as exc:
         raise PublishError(f"{url}: {step}: Grafana answered {exc.status_code}: {exc.message}") from exc
     except niquests.exceptions.RequestException as exc:
         raise PublishError(f"{url}: {step}: Grafana unreachable: {exc}") from exc
-    return {"grafana": url, "folders": folders, "dashboards": saved}
+    return {"grafana": url, "folders": folders, "dashboards": saved, "alert_rule_groups": groups}

@@ -3,7 +3,8 @@
 Grafana cannot run on these machines (it runs in docker-compose only), so ``publish`` is tested
 against this fake. It follows Grafana's documented answers: 401 without the bearer token, 404 for
 an unknown folder or data source uid, 409 for a duplicate folder uid, 412 when saving a changed
-dashboard without ``overwrite``, 400 for an unknown ``folderUid``; every save bumps the version.
+dashboard without ``overwrite``, 400 for an unknown ``folderUid``; every save bumps the version. An
+alert rule group ``PUT`` replaces the group (rules identified by uid).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class FakeGrafana:
         self.datasources = set(datasources)
         self.folders: dict[str, dict[str, Any]] = {}
         self.dashboards: dict[str, dict[str, Any]] = {}
+        self.rule_groups: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -71,6 +73,16 @@ class FakeGrafana:
             if self.fail_saves:
                 return 500, {"message": "Failed to save dashboard", "error": "database is locked"}
             return self._save(body)
+        if (m := re.fullmatch(r"/api/v1/provisioning/folder/([\w-]+)/rule-groups/([\w-]+)", path)) and method == "PUT":
+            if m[1] not in self.folders:
+                return 404, {"message": "folder does not exist"}
+            uids = [r.get("uid") for r in body["rules"]]
+            if not all(uids) or len(set(uids)) != len(uids) or body["title"] != m[2]:
+                return 400, {"message": "invalid rule group: every rule needs a unique uid; title = group"}
+            if any(r["folderUID"] != m[1] or r["ruleGroup"] != m[2] for r in body["rules"]):
+                return 400, {"message": "rules must name the folder and group they are in"}
+            self.rule_groups[(m[1], m[2])] = body
+            return 200, body
         if (m := re.fullmatch(r"/api/dashboards/uid/([\w-]+)", path)) and method == "GET":
             d = self.dashboards.get(m[1])
             if d is None:

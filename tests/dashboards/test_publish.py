@@ -7,6 +7,7 @@ import subprocess
 import pytest
 from dashtest_fake_grafana import FakeGrafana
 
+from dashboards.alerting import rules
 from dashboards.build import AUDIENCES, build_all
 from dashboards.publish import PublishError, publish
 
@@ -24,6 +25,10 @@ def test_publish_puts_each_dashboard_in_its_audience_folder():
             stored = dict(g.dashboards[built.uid]["dashboard"])
             assert stored.pop("id") and stored == built.to_json()
         assert report["folders"] == {a.folder_uid: "created" for a in AUDIENCES}
+        provisioned = {r["uid"]: grp["folder"] for grp in rules()["groups"] for r in grp["rules"]}
+        published = {r["uid"]: folder for (folder, _), grp in g.rule_groups.items() for r in grp["rules"]}
+        titles = {a.folder_title: a.folder_uid for a in AUDIENCES}
+        assert published == {uid: titles[folder] for uid, folder in provisioned.items()}
         assert all(d["status"] == "success" for d in report["dashboards"])
 
 
@@ -37,6 +42,8 @@ def test_publish_twice_overwrites_in_place():
         assert {d["uid"]: d["version"] for d in second["dashboards"]} == {uid: 2 for uid in g.dashboards}
         assert second["folders"]["blueranch-operators"] == "renamed"
         assert second["folders"]["blueranch-government"] == "exists"
+        assert sum(len(grp["rules"]) for grp in g.rule_groups.values()) == len(
+            [r for grp in rules()["groups"] for r in grp["rules"]])
         assert g.folders["blueranch-operators"]["title"] == AUDIENCES[0].folder_title
 
 
