@@ -111,8 +111,10 @@ class Simulation:
                     t = year0 + rng.uniform(182, 273) * 86400.0
                     if not self.start_s <= t < self.end_s:
                         continue
+                # Tropical storm to typhoon: 17.2-32.6 m/s sustained wind (China's tropical cyclone grades,
+                # GB/T 19201-2006); a day or two over the site; pressure drops of 10-45 hPa (assumed).
                 spec = Event(kind="storm", at_h=(t - self.start_s) / 3600.0, duration_h=float(rng.uniform(18, 60)),
-                             wind_m_s=float(rng.uniform(17, 33)), pressure_drop_hpa=float(rng.uniform(10, 45)))
+                             wind_m_s=float(rng.uniform(17.2, 32.6)), pressure_drop_hpa=float(rng.uniform(10, 45)))
                 out.append(TimedEvent("storm", t, spec.duration_h * 3600.0, spec))
         return sorted(out, key=lambda e: (e.start_s, e.kind))
 

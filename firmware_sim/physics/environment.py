@@ -65,14 +65,17 @@ class Environment:
 
         temp = W.seasonal(t, c.sst_mean_c, c.sst_amp_c, c.sst_peak_doy) + c.sst_diurnal_amp_c * metab + heat
         temp = temp - 1.0 * storm_env  # storm mixing brings up cooler water (assumed 1 degC)
+        # storm rain and runoff freshen the surface by ~1 PSU (assumed)
         sal = W.seasonal(t, c.salinity_mean_psu, c.salinity_amp_psu, c.salinity_peak_doy) - 1.0 * storm_env
         sat = W.oxygen_solubility_mg_l(temp, sal)
         chl_season = np.maximum(0.2, W.seasonal(t, c.chl_mean_ug_l, c.chl_amp_ug_l, c.chl_peak_doy))
-        chl = chl_season * (1.0 - 0.2 * light)  # non-photochemical quenching dims midday fluorescence
+        # non-photochemical quenching dims midday fluorescence by ~20 % (assumed)
+        chl = chl_season * (1.0 - 0.2 * light)
         pct = (100.0 + c.do_production_pct * (chl_season / max(c.chl_mean_ug_l, 0.1)) * metab
                - c.do_respiration_pct * W.q10_factor(temp))
         pct = pct + (100.0 - pct) * 0.8 * storm_env  # wind mixing pulls DO towards saturation
         do = sat * pct / 100.0
+        # a hypoxia event bites hardest before dawn, when respiration has drawn DO down all night
         night = np.clip(0.6 - 0.4 * metab, 0.0, 1.0)
         do = do - hyp_env * night * np.maximum(0.0, do - hyp_min)
         pct = 100.0 * do / sat
@@ -80,6 +83,8 @@ class Environment:
         current = np.abs(np.sin(2 * np.pi * t / 3600.0 / W.M2_PERIOD_H))  # tidal current ~ d(tide)/dt
         wind = np.maximum(WX.wind_speed_m_s(t, c, self.syn), storm_wind)
         waves = WX.wave_height_m(wind, c)
+        # tidal resuspension adds up to +50 % at peak flow; storm waves up to x9 (both assumed: suspended
+        # sediment on this coast rises several-fold in typhoons)
         turb = c.turbidity_ntu * (1.0 + 0.5 * current) * (1.0 + 8.0 * storm_env)
         return {
             "temp_c": temp, "salinity_psu": sal, "sp_cond_us_cm": W.sp_cond_us_cm(sal, temp),
@@ -87,7 +92,7 @@ class Environment:
             "turbidity_ntu": turb, "tide_m": tide,
             "wind_speed_m_s": wind, "wind_dir_deg": WX.wind_dir_deg(t, c, self.syn), "wave_height_m": waves,
             "air_pressure_hpa": WX.air_pressure_hpa(t, c, self.syn, storm_env, storm_drop),
-            "air_temp_c": WX.air_temp_c(t, c, metab) - 2.0 * storm_env,
+            "air_temp_c": WX.air_temp_c(t, c, metab) - 2.0 * storm_env,  # rain-cooled air (assumed 2 degC)
             "storm_env": storm_env, "hypoxia_env": hyp_env, "daylight": light,
         }
 

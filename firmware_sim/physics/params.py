@@ -22,12 +22,12 @@ class Climate(_P):
     # Diurnal SST range of a few tenths of a degree under calm sun (Kawai & Wada 2007, J. Oceanogr. 63:721).
     sst_diurnal_amp_c: float = Field(0.3, ge=0, le=5)
     # Zhejiang coastal water, diluted by the Changjiang and Jiaojiang plumes: ~28-32 PSU, freshest in
-    # summer (assumed from the East China Sea coastal current literature; e.g. Liu et al. 2003).
+    # summer (assumed, typical of the Zhejiang coastal current).
     salinity_mean_psu: float = Field(30.0, ge=0, le=42)
     salinity_amp_psu: float = Field(1.5, ge=0, le=10)
     salinity_peak_doy: float = Field(45.0, ge=0, le=366)
     # Jiaojiang estuary is macrotidal (mean range ~4 m; China tide tables). Amplitudes assumed for Dachen:
-    # M2 1.6 m, S2 0.6 m (S2/M2 ~ 0.4, typical of the East China Sea; Fang 1986, Prog. Oceanogr. 17:207).
+    # M2 1.6 m, S2 0.6 m (S2/M2 ~ 0.4, assumed typical of the East China Sea's semidiurnal tide).
     tide_m2_amp_m: float = Field(1.6, ge=0, le=8)
     tide_s2_amp_m: float = Field(0.6, ge=0, le=4)
     # Chlorophyll: spring bloom, ~1-6 ug/L in Zhejiang coastal water (assumed within ranges reported for
