@@ -205,6 +205,9 @@ class CarbonConfig(_Strict):
     #: QARTOD 3 (suspect) readings: used (default) or excluded. Flags 4 (fail) and 9 (missing) never are.
     suspect: Literal["include", "exclude"] = "include"
     credit_reef: bool = False
+    #: Readings stamped later than the wall clock plus this are ignored (a device clock far in the future
+    #: must not stretch the periods); generous so that a simulator running ahead of the wall clock works.
+    max_future_s: float = Field(default=400 * 86400.0, ge=0)
     price_per_t_co2e: float | None = Field(default=None, ge=0)
     currency: str = "CNY"
     price_source: Citation = "Dachen mussel blue-carbon auction, Oct 2023: RMB 45.2 per t (reference README)"

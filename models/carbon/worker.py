@@ -31,7 +31,6 @@ from models.carbon.sources import MeterSeries, meter_id, reef_stock_at
 
 log = logging.getLogger("blueranch.carbon.worker")
 HOUR_MS = 3_600_000
-FAR_FUTURE_MS = 4_102_444_800_000  # 2100-01-01: reads are bounded by the data, not the wall clock
 
 
 @dataclass
@@ -73,8 +72,14 @@ class CarbonWorker:
         self.writer = PointWriter(client)
         self.last_budget: Budget | None = None
 
+    def future_bound_ms(self) -> int:
+        """Readings after this are ignored: the wall clock plus ``max_future_s`` (see the config)."""
+        return int((time.time() + self.cfg.max_future_s) * 1000)
+
     def _latest_ms(self) -> int | None:
-        q = f"SELECT last(\"load_kg\") FROM \"raw\".\"biomass_load\" WHERE \"site\" = '{self.cfg.site}'"
+        bound = self.future_bound_ms()
+        q = (f"SELECT last(\"load_kg\") FROM \"raw\".\"biomass_load\" WHERE \"site\" = '{self.cfg.site}' "
+             f"AND time <= {bound}ms")
         for s in self.client.query(q):
             for row in s.rows():
                 return int(row["time"])
@@ -91,7 +96,7 @@ class CarbonWorker:
             return Inputs({}), None, 0
         start = self.start_ms(latest) if start_ms is None else start_ms
         lo = start - self.lookback_ms
-        hi = FAR_FUTURE_MS if end_ms is None else end_ms + self.lookback_ms
+        hi = self.future_bound_ms() if end_ms is None else min(end_ms + self.lookback_ms, self.future_bound_ms())
         reread = self.biomass.refresh(lo, hi)
         for c in (*self.meters.values(), *self.reef.values()):
             reread += c.refresh(lo, hi)

@@ -116,3 +116,20 @@ def test_worker_cli_bad_config(tmp_path, blueranch_bin):
     r = subprocess.run([blueranch_bin, "carbon", "worker", "--config", str(path), "--once"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "assets[0].group: 'kelp' is not a bivalve group" in r.stderr
+
+
+def test_worker_ignores_clocks_far_in_the_future_and_failed_readings(influx, scenario):
+    cfg, synth = scenario
+    a = cfg.assets[0]
+    s = synth[a.asset]
+    n = 3 * 144
+    write_points(influx, load_points(cfg.site, a, s.times_ms[:n], s.load_kg[:n], s.qc[:n]))
+    far = 4_070_908_800_000  # 2099-01-01
+    write_points(influx, load_points(cfg.site, a, [far], [5000.0], [1])
+                 + load_points(cfg.site, a, [int(s.times_ms[100])], [90_000.0], [4]))
+    worker = CarbonWorker(influx, cfg)
+    stats = worker.cycle()
+    assert stats.latest_ms == int(s.times_ms[n - 1])
+    assert stats.periods < 80  # days since 1 Jan, the months and the year: not stretched to 2099
+    stock = [r for q in influx.query('SELECT max("wet_t") FROM "derived"."carbon_stock"') for r in q.rows()]
+    assert stock[0]["max"] < 100  # the failed 90 t reading never became a level
