@@ -108,6 +108,15 @@ def _period_start(t: datetime, period: str) -> int:
     return to_ms({"day": day, "month": day.replace(day=1), "ytd": day.replace(month=1, day=1)}[period])
 
 
+#: Sample-only figures. C_PER_WET_T is a round made-up carbon share (the real per-species coefficients are
+#: in the carbon worker's carbon_coefficients.csv); CO2E_PER_C is 44/12 (molar masses of CO2 and C);
+#: PRICE_PER_T_CO2E is the Dachen mussel blue-carbon auction, Oct 2023: RMB 45.2 per t
+#: (shared/reference/README.md).
+C_PER_WET_T = 0.05
+CO2E_PER_C = 44 / 12
+PRICE_PER_T_CO2E = 45.2
+
+
 def _derived(site: str, t: datetime, i: int, hour: int) -> list[Point]:
     ms = to_ms(t)
     pts = []
@@ -118,7 +127,7 @@ def _derived(site: str, t: datetime, i: int, hour: int) -> list[Point]:
         wet = 120 + hour - (10 if hour >= 12 else 0)
         pts.append(Point("carbon_stock", {"site": site, "farm": farm, "asset": asset, "category": category,
                                           "group": group},
-                         {"wet_t": float(wet), "t_c": wet * 0.05, "t_co2e": wet * 0.05 * 44 / 12,
+                         {"wet_t": float(wet), "t_c": wet * C_PER_WET_T, "t_co2e": wet * C_PER_WET_T * CO2E_PER_C,
                           "harvested_wet_t": 10.0 if hour == 12 else 0.0, "lost_wet_t": 0.0, "completeness": 0.97},
                          ms))
     scopes = [("site", site), ("category", "bivalve"), ("category", "macroalgae"), ("farm", "m1"), ("farm", "k1")]
@@ -128,10 +137,10 @@ def _derived(site: str, t: datetime, i: int, hour: int) -> list[Point]:
                 sinks = (1000.0 if period == "ytd" else 0.0) + 3 * hour + (20 if method == "count" else 0)
                 pts.append(Point("carbon_budget", {"site": site, "scope": scope, "key": key, "period": period,
                                                    "method": method},
-                                 {"sinks_t_c": sinks * 12 / 44, "sinks_t_co2e": sinks, "sources_t_co2e": sinks / 3,
+                                 {"sinks_t_c": sinks / CO2E_PER_C, "sinks_t_co2e": sinks, "sources_t_co2e": sinks / 3,
                                   "net_emissions_t_co2e": -sinks * 2 / 3, "sinks_lo95_t_co2e": sinks * 0.85,
                                   "sinks_hi95_t_co2e": sinks * 1.15, "reef_stock_t_c": 55.0,
-                                  "value": sinks * 45.2, "completeness": 0.96}, _period_start(t, period)))
+                                  "value": sinks * PRICE_PER_T_CO2E, "completeness": 0.96}, _period_start(t, period)))
     return pts
 
 

@@ -28,7 +28,7 @@ from blueranch.testing.wait import Timeout, wait_until
 from dashboards import fleet_health
 from dashboards.build import build_all
 from dashboards.check import run
-from dashboards.sample_day import write_points
+from dashboards.sample_day import PRICE_PER_T_CO2E, write_points
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HOURS = 40  # the scenario's hypoxia starts 36 h after its start: the last 4 h are hypoxic
@@ -154,7 +154,8 @@ def _workers(influx, tmp_path, scenario, meta: dict, end: datetime) -> None:
     from models.carbon.config import config_from_truth_meta
     from models.carbon.worker import CarbonWorker
 
-    cfg = config_from_truth_meta(meta).model_copy(update={"start": scenario.start, "price_per_t_co2e": 45.2})
+    cfg = config_from_truth_meta(meta).model_copy(
+        update={"start": scenario.start, "price_per_t_co2e": PRICE_PER_T_CO2E})
     assert CarbonWorker(influx, cfg).cycle().points_written > 0
     end_ms = int(end.timestamp() * 1000)
     Worker(influx, AlertsConfig(state_path=tmp_path / "alerts.sqlite")).replay(end_ms - 6 * 3_600_000, end_ms, 600)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from dashboards.sample_day import BUOYS, HARVESTED, HYPOXIC, METER, SITE, simulated_day
+from dashboards.sample_day import BUOYS, HARVESTED, HYPOXIC, METER, PRICE_PER_T_CO2E, SITE, simulated_day
 
 from dashboards.build import build_all
 from dashboards.check import run
@@ -30,7 +30,7 @@ def _carbon(influx, start: datetime) -> None:
                           sensor="loadcell", calibration=cal) for device, farm, asset, *_ in BUOYS if asset]
     meters = [MeterConfig(device=METER, sensor="fuel", quantity="diesel_l_total", factor="diesel"),
               MeterConfig(device=METER, sensor="grid", quantity="grid_kwh_total", factor="grid_east_china")]
-    cfg = CarbonConfig(site=SITE, price_per_t_co2e=45.2, assets=assets, meters=meters, start=start)
+    cfg = CarbonConfig(site=SITE, price_per_t_co2e=PRICE_PER_T_CO2E, assets=assets, meters=meters, start=start)
     stats = CarbonWorker(influx, cfg).cycle()
     assert stats.points_written > 0
 
