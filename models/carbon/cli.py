@@ -200,3 +200,33 @@ def report_cmd(influx_url: str, database: str, site: str, config_path: str | Non
                            "sinks_t_co2e": round(site_total.sinks_t_co2e, 6),
                            "net_emissions_t_co2e": round(site_total.net_emissions_t_co2e, 6),
                            "data_sha256": result.data_sha256, "parameters_sha256": result.parameters_sha256}))
+
+
+@group.command("sim-feed")
+@click.option("--mqtt", "mqtt_url", default="mqtt://127.0.0.1:1883", show_default=True)
+@click.option("--scenario", default="dachen", show_default=True, help="Simulator scenario name or YAML path.")
+@click.option("--days", type=click.FloatRange(0.01, 3660), help="Simulated days (default: the scenario's).")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--truth-out", type=click.Path(dir_okay=False), required=True, help="Ground-truth JSON Lines file.")
+def sim_feed_cmd(mqtt_url: str, scenario: str, days: float | None, seed: int, truth_out: str) -> None:
+    """Demo/test feed: the simulator's load cells as contract telemetry straight to MQTT (no edge agent).
+
+    Runs the scenario as fast as it can and publishes its load-cell readings from their edge devices
+    (models/carbon/simbridge.py); pair it with 'blueranch ingest run' and 'blueranch carbon worker'.
+    """
+    try:
+        from firmware_sim.engine import Simulation
+        from firmware_sim.scenario import ScenarioError, load_scenario
+    except ImportError as exc:
+        _fail(f"sim-feed needs the simulator (pip install 'blueranch[sim]'): {exc}")
+    from models.carbon.simbridge import ContractPublisher, run_simulation
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if days is not None:
+        sc = sc.model_copy(update={"days": days})
+    sc = sc.model_copy(update={"devices": [d for d in sc.devices if d.kind == "load_cell"]})
+    stats = run_simulation(Simulation(sc, seed=seed), ContractPublisher(mqtt_url, sc.site), Path(truth_out))
+    click.echo(json.dumps({"samples_published": stats.samples_published, "messages": stats.messages,
+                           "garbled_dropped": stats.garbled_dropped, "truth_records": stats.truth_records}))

@@ -27,3 +27,15 @@ def test_dachen_sinks_within_5_percent_of_truth(mosquitto, influxdb, influx, tmp
     for c in CATEGORIES:
         assert r.truth_t_c[c] > 0, c
         assert abs(r.error_pct[c]) < 5.0, (c, r.sensor_t_c, r.truth_t_c, r.error_pct)
+
+
+def test_sim_feed_cli_publishes_contract_telemetry(mosquitto, tmp_path, blueranch_bin):
+    import json
+    import subprocess
+    truth = tmp_path / "truth.jsonl"
+    r = subprocess.run([blueranch_bin, "carbon", "sim-feed", "--mqtt", mosquitto.url, "--days", "0.25",
+                        "--truth-out", str(truth)], capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["samples_published"] > 14 * 30 and out["messages"] >= 1
+    assert truth.read_text().startswith('{"type":"meta"')
