@@ -48,7 +48,10 @@ class InfluxClient:
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self._auth = {"u": username, "p": password} if username else {}
+        if username:
+            # HTTP Basic: InfluxDB 1.x reads u/p only from the URL, not from a POST body, and a URL ends up in
+            # logs and exception messages; a header does not.
+            self.session.auth = (username, password or "")
 
     def close(self) -> None:
         self.session.close()
@@ -72,7 +75,7 @@ class InfluxClient:
 
     def write(self, body: bytes, retention_policy: str | None = None, compress: bool = True) -> None:
         """Write line protocol. Raises :class:`InfluxError` (check ``retryable``) on failure."""
-        params = {"db": self.database, "precision": PRECISION, **self._auth}
+        params = {"db": self.database, "precision": PRECISION}
         if retention_policy:
             params["rp"] = retention_policy
         headers = {"Content-Type": "text/plain; charset=utf-8"}
@@ -91,7 +94,7 @@ class InfluxClient:
     def query(self, q: str, method: str = "GET", database: str | None | bool = True,
               epoch: str | None = "ms") -> list[Series]:
         """Run InfluxQL; return the series of the first statement. Raises :class:`InfluxError`."""
-        params: dict[str, Any] = {"q": q, **self._auth}
+        params: dict[str, Any] = {"q": q}
         if database is True:
             params["db"] = self.database
         elif database:
