@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from blueranch.contracts.influx import MEASUREMENTS, Point
+from blueranch.contracts.influx import Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.contracts.quantities import QUANTITIES
 from models.alerts.truth import config_from_truth_meta

@@ -1,0 +1,61 @@
+"""The run loop: evaluates on its interval, survives an InfluxDB outage, stops on request; future
+timestamps are not evaluated as the present."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from blueranch.influxdb import InfluxClient
+from blueranch.testing.wait import wait_until
+from models.alerts.config import AlertsConfig
+from models.alerts.store import Store
+from models.alerts.synthetic import DAY_MS, MIN_MS, write_series
+from models.alerts.worker import Worker
+
+pytestmark = pytest.mark.integration
+
+
+def test_run_loop_survives_an_influxdb_outage(influxdb_factory, tmp_path, caplog):
+    server = influxdb_factory()
+    client = InfluxClient(server.url, "alerts_run", timeout_s=2)
+    client.ensure_database()
+    cfg = AlertsConfig.model_validate({"state_path": str(tmp_path / "s.sqlite")})
+    stop = threading.Event()
+
+    def work():  # the worker owns its SQLite connection in its own thread, as in the service
+        Worker(InfluxClient(server.url, "alerts_run", timeout_s=2), cfg).run(0.2, stop=stop)
+
+    store = Store(cfg.state_path)  # a second connection, as `blueranch alerts list` would open
+    thread = threading.Thread(target=work, daemon=True)
+    caplog.set_level(logging.ERROR, "blueranch.alerts")
+    thread.start()
+    try:
+        server.kill()
+        wait_until(lambda: "evaluation failed" in caplog.text, 60, 0.1, "a logged failed evaluation")
+        assert thread.is_alive()
+        server.start()
+        now = int(time.time() * 1000)
+        t = np.arange(now - 3 * 3600_000, now, 10 * MIN_MS)
+        write_series(client, "dachen", "buoy-01", t, {"do_mg_l": np.where(t > now - 20 * MIN_MS, 2.0, 7.0)},
+                     sensor="sonde")
+        wait_until(lambda: store.list(open_only=True), 60, 0.1, "an open alert after the outage")
+        assert store.list(open_only=True)[0].kind == "do_low"
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+    store.close()
+
+
+def test_readings_from_the_future_are_not_the_present(influx, make_worker):
+    now = int(time.time() * 1000)
+    t = np.arange(now - 6 * 3600_000, now, 10 * MIN_MS)
+    write_series(influx, "dachen", "buoy-01", t, {"do_mg_l": np.full(len(t), 7.0)}, sensor="sonde")
+    write_series(influx, "dachen", "buoy-01", [now + DAY_MS], {"do_mg_l": np.array([0.5])}, sensor="sonde")
+    events = make_worker().tick(now)
+    assert [e for e in events if e["kind"] == "do_low"] == []
