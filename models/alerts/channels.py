@@ -214,6 +214,12 @@ class Dispatcher:
                 log.error("alerts: %s rejected %s for good: %s", d.channel, d.body["notification_id"], exc)
                 failed += 1
                 continue
+            except Exception as exc:  # a bug in a channel must not block the others: log it, retry later
+                blocked.add(d.channel)
+                self.store.retry_later(d, now + self.cfg.retry_max_s, f"{type(exc).__name__}: {exc}", False)
+                log.exception("alerts: %s failed on %s unexpectedly", d.channel, d.body["notification_id"])
+                failed += 1
+                continue
             self.store.delivered(d, now)
             sent += 1
         return {"sent": sent, "failed": failed}

@@ -119,13 +119,14 @@ def replay(influx, database, config_path, state, start, end, step_s, influx_user
 @_config_opt
 @_state_opt
 @click.option("--open", "open_only", is_flag=True, help="Only open, acknowledged or escalated alerts.")
-def list_(config_path, state, open_only) -> None:
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, help="The newest N alerts.")
+def list_(config_path, state, open_only, limit) -> None:
     """List alerts from the state file."""
     from models.alerts.lifecycle import iso
     from models.alerts.store import Store
 
     store = Store(_config(config_path, state).state_path)
-    rows = store.list(open_only=open_only)
+    rows = store.list(open_only=open_only, limit=limit)
     if not rows:
         click.echo("no alerts")
     for a in rows:

@@ -264,6 +264,8 @@ class Channels(Strict):
     retry_base_s: float = Field(5.0, gt=0)
     retry_max_s: float = Field(600.0, gt=0)
     give_up_after_s: float = Field(7 * 86400, gt=0)
+    #: Delivered (or abandoned) notifications are pruned from the outbox after this long.
+    keep_delivered_s: float = Field(30 * 86400, gt=0)
 
 
 class AlertsConfig(Strict):

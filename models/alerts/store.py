@@ -110,12 +110,14 @@ class Store:
             raise KeyError(f"no alert with id {alert_id!r}")
         return self._alert(row)
 
-    def list(self, open_only: bool = False, include_pending: bool = False) -> list[Alert]:
+    def list(self, open_only: bool = False, include_pending: bool = False, limit: int | None = None) -> list[Alert]:
+        """Alerts, oldest first; with ``limit``, the newest ``limit`` of them."""
         states = OPEN_STATES if open_only else ACTIVE_STATES[1:] + ("resolved",)
         if include_pending:
             states = ("pending",) + tuple(states)
-        q = f"SELECT * FROM alerts WHERE state IN ({','.join('?' * len(states))}) ORDER BY pending_since_ms, id"
-        return [self._alert(r) for r in self.db.execute(q, states)]
+        q = f"SELECT * FROM alerts WHERE state IN ({','.join('?' * len(states))}) ORDER BY pending_since_ms DESC, id"
+        rows = [self._alert(r) for r in self.db.execute(q, states)]
+        return list(reversed(rows[:limit] if limit else rows))
 
     def save(self, alert: Alert) -> None:
         cols = ",".join(_ALERT_COLS)
@@ -175,6 +177,15 @@ class Store:
         self.db.execute("UPDATE deliveries SET attempts = attempts + 1, next_attempt_s = ?, last_error = ?, failed = ? "
                         "WHERE notification_seq = ? AND channel = ?",
                         (next_s, error[:1000], int(give_up), d.notification_seq, d.channel))
+
+    def prune(self, before_s: float) -> int:
+        """Drop deliveries settled (delivered or failed) before ``before_s`` and notifications with none left."""
+        with self.transaction():
+            n = self.db.execute("DELETE FROM deliveries WHERE (delivered_s IS NOT NULL AND delivered_s < ?) "
+                                "OR (failed = 1 AND created_s < ?)", (before_s, before_s)).rowcount
+            self.db.execute("DELETE FROM notifications WHERE fanned_out = 1 AND seq NOT IN "
+                            "(SELECT notification_seq FROM deliveries)")
+        return n
 
     def outbox_counts(self) -> dict[str, int]:
         r = self.db.execute("SELECT SUM(delivered_s IS NOT NULL) AS delivered, SUM(failed) AS failed, "

@@ -123,10 +123,14 @@ class Worker:
                     self.store.save_device(rec)
         return self.engine.apply(observations, now_ms)
 
-    def tick(self, now_ms: int | None = None) -> list[dict]:
+    def evaluate_now(self, now_ms: int | None = None) -> list[dict]:
+        """Fetch the look-back window ending at ``now_ms`` (default: the clock) and evaluate it."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         frames = fetch_frames(self.client, now_ms - int(self.config.lookback_h * HOUR_MS), now_ms)
-        events = self.evaluate_at(frames, now_ms)
+        return self.evaluate_at(frames, now_ms)
+
+    def tick(self, now_ms: int | None = None) -> list[dict]:
+        events = self.evaluate_now(now_ms)
         self.dispatcher.deliver()
         return events
 
@@ -143,16 +147,27 @@ class Worker:
         return events
 
     def run(self, interval_s: float, once: bool = False, stop: threading.Event | None = None) -> None:
-        """Evaluate every ``interval_s`` until ``stop`` is set. A failing tick is logged and retried next time."""
+        """Evaluate and deliver every ``interval_s`` until ``stop`` is set. A failing evaluation (InfluxDB
+        down) is logged and retried next time, and the outbox is still delivered (webhooks may be up)."""
         stop = stop or threading.Event()
+        last_prune = 0.0
         while True:
             started = time.monotonic()
             try:
-                self.tick()
+                self.evaluate_now()
             except Exception:
                 if once:
                     raise
                 log.exception("alerts: evaluation failed; retrying in %g s", interval_s)
+            try:
+                self.dispatcher.deliver()
+                if started - last_prune >= 3600:
+                    last_prune = started
+                    self.store.prune(time.time() - self.config.channels.keep_delivered_s)
+            except Exception:
+                if once:
+                    raise
+                log.exception("alerts: delivery failed; retrying in %g s", interval_s)
             if once:
                 return
             if stop.wait(max(0.0, interval_s - (time.monotonic() - started))):

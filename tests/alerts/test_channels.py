@@ -239,3 +239,28 @@ def test_injected_names_are_refused_on_mqtt_and_escaped_in_influx(store, influx,
     assert "no alert topic for site" in caplog.text
     rows = influx.query(f'SELECT * FROM {MEASUREMENTS["alerts"].qualified}')[0].rows()
     assert len(rows) == 1 and rows[0]["device"] == "wx 1,kind=x" and rows[0]["kind"] == "storm"
+
+
+class _Collect:
+    def __init__(self, name: str, fail: Exception | None = None):
+        self.name, self.fail, self.got = name, fail, []
+
+    def wants(self, body):
+        return True
+
+    def send(self, body):
+        if self.fail is not None:
+            raise self.fail
+        self.got.append(body["notification_id"])
+
+
+def test_a_broken_channel_does_not_block_the_others_and_the_outbox_is_pruned(store, caplog):
+    events = make_events(store, n_devices=1)
+    good, broken = _Collect("good"), _Collect("broken", KeyError("bug"))
+    clock = Clock()
+    Dispatcher(store, [good, broken], Channels(), clock).deliver()
+    assert good.got == [e["notification_id"] for e in events]
+    assert store.outbox_counts() == {"delivered": 3, "failed": 0, "waiting": 3}
+    assert "broken failed on" in caplog.text and "KeyError" in caplog.text
+    assert store.prune(clock.t + 1) == 3  # the delivered ones; the waiting ones stay
+    assert store.outbox_counts() == {"delivered": 0, "failed": 0, "waiting": 3}
