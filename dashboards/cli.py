@@ -16,10 +16,19 @@ DEFAULT_ALERT_RULES = Path(__file__).parent / "provisioning" / "alerting" / "blu
 
 
 def _settings(datasource_uid: str | None, currency: str | None):
+    """Build settings from the options; a bad value is a usage error naming the option, value and rule."""
+    from pydantic import ValidationError
+
     from dashboards.common import Settings
 
     kwargs = {k: v for k, v in (("datasource_uid", datasource_uid), ("currency", currency)) if v}
-    return Settings(**kwargs)
+    try:
+        return Settings(**kwargs)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0])
+        raise click.BadParameter(f"{err['input']!r}: {err['msg']}",
+                                 param_hint=f"--{name.replace('_', '-')} ({name})") from None
 
 
 _settings_options = [

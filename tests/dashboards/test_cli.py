@@ -7,7 +7,9 @@ import os
 import subprocess
 
 import pytest
+from click.testing import CliRunner
 
+from blueranch.cli import main
 from blueranch.influxdb import InfluxClient
 
 
@@ -33,19 +35,27 @@ def test_build_removes_stale_dashboards(tmp_path, blueranch_bin):
     assert not stale.exists()
 
 
+def in_process(*args: str):
+    """The CLI in this process (for error paths: no interpreter start-up per case)."""
+    return CliRunner().invoke(main, ["dashboards", *args])
+
+
 @pytest.mark.parametrize("args,message", [
     (("build", "--currency", "yuan"), "currency"),
     (("build", "--datasource-uid", "bad uid!"), "datasource_uid"),
     (("check", "--influx", "http://127.0.0.1:9", "--var", "site"), "expected NAME=V1,V2"),
+    (("sample-data", "--influx", "http://127.0.0.1:9", "--site", "dachen/x"), "--site"),
+    (("publish", "--grafana", "http://127.0.0.1:9", "--token-env", "DASHTEST_UNSET_TOKEN"), "DASHTEST_UNSET_TOKEN"),
 ])
-def test_bad_options_are_clear_errors(tmp_path, blueranch_bin, args, message):
-    r = cli(blueranch_bin, *args, "--out", str(tmp_path)) if args[0] == "build" else cli(blueranch_bin, *args)
-    assert r.returncode != 0 and message in r.stderr
+def test_bad_options_are_clear_errors(tmp_path, args, message):
+    r = in_process(*args, "--out", str(tmp_path)) if args[0] == "build" else in_process(*args)
+    assert r.exit_code != 0 and message in r.output
 
 
 @pytest.mark.integration
-def test_check_reports_every_query_ok_on_live_data(influx, influxdb, day, blueranch_bin):
-    r = cli(blueranch_bin, "check", "--influx", influxdb.url, "--database", influx.database, "--hours", "24")
+def test_check_reports_every_query_ok_on_live_data(influxdb, shared_day, blueranch_bin):
+    r = cli(blueranch_bin, "check", "--influx", influxdb.url, "--database", shared_day.influx.database,
+            "--hours", "24")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("ok    ") >= 40 and "EMPTY" not in r.stdout and "ERROR" not in r.stdout
 
@@ -70,10 +80,7 @@ def test_sample_data_then_check_passes(influxdb, blueranch_bin):
         InfluxClient(influxdb.url, db).query(f'DROP DATABASE "{db}"', method="POST", database=None)
 
 
-def test_sample_data_refuses_a_bad_site_and_an_unreachable_influx(blueranch_bin):
-    r = cli(blueranch_bin, "sample-data", "--influx", "http://127.0.0.1:9", "--site", "dachen/x")
-    assert r.returncode == 2 and "--site" in r.stderr
-    r = cli(blueranch_bin, "sample-data", "--influx", "http://127.0.0.1:9")
-    assert r.returncode == 1 and "unreachable" in r.stderr
-    r = cli(blueranch_bin, "check", "--influx", "http://127.0.0.1:9")
-    assert r.returncode == 1 and "unreachable" in r.stderr
+@pytest.mark.parametrize("command", ["sample-data", "check"])
+def test_an_unreachable_influx_is_a_clear_error(command):
+    r = in_process(command, "--influx", "http://127.0.0.1:9")
+    assert r.exit_code == 1 and "http://127.0.0.1:9" in r.output and "unreachable" in r.output

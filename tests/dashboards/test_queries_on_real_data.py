@@ -18,7 +18,8 @@ def _failures(results) -> list[str]:
 
 
 @pytest.mark.parametrize("uid", sorted(DASHBOARDS))
-def test_every_query_returns_data_with_all_selected(influx, day, uid):
+def test_every_query_returns_data_with_all_selected(shared_day, uid):
+    influx, day = shared_day
     results = run(influx, DASHBOARDS[uid], day.from_ms, day.to_ms)
     assert results and not _failures(results)
     assert all("$" not in r.query.replace("$/", "") for r in results), "a macro or variable was left in a query"
@@ -29,14 +30,16 @@ def test_every_query_returns_data_with_all_selected(influx, day, uid):
     {"site": (SITE,), "farm": ("m1",), "device": ("buoy-01",)},  # one value each
     {"site": (SITE,), "method": ("deduct",)},
 ], ids=["multi", "single", "deduct"])
-def test_every_query_returns_data_with_values_selected(influx, day, chosen):
+def test_every_query_returns_data_with_values_selected(shared_day, chosen):
+    influx, day = shared_day
     for uid, d in DASHBOARDS.items():
         names = {v["name"] for v in d["templating"]["list"]}
         failures = _failures(run(influx, d, day.from_ms, day.to_ms, {k: v for k, v in chosen.items() if k in names}))
         assert not failures, f"{uid}:\n" + "\n".join(failures)
 
 
-def test_chained_variables_list_what_exists(influx, day):
+def test_chained_variables_list_what_exists(shared_day):
+    influx, day = shared_day
     farm = DASHBOARDS["blueranch-farm-operations"]
     v = resolve_variables(influx, farm, day.from_ms, day.to_ms, {"farm": ("m1",)})
     assert v["site"].options == (SITE,)
@@ -46,8 +49,9 @@ def test_chained_variables_list_what_exists(influx, day):
     assert fleet["device"].options == ("buoy-01", "buoy-02", "buoy-03")
 
 
-def test_a_tag_value_with_regex_characters_cannot_widen_the_selection(influx, day):
+def test_a_tag_value_with_regex_characters_cannot_widen_the_selection(shared_day):
     """A selected value is regex-escaped: 'buoy.01' must not match 'buoy-01'."""
+    influx, day = shared_day
     d = DASHBOARDS["blueranch-fleet-health"]
     results = run(influx, d, day.from_ms, day.to_ms, {"site": (SITE,), "device": ("buoy.01",)})
     device_panels = [r for r in results if '"device" =~' in r.query]
