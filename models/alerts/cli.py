@@ -77,9 +77,11 @@ def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None, inf
               help="MQTT user; the password comes from $BLUERANCH_MQTT_PASSWORD.")
 @click.option("--interval-s", type=click.FloatRange(min=0.1), help="Evaluation interval (config interval_s).")
 @click.option("--once", is_flag=True, help="Evaluate once, deliver, and exit.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), help="Serve Prometheus metrics on this port.")
+@click.option("--metrics-addr", default="127.0.0.1", show_default=True, help="Address the metrics server binds.")
 @click.option("-v", "--verbose", is_flag=True)
 def run(influx, database, config_path, state, mqtt, influx_username, mqtt_username, interval_s, once,
-        verbose) -> None:
+        metrics_port, metrics_addr, verbose) -> None:
     """Evaluate the rules over InfluxDB data every interval; notify on lifecycle events."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -88,7 +90,16 @@ def run(influx, database, config_path, state, mqtt, influx_username, mqtt_userna
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    worker.run(interval_s or cfg.interval_s, once=once, stop=stop)
+    metrics = None
+    if metrics_port:
+        from models.alerts.metrics import Metrics
+
+        metrics = Metrics()
+        try:
+            metrics.serve(metrics_port, metrics_addr)
+        except OSError as exc:
+            raise click.ClickException(f"--metrics-port {metrics_port}: cannot bind {metrics_addr}: {exc}") from exc
+    worker.run(interval_s or cfg.interval_s, once=once, stop=stop, metrics=metrics)
 
 
 @group.command("replay")

@@ -21,6 +21,7 @@ from blueranch.influxdb import InfluxClient
 from models.alerts.channels import Channel, Dispatcher, InfluxChannel, MqttChannel, SmtpSender, WebhookSender
 from models.alerts.config import AlertsConfig
 from models.alerts.lifecycle import Engine
+from models.alerts.metrics import Metrics
 from models.alerts.rules import evaluate_all
 from models.alerts.rules.base import DAY_MS, HOUR_MS, Context, DeviceRecord
 from models.alerts.rules.devices import infer_interval_s
@@ -146,7 +147,8 @@ class Worker:
             now += int(step_s * 1000)
         return events
 
-    def run(self, interval_s: float, once: bool = False, stop: threading.Event | None = None) -> None:
+    def run(self, interval_s: float, once: bool = False, stop: threading.Event | None = None,
+            metrics: Metrics | None = None) -> None:
         """Evaluate and deliver every ``interval_s`` until ``stop`` is set. A failing evaluation (InfluxDB
         down) is logged and retried next time, and the outbox is still delivered (webhooks may be up)."""
         stop = stop or threading.Event()
@@ -154,13 +156,24 @@ class Worker:
         while True:
             started = time.monotonic()
             try:
-                self.evaluate_now()
+                events = self.evaluate_now()
+                if metrics is not None:
+                    metrics.evaluations.labels("ok").inc()
+                    metrics.evaluation_s.observe(time.monotonic() - started)
+                    for ev in events:
+                        metrics.events.labels(ev["event"]).inc()
             except Exception:
+                if metrics is not None:
+                    metrics.evaluations.labels("failed").inc()
                 if once:
                     raise
                 log.exception("alerts: evaluation failed; retrying in %g s", interval_s)
             try:
-                self.dispatcher.deliver()
+                done = self.dispatcher.deliver()
+                if metrics is not None:
+                    metrics.deliveries.labels("sent").inc(done["sent"])
+                    metrics.deliveries.labels("failed").inc(done["failed"])
+                    metrics.observe_store(self.store)
                 if started - last_prune >= 3600:
                     last_prune = started
                     self.store.prune(time.time() - self.config.channels.keep_delivered_s)

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from blueranch.cli import main
 from blueranch.contracts.influx import MEASUREMENTS
+from blueranch.testing.services import free_port
 from models.alerts.synthetic import MIN_MS, T0_MS, write_series
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,8 @@ def test_run_once_list_and_ack(influx, influxdb, blueranch_bin, tmp_path):
     write_series(influx, "dachen", "buoy-01", t, {"do_mg_l": do}, sensor="sonde")
     cfg = tmp_path / "alerts.yaml"
     cfg.write_text(yaml.safe_dump({"state_path": str(tmp_path / "state.sqlite")}))
-    cli(blueranch_bin, "run", "--influx", influxdb.url, "--database", influx.database, "--config", str(cfg), "--once")
+    cli(blueranch_bin, "run", "--influx", influxdb.url, "--database", influx.database, "--config", str(cfg), "--once",
+        "--metrics-port", str(free_port()))
     out = cli(blueranch_bin, "list", "--open", "--config", str(cfg)).stdout
     assert "do_low" in out and "critical" in out and "dachen/buoy-01/sonde" in out
     alert_id = out.split()[0]

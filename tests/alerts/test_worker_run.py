@@ -13,6 +13,7 @@ import pytest
 from blueranch.influxdb import InfluxClient
 from blueranch.testing.wait import wait_until
 from models.alerts.config import AlertsConfig
+from models.alerts.metrics import Metrics
 from models.alerts.store import Store
 from models.alerts.synthetic import DAY_MS, MIN_MS, write_series
 from models.alerts.worker import Worker
@@ -27,8 +28,10 @@ def test_run_loop_survives_an_influxdb_outage(influxdb_factory, tmp_path, caplog
     cfg = AlertsConfig.model_validate({"state_path": str(tmp_path / "s.sqlite")})
     stop = threading.Event()
 
+    metrics = Metrics()
+
     def work():  # the worker owns its SQLite connection in its own thread, as in the service
-        Worker(InfluxClient(server.url, "alerts_run", timeout_s=2), cfg).run(0.2, stop=stop)
+        Worker(InfluxClient(server.url, "alerts_run", timeout_s=2), cfg).run(0.2, stop=stop, metrics=metrics)
 
     store = Store(cfg.state_path)  # a second connection, as `blueranch alerts list` would open
     thread = threading.Thread(target=work, daemon=True)
@@ -45,6 +48,10 @@ def test_run_loop_survives_an_influxdb_outage(influxdb_factory, tmp_path, caplog
                      sensor="sonde")
         wait_until(lambda: store.list(open_only=True), 60, 0.1, "an open alert after the outage")
         assert store.list(open_only=True)[0].kind == "do_low"
+        wait_until(lambda: metrics.registry.get_sample_value("blueranch_alerts_active", {"state": "open"}) == 1, 30,
+                   0.1, "the open alert in the metrics")
+        assert metrics.registry.get_sample_value("blueranch_alerts_evaluations_total", {"result": "failed"}) >= 1
+        assert metrics.registry.get_sample_value("blueranch_alerts_events_total", {"event": "open"}) == 1
     finally:
         stop.set()
         thread.join(30)
