@@ -66,3 +66,10 @@ def test_datasource_takes_credentials_from_the_environment():
     names = {line.split("=")[0] for line in env_file.read_text().splitlines() if "=" in line}
     for ref in (ds["user"], ds["secureJsonData"]["password"]):
         assert ref.strip("${}") in names, f"{ref} is not set in {env_file.name}"
+
+
+def test_home_dashboard_is_a_mounted_file():
+    home = GRAFANA["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    mount = "/var/lib/grafana/dashboards"
+    assert home.startswith(mount + "/")
+    assert (REPO / _mounts()[mount] / home[len(mount) + 1:]).is_file(), home
