@@ -5,7 +5,9 @@ escaped; in tag keys, tag values and field keys, commas, equals signs and spaces
 values, double quotes and backslashes. A line feed or carriage return cannot be escaped in any of them,
 so it is refused in names and tags (:class:`ContractError`) and written as the two characters
 ``\\n``/``\\r`` in string fields, where it can only be free text. Nothing a device sends can therefore
-end a line early and create a second point.
+end a line early and create a second point. A backslash is refused in measurements and field keys (InfluxDB
+1.x cannot read some backslash sequences back there); tag keys and values keep it, except at the end.
+``tests/ingest/test_lineprotocol_roundtrip.py`` round-trips arbitrary values through the real InfluxDB.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ _KEY = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
 _STR = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
-def _name(value: str, table: dict, what: str) -> str:
+def _name(value: str, table: dict, what: str, backslash: bool = True) -> str:
     if not value:
         raise ContractError.single("bad_point", what, value, "must not be empty")
     if "\n" in value or "\r" in value:
         raise ContractError.single("bad_point", what, value, "must not contain a line feed or carriage return")
     if value.endswith("\\"):
         raise ContractError.single("bad_point", what, value, "must not end with a backslash")
+    if not backslash and "\\" in value:
+        # InfluxDB 1.x scans measurements and field keys treating a backslash as escaping the next
+        # character, but unescapes only \, \" \space and \=, so "a\=b" cannot be written and read back.
+        raise ContractError.single("bad_point", what, value, "must not contain a backslash")
     return value.translate(table)
 
 
@@ -37,12 +43,13 @@ def _name(value: str, table: dict, what: str) -> str:
 _CACHE_MAX = 50_000
 _meas_cache: dict[str, str] = {}
 _key_cache: dict[str, str] = {}
+_field_key_cache: dict[str, str] = {}
 
 
-def _cached(value: str, cache: dict[str, str], table: dict, what: str) -> str:
+def _cached(value: str, cache: dict[str, str], table: dict, what: str, backslash: bool = True) -> str:
     out = cache.get(value)
     if out is None:
-        out = _name(value, table, what)
+        out = _name(value, table, what, backslash)
         if len(cache) >= _CACHE_MAX:
             cache.clear()
         cache[value] = out
@@ -78,7 +85,8 @@ def line(point: Point) -> str:
     fields = point.fields
     if not fields:
         raise ContractError.single("bad_point", "fields", fields, "must have at least one field")
-    parts = [_meas_cache.get(point.measurement) or _cached(point.measurement, _meas_cache, _MEAS, "measurement")]
+    parts = [_meas_cache.get(point.measurement)
+             or _cached(point.measurement, _meas_cache, _MEAS, "measurement", backslash=False)]
     tags = point.tags
     for k in sorted(tags):
         v = tags[k]
@@ -86,8 +94,8 @@ def line(point: Point) -> str:
             continue  # InfluxDB drops empty tags; skipping keeps the series key stable
         parts.append((_key_cache.get(k) or _cached(k, _key_cache, _KEY, "tag key")) + "="
                      + (_key_cache.get(v) or _cached(v, _key_cache, _KEY, f"tags.{k}")))
-    body = ",".join([(_key_cache.get(k) or _cached(k, _key_cache, _KEY, "field key")) + "=" + _field_value(k, v)
-                     for k, v in fields.items()])
+    body = ",".join([(_field_key_cache.get(k) or _cached(k, _field_key_cache, _KEY, "field key", backslash=False))
+                     + "=" + _field_value(k, v) for k, v in fields.items()])
     return f"{','.join(parts)} {body} {point.time_ms}"
 
 
