@@ -83,3 +83,33 @@ def test_load_config_file_errors_name_the_file(tmp_path):
 def test_deployed_config_is_valid():
     cfg = load_config(REPO / "deploy/blueranch/alerts.yaml")
     assert cfg.state_path.is_absolute()
+
+
+def test_harvest_log_lines_and_errors(tmp_path):
+    from models.alerts.worker import load_harvests
+
+    log = tmp_path / "harvests.jsonl"
+    log.write_text('{"type": "meta"}\n\n{"type": "harvest", "time": "2026-04-01T06:00:00Z", "asset": "ml-1", "wet_t": 2}\n')
+    cfg = AlertsConfig(harvest_log=log, harvests=[{"asset": "ml-2", "start": "2026-04-02T00:00:00Z"}])
+    assert [(a, s == e) for a, s, e in load_harvests(cfg)] == [("ml-2", True), ("ml-1", True)]
+    log.write_text('{"type": "harvest", "asset": "ml-1"}\n')
+    with pytest.raises(ValueError, match=r"harvests.jsonl:1: harvest needs 'time'"):
+        load_harvests(cfg)
+    log.write_text('{"type": "harvest", "time": "2026-04-01T06:00:00Z", "asset": "ml-1"\n')
+    with pytest.raises(ValueError, match=r"harvests.jsonl:1: not JSON"):
+        load_harvests(cfg)
+
+
+def test_config_from_truth_meta():
+    from models.alerts.truth import config_from_truth_meta
+
+    meta = {"type": "meta", "scenario": "s", "site": "dachen",
+            "assets": [{"asset": "m1", "kind": "bivalve", "group": "mussel", "sensor": "lc-1", "tare_kg": 25.0},
+                       {"asset": "k1", "kind": "macroalgae", "group": "kelp", "sensor": None, "tare_kg": 40.0}],
+            "devices": [{"device": "lc-1", "edge_device": "buoy-01", "interval_s": 600}]}
+    cfg = AlertsConfig.model_validate(config_from_truth_meta(meta))
+    assert cfg.sites["dachen"].species == ["mussel"] and cfg.tare_kg("dachen", "m1") == 25.0
+    assert cfg.tare_kg("dachen", "k1") == 0.0
+    assert cfg.device("dachen", "buoy-01").sensor_intervals_s == {"lc-1": 600.0}
+    with pytest.raises(ValueError, match="not a truth meta"):
+        config_from_truth_meta({"type": "water"})
