@@ -67,15 +67,15 @@ def test_check_fails_on_an_empty_database(influx, influxdb, blueranch_bin):
 
 
 @pytest.mark.integration
-def test_sample_data_then_check_passes(influxdb, blueranch_bin):
+def test_sample_data_then_check_passes(influxdb):
     db = f"dashtest_sample_{os.getpid()}"
     try:
-        r = cli(blueranch_bin, "sample-data", "--influx", influxdb.url, "--database", db, "--site", "dachen",
-                "--site", "xiangshan")
-        assert r.returncode == 0, r.stderr
-        assert "dachen, xiangshan" in r.stdout
-        r = cli(blueranch_bin, "check", "--influx", influxdb.url, "--database", db, "--var", "site=xiangshan")
-        assert r.returncode == 0, r.stdout + r.stderr
+        r = in_process("sample-data", "--influx", influxdb.url, "--database", db, "--site", "dachen",
+                       "--site", "xiangshan")
+        assert r.exit_code == 0, r.output
+        assert "dachen, xiangshan" in r.output
+        r = in_process("check", "--influx", influxdb.url, "--database", db, "--var", "site=xiangshan")
+        assert r.exit_code == 0, r.output
     finally:
         InfluxClient(influxdb.url, db).query(f'DROP DATABASE "{db}"', method="POST", database=None)
 
