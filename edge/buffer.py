@@ -18,6 +18,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,8 @@ class Buffer:
         self.next_seq = self._meta("next_seq")
         self.dropped_readings = self._meta("dropped_readings")
         self.dropped_messages = self._meta("dropped_messages")
+        #: (seq, monotonic time) of the first messages appended by this process (the uplink's first live seq)
+        self.recent: deque[tuple[int, float]] = deque(maxlen=1)
 
     def _meta(self, key: str) -> int:
         return int(self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
@@ -85,6 +88,8 @@ class Buffer:
                 self._db.execute("ROLLBACK")
                 raise
             self.next_seq = seq + 1
+            if not self.recent:
+                self.recent.append((seq, time.monotonic()))
             self.messages += 1
             self.bytes += len(body)
             self.readings += n_samples

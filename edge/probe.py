@@ -18,7 +18,7 @@ from typing import Callable
 from edge.bus import Bus, read_until
 from edge.drivers.base import DriverError, LineSettings
 from edge.drivers.modbus_rtu import client_on, read_registers
-from edge.drivers.nmea_framing import NmeaError, parse_sentence
+from edge.drivers.nmea_framing import SENTENCES, NmeaError, parse_sentence
 from edge.drivers.sdi12 import LINE as SDI12_LINE
 from edge.drivers.sdi12 import transact
 from edge.drivers.sdi12_framing import (ADDRESSES, Sdi12Error, command, parse_address_reply, parse_identification,
@@ -177,7 +177,7 @@ def snippet(found: list[Found]) -> str:
                 out.append(f"    quantities: []   # FILL IN the {d.get('values', '?')} quantities in the "
                            f"sensor's output order (its manual)\n")
         elif f.driver == "nmea0183":
-            usable = [s for s in d["sentences"] if s in ("GGA", "RMC", "MWV", "MDA")]
+            usable = [s for s in d["sentences"] if s in SENTENCES]
             out.append(f"  # talkers {', '.join(d['talkers'])}; sentences seen: {', '.join(d['sentences'])}\n")
             out.append(f"  - id: nmea-{i}\n    driver: nmea0183\n    port: {f.port}\n    baudrate: {d['baudrate']}\n"
                        f"    sentences: [{', '.join(usable) or 'GGA'}]\n    interval_s: 60\n")

@@ -4,8 +4,9 @@
   username/password (the password comes from the environment or a file and is never logged).
 - A message leaves the buffer only on its PUBACK. Unacknowledged messages stay in paho's session queue
   across reconnects (paho resends them with DUP), so they are not sent twice by us.
-- Live first: at each (re)connect everything already buffered becomes the backlog and is replayed in seq
-  order with ``backfill: true``, a chunk at a time, after whatever live message is waiting.
+- Live first: at each reconnect everything already buffered becomes the backlog and is replayed in seq order
+  with ``backfill: true``, a chunk at a time, after whatever live message is waiting. At the first connect
+  of a process the backlog is what earlier runs left; readings taken while connecting are live.
 - Reconnects back off exponentially with jitter ("equal jitter", M. Brooker, "Exponential Backoff And
   Jitter", AWS Architecture Blog, 2015): a fleet of buoys coming back after a shore outage does not
   reconnect in lock-step.
@@ -77,6 +78,7 @@ class Uplink:
         self._acks: deque = deque()
         self._pending: dict[int, int] = {}  # mid -> seq; only the sender thread touches it
         self._reconnected = False
+        self._first_connect = True
         self._attempt = 0
         self.live_from = buffer.next_seq
         self._live_cursor = self.live_from - 1
@@ -144,7 +146,7 @@ class Uplink:
                 continue
             if self._reconnected:
                 self._reconnected = False
-                self.live_from = self.buffer.next_seq
+                self.live_from = self._live_start()
                 self._live_cursor = self.live_from - 1
                 self._backlog_cursor = 0
             sent = self._send_round()
@@ -154,12 +156,19 @@ class Uplink:
             if not sent:
                 self.wake.wait(0.5)
 
+    def _live_start(self) -> int:
+        """The first seq that goes out live after a (re)connect."""
+        first, self._first_connect = self._first_connect, False
+        if first and self.buffer.recent:
+            return self.buffer.recent[0][0]
+        return self.buffer.next_seq
+
     def _send_round(self) -> int:
         room = self.cfg.inflight_max - len(self._pending)
         if room <= 0:
             return 0
         sent = 0
-        for m in self.buffer.fetch(self._live_cursor, limit=room):
+        for m in self.buffer.fetch(self._live_cursor, limit=room, skip=set(self._pending.values())):
             self._publish(m, backfill=False)
             self._live_cursor = m.seq
             sent += 1

@@ -28,7 +28,7 @@ SAMPLE = """\
   driver: nmea0183
   port: /dev/ttyUSB1
   baudrate: 4800            # NMEA 0183 standard rate (IEC 61162-1); 38400 for high-speed talkers
-  sentences: [GGA, RMC]     # GGA, RMC, MWV, MDA
+  sentences: [GGA, RMC, MWV, XDR]  # GGA, RMC, MWV, MDA, XDR
   interval_s: 60
   timeout_s: 3.0            # listen at most this long per reading (talkers send about once a second)
 """
@@ -37,7 +37,7 @@ SAMPLE = """\
 class Config(SerialSensorBase):
     driver: Literal["nmea0183"]
     baudrate: int = Field(default=4800, ge=1200, le=115200)
-    sentences: list[Literal["GGA", "RMC", "MWV", "MDA"]] = Field(default=["GGA", "RMC"], min_length=1)
+    sentences: list[Literal["GGA", "RMC", "MWV", "MDA", "XDR"]] = Field(default=["GGA", "RMC"], min_length=1)
     #: only these talker ids (GP, GN, WI, ...); empty means any
     talkers: list[str] = Field(default=[], max_length=20)
     #: only these quantities (empty: every quantity the sentences give)

@@ -9,6 +9,9 @@ Supported sentences and what they give:
   (status ``A``; ``V`` means the receiver warns the data are invalid, so nothing is taken)
 - ``MWV`` wind speed and angle: wind_speed_m_s, and wind_dir_deg when the reference is ``T``
 - ``MDA`` meteorological composite: air_pressure_hpa, air_temp_c, wind_speed_m_s, wind_dir_deg (true)
+- ``XDR`` transducers (type, value, unit, id): pressure ``P`` in ``B`` (bar) or ``P`` (Pa) -> air_pressure_hpa;
+  temperature ``C`` in ``C`` -> air_temp_c (temp_c when the id names water, e.g. ``WATER``/``WTEMP``);
+  displacement ``D`` in ``M`` with an id starting ``WAVE`` -> wave_height_m. Other transducers are ignored.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from edge.drivers.base import DriverError
 
 #: NMEA 0183 v4.10, 5.3: at most 82 characters including $ and CR LF.
 MAX_SENTENCE_CHARS = 82
-SENTENCES = ("GGA", "RMC", "MWV", "MDA")
+SENTENCES = ("GGA", "RMC", "MWV", "MDA", "XDR")
 #: 1 knot = 1852 m / 3600 s exactly (international nautical mile, BIPM SI brochure table 8).
 KNOT_M_S = 1852 / 3600
 #: MWV speed units: K km/h, M m/s, N knots, S statute miles/h (1 mi = 1609.344 m, exact by definition).
@@ -106,3 +109,16 @@ def _extract(msg, out: Sentence) -> None:
             v["wind_speed_m_s"] = w
         if (d := _f(msg.direction_true)) is not None:
             v["wind_dir_deg"] = d
+    elif t == "XDR":
+        for i in range(msg.num_transducers):
+            x = msg.get_transducer(i)
+            value = _f(x.value)
+            if value is None:
+                continue
+            ident = (x.id or "").upper()
+            if x.type == "P" and x.units in ("B", "P"):
+                v["air_pressure_hpa"] = value * 1000.0 if x.units == "B" else value / 100.0  # 1 bar = 1000 hPa
+            elif x.type == "C" and x.units == "C":
+                v["temp_c" if ident.startswith(("WATER", "WTEMP", "WT")) else "air_temp_c"] = value
+            elif x.type == "D" and x.units == "M" and ident.startswith("WAVE"):
+                v["wave_height_m"] = value

@@ -6,6 +6,8 @@ records every byte it received (``rx``) so tests can check what went over the wi
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import pty
 import select
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
+from blueranch.contracts import mqtt as contract
+from blueranch.mqttc import connect_properties, make_client, parse_url
 
 from edge.drivers.modbus_framing import crc16_modbus
 from edge.drivers.sdi12_framing import crc_chars
@@ -234,3 +239,62 @@ def wire():
     from types import SimpleNamespace
 
     return SimpleNamespace(Sdi12Sensors=Sdi12Sensors, ModbusSlaves=ModbusSlaves, nmea=nmea)
+
+
+_collector_ids = itertools.count()
+_device_ids = itertools.count()
+
+
+class Collector:
+    """A QoS 1 subscriber with a persistent session that records telemetry in arrival order."""
+
+    def __init__(self, broker_url: str, site: str = "dachen", device: str = "buoy-01", **auth):
+        self.messages: list[contract.Telemetry] = []
+        self.status: dict | None = None
+        self.lock = threading.Lock()
+        u = parse_url(broker_url)
+        self.device = device
+        self.client = make_client(f"collector-{device}-{next(_collector_ids)}", clean=False, **auth)
+        self.client.on_connect = lambda c, *a: c.subscribe([(contract.telemetry_topic(site, device), 1),
+                                                            (contract.status_topic(site, device), 1)])
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.connect_async(u.host, u.port, clean_start=False, properties=connect_properties(3600))
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        if msg.topic.endswith("/status"):
+            self.status = json.loads(msg.payload) if msg.payload else None
+            return
+        m = contract.parse_telemetry(msg.payload, msg.topic)
+        with self.lock:
+            self.messages.append(m)
+
+    def seqs(self) -> set[int]:
+        with self.lock:
+            return {m.seq for m in self.messages}
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def device_id() -> str:
+    """A device id of this test's own: the session-wide broker keeps retained status and sessions per device."""
+    return f"buoy-t{os.getpid()}-{next(_device_ids)}"
+
+
+@pytest.fixture
+def collector(device_id):
+    """Make :class:`Collector` subscribers (for ``device_id`` unless told); all are closed after the test."""
+    made: list[Collector] = []
+
+    def make(url: str, **auth) -> Collector:
+        c = Collector(url, **{"device": device_id, **auth})
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()

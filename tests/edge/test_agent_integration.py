@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from blueranch.contracts import mqtt as contract
-from blueranch.mqttc import connect_properties, make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.wait import wait_until
 from edge.drivers.modbus_framing import encode
@@ -28,48 +27,16 @@ pytestmark = pytest.mark.integration
 OUTAGE_S = float(os.environ.get("EDGE_OUTAGE_S", "20"))
 
 
-class Collector:
-    """A QoS 1 subscriber with a persistent session that records telemetry in arrival order."""
-
-    def __init__(self, broker_url: str, site: str = "dachen", device: str = "buoy-01", **auth):
-        self.messages: list[contract.Telemetry] = []
-        self.status: dict | None = None
-        self.lock = threading.Lock()
-        u = parse_url(broker_url)
-        self.client = make_client(f"collector-{os.getpid()}-{id(self):x}", clean=False, **auth)
-        self.client.on_connect = lambda c, *a: c.subscribe([(contract.telemetry_topic(site, device), 1),
-                                                            (contract.status_topic(site, device), 1)])
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(0.1, 0.5)
-        self.client.connect_async(u.host, u.port, clean_start=False, properties=connect_properties(3600))
-        self.client.loop_start()
-
-    def _on_message(self, client, userdata, msg) -> None:
-        if msg.topic.endswith("/status"):
-            self.status = json.loads(msg.payload) if msg.payload else None
-            return
-        m = contract.parse_telemetry(msg.payload, msg.topic)
-        with self.lock:
-            self.messages.append(m)
-
-    def seqs(self) -> set[int]:
-        with self.lock:
-            return {m.seq for m in self.messages}
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-def agent_config(tmp_path: Path, broker_url: str, sonde: Path, rs485: Path | None = None, **mqtt_extra) -> Path:
+def agent_config(tmp_path: Path, device: str, broker_url: str, sonde: Path, rs485: Path | None = None,
+                 **mqtt_extra) -> Path:
     sensors = [{"id": "sonde-1", "driver": "sdi12", "port": str(sonde), "address": "0", "command": "M",
                 "interval_s": 0.2, "timeout_s": 0.5, "retries": 1, "farm": "mussel-1",
-                "quantities": ["temp_c", "do_mg_l", "ph"]}]
+                "quantities": ["sp_cond_us_cm", "do_mg_l", "ph"]}]
     if rs485 is not None:
         sensors += [{"id": f"lc-{i}", "driver": "modbus_rtu", "port": str(rs485), "slave_id": i, "interval_s": 0.2,
                      "timeout_s": 0.3, "retries": 0, "asset": f"ll-0{i}",
                      "registers": [{"address": 0, "quantity": "load_kg"}]} for i in (1, 2)]
-    cfg = {"site": "dachen", "device": "buoy-01",
+    cfg = {"site": "dachen", "device": device,
            "mqtt": {"url": broker_url, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0, "status_interval_s": 1,
                     **mqtt_extra},
            "buffer": {"path": str(tmp_path / "buffer.sqlite")},
@@ -97,7 +64,9 @@ def check_complete_and_ordered(messages: list[contract.Telemetry], last_seq: int
             continue  # an at-least-once duplicate (same seq, same content)
         seen.add(m.seq)
         (backfill if m.backfill else live).append(m.seq)
-    assert seen == set(range(1, last_seq + 1)), sorted(set(range(1, last_seq + 1)) - seen)[:20]
+    missing = sorted(set(range(1, last_seq + 1)) - seen)
+    assert not missing, f"{len(missing)} missing: {missing[:5]}..{missing[-5:]} of {last_seq}; " \
+                        f"arrivals: {[(m.seq, m.backfill) for m in messages][:60]}"
     assert live == sorted(live) and backfill == sorted(backfill)
 
 
@@ -114,9 +83,9 @@ def rs485(peer_factory, wire):
     return dev, peer_factory("rs485", dev)
 
 
-def test_readings_flags_status_and_clean_stop(tmp_path, mosquitto, sonde, rs485):
-    cfg = agent_config(tmp_path, mosquitto.url, sonde[1].link, rs485[1].link)
-    col = Collector(mosquitto.url)
+def test_readings_flags_status_and_clean_stop(tmp_path, device_id, collector, mosquitto, sonde, rs485):
+    cfg = agent_config(tmp_path, device_id, mosquitto.url, sonde[1].link, rs485[1].link)
+    col = collector(mosquitto.url)
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
         try:
@@ -145,10 +114,14 @@ def test_readings_flags_status_and_clean_stop(tmp_path, mosquitto, sonde, rs485)
 
 
 @pytest.mark.slow
-def test_broker_outage_under_load_every_seq_arrives_once_in_order(tmp_path, mosquitto_factory, sonde, rs485):
-    broker = mosquitto_factory()
-    cfg = agent_config(tmp_path, broker.url, sonde[1].link, rs485[1].link)
-    col = Collector(broker.url)
+def test_broker_outage_under_load_every_seq_arrives_once_in_order(tmp_path, device_id, collector, mosquitto_factory,
+                                                                  sonde,
+                                                                  rs485):
+    # "user root": run as root, Mosquitto drops to its own user and cannot write its persistence file in
+    # pytest's private tmp dir ("Error: Permission denied"), so sessions would not survive the restart.
+    broker = mosquitto_factory(extra_config="user root")
+    cfg = agent_config(tmp_path, device_id, broker.url, sonde[1].link, rs485[1].link)
+    col = collector(broker.url)
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
         wait_until(lambda: len(col.seqs()) >= 20, 60, 0.1, "live messages before the outage")
@@ -177,10 +150,11 @@ def test_broker_outage_under_load_every_seq_arrives_once_in_order(tmp_path, mosq
     col.close()
 
 
-def test_sigkill_mid_stream_loses_nothing_already_taken(tmp_path, mosquitto, sonde):
+@pytest.mark.slow
+def test_sigkill_mid_stream_loses_nothing_already_taken(tmp_path, device_id, collector, mosquitto, sonde):
     dev, peer = sonde
-    cfg = agent_config(tmp_path, mosquitto.url, peer.link)
-    col = Collector(mosquitto.url)
+    cfg = agent_config(tmp_path, device_id, mosquitto.url, peer.link)
+    col = collector(mosquitto.url)
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
         wait_until(lambda: len(col.seqs()) >= 10, 60, 0.1, "messages before the kill")
@@ -196,19 +170,21 @@ def test_sigkill_mid_stream_loses_nothing_already_taken(tmp_path, mosquitto, son
     last = json.loads(edge_cli("status", "--config", str(cfg), "--json").stdout)
     assert last["buffer_depth"] == 0
     check_complete_and_ordered(col.messages, last["next_seq"] - 1)
-    got = {s.value for m in col.messages for s in m.samples if s.quantity == "temp_c"}
+    got = {s.value for m in col.messages for s in m.samples if s.quantity == "sp_cond_us_cm"}
     lost = [v for v in served_before_kill if v not in got]
     # At most the reading in hand when the process died: served by the sensor, not yet in the buffer.
     assert len(lost) <= 1 and (not lost or lost[0] == served_before_kill[-1]), lost
     col.close()
 
 
-def test_sensor_faults_are_logged_with_device_and_reason_and_the_agent_keeps_running(tmp_path, mosquitto, sonde,
-                                                                                       rs485):
+@pytest.mark.slow
+def test_sensor_faults_are_logged_with_device_and_reason_and_the_agent_keeps_running(tmp_path, device_id, collector,
+                                                                                       mosquitto,
+                                                                                       sonde, rs485):
     sdev, speer = sonde
     mdev, mpeer = rs485
-    cfg = agent_config(tmp_path, mosquitto.url, speer.link, mpeer.link)
-    col = Collector(mosquitto.url)
+    cfg = agent_config(tmp_path, device_id, mosquitto.url, speer.link, mpeer.link)
+    col = collector(mosquitto.url)
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
         wait_until(lambda: len(col.seqs()) >= 5, 60, 0.1, "first messages")
@@ -243,18 +219,21 @@ def _tls_files(d: Path) -> tuple[Path, Path, Path]:
     return d / "ca.crt", d / "server.crt", d / "server.key"
 
 
-def test_tls_and_password_from_env_which_never_reaches_the_logs(tmp_path, mosquitto_factory, sonde):
+@pytest.mark.slow
+def test_tls_and_password_from_env_which_never_reaches_the_logs(tmp_path, device_id, collector, mosquitto_factory,
+                                                                sonde):
     secret = "s3cr3t-Pa55-word"
     # ("user root": as root, mosquitto would drop to its own user, which cannot read pytest's private tmp dir;
     # as any other user the option is ignored.)
     pw = tmp_path / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), "buoy-01", secret], check=True, capture_output=True)
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), device_id, secret], check=True, capture_output=True)
     ca, crt, key = _tls_files(tmp_path)
-    broker = mosquitto_factory(allow_anonymous=False,
-                               extra_config=f"user root\npassword_file {pw}\ncafile {ca}\ncertfile {crt}\nkeyfile {key}\n")
+    tls = f"cafile {ca}\ncertfile {crt}\nkeyfile {key}\n"
+    broker = mosquitto_factory(allow_anonymous=False, extra_config=f"user root\npassword_file {pw}\n{tls}")
     url = broker.url.replace("mqtt://", "mqtts://")
-    cfg = agent_config(tmp_path, url, sonde[1].link, username="buoy-01", password_env="EDGE_TEST_PW", ca_file=str(ca))
-    col = Collector(broker.url.replace("mqtt://", "mqtts://"), username="buoy-01", password=secret, tls=True,
+    cfg = agent_config(tmp_path, device_id, url, sonde[1].link, username=device_id,
+                       password_env="EDGE_TEST_PW", ca_file=str(ca))
+    col = collector(broker.url.replace("mqtt://", "mqtts://"), username=device_id, password=secret, tls=True,
                     ca_file=str(ca))
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg), "--log-level", "DEBUG"),
@@ -273,8 +252,8 @@ def test_tls_and_password_from_env_which_never_reaches_the_logs(tmp_path, mosqui
     col.close()
 
 
-def test_missing_password_env_is_a_clear_start_error(tmp_path, mosquitto, sonde):
-    cfg = agent_config(tmp_path, mosquitto.url, sonde[1].link, username="u", password_env="EDGE_NOT_SET_PW")
+def test_missing_password_env_is_a_clear_start_error(tmp_path, device_id, mosquitto, sonde):
+    cfg = agent_config(tmp_path, device_id, mosquitto.url, sonde[1].link, username="u", password_env="EDGE_NOT_SET_PW")
     out = subprocess.run(blueranch_command("edge", "run", "--config", str(cfg)), capture_output=True, text=True,
                          timeout=60, env={k: v for k, v in os.environ.items() if k != "EDGE_NOT_SET_PW"})
     assert out.returncode == 2 and "EDGE_NOT_SET_PW is not set" in out.stderr
