@@ -119,15 +119,21 @@ def fetch_status_drops(client: InfluxClient, start_ms: int, end_ms: int) -> list
     return tracks
 
 
-def fetch_frames(client: InfluxClient, start_ms: int, end_ms: int) -> Frames:
-    """All series the rules read between ``start_ms`` and ``end_ms``."""
+def fetch_frames(client: InfluxClient, start_ms: int, end_ms: int,
+                 lookback_h: dict[str, float] | None = None) -> Frames:
+    """All series the rules read between ``start_ms`` and ``end_ms``; ``lookback_h`` narrows the window
+    per series (keys: the rule fields, ``position``, ``seen``) to what the rules need."""
+    lookback_h = lookback_h or {}
+
+    def start(key: str) -> int:
+        return max(start_ms, end_ms - int(lookback_h[key] * 3_600_000)) if key in lookback_h else start_ms
+
     frames = Frames(start_ms, end_ms)
     for name in RULE_FIELDS:
-        frames.tracks[name] = fetch_fields(client, (name,), start_ms, end_ms)
-    frames.tracks["buffer_dropped_total"] += fetch_status_drops(client, start_ms, end_ms)
-    pos = fetch_fields(client, POSITION_FIELDS, start_ms, end_ms)
-    frames.tracks["position"] = pos
-    frames.seen = fetch_seen(client, start_ms, end_ms)
+        frames.tracks[name] = fetch_fields(client, (name,), start(name), end_ms)
+    frames.tracks["buffer_dropped_total"] += fetch_status_drops(client, start("buffer_dropped_total"), end_ms)
+    frames.tracks["position"] = fetch_fields(client, POSITION_FIELDS, start("position"), end_ms)
+    frames.seen = fetch_seen(client, start("seen"), end_ms)
     return frames
 
 

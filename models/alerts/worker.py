@@ -54,6 +54,26 @@ def load_harvests(cfg: AlertsConfig) -> list[tuple[str, int, int]]:
     return out
 
 
+def needed_lookback_h(config: AlertsConfig) -> dict[str, float]:
+    """Hours of each series the rules need (the largest over every configured site and device), so a
+    tick reads 2 h of wind rather than ``lookback_h`` of it. ``lookback_h`` still caps every window."""
+    rules = [config.resolve_rules("*", "*")]
+    for site, s in config.sites.items():
+        rules.append(config.resolve_rules(site, "*"))
+        rules += [config.resolve_rules(site, d) for d in s.devices]
+    need = {
+        "do_mg_l": max(max(r.do_forecast.fit_window_h, r.do_daily.window_h) for r in rules) + 1,
+        "temp_c": max(r.heatwave.min_days for r in rules) * 24 + 48,
+        "wind_speed_m_s": max(r.storm.average_s for r in rules) / 3600 + 1,
+        "load_kg": max(r.biomass_loss.recent_h + r.biomass_loss.reference_h for r in rules) + 1,
+        "buffer_dropped_total": max(r.buffer_drops.window_h for r in rules) + 1,
+        "position": 24.0,
+        "seen": 24.0,  # the sensor registry keeps what was seen before
+    }
+    need["wave_height_m"] = need["wind_speed_m_s"]
+    return {k: min(v, config.lookback_h) for k, v in need.items()}
+
+
 class Worker:
     def __init__(self, client: InfluxClient, config: AlertsConfig, store: Store | None = None,
                  mqtt_client=None, clock=time.time):
@@ -70,6 +90,7 @@ class Worker:
         channels += [SmtpSender(s) for s in config.channels.smtp]
         self.dispatcher = Dispatcher(self.store, channels, config.channels, clock)
         self.harvests = load_harvests(config)
+        self.lookback_h = needed_lookback_h(config)
         self._clim: dict[tuple[str, str, int], np.ndarray | None] = {}
 
     # ------------------------------------------------------------ climatology
@@ -125,9 +146,9 @@ class Worker:
         return self.engine.apply(observations, now_ms)
 
     def evaluate_now(self, now_ms: int | None = None) -> list[dict]:
-        """Fetch the look-back window ending at ``now_ms`` (default: the clock) and evaluate it."""
+        """Fetch what the rules need up to ``now_ms`` (default: the clock) and evaluate it."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        frames = fetch_frames(self.client, now_ms - int(self.config.lookback_h * HOUR_MS), now_ms)
+        frames = fetch_frames(self.client, now_ms - int(self.config.lookback_h * HOUR_MS), now_ms, self.lookback_h)
         return self.evaluate_at(frames, now_ms)
 
     def tick(self, now_ms: int | None = None) -> list[dict]:
