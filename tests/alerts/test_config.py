@@ -113,3 +113,14 @@ def test_config_from_truth_meta():
     assert cfg.device("dachen", "buoy-01").sensor_intervals_s == {"lc-1": 600.0}
     with pytest.raises(ValueError, match="not a truth meta"):
         config_from_truth_meta({"type": "water"})
+
+
+def test_each_series_is_read_only_as_far_back_as_its_rules_need():
+    from models.alerts.worker import needed_lookback_h
+
+    need = needed_lookback_h(AlertsConfig())
+    assert need["do_mg_l"] == 73 and need["wind_speed_m_s"] < 2 and need["load_kg"] == 27
+    assert need["temp_c"] == 5 * 24 + 48
+    wider = AlertsConfig.model_validate({"sites": {"d": {"devices": {"b": {"rules": {"heatwave": {"min_days": 7}}}}}},
+                                         "lookback_h": 100})
+    assert needed_lookback_h(wider)["temp_c"] == 100  # capped by lookback_h
