@@ -22,7 +22,7 @@ def day_of_year(t_s):
     Uses a 365.2425-day year from the Unix epoch; the error against the calendar is under a day,
     negligible for seasonal cycles.
     """
-    return (t_s / 86400.0 + 0.0) % 365.2425 - 0.0
+    return (t_s / 86400.0) % 365.2425
 
 
 def local_hour(t_s, utc_offset_h: float = 8.0):
