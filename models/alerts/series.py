@@ -100,8 +100,9 @@ def fetch_seen(client: InfluxClient, start_ms: int, end_ms: int) -> dict[tuple[s
     acc: dict[tuple[str, str, str], list[np.ndarray]] = {}
     queries = [f'SELECT /{QC_SUFFIX}$/ FROM {MEASUREMENTS[m].qualified} WHERE {_time_clause(start_ms, end_ms)} '
                f'GROUP BY "site", "device", "sensor"' for m in TELEMETRY_MEASUREMENTS]
+    # Only "online" statuses count as signs of life: the Last Will's "offline" is the broker speaking.
     queries.append(f'SELECT "online" FROM {MEASUREMENTS["device_status"].qualified} '
-                   f'WHERE {_time_clause(start_ms, end_ms)} GROUP BY "site", "device"')
+                   f'WHERE {_time_clause(start_ms, end_ms)} AND "online" = 1 GROUP BY "site", "device"')
     for q in queries:
         for s in client.query(q):
             key = (s.tags.get("site", ""), s.tags.get("device", ""), s.tags.get("sensor", ""))

@@ -56,3 +56,18 @@ def test_no_climatology_means_no_heatwave_evaluation(influx, make_worker):
     write_series(influx, "dachen", "buoy-01", t, {"temp_c": np.full(len(t), 35.0)}, sensor="sonde")
     events = make_worker().replay(T0_MS + 9 * DAY_MS, T0_MS + 10 * DAY_MS - 1, 3600)
     assert [e for e in events if e["kind"] == "heatwave"] == []
+
+
+def test_edge_agent_silence_counts_online_statuses_only(influx, make_worker):
+    from blueranch.contracts.influx import Point
+    from blueranch.contracts.lineprotocol import lines
+
+    t = np.arange(T0_MS, T0_MS + 2 * HOUR_MS, MIN_MS)
+    pts = [Point("device_status", {"site": "dachen", "device": "buoy-01"},
+                 {"online": 1, "buffer_depth": 0, "buffer_dropped_total": 0}, int(x)) for x in t]
+    # The agent drops off; the broker publishes its Last Will ("offline") a keep-alive later.
+    pts.append(Point("device_status", {"site": "dachen", "device": "buoy-01"}, {"online": 0}, int(t[-1]) + 90_000))
+    influx.write(lines(pts), retention_policy="raw")
+    events = make_worker().replay(int(t[-1]) + 60_000, int(t[-1]) + 10 * MIN_MS, 60)
+    s = [e for e in events if e["kind"] == "silent" and e["event"] == "open"]
+    assert len(s) == 1 and s[0]["subject"] == "" and s[0]["time_ms"] <= int(t[-1]) + 4 * MIN_MS
