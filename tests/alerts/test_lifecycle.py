@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from models.alerts.config import AlertsConfig
 from models.alerts.lifecycle import Engine
@@ -126,3 +128,27 @@ def test_acknowledge_errors(store):
 def test_duplicate_observation_is_a_bug_not_a_second_alert(store):
     with pytest.raises(ValueError, match="twice"):
         Engine(cfg(), store).apply([ob(True), ob(True)], T0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["wx-01", "wx-02"]), st.booleans(), st.booleans(),
+                          st.sampled_from(["warning", "critical"]), st.booleans()), min_size=1, max_size=60))
+def test_lifecycle_invariants_under_any_sequence(tmp_path_factory, seq):
+    """Whatever the rules report: at most one active alert per condition, every alert's events start
+    with open and end at resolved, and nothing follows a resolution."""
+    s = Store(tmp_path_factory.mktemp("prop") / "s.sqlite")
+    e = Engine(cfg(min_duration_s=120, clear_after_s=180, escalate_after_s=300, repeat_every_s=240), s)
+    by_alert: dict[str, list[str]] = {}
+    for i, (device, trig, clear, sev, ack) in enumerate(seq):
+        now = T0 + i * MIN
+        for ev in e.apply([ob(trig, clear and not trig, sev, device)], now):
+            by_alert.setdefault(ev["alert_id"], []).append(ev["event"])
+        active = [a for a in s.active().values() if a.device == device]
+        assert len(active) <= 1
+        if ack and active and active[0].state in ("open", "escalated"):
+            by_alert[active[0].id].append(e.acknowledge(active[0].id, "ops", now)["event"])
+    for events in by_alert.values():
+        assert events[0] == "open"
+        assert "resolved" not in events[:-1]
+        assert events.count("escalated") <= 1 and events.count("acknowledged") <= 1
+    s.close()
