@@ -103,7 +103,7 @@ def run_accuracy(mqtt_url: str, influx_url: str, database: str, workdir: Path, d
     t3 = time.monotonic()
     latest = stats_cycle.latest_ms
     ytd = next(p for p in worker.last_budget.periods if p.name == "ytd")
-    rows = _category_ytd(client)
+    rows = _category_ytd(client, ytd.start_ms)
     truth_budget = compute_budget(cfg, truth_inputs(truth, cfg), [Period("ytd", ytd.start_ms, ytd.end_ms)], latest,
                                   draws=100)
     sensor = {c: float(rows[c]) for c in CATEGORIES}
@@ -113,7 +113,8 @@ def run_accuracy(mqtt_url: str, influx_url: str, database: str, workdir: Path, d
                           stats.garbled_dropped, t1 - t0, t2 - t1, t3 - t2, cfg)
 
 
-def _category_ytd(client: InfluxClient) -> dict[str, float]:
+def _category_ytd(client: InfluxClient, start_ms: int) -> dict[str, float]:
+    """The ytd sinks of the year starting at ``start_ms`` (a skewed device clock may open the next year)."""
     q = ('SELECT "sinks_t_c" FROM "derived"."carbon_budget" WHERE "scope" = \'category\' AND "period" = \'ytd\' '
-         'GROUP BY "key"')
+         f'AND time = {start_ms}ms GROUP BY "key"')
     return {s.tags["key"]: s.values[-1][1] for s in client.query(q)}
