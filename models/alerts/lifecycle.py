@@ -16,7 +16,7 @@ import hashlib
 import logging
 from datetime import datetime, timezone
 
-from models.alerts.config import SEVERITY_RANK, AlertsConfig, Lifecycle
+from models.alerts.config import RULE_NAMES, SEVERITY_RANK, AlertsConfig, Lifecycle
 from models.alerts.rules.base import Observation
 from models.alerts.store import OPEN_STATES, Alert, Store
 
@@ -77,7 +77,11 @@ class Engine:
                     lifecycles[lk] = self._lifecycle(*lk)
                 events += self._step(active.get(ob.key), ob, lifecycles[lk], now_ms)
             for a in active.values():
-                if a.key not in seen and a.state in OPEN_STATES:
+                if a.key in seen:
+                    continue
+                if not self._enabled(a):
+                    events += self._retire(a, now_ms)
+                elif a.state in OPEN_STATES:
                     events += self._timers(a, self._lifecycle(a.site, a.device, a.kind), now_ms)
         return events
 
@@ -117,6 +121,20 @@ class Engine:
             self.store.save(a)
             return out
         out += self._timers(a, lc, now_ms)
+        self.store.save(a)
+        return out
+
+    def _enabled(self, a: Alert) -> bool:
+        return a.kind in RULE_NAMES and getattr(self.config.resolve_rules(a.site, a.device), a.kind).enabled
+
+    def _retire(self, a: Alert, now_ms: int) -> list[dict]:
+        """An alert whose rule was disabled or removed in the config: resolve it (pending: drop it)."""
+        if a.state == "pending":
+            self.store.delete(a.id)
+            return []
+        a.state, a.resolved_ms, a.updated_ms = "resolved", now_ms, now_ms
+        a.message = f"rule {a.kind} disabled or removed in the config; last: {a.message}"
+        out = [self._emit(a, "resolved", now_ms)]
         self.store.save(a)
         return out
 

@@ -152,3 +152,11 @@ def test_lifecycle_invariants_under_any_sequence(tmp_path_factory, seq):
         assert "resolved" not in events[:-1]
         assert events.count("escalated") <= 1 and events.count("acknowledged") <= 1
     s.close()
+
+
+def test_disabling_a_rule_resolves_its_alerts(store):
+    run(Engine(cfg(escalate_after_s=0, repeat_every_s=0), store), [ob(True)])
+    off = AlertsConfig.model_validate({"rules": {"storm": {"enabled": False}}})
+    events = Engine(off, store).apply([], T0 + MIN)
+    assert [ev["event"] for ev in events] == ["resolved"] and "disabled" in events[0]["message"]
+    assert store.list(open_only=True) == []
