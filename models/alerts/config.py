@@ -9,12 +9,11 @@ built-in defaults -> ``rules:`` -> the site's ``rules:`` -> species profiles of 
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from models.alerts.thresholds import do_reference, reference
 
@@ -229,8 +228,8 @@ class SiteConfig(Strict):
 
 class Harvest(Strict):
     asset: str
-    start: datetime
-    end: datetime | None = None
+    start: AwareDatetime
+    end: AwareDatetime | None = None
 
 
 class WebhookChannel(Strict):

@@ -37,7 +37,11 @@ def load_harvests(cfg: AlertsConfig) -> list[tuple[str, int, int]]:
     simulator truth file's format: ``{"type": "harvest", "time", "asset", "wet_t"}``)."""
     out = [(h.asset, to_ms(h.start), to_ms(h.end or h.start)) for h in cfg.harvests]
     if cfg.harvest_log is not None:
-        for n, raw in enumerate(Path(cfg.harvest_log).read_text("utf-8").splitlines(), 1):
+        try:
+            text = Path(cfg.harvest_log).read_text("utf-8")
+        except OSError as exc:
+            raise ValueError(f"harvest_log: cannot read {cfg.harvest_log}: {exc}") from exc
+        for n, raw in enumerate(text.splitlines(), 1):
             if not raw.strip():
                 continue
             try:
@@ -90,6 +94,7 @@ class Worker:
         channels += [SmtpSender(s) for s in config.channels.smtp]
         self.dispatcher = Dispatcher(self.store, channels, config.channels, clock)
         self.harvests = load_harvests(config)
+        self._harvest_mtime = self._harvest_log_mtime()
         self.lookback_h = needed_lookback_h(config)
         self._clim: dict[tuple[str, str, int], np.ndarray | None] = {}
 
@@ -132,8 +137,15 @@ class Worker:
             devices[key] = rec
         return devices, before
 
+    def _harvest_log_mtime(self) -> float | None:
+        p = self.config.harvest_log
+        return p.stat().st_mtime if p is not None and p.exists() else None
+
     def evaluate_at(self, frames: Frames, now_ms: int) -> list[dict]:
         """Evaluate all rules on ``frames`` (already cut at ``now_ms``); returns the notifications queued."""
+        mtime = self._harvest_log_mtime()
+        if mtime != self._harvest_mtime:  # the farm's harvest log grew: read it again
+            self.harvests, self._harvest_mtime = load_harvests(self.config), mtime
         devices, before = self._update_devices(frames)
         ctx = Context(now_ms, frames, self.config, devices, self.harvests,
                       lambda site, device: self.climatology(site, device, now_ms))

@@ -98,6 +98,9 @@ def test_harvest_log_lines_and_errors(tmp_path):
     log.write_text('{"type": "harvest", "time": "2026-04-01T06:00:00Z", "asset": "ml-1"\n')
     with pytest.raises(ValueError, match=r"harvests.jsonl:1: not JSON"):
         load_harvests(cfg)
+    log.unlink()
+    with pytest.raises(ValueError, match=r"harvest_log: cannot read"):
+        load_harvests(cfg)
 
 
 def test_config_from_truth_meta():
@@ -124,3 +127,8 @@ def test_each_series_is_read_only_as_far_back_as_its_rules_need():
     wider = AlertsConfig.model_validate({"sites": {"d": {"devices": {"b": {"rules": {"heatwave": {"min_days": 7}}}}}},
                                          "lookback_h": 100})
     assert needed_lookback_h(wider)["temp_c"] == 100  # capped by lookback_h
+
+
+def test_harvest_times_must_carry_a_zone():
+    with pytest.raises(ValueError, match="timezone"):
+        AlertsConfig.model_validate({"harvests": [{"asset": "ml-1", "start": "2026-04-01T06:00:00"}]})
