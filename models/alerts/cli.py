@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+log = logging.getLogger("blueranch.alerts")
+
 from models.alerts.config import AlertsConfig, load_config
 
 
@@ -35,7 +37,7 @@ def group() -> None:
     """Early warnings: hypoxia, heatwaves, storms, losses, silent devices."""
 
 
-def _mqtt(url: str, username: str | None):
+def _mqtt(url: str, username: str | None, wait_s: float = 10.0):
     from blueranch.mqttc import connect_properties, make_client, parse_url
 
     try:
@@ -44,8 +46,15 @@ def _mqtt(url: str, username: str | None):
         raise click.ClickException(str(exc)) from exc
     client = make_client(f"blueranch-alerts-{int(time.time())}", clean=True, tls=b.tls, username=username,
                          password=os.environ.get("BLUERANCH_MQTT_PASSWORD"))
+    connected = threading.Event()
+    client.on_connect = lambda c, u, flags, rc, props: connected.set() if not rc.is_failure else log.error(
+        "alerts: MQTT broker %s refused the connection: %s", url, rc)
     client.connect_async(b.host, b.port, keepalive=30, clean_start=True, properties=connect_properties(0))
     client.loop_start()
+    # Give the broker a moment so the first notifications go out at once; if it is down, the outbox keeps
+    # them and paho keeps reconnecting in the background.
+    if not connected.wait(wait_s):
+        log.warning("alerts: MQTT broker %s not reachable yet; alerts wait in the outbox", url)
     return client
 
 

@@ -79,3 +79,32 @@ def test_config_errors_are_clear(blueranch_bin, tmp_path):
     assert r.returncode != 0 and "colour" in r.stderr and "Traceback" not in r.stderr
     cfg.write_text("rules:\n  do_low: {threshold_mg_l: 3.5}\n")
     assert "OK" in cli(blueranch_bin, "check-config", str(cfg)).stdout
+
+
+def test_run_once_publishes_on_the_alert_topic(influx, influxdb, mosquitto, blueranch_bin, tmp_path):
+    import json
+    import threading
+
+    from blueranch.contracts.mqtt import alerts_topic
+    from blueranch.mqttc import make_client
+    from blueranch.testing.wait import wait_until
+
+    got, subscribed = [], threading.Event()
+    sub = make_client("alerts-cli-sub", clean=True)
+    sub.on_message = lambda c, u, m: got.append(json.loads(m.payload))
+    sub.on_connect = lambda c, u, f, rc, p: c.subscribe(alerts_topic("dachen"), qos=1)
+    sub.on_subscribe = lambda *a: subscribed.set()
+    sub.connect("127.0.0.1", mosquitto.port)
+    sub.loop_start()
+    try:
+        wait_until(subscribed.is_set, 30, message="subscribed")
+        now = int(time.time() * 1000)
+        t = np.arange(now - 3600_000, now, 5 * MIN_MS)
+        write_series(influx, "dachen", "wx-01", t, {"wind_speed_m_s": np.full(len(t), 26.0)}, sensor="wx")
+        cli(blueranch_bin, "run", "--influx", influxdb.url, "--database", influx.database, "--once",
+            "--state", str(tmp_path / "s.sqlite"), "--mqtt", mosquitto.url)
+        wait_until(lambda: got, 30, message="an alert on the MQTT topic")
+        assert got[0]["kind"] == "storm" and got[0]["severity"] == "critical" and got[0]["event"] == "open"
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
