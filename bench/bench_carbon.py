@@ -101,6 +101,7 @@ def _accuracy(ctx) -> dict:
         "carbon_accuracy_sim_and_publish_s": r.sim_s,
         "carbon_accuracy_ingest_drain_s": r.ingest_wait_s,
         "carbon_accuracy_worker_first_cycle_s": r.worker_cycle_s,
+        "carbon_accuracy_worker_steady_cycle_s": r.worker_steady_cycle_s,
         "carbon_accuracy_total_s": total,
     }
 

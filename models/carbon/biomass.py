@@ -132,7 +132,8 @@ class AssetSeries:
         g_t = my + slope * (xt - mx)
         h, lo = self.moved_cum(t)
         ok = n >= det.boundary_fit_min_bins
-        return np.where(ok, g_t - h - lo, fallback)
+        # Around an emptied line the fit's noise can dip below zero: a stock is never negative.
+        return np.where(ok, np.maximum(g_t - h - lo, 0.0), fallback)
 
     def period_stocks(self, start_ms: int, end_ms: int) -> tuple[float, float]:
         """(stock at start, stock at end) of one period; see :meth:`period_figures`."""

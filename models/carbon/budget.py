@@ -215,8 +215,10 @@ def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], lat
         missing = (~ok).astype(float) @ m_sink
         reef_by_scope = np.zeros(len(scopes))
         for r in reefs:
-            if np.isfinite(r.stock_t_c):
-                for sc in (("site", cfg.site), ("farm", r.farm), ("category", "reef")):
+            for sc in (("site", cfg.site), ("farm", r.farm), ("category", "reef")):
+                comp_sum[idx[sc]] += r.completeness
+                comp_n[idx[sc]] += 1
+                if np.isfinite(r.stock_t_c):
                     reef_by_scope[idx[sc]] += r.stock_t_c
         for j, (scope, key) in enumerate(scopes):
             co2e = float(to_t_co2e(sink_t_c[j]))
