@@ -329,7 +329,7 @@ class AlertsConfig(Strict):
             for rule, values in layer.items():
                 if rule not in RULE_NAMES:
                     raise ValueError(f"{where}: unknown rule {rule!r}; known: {', '.join(RULE_NAMES)}")
-                merged[rule] = _deep_merge(merged[rule], values)
+                merged[rule] = deep_merge(merged[rule], values)
         return Rules.model_validate(merged)
 
     def lifecycle_for(self, rule: RuleBase) -> Lifecycle:
@@ -337,10 +337,10 @@ class AlertsConfig(Strict):
         return self.lifecycle.model_copy(update=over)
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from blueranch.contracts.influx import Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.contracts.quantities import QUANTITIES
+from models.alerts.config import deep_merge
 from models.alerts.truth import config_from_truth_meta
 
 engine = pytest.importorskip("firmware_sim.engine")
@@ -26,6 +29,7 @@ scenario_mod = pytest.importorskip("firmware_sim.scenario")
 water = pytest.importorskip("firmware_sim.physics.water")
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 STEP_S = 600
 HOUR_S = 3600.0
 #: The event scenarios the simulator ships (used when present), else built here from single-buoy.
@@ -198,10 +202,9 @@ def test_clean_simulated_month_raises_no_critical_alert(influx, make_worker, tmp
     pts = to_points(sc.site, readings)
     for i in range(0, len(pts), 5000):
         influx.write(lines(pts[i:i + 5000]), retention_policy="raw")
-    cfg = config_from_truth_meta(truth[0])
-    c = sc.climate
-    mid = [datetime(2026, m, 15).timestamp() for m in range(1, 13)]
-    cfg["rules"] = {"heatwave": {"climatology": {
-        "p90_c_by_month": [float(water.seasonal(t, c.sst_mean_c, c.sst_amp_c, c.sst_peak_doy)) + 1.0 for t in mid]}}}
+    # The deployed config (anchor, placeholder climatology) with the truth meta's tares and intervals.
+    deployed = yaml.safe_load((REPO / "deploy/blueranch/alerts.yaml").read_text())
+    deployed.pop("state_path")
+    cfg = deep_merge(deployed, config_from_truth_meta(truth[0]))
     alerts = make_worker(cfg).replay(ms(truth[0]["start"]) + 86_400_000, ms(truth[0]["end"]) - 1, 3600)
     assert [a for a in alerts if a["severity"] == "critical"] == []
