@@ -21,13 +21,14 @@ import threading
 from collections import deque
 from dataclasses import replace
 from functools import partial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edge import qartod
 from edge.reading import Reading
+
+if TYPE_CHECKING:  # numpy (about 14 MB resident) is imported only when a quantity has tests configured
+    import numpy as np
 
 
 class _Test(BaseModel):
@@ -86,13 +87,15 @@ class QuantityQc(_Test):
         return max(spans) * 1.05
 
 
-Check = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Check = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
 
 
 def compile_checks(cfg: QuantityQc) -> list[Check]:
     """Turn one quantity's config into callables ``(values, times_s) -> flags`` before any data arrives.
 
     The callables are for the streaming window: only their last flag is meaningful."""
+    from edge import qartod
+
     out: list[Check] = []
     if cfg.gross_range:
         g = cfg.gross_range
@@ -111,7 +114,9 @@ def compile_checks(cfg: QuantityQc) -> list[Check]:
     return out
 
 
-def _attenuated(a: AttenuatedSignal, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _attenuated(a: AttenuatedSignal, x: "np.ndarray", t: "np.ndarray") -> "np.ndarray":
+    from edge import qartod
+
     return qartod.attenuated_signal_test(x, t, a.suspect_threshold, a.fail_threshold, a.test_period_s,
                                          a.check_type, a.min_count, last_only=True)
 
@@ -133,6 +138,9 @@ class QcEngine:
         checks = self.checks.get(reading.quantity)
         if not checks:
             return reading
+        import numpy as np
+
+        from edge import qartod
         key = (reading.sensor, reading.quantity)
         t_s = reading.time.timestamp()
         with self._lock:

@@ -12,15 +12,18 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, model_validator
-from pymodbus.client import ModbusSerialClient
-from pymodbus.exceptions import ModbusException
 
 from edge.drivers import register
 from edge.drivers.base import (DriverError, LineSettings, Parity, QuantityName, SerialDriver, SerialSensorBase,
                                Strict)
 from edge.drivers.modbus_framing import WIDTH, Order, RegisterType, decode
 from edge.reading import Reading
+
+if TYPE_CHECKING:  # pymodbus (about 12 MB resident) is imported when a Modbus sensor is polled
+    from pymodbus.client import ModbusSerialClient
 
 log = logging.getLogger("blueranch.edge.modbus_rtu")
 
@@ -70,15 +73,19 @@ class Config(SerialSensorBase):
         return LineSettings(self.baudrate, 8, self.parity, self.stopbits, "modbus_rtu")
 
 
-def client_on(port, url: str, timeout_s: float, retries: int) -> ModbusSerialClient:
+def client_on(port, url: str, timeout_s: float, retries: int) -> "ModbusSerialClient":
     """A pymodbus client that speaks over an already open (shared) pyserial port."""
+    from pymodbus.client import ModbusSerialClient
+
     client = ModbusSerialClient(url, timeout=timeout_s, retries=retries)
     client.socket = port  # pymodbus's connect() keeps an existing socket; the Bus owns opening and closing
     return client
 
 
-def read_registers(client: ModbusSerialClient, slave_id: int, function: str, address: int, count: int) -> list[int]:
+def read_registers(client: "ModbusSerialClient", slave_id: int, function: str, address: int, count: int) -> list[int]:
     """Read ``count`` registers; raise :class:`DriverError` on a timeout or an exception reply."""
+    from pymodbus.exceptions import ModbusException
+
     fn = client.read_holding_registers if function == "holding" else client.read_input_registers
     try:
         rr = fn(address, count=count, device_id=slave_id)
@@ -103,7 +110,9 @@ class ModbusDriver(SerialDriver):
         out: list[Reading] = []
         errors: list[str] = []
         with self.bus.conversation(c.id) as port:
-            client = client_on(port, c.port, c.timeout_s, c.retries)
+            client = getattr(self, "_client", None)
+            if client is None or client.socket is not port:  # first poll, or the bus reopened its port
+                client = self._client = client_on(port, c.port, c.timeout_s, c.retries)
             taken = self.clock.now()
             for reg in c.registers:
                 try:
