@@ -5,8 +5,8 @@ escaped; in tag keys, tag values and field keys, commas, equals signs and spaces
 values, double quotes and backslashes. A line feed or carriage return cannot be escaped in any of them,
 so it is refused in names and tags (:class:`ContractError`) and written as the two characters
 ``\\n``/``\\r`` in string fields, where it can only be free text. Nothing a device sends can therefore
-end a line early and create a second point. A backslash is refused in measurements and field keys (InfluxDB
-1.x cannot read some backslash sequences back there); tag keys and values keep it, except at the end.
+end a line early and create a second point. A backslash is refused in measurements, tag keys and field keys
+(InfluxDB 1.x cannot read some backslash sequences back there); tag values keep it, except at the end.
 ``tests/ingest/test_lineprotocol_roundtrip.py`` round-trips arbitrary values through the real InfluxDB.
 """
 
@@ -31,8 +31,8 @@ def _name(value: str, table: dict, what: str, backslash: bool = True) -> str:
     if value.endswith("\\"):
         raise ContractError.single("bad_point", what, value, "must not end with a backslash")
     if not backslash and "\\" in value:
-        # InfluxDB 1.x scans measurements and field keys treating a backslash as escaping the next
-        # character, but unescapes only \, \" \space and \=, so "a\=b" cannot be written and read back.
+        # InfluxDB 1.x scans names treating a backslash as escaping the next character but unescapes only
+        # "\,", "\ ", "\=" and '\"': "k\ " or "f\=" cannot be written and read back (found by hypothesis).
         raise ContractError.single("bad_point", what, value, "must not contain a backslash")
     return value.translate(table)
 
@@ -42,8 +42,8 @@ def _name(value: str, table: dict, what: str, backslash: bool = True) -> str:
 # ingest's hot path. Only valid names are cached; the caches are cleared when they grow past the bound.
 _CACHE_MAX = 50_000
 _meas_cache: dict[str, str] = {}
-_key_cache: dict[str, str] = {}
-_field_key_cache: dict[str, str] = {}
+_key_cache: dict[str, str] = {}  # tag values
+_field_key_cache: dict[str, str] = {}  # tag keys and field keys (no backslash)
 
 
 def _cached(value: str, cache: dict[str, str], table: dict, what: str, backslash: bool = True) -> str:
@@ -92,7 +92,7 @@ def line(point: Point) -> str:
         v = tags[k]
         if v == "":
             continue  # InfluxDB drops empty tags; skipping keeps the series key stable
-        parts.append((_key_cache.get(k) or _cached(k, _key_cache, _KEY, "tag key")) + "="
+        parts.append((_field_key_cache.get(k) or _cached(k, _field_key_cache, _KEY, "tag key", backslash=False)) + "="
                      + (_key_cache.get(v) or _cached(v, _key_cache, _KEY, f"tags.{k}")))
     body = ",".join([(_field_key_cache.get(k) or _cached(k, _field_key_cache, _KEY, "field key", backslash=False))
                      + "=" + _field_value(k, v) for k, v in fields.items()])

@@ -1,0 +1,372 @@
+"""Ingest benchmark: the machine's raw limits, then the ingest end to end, side by side in one run.
+
+Raw limits (same machine, same run):
+- ``raw_mosquitto_qos1_msgs_per_s``: Mosquitto's own C clients, ``mosquitto_pub -l`` -> ``mosquitto_sub``, QoS 1.
+- ``raw_paho_qos1_msgs_per_s``: one paho process receiving QoS 1 (auto-ack) from a pre-filled session.
+- ``raw_influx_points_per_s``: pre-serialised line protocol, batches of 5,000, two concurrent writers.
+
+Ingest (a CLI worker process, as deployed), each draining a pre-filled persistent session, so the figure
+is the sustained rate the ingest can absorb, not the publisher's:
+- (a) ``ingest_single_msgs_per_s``: one sample per message, one worker (target >= 80 % of raw paho).
+- (b) ``ingest_batched_points_per_s``: 50 samples per message, two workers (target >= 100,000 points/s
+  and >= 50 % of raw InfluxDB).
+- ``ingest_p99_latency_s``: publish -> queryable at 20 % of (a)'s rate (target < 1 s).
+- ``naive_msgs_per_s``: paho ``on_message`` doing one HTTP write per message (the usual first attempt).
+- ``ingest_outage_points_lost``: InfluxDB killed for 60 s (10 s with --quick) under load, then restarted.
+Node-RED is skipped: see docs/ingest.md.
+
+Five other engineers share this 2-core machine while these run: figures are noisy; compare ratios.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from blueranch.contracts import mqtt as contract
+from blueranch.influxdb import InfluxClient
+from blueranch.mqttc import make_client, parse_url
+from blueranch.procs import blueranch_command
+from blueranch.testing.services import InfluxDB, Mosquitto, find_binary
+from blueranch.testing.wait import wait_until
+from ingest.loadgen import Publisher, payload, stream
+from ingest.testing import count_points
+
+DEVICES = ["buoy-01", "buoy-02", "buoy-03", "buoy-04"]
+
+
+def _preload(broker: Mosquitto, site: str, messages: int, samples: int, start_ms: int) -> float:
+    """Publish ``messages`` with ``mosquitto_pub -l`` (one run per device); return the seconds it took."""
+    pub = find_binary("mosquitto_pub", ("/usr/bin/mosquitto_pub",))
+    per_device = messages // len(DEVICES)
+    t0 = time.perf_counter()
+    for k, device in enumerate(DEVICES):
+        body = b"\n".join(payload(device, seq, start_ms + k * messages * samples, samples)
+                          for seq in range(per_device)) + b"\n"
+        subprocess.run([pub, "-p", str(broker.port), "-q", "1", "-l", "-t", contract.telemetry_topic(site, device),
+                        "-i", f"pre-{site}-{k}"], input=body, check=True)
+    return time.perf_counter() - t0
+
+
+def raw_mosquitto(broker: Mosquitto, n: int) -> float:
+    sub = find_binary("mosquitto_sub", ("/usr/bin/mosquitto_sub",))
+    pub = find_binary("mosquitto_pub", ("/usr/bin/mosquitto_pub",))
+    common = ["-p", str(broker.port), "-q", "1", "-t", "bench/raw", "-i", "rawsub", "-c"]
+    subprocess.run([sub, *common, "-E"], check=True)  # create the persistent session
+    body = payload("buoy-01", 1, 1_795_000_000_000) + b"\n"
+    t0 = time.perf_counter()
+    receiver = subprocess.Popen([sub, *common, "-C", str(n)], stdout=subprocess.DEVNULL)
+    subprocess.run([pub, "-p", str(broker.port), "-q", "1", "-l", "-t", "bench/raw"], input=body * n, check=True)
+    receiver.wait(600)
+    return n / (time.perf_counter() - t0)
+
+
+def raw_paho(broker: Mosquitto, n: int) -> float:
+    """One paho process draining a pre-filled persistent session at QoS 1 (paho acknowledges)."""
+    u = parse_url(broker.url)
+    got = threading.Event()
+    count = [0]
+    client = make_client("paho-raw", clean=False)
+
+    def on_message(c, ud, m):
+        count[0] += 1
+        if count[0] == n:
+            got.set()
+
+    client.on_message = on_message
+    subscribed = threading.Event()
+    client.on_subscribe = lambda *a: subscribed.set()
+    client.connect(u.host, u.port, clean_start=False, properties=_session_props())
+    client.subscribe(contract.TELEMETRY_FILTER.replace("+/+", "paho/+"), qos=1)
+    client.loop_start()
+    subscribed.wait(30)
+    client.disconnect()
+    client.loop_stop()
+    _preload(broker, "paho", n, 1, 1_795_000_000_000)
+    t0 = time.perf_counter()
+    client.connect(u.host, u.port, clean_start=False, properties=_session_props())
+    client.loop_start()
+    if not got.wait(600):
+        raise RuntimeError(f"paho received {count[0]} of {n}")
+    rate = n / (time.perf_counter() - t0)
+    client.disconnect()
+    client.loop_stop()
+    return rate
+
+
+def _session_props():
+    from blueranch.mqttc import connect_properties
+
+    return connect_properties(3600)
+
+
+def raw_influx(server: InfluxDB, total_points: int) -> float:
+    client = InfluxClient(server.url, "rawbench")
+    client.ensure_database()
+    t_base = 1_795_000_000_000 - 86400_000
+    batches = []
+    for b in range(total_points // 5000):
+        batches.append("\n".join(
+            f"water_quality,device={DEVICES[i % 4]},sensor=sonde-1,site=raw do_mg_l=7.25,do_mg_l_qc=1i "
+            f"{t_base + b * 5000 + i}" for i in range(5000)).encode())
+    lock = threading.Lock()
+
+    def writer():
+        c = InfluxClient(server.url, "rawbench")
+        while True:
+            with lock:
+                if not batches:
+                    return
+                body = batches.pop()
+            c.write(body, retention_policy="raw")
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return total_points / (time.perf_counter() - t0)
+
+
+class IngestRun:
+    """``blueranch ingest run`` as a child process with its own client ids (so its own sessions)."""
+
+    def __init__(self, workdir: Path, broker: Mosquitto, server: InfluxDB, database: str, name: str,
+                 workers: int, **config):
+        self.cfg = workdir / f"{name}.yaml"
+        self.cfg.write_text(yaml.safe_dump({"client_id": name, "group": name, **config}))
+        self.cmd = blueranch_command("ingest", "run", "--mqtt", broker.url, "--influx", server.url, "--database",
+                                     database, "--workers", str(workers), "--config", str(self.cfg),
+                                     "--log-level", "WARNING")
+        self.log = workdir / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(120)
+
+
+def _drain_rate(client: InfluxClient, site: str, expected: int, timeout_s: float = 900) -> float:
+    """Points per second between the first and the last point landing (excludes process start-up)."""
+    wait_until(lambda: count_points(client, site) > 0, 120, 0.05, message=f"first points of {site}")
+    t0, c0 = time.perf_counter(), count_points(client, site)
+    wait_until(lambda: count_points(client, site) >= expected, timeout_s, 0.05, message=f"all points of {site}")
+    return (expected - c0) / (time.perf_counter() - t0)
+
+
+def ingest_drain(ctx, broker, server, client, name: str, workers: int, messages: int, samples: int) -> float:
+    run = IngestRun(ctx.workdir, broker, server, client.database, name, workers)
+    run.start()  # create the persistent sessions and subscriptions
+    wait_until(lambda: _probe(broker, client, name), 60, 0.5, message=f"{name} subscribed")
+    run.stop()
+    _preload(broker, name, messages, samples, int(time.time() * 1000) - 86400_000)
+    run.start()
+    try:
+        return _drain_rate(client, name, messages * samples)
+    finally:
+        run.stop()
+
+
+def _probe(broker, client, name) -> bool:
+    """Publish one message to a side site; true once a worker wrote one (i.e. the workers are subscribed)."""
+    pub = Publisher(broker.url, f"probe-{name}")
+    pub.publish_all(stream(f"{name}-probe", ["buoy-01"], 1))
+    pub.close()
+    return count_points(client, f"{name}-probe") > 0
+
+
+def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: float) -> tuple[float, float]:
+    run = IngestRun(ctx.workdir, broker, server, client.database, "latency", 1)
+    run.start()
+    site = "latency"
+    seen: dict[int, float] = {}
+    stop = threading.Event()
+
+    def poll():
+        last = 0
+        while not stop.is_set():
+            s = client.query(f'SELECT do_mg_l FROM "raw"."water_quality" WHERE "site" = \'{site}\' '
+                             f'AND time > {last}ms')
+            now = time.time()
+            for t_ms, _ in (s[0].values if s else []):
+                seen.setdefault(t_ms, now)
+                last = max(last, t_ms)
+            stop.wait(0.02)
+
+    wait_until(lambda: _probe(broker, client, "latency"), 60, 0.5, message="latency worker subscribed")
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    pub = Publisher(broker.url, "latency-pub")
+    n = int(rate_per_s * duration_s)
+    sent_ms: list[int] = []
+
+    def messages():
+        for i in range(n):
+            t_ms = int(time.time() * 1000)
+            if sent_ms and t_ms <= sent_ms[-1]:
+                t_ms = sent_ms[-1] + 1
+            sent_ms.append(t_ms)
+            device = DEVICES[i % 4]
+            yield contract.telemetry_topic(site, device), payload(device, 0, t_ms)
+
+    pub.publish_all(messages(), rate_per_s=rate_per_s)
+    pub.close()
+    wait_until(lambda: len(seen) >= n, 120, 0.1, message="latency samples queryable")
+    stop.set()
+    poller.join()
+    run.stop()
+    lat = sorted(seen[t] - t / 1000 for t in sent_ms)
+    return lat[int(0.99 * (len(lat) - 1))], lat[len(lat) // 2]
+
+
+def naive(broker: Mosquitto, server: InfluxDB, n: int) -> float:
+    """The usual first attempt: paho on_message -> one HTTP write per message (auto-ack: not even safe)."""
+    from blueranch.contracts.influx import telemetry_points
+    from blueranch.contracts.lineprotocol import lines
+
+    db = InfluxClient(server.url, "naive")
+    db.ensure_database()
+    u = parse_url(broker.url)
+    done = threading.Event()
+    count = [0]
+    client = make_client("naive", clean=False)
+
+    def on_message(c, ud, m):
+        msg = contract.parse_telemetry(m.payload, m.topic)
+        db.write(lines(telemetry_points(m.topic.split("/")[2], msg)))
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+
+    client.on_message = on_message
+    sub = threading.Event()
+    client.on_subscribe = lambda *a: sub.set()
+    client.connect(u.host, u.port, clean_start=False, properties=_session_props())
+    client.subscribe(contract.TELEMETRY_FILTER.replace("+/+", "naive/+"), qos=1)
+    client.loop_start()
+    sub.wait(30)
+    client.disconnect()
+    client.loop_stop()
+    _preload(broker, "naive", n, 1, int(time.time() * 1000) - 86400_000)
+    t0 = time.perf_counter()
+    client.connect(u.host, u.port, clean_start=False, properties=_session_props())
+    client.loop_start()
+    done.wait(600)
+    rate = count[0] / (time.perf_counter() - t0)
+    client.disconnect()
+    client.loop_stop()
+    return rate
+
+
+def outage(ctx, broker, outage_s: float) -> int:
+    """Kill InfluxDB for ``outage_s`` under load; return the points lost (0 = all arrived, none twice)."""
+    server = InfluxDB(ctx.workdir / "influx-outage").start()
+    client = InfluxClient(server.url, "outage")
+    client.ensure_database()
+    run = IngestRun(ctx.workdir, broker, server, "outage", "outage", 1)
+    run.start()
+    try:
+        wait_until(lambda: _probe(broker, client, "outage"), 60, 0.5, message="outage worker subscribed")
+        n, samples = 20_000, 5
+        pub = Publisher(broker.url, "outage-pub")
+        msgs = stream("outage-load", DEVICES, n, samples)
+        loader = threading.Thread(target=pub.publish_all, args=(msgs,), kwargs={"rate_per_s": n / (outage_s + 20)})
+        loader.start()
+        wait_until(lambda: count_points(client, "outage-load") > 1000, 60, 0.1, message="load flowing")
+        server.kill()
+        time.sleep(outage_s)  # the outage itself
+        server.start()
+        loader.join()
+        pub.close()
+        wait_until(lambda: count_points(client, "outage-load") >= n * samples, 600, 0.5, message="catch-up")
+        return n * samples - count_points(client, "outage-load")
+    finally:
+        run.stop()
+        server.stop()
+
+
+def serializer_us_per_point() -> dict[str, float]:
+    from blueranch.contracts.influx import Point
+    from blueranch.contracts.lineprotocol import line
+
+    tags = {"site": "dachen", "device": "buoy-01", "sensor": "sonde-1", "farm": "mussel-1"}
+    n = 50_000
+    t0 = time.perf_counter()
+    for i in range(n):
+        line(Point("water_quality", tags, {"do_mg_l": 7.25, "do_mg_l_qc": 1}, 1_795_000_000_000 + i))
+    out = {"serializer_blueranch_us_per_point": (time.perf_counter() - t0) / n * 1e6}
+    try:
+        from influxdb_client import Point as IPoint, WritePrecision
+    except ImportError:
+        return out
+    t0 = time.perf_counter()
+    for i in range(n):
+        p = IPoint("water_quality")
+        for k, v in tags.items():
+            p.tag(k, v)
+        p.field("do_mg_l", 7.25).field("do_mg_l_qc", 1).time(1_795_000_000_000 + i, WritePrecision.MS)
+        p.to_line_protocol()
+    out["serializer_influxdb_client_us_per_point"] = (time.perf_counter() - t0) / n * 1e6
+    return out
+
+
+def run(ctx) -> dict:
+    quick = ctx.quick
+    r: dict[str, float | int | str] = _Progress()
+    with Mosquitto(ctx.workdir / "mosquitto") as broker, InfluxDB(ctx.workdir / "influxdb") as server:
+        client = InfluxClient(server.url, "ingestbench")
+        client.ensure_database()
+        r.update(serializer_us_per_point())
+        r["raw_mosquitto_qos1_msgs_per_s"] = raw_mosquitto(broker, 20_000 if quick else 100_000)
+        r["raw_paho_qos1_msgs_per_s"] = raw_paho(broker, 20_000 if quick else 60_000)
+        r["raw_influx_points_per_s"] = raw_influx(server, 200_000 if quick else 1_000_000)
+        r["ingest_single_msgs_per_s"] = ingest_drain(ctx, broker, server, client, "single", 1,
+                                                     20_000 if quick else 60_000, 1)
+        r["ingest_batched_points_per_s"] = ingest_drain(ctx, broker, server, client, "batched", 2,
+                                                        2_000 if quick else 10_000, 50)
+        rate = 0.2 * r["ingest_single_msgs_per_s"]
+        r["ingest_p99_latency_s"], r["ingest_p50_latency_s"] = latency_p99(ctx, broker, server, client, rate,
+                                                                           5 if quick else 15)
+        r["ingest_latency_load_msgs_per_s"] = rate
+        r["naive_msgs_per_s"] = naive(broker, server, 1_000 if quick else 3_000)
+        outage_s = 10 if quick else 60
+        r["ingest_outage_s"] = outage_s
+        r["ingest_outage_points_lost"] = outage(ctx, broker, outage_s)
+    r["ratio_ingest_single_vs_paho"] = r["ingest_single_msgs_per_s"] / r["raw_paho_qos1_msgs_per_s"]
+    r["ratio_ingest_batched_vs_raw_influx"] = r["ingest_batched_points_per_s"] / r["raw_influx_points_per_s"]
+    r["ratio_ingest_single_vs_naive"] = r["ingest_single_msgs_per_s"] / r["naive_msgs_per_s"]
+    r["ratio_paho_vs_mosquitto_c"] = r["raw_paho_qos1_msgs_per_s"] / r["raw_mosquitto_qos1_msgs_per_s"]
+    r["node_red"] = "skipped: see docs/ingest.md"
+    _print_table(r)
+    return dict(r)
+
+
+class _Progress(dict):
+    """Prints each figure as it is measured (a long run shows where it is)."""
+
+    def __setitem__(self, key, value):
+        print(f"   {key} = {value:,.3f}" if isinstance(value, float) else f"   {key} = {value}", flush=True)
+        super().__setitem__(key, value)
+
+
+def _print_table(r: dict) -> None:
+    targets = [
+        ("(a) single: ingest / paho QoS1", r["ratio_ingest_single_vs_paho"], ">= 0.80"),
+        ("(b) batched: points/s (2 workers)", r["ingest_batched_points_per_s"], ">= 100,000"),
+        ("(b) batched / raw InfluxDB", r["ratio_ingest_batched_vs_raw_influx"], ">= 0.50"),
+        ("p99 latency at 20 % load, s", r["ingest_p99_latency_s"], "< 1"),
+        ("ingest / naive (msgs/s)", r["ratio_ingest_single_vs_naive"], "(higher is better)"),
+        (f"points lost, {r['ingest_outage_s']} s InfluxDB outage", r["ingest_outage_points_lost"], "0"),
+    ]
+    print("\n   ingest against its targets (2 shared cores: noisy)")
+    for name, value, target in targets:
+        print(f"   {name:<40} {value:>14,.3f}   target {target}")
