@@ -38,6 +38,14 @@ STATUS_FILE_PERIOD_S = 1.0
 EXPIRE_PERIOD_S = 60.0
 
 
+def _bad_frames(driver) -> int | None:
+    """Garbled sentences (NMEA) or rejected node payloads (MQTT nodes, per local broker) seen by a driver."""
+    if hasattr(driver, "garbled_total"):
+        return driver.garbled_total
+    hub = getattr(driver, "hub", None)
+    return hub.errors_total if hub is not None else None
+
+
 class Agent:
     def __init__(self, config: EdgeConfig, config_version: str | None = None):
         self.config = config
@@ -115,7 +123,7 @@ class Agent:
             "rejected_readings": self.rejected_readings + u.rejected, "inflight": u.inflight,
             "sent_live": u.sent_live, "sent_backfill": u.sent_backfill, "acked": u.acked, "next_seq": b.next_seq,
             "sensors": {p.id: {"driver": p.config.driver, "polls": p.health.polls, "errors": p.health.errors,
-                               "last_error": p.health.last_error,
+                               "last_error": p.health.last_error, "bad_frames": _bad_frames(p.driver),
                                "last_reading": (datetime.fromtimestamp(p.health.last_reading_s, timezone.utc)
                                                 .isoformat() if p.health.last_reading_s else None)}
                         for p in self.polled},

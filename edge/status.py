@@ -56,5 +56,6 @@ def render(data: dict) -> str:
     for sid, s in sorted(data.get("sensors", {}).items()):
         last = s.get("last_reading") or "never"
         err = f"  last error: {s['last_error']}" if s.get("last_error") else ""
-        lines.append(f"  {sid:<16} last reading {last}  polls {s.get('polls')} errors {s.get('errors')}{err}")
+        bad = f" bad frames {s['bad_frames']}" if s.get("bad_frames") else ""
+        lines.append(f"  {sid:<16} last reading {last}  polls {s.get('polls')} errors {s.get('errors')}{bad}{err}")
     return "\n".join(lines)

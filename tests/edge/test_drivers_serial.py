@@ -183,3 +183,49 @@ def test_nmea_takes_valid_sentences_and_counts_garbage(peer_factory, talker_fact
     assert readings[0].time.isoformat() == "1994-03-23T12:35:19+00:00"  # the receiver's RMC clock
     assert drv.garbled_total >= 2 and "sensor gps-1 (nmea0183" in caplog.text
     assert "checksum" in caplog.text and "longer than 82" in caplog.text
+
+
+def test_a_link_reset_is_reported_and_the_bus_reopens(wire):
+    """A ser2net-style TCP link (socket://, as in docker compose) that resets mid-exchange: the poll fails
+    with the reason, the next conversation reconnects and the sensor reads again."""
+    import socket
+
+    dev = wire.Sdi12Sensors("0", wait_s=0)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(2)
+    connections = []
+
+    def serve():
+        for n in range(2):
+            conn, _ = srv.accept()
+            connections.append(conn)
+            if n == 0:  # the first connection resets on the first command
+                conn.recv(64)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                conn.close()
+                continue
+            buf = b""
+            while True:
+                data = conn.recv(64)
+                if not data:
+                    return
+                buf += data
+                while buf:
+                    used, replies = dev(buf)
+                    if not used:
+                        break
+                    buf = buf[used:]
+                    for _, reply in replies:
+                        conn.sendall(reply)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    cfg = sdi12(f"socket://127.0.0.1:{srv.getsockname()[1]}", timeout_s=0.3, retries=0)
+    bus = Bus(cfg.port, cfg.line_settings())
+    drv = Sdi12Driver(cfg, bus, Clock())
+    with pytest.raises(DriverError, match="I/O error on socket://127.0.0.1:.*: (socket disconnected|.*reset)"):
+        drv.read()
+    assert [r.value for r in drv.read()] == [1.0, 7.0, 8.0]
+    bus.close()
+    srv.close()
