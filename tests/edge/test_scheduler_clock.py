@@ -1,0 +1,75 @@
+"""Scheduling: a slow sensor delays only its own bus; intervals and timestamps follow the simulator's clock."""
+
+import json
+import threading
+import time
+
+from blueranch.testing.wait import wait_until
+from edge.bus import Buses
+from edge.clock import Clock, FileClock
+from edge.drivers.sdi12 import Config, Sdi12Driver
+from edge.scheduler import BusWorker, Polled
+
+
+def _polled(peer, address, wait_s, buses, clock, interval_s):
+    cfg = Config(id=f"s-{peer.link.name}-{address}", driver="sdi12", port=str(peer.link), address=address,
+                 command="M", quantities=["ph"], interval_s=interval_s)
+    return Polled(cfg.id, cfg, Sdi12Driver(cfg, buses.get(cfg.port, cfg.line_settings()), clock), interval_s)
+
+
+def test_a_slow_sensor_delays_only_its_own_bus(peer_factory, wire):
+    slow_dev = wire.Sdi12Sensors("0", n_values=1, wait_s=30, sr_delay_s=2.5)  # announces 30 s, ready in 2.5 s
+    fast_dev = wire.Sdi12Sensors("0", n_values=1, wait_s=0)
+    slow, fast = peer_factory("slow", slow_dev), peer_factory("fast", fast_dev)
+    buses, clock, stop = Buses(), Clock(), threading.Event()
+    got: dict[str, list] = {"slow": [], "fast": []}
+    ps = _polled(slow, "0", 30, buses, clock, 0.1)
+    pf = _polled(fast, "0", 0, buses, clock, 0.1)
+    workers = [BusWorker("slow", [ps], clock, stop, lambda p, r: got["slow"].append(r)),
+               BusWorker("fast", [pf], clock, stop, lambda p, r: got["fast"].append(r))]
+    for w in workers:
+        w.start()
+    try:
+        # While the slow sonde is still measuring (no reading yet), the fast one has been read many times.
+        wait_until(lambda: len(got["fast"]) >= 10, 30, 0.05, "fast sensor polled")
+        assert got["slow"] == [] and slow_dev.served == []
+        wait_until(lambda: got["slow"], 30, 0.05, "slow sensor's reading")
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(10)
+        buses.close()
+
+
+def test_file_clock_follows_the_simulator_and_scales_intervals(tmp_path):
+    path = tmp_path / "clock.json"
+    wall = time.time()
+    path.write_text(json.dumps({"wall_epoch_s": wall, "sim_epoch_s": 1_793_491_200.0, "speed": 60.0}))
+    clock = FileClock(path)
+    t = clock.time_s()
+    assert 1_793_491_200.0 <= t <= 1_793_491_200.0 + (time.time() - wall) * 60 + 1e-6
+    assert clock.wall_s(60.0) == 1.0 and clock.now().year == 2026
+    path.write_text("{broken")  # a simulator rewriting its file: the last good clock is kept
+    assert clock.time_s() >= t
+
+
+def test_intervals_run_in_simulated_time(tmp_path, peer_factory, wire):
+    """interval_s is simulated seconds: at speed 20, a 10 s interval is half a wall second."""
+    path = tmp_path / "clock.json"
+    path.write_text(json.dumps({"wall_epoch_s": time.time(), "sim_epoch_s": 1_793_491_200.0, "speed": 20.0}))
+    clock = FileClock(path)
+    peer = peer_factory("s", wire.Sdi12Sensors("0", n_values=1, wait_s=0))
+    buses, stop, times = Buses(), threading.Event(), []
+    p = _polled(peer, "0", 0, buses, clock, 10.0)
+    w = BusWorker("s", [p], clock, stop, lambda p_, r: times.append(r[0].time))
+    w.start()
+    try:
+        wait_until(lambda: len(times) >= 4, 30, 0.05, "four polls")
+    finally:
+        stop.set()
+        w.join(10)
+        buses.close()
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    assert times[0].year == 2026 and times[0].month == 11 and times[0].day == 1  # stamped in simulated time
+    mean = sum(gaps[:3]) / 3
+    assert 8.0 <= mean <= 20.0, gaps  # ~10 simulated s apart (plus the exchange, 20 x its wall time)
