@@ -59,10 +59,23 @@ def raw_mosquitto(broker: Mosquitto, n: int) -> float:
     subprocess.run([sub, *common, "-E"], check=True)  # create the persistent session
     body = payload("buoy-01", 1, 1_795_000_000_000) + b"\n"
     t0 = time.perf_counter()
-    receiver = subprocess.Popen([sub, *common, "-C", str(n)], stdout=subprocess.DEVNULL)
+    # -W: a time limit (mosquitto_pub -l lost messages in one run of 100,000 lines here; 20,000 never did)
+    receiver = subprocess.Popen([sub, *common, "-C", str(n), "-W", "120"], stdout=subprocess.PIPE)
+    got = [0, t0]
+
+    def count() -> None:
+        for _ in receiver.stdout:
+            got[0] += 1
+            got[1] = time.perf_counter()
+
+    counter = threading.Thread(target=count)
+    counter.start()
     subprocess.run([pub, "-p", str(broker.port), "-q", "1", "-l", "-t", "bench/raw"], input=body * n, check=True)
-    receiver.wait(600)
-    return n / (time.perf_counter() - t0)
+    receiver.wait(900)
+    counter.join()
+    if got[0] < n:
+        print(f"   note: mosquitto_sub received {got[0]} of {n} messages")
+    return got[0] / (got[1] - t0)
 
 
 def raw_paho(broker: Mosquitto, n: int) -> float:
@@ -186,7 +199,7 @@ def _probe(broker, client, name) -> bool:
 
 def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: float) -> tuple[float, float]:
     run = IngestRun(ctx.workdir, broker, server, client.database, "latency", 1)
-    run.start()
+    run.start()  # stopped in the finally below
     site = "latency"
     seen: dict[int, float] = {}
     stop = threading.Event()
@@ -194,7 +207,7 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
     def poll():
         last = 0
         while not stop.is_set():
-            s = client.query(f'SELECT do_mg_l FROM "raw"."water_quality" WHERE "site" = \'{site}\' '
+            s = poller_client.query(f'SELECT do_mg_l FROM "raw"."water_quality" WHERE "site" = \'{site}\' '
                              f'AND time > {last}ms')
             now = time.time()
             for t_ms, _ in (s[0].values if s else []):
@@ -203,28 +216,32 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
             stop.wait(0.02)
 
     wait_until(lambda: _probe(broker, client, "latency"), 60, 0.5, message="latency worker subscribed")
+    poller_client = InfluxClient(server.url, client.database)
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     pub = Publisher(broker.url, "latency-pub")
     n = int(rate_per_s * duration_s)
-    sent_ms: list[int] = []
+    sent_at: dict[int, float] = {}  # sample time (a unique key) -> wall time of the publish
 
     def messages():
+        last = 0
         for i in range(n):
-            t_ms = int(time.time() * 1000)
-            if sent_ms and t_ms <= sent_ms[-1]:
-                t_ms = sent_ms[-1] + 1
-            sent_ms.append(t_ms)
+            now = time.time()
+            t_ms = max(int(now * 1000), last + 1)
+            last = t_ms
+            sent_at[t_ms] = now
             device = DEVICES[i % 4]
             yield contract.telemetry_topic(site, device), payload(device, 0, t_ms)
 
-    pub.publish_all(messages(), rate_per_s=rate_per_s)
-    pub.close()
-    wait_until(lambda: len(seen) >= n, 120, 0.1, message="latency samples queryable")
-    stop.set()
-    poller.join()
-    run.stop()
-    lat = sorted(seen[t] - t / 1000 for t in sent_ms)
+    try:
+        pub.publish_all(messages(), rate_per_s=rate_per_s)
+        pub.close()
+        wait_until(lambda: len(seen) >= n, 120, 0.1, message="latency samples queryable")
+    finally:
+        stop.set()
+        poller.join()
+        run.stop()
+    lat = sorted(seen[t] - sent for t, sent in sent_at.items())
     return lat[int(0.99 * (len(lat) - 1))], lat[len(lat) // 2]
 
 
@@ -325,8 +342,9 @@ def run(ctx) -> dict:
     with Mosquitto(ctx.workdir / "mosquitto") as broker, InfluxDB(ctx.workdir / "influxdb") as server:
         client = InfluxClient(server.url, "ingestbench")
         client.ensure_database()
-        r.update(serializer_us_per_point())
-        r["raw_mosquitto_qos1_msgs_per_s"] = raw_mosquitto(broker, 20_000 if quick else 100_000)
+        for key, value in serializer_us_per_point().items():
+            r[key] = value
+        r["raw_mosquitto_qos1_msgs_per_s"] = raw_mosquitto(broker, 20_000)
         r["raw_paho_qos1_msgs_per_s"] = raw_paho(broker, 20_000 if quick else 60_000)
         r["raw_influx_points_per_s"] = raw_influx(server, 200_000 if quick else 1_000_000)
         r["ingest_single_msgs_per_s"] = ingest_drain(ctx, broker, server, client, "single", 1,

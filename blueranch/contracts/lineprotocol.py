@@ -85,18 +85,32 @@ def line(point: Point) -> str:
     fields = point.fields
     if not fields:
         raise ContractError.single("bad_point", "fields", fields, "must have at least one field")
-    parts = [_meas_cache.get(point.measurement)
-             or _cached(point.measurement, _meas_cache, _MEAS, "measurement", backslash=False)]
+    head_key = (point.measurement, *point.tags.items())
+    head = _head_cache.get(head_key)
+    if head is None:
+        head = _head(point)
+        if len(_head_cache) >= _CACHE_MAX:
+            _head_cache.clear()
+        _head_cache[head_key] = head
+    body = ",".join([(_field_key_cache.get(k) or _cached(k, _field_key_cache, _KEY, "field key", backslash=False))
+                     + "=" + _field_value(k, v) for k, v in fields.items()])
+    return f"{head} {body} {point.time_ms}"
+
+
+#: measurement and tag set (in the point's own tag order) -> escaped series key; one per series
+_head_cache: dict[tuple, str] = {}
+
+
+def _head(point: Point) -> str:
+    parts = [_cached(point.measurement, _meas_cache, _MEAS, "measurement", backslash=False)]
     tags = point.tags
     for k in sorted(tags):
         v = tags[k]
         if v == "":
             continue  # InfluxDB drops empty tags; skipping keeps the series key stable
-        parts.append((_field_key_cache.get(k) or _cached(k, _field_key_cache, _KEY, "tag key", backslash=False)) + "="
-                     + (_key_cache.get(v) or _cached(v, _key_cache, _KEY, f"tags.{k}")))
-    body = ",".join([(_field_key_cache.get(k) or _cached(k, _field_key_cache, _KEY, "field key", backslash=False))
-                     + "=" + _field_value(k, v) for k, v in fields.items()])
-    return f"{','.join(parts)} {body} {point.time_ms}"
+        parts.append(_cached(k, _field_key_cache, _KEY, "tag key", backslash=False) + "="
+                     + _cached(v, _key_cache, _KEY, f"tags.{k}"))
+    return ",".join(parts)
 
 
 def lines(points: Iterable[Point]) -> bytes:
