@@ -141,6 +141,9 @@ class BiomassLossRule(RuleBase):
     #: would otherwise read as losses. 0.5 kg is >= 3x the noise of a load cell at ~0.3 % of a ~30 kg
     #: gross reading (~0.1 kg; the simulator's load-cell model, typical of S-beam cells).
     min_drop_kg: float = Field(0.5, ge=0)
+    #: Lines carrying less net load than this (just seeded, just harvested) are not judged: a percentage of
+    #: almost nothing is noise.
+    min_net_load_kg: float = Field(2.0, ge=0)
     recent_h: float = Field(2.0, gt=0)
     reference_h: float = Field(24.0, gt=0)
     harvest_margin_h: float = Field(6.0, ge=0)

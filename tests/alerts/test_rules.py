@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from models.alerts.config import StormRule
 from models.alerts.rules.biomass import harvested, hourly_medians, load_drop
 from models.alerts.rules.devices import counter_increase, infer_interval_s
-from models.alerts.rules.forecast import fit_diel, forecast_min
+from models.alerts.rules.forecast import fit_diel, forecast_min, theil_sen
 from models.alerts.rules.heatwave import (daily_means, day_of_year, history_climatology, monthly_climatology,
                                           run_above)
 from models.alerts.rules.mooring import haversine_m
@@ -45,6 +45,25 @@ def test_forecast_finds_tomorrow_dawn_minimum():
     assert abs(t_lo - true_t) <= 30 * MIN_MS
     assert lo == pytest.approx(float(diel_do(np.array([T0_MS, true_t]), 7.0, 1.5, -0.5)[1]), abs=0.05)
     assert sd < 1e-6
+
+
+def test_forecast_ignores_a_spike_and_never_goes_negative():
+    t = np.arange(T0_MS, T0_MS + 3 * DAY_MS, 10 * MIN_MS)
+    v = diel_do(t, 7.0, 1.0)
+    v[-2] = 0.2  # one spike in the last hour
+    lo, _, _ = forecast_min(t, v, int(t[-1]), 12 * 3600)
+    assert lo > 5.5
+    crash = v.copy()
+    crash[-6:] = np.linspace(6.0, 1.0, 6)  # a real crash: every reading of the last hour falls
+    lo, _, _ = forecast_min(t, crash, int(t[-1]), 12 * 3600)
+    assert lo == 0.0
+
+
+def test_theil_sen_is_robust():
+    t = np.arange(10.0)
+    y = 2.0 * t + 1
+    y[3] = 100
+    assert theil_sen(t, y) == pytest.approx((1.0, 2.0))
 
 
 def test_forecast_needs_enough_readings():
@@ -98,6 +117,8 @@ def test_load_drop():
     assert pct == pytest.approx(25.0) and kg == pytest.approx(200.0)
     with pytest.raises(ValueError, match="no readings"):
         load_drop(t[:3], v[:3], int(t[-1]), 2, 24)
+    with pytest.raises(ValueError, match="not above 1000"):
+        load_drop(t, v, int(t[-1]), 2, 24, min_reference=1000)
     tt = np.array([0, 10, 20, HOUR_MS + 5, 3 * HOUR_MS])
     assert list(hourly_medians(tt, np.array([1.0, 9.0, 2.0, 5.0, 7.0]), 0)) == [2.0, 5.0, 7.0]
     assert harvested([("ml-1", 100, 200)], ("ml-1",), 150, 300)

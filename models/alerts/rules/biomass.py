@@ -27,9 +27,11 @@ def hourly_medians(t_ms: np.ndarray, v: np.ndarray, start_ms: int) -> np.ndarray
     return (grid[rows, (counts - 1) // 2] + grid[rows, counts // 2]) / 2
 
 
-def load_drop(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float) -> tuple[float, float]:
+def load_drop(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float,
+              min_reference: float = 0.0) -> tuple[float, float]:
     """(drop in %, drop in kg) of the median load over the last ``recent_h`` against the highest hourly
-    median of the ``reference_h`` before it. Raises ``ValueError`` without data in both windows."""
+    median of the ``reference_h`` before it. Raises ``ValueError`` without data in both windows or with a
+    reference load not above ``min_reference``."""
     split = now_ms - int(recent_h * HOUR_MS)
     start = split - int(reference_h * HOUR_MS)
     recent = v[(t_ms > split) & (t_ms <= now_ms)]
@@ -37,8 +39,8 @@ def load_drop(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, ref
     if not len(recent) or not ref_sel.any():
         raise ValueError("load_drop: no readings in the recent or the reference window")
     ref = float(np.max(hourly_medians(t_ms[ref_sel], v[ref_sel], start)))
-    if ref <= 0:
-        raise ValueError(f"load_drop: reference load {ref} kg is not positive")
+    if ref <= max(min_reference, 0.0):
+        raise ValueError(f"load_drop: reference load {ref:.2f} kg is not above {min_reference} kg")
     drop_kg = ref - float(np.median(recent))
     return 100.0 * drop_kg / ref, drop_kg
 
@@ -56,7 +58,7 @@ def evaluate(ctx: Context) -> list[Observation]:
         t, v = finite(tr.t_ms, tr.v("load_kg"))
         v = v - ctx.config.tare_kg(tr.site, tr.asset)
         try:
-            drop, drop_kg = load_drop(t, v, ctx.now_ms, rule.recent_h, rule.reference_h)
+            drop, drop_kg = load_drop(t, v, ctx.now_ms, rule.recent_h, rule.reference_h, rule.min_net_load_kg)
         except ValueError:
             continue
         margin = int(rule.harvest_margin_h * HOUR_MS)

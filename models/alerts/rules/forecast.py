@@ -39,13 +39,22 @@ def fit_diel(t_s: np.ndarray, v: np.ndarray, harmonics: int = 2) -> tuple[np.nda
     return coef, float(np.std(resid))
 
 
+def theil_sen(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(level at t = 0, slope): the median of pairwise slopes (Theil 1950, Sen 1968), robust to a spike."""
+    i, j = np.triu_indices(len(t), 1)
+    dt = t[j] - t[i]
+    ok = dt != 0
+    b = float(np.median((y[j] - y[i])[ok] / dt[ok])) if ok.any() else 0.0
+    return float(np.median(y - b * t)), b
+
+
 def damped_anomaly(t_s: np.ndarray, resid: np.ndarray, horizon_s: np.ndarray, damping_s: float) -> np.ndarray:
-    """Continue the recent departure from the diel fit: level ``a`` and slope ``b`` now (least squares over
-    the recent residuals, ``t_s <= 0``), then ``a + b tau (1 - exp(-h / tau))`` (a damped trend, Gardner &
-    McKenzie 1985). Fewer than three residuals: no departure."""
+    """Continue the recent departure from the diel fit: level ``a`` and slope ``b`` now (Theil-Sen over the
+    recent residuals, ``t_s <= 0``, so one spike does not make a trend), then ``a + b tau (1 - exp(-h / tau))``
+    (a damped trend, Gardner & McKenzie 1985). Fewer than three residuals: no departure."""
     if len(resid) < 3:
         return np.zeros_like(horizon_s)
-    b, a = np.polyfit(t_s, resid, 1)
+    a, b = theil_sen(t_s, resid)
     return a + b * damping_s * (1.0 - np.exp(-horizon_s / damping_s))
 
 
@@ -60,7 +69,8 @@ def forecast_min(t_ms: np.ndarray, v: np.ndarray, now_ms: int, horizon_s: float,
     coef, sd = fit_diel(t_s[~recent], v[~recent], harmonics)
     resid = v[recent] - design(t_s[recent], harmonics) @ coef
     grid = np.arange(STEP_S, horizon_s + STEP_S / 2, STEP_S)
-    pred = design(grid, harmonics) @ coef + damped_anomaly(t_s[recent], resid, grid, damping_s)
+    # Oxygen cannot go below zero: a steep fall predicts anoxia, not a negative concentration.
+    pred = np.maximum(design(grid, harmonics) @ coef + damped_anomaly(t_s[recent], resid, grid, damping_s), 0.0)
     i = int(np.argmin(pred))
     return float(pred[i]), int(now_ms + grid[i] * 1000), sd
 
