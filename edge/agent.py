@@ -24,8 +24,10 @@ from edge import drivers, status
 from edge.buffer import Buffer
 from edge.bus import Buses
 from edge.clock import make_clock
+from edge.commands import CommandRunner, Poll, StatusNow
 from edge.config import EdgeConfig
 from edge.drivers.base import SerialSensorBase
+from edge.drivers.sdi12 import transact
 from edge.qc import QcEngine
 from edge.reading import Reading
 from edge.scheduler import BusWorker, Polled
@@ -68,7 +70,30 @@ class Agent:
             groups.setdefault(f"bus:{s.port}" if bus else f"node:{s.id}", []).append(p)
         self.workers = [BusWorker(name, ps, self.clock, self.stop_event, self._on_readings)
                         for name, ps in groups.items()]
-        self.uplink = Uplink(config.mqtt, config.site, config.device, self.buffer, self._status)
+        self.by_id = {p.id: p for p in self.polled}
+        self.commands = CommandRunner(self._command, lambda body: self.uplink.publish_event(body))
+        self.uplink = Uplink(config.mqtt, config.site, config.device, self.buffer, self._status,
+                             on_command=self.commands.submit)
+
+    # ------------------------------------------------------------ on-demand commands (edge/commands.py)
+    def _command(self, cmd) -> object:
+        if isinstance(cmd, StatusNow):
+            self.uplink.publish_status()
+            return "status published"
+        p = self.by_id.get(cmd.sensor)
+        if p is None:
+            raise KeyError(f"no sensor {cmd.sensor!r}; known: {', '.join(sorted(self.by_id))}")
+        if isinstance(cmd, Poll):
+            readings = p.driver.read()
+            self._on_readings(p, readings)
+            return {"readings": len(readings)}
+        if p.config.driver != "sdi12":
+            raise ValueError(f"sensor {p.id} is {p.config.driver}, not sdi12")
+        if cmd.command[0] != p.config.address:
+            raise ValueError(f"command {cmd.command!r} is not for sensor {p.id}'s address {p.config.address!r}")
+        with p.driver.bus.conversation(f"cmd:{p.id}") as port:
+            reply = transact(port, cmd.command.encode("ascii"), p.config.timeout_s, p.config.retries)
+        return reply.decode("ascii", errors="replace").rstrip("\r\n")
 
     # ------------------------------------------------------------ readings -> buffer
     def _sample(self, p: Polled, r: Reading) -> contract.Sample | None:
@@ -147,6 +172,7 @@ class Agent:
                  self.buffer.messages, self.buffer.next_seq)
         self.buffer.expire()
         status.write(self.config.status_path, self.status_dict())
+        self.commands.start()
         self.uplink.start()
         house = threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True)
         house.start()
@@ -155,6 +181,7 @@ class Agent:
         self.stop_event.wait()
         for w in self.workers:
             w.join(10)
+        self.commands.stop()
         self.uplink.stop()
         house.join(5)
         for p in self.polled:

@@ -54,12 +54,15 @@ def as_backfill(body: bytes) -> bytes:
 
 class Uplink:
     def __init__(self, cfg: MqttConfig, site: str, device: str, buffer: Buffer,
-                 status: Callable[[str], contract.Status]):
+                 status: Callable[[str], contract.Status], on_command: Callable[[bytes], None] | None = None):
         self.cfg = cfg
         self.buffer = buffer
         self.status = status
+        self.on_command = on_command
         self.telemetry_topic = contract.telemetry_topic(site, device)
         self.status_topic = contract.status_topic(site, device)
+        self.cmd_topic = contract.cmd_topic(site, device)
+        self.events_topic = contract.events_topic(site, device)
         url = parse_url(cfg.url)
         self.host, self.port = url.host, url.port
         self.client = make_client(f"edge-{site}-{device}", clean=False, username=cfg.username,
@@ -71,6 +74,7 @@ class Uplink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
+        self.client.on_message = self._on_message
         self.state = "connecting"
         self.connected = threading.Event()
         self.stop_event = threading.Event()
@@ -99,7 +103,20 @@ class Uplink:
         self.connected.set()
         log.info("connected to %s:%d (session present: %s)", self.host, self.port, flags.session_present)
         client.publish(self.status_topic, self.status("online").to_json(), qos=1, retain=True)
+        if self.on_command is not None:
+            client.subscribe(self.cmd_topic, qos=1)
         self.wake.set()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        if msg.topic == self.cmd_topic and self.on_command is not None:
+            self.on_command(msg.payload)
+
+    def publish_event(self, body: bytes) -> None:
+        """A reply or device event on the events topic (QoS 1; paho queues it while disconnected)."""
+        self.client.publish(self.events_topic, body, qos=1)
+
+    def publish_status(self) -> None:
+        self.client.publish(self.status_topic, self.status("online").to_json(), qos=1, retain=True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
@@ -152,7 +169,7 @@ class Uplink:
             sent = self._send_round()
             if time.monotonic() - last_status >= self.cfg.status_interval_s:
                 last_status = time.monotonic()
-                self.client.publish(self.status_topic, self.status("online").to_json(), qos=1, retain=True)
+                self.publish_status()
             if not sent:
                 self.wake.wait(0.5)
 

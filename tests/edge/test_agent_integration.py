@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from blueranch.contracts import mqtt as contract
+from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.wait import wait_until
 from edge.drivers.modbus_framing import encode
@@ -262,3 +263,47 @@ def test_missing_password_env_is_a_clear_start_error(tmp_path, device_id, mosqui
 def test_status_without_a_running_agent(tmp_path):
     out = edge_cli("status", "--status-file", str(tmp_path / "none.json"))
     assert out.returncode == 1 and "has not run" in out.stderr
+
+
+@pytest.mark.slow
+def test_on_demand_commands_share_the_bus_with_polling_and_bad_ones_are_refused(tmp_path, device_id, collector,
+                                                                                 mosquitto, peer_factory, wire):
+    dev = wire.Sdi12Sensors("0", n_values=3, wait_s=1, sr_delay_s=0.3)  # polls hold the line ~0.3 s each
+    peer = peer_factory("sonde", dev)
+    cfg = agent_config(tmp_path, device_id, mosquitto.url, peer.link)
+    col = collector(mosquitto.url)
+    events: list[dict] = []
+    u = parse_url(mosquitto.url)
+    shore = make_client(f"shore-{device_id}", clean=True)
+    shore.on_message = lambda c, ud, m: events.append(json.loads(m.payload))
+    shore.connect(u.host, u.port)
+    shore.subscribe(contract.events_topic("dachen", device_id), qos=1)
+    shore.loop_start()
+    cmd_topic = contract.cmd_topic("dachen", device_id)
+    with Supervisor(tmp_path / "logs") as sup:
+        sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
+        wait_until(lambda: len(col.seqs()) >= 2, 60, 0.1, "polling")
+        commands = [{"id": f"i{i}", "cmd": "sdi12", "sensor": "sonde-1", "command": "0I!"} for i in range(8)]
+        commands += [{"id": "p1", "cmd": "poll", "sensor": "sonde-1"}, {"id": "s1", "cmd": "status"},
+                     {"id": "b1", "cmd": "sdi12", "sensor": "sonde-1", "command": "1M!"},
+                     {"id": "b2", "cmd": "poll", "sensor": "nope"}, {"id": "b3", "cmd": "reboot"}]
+        for c in commands:
+            shore.publish(cmd_topic, json.dumps(c), qos=1)
+        shore.publish(cmd_topic, b"\xff{garbage", qos=1)
+        try:
+            wait_until(lambda: len(events) >= len(commands) + 1, 60, 0.1, "a reply to every command")
+        except AssertionError:
+            raise AssertionError(logs(sup) + str(events))
+        assert sup.stop("edge") == 0
+    shore.loop_stop()
+    by_id = {e["id"]: e for e in events}
+    assert all(by_id[f"i{i}"]["ok"] and by_id[f"i{i}"]["result"].startswith("014BLUERNCH") for i in range(8))
+    assert by_id["p1"] == {"id": "p1", "ok": True, "result": {"readings": 3}} and by_id["s1"]["ok"]
+    assert "not for sensor sonde-1's address" in by_id["b1"]["error"]
+    assert "no sensor 'nope'" in by_id["b2"]["error"] and "bad command" in by_id["b3"]["error"]
+    assert any(e["id"] == "" and "bad command" in e["error"] for e in events)
+    cmds = list(peer.rx)
+    assert cmds.count(b"0I!") == 8
+    for i, c in enumerate(cmds[:-1]):
+        if c == b"0M!":
+            assert cmds[i + 1] == b"0D0!", cmds  # a command never landed inside a measurement
