@@ -14,18 +14,20 @@ import os
 import threading
 import time
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 from pydantic import ValidationError
 
 from blueranch import __version__
 from blueranch.contracts import mqtt as contract
+from blueranch.contracts.mqtt import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
 from edge import drivers, status
 from edge.buffer import Buffer
 from edge.bus import Buses
 from edge.clock import make_clock
 from edge.commands import CommandRunner, Poll, StatusNow
-from edge.config import EdgeConfig
+from edge.config import AGENT_SENSOR, EdgeConfig
 from edge.drivers.base import SerialSensorBase
 from edge.drivers.sdi12 import transact
 from edge.qc import QcEngine
@@ -71,6 +73,8 @@ class Agent:
         self.workers = [BusWorker(name, ps, self.clock, self.stop_event, self._on_readings)
                         for name, ps in groups.items()]
         self.by_id = {p.id: p for p in self.polled}
+        self.started_s = time.monotonic()
+        self.agent_polled = Polled(AGENT_SENSOR, SimpleNamespace(farm=None, asset=None, driver="agent"), None, 0)
         self.commands = CommandRunner(self._command, lambda body: self.uplink.publish_event(body))
         self.uplink = Uplink(config.mqtt, config.site, config.device, self.buffer, self._status,
                              on_command=self.commands.submit)
@@ -154,12 +158,25 @@ class Agent:
                         for p in self.polled},
         }
 
+    def _health_readings(self) -> None:
+        """The agent's own readings (device_health): they go through the buffer like any sensor's."""
+        now = self.clock.now()
+        readings = [Reading(AGENT_SENSOR, q, float(v), now, QcFlag.NOT_EVALUATED) for q, v in (
+            ("buffer_depth", self.buffer.readings), ("buffer_dropped_total", self.buffer.dropped_readings),
+            ("uptime_s", time.monotonic() - self.started_s))]
+        self._on_readings(self.agent_polled, readings)
+
     def _housekeeping(self) -> None:
         last_expire = 0.0
+        last_health = time.monotonic()
+        health_s = self.config.health_interval_s
         while not self.stop_event.wait(STATUS_FILE_PERIOD_S):
             if time.monotonic() - last_expire >= EXPIRE_PERIOD_S:
                 last_expire = time.monotonic()
                 self.buffer.expire()
+            if health_s and time.monotonic() - last_health >= self.clock.wall_s(health_s):
+                last_health = time.monotonic()
+                self._health_readings()
             try:
                 status.write(self.config.status_path, self.status_dict())
             except OSError as exc:

@@ -22,6 +22,10 @@ from edge.drivers.base import QuantityName, SerialSensorBase
 from edge.qc import QuantityQc
 
 
+#: The sensor id of the agent's own housekeeping readings.
+AGENT_SENSOR = "agent"
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -100,6 +104,9 @@ class EdgeConfig(Strict):
     status_file: Path | None = None
     #: the simulator's clock file (accelerated time); absent means real time
     clock_file: Path | None = None
+    #: the agent's own housekeeping readings (sensor ``agent``: buffer_depth, buffer_dropped_total, uptime_s)
+    #: go into the buffer this often (0: never); unlike the status message they survive an outage
+    health_interval_s: float = Field(default=300.0, ge=0, le=86400)
     #: QARTOD tests per quantity
     qc: dict[QuantityName, QuantityQc] = {}
     sensors: list[SensorConfig] = Field(min_length=1)  # type: ignore[valid-type]
@@ -115,6 +122,8 @@ def consistency(cfg: EdgeConfig) -> list[Violation]:
     seen: set[str] = set()
     lines: dict[str, tuple[str, object]] = {}
     for i, s in enumerate(cfg.sensors):
+        if s.id == AGENT_SENSOR:
+            out.append(Violation(f"sensors[{i}].id", s.id, "is reserved for the agent's own housekeeping readings"))
         if s.id in seen:
             out.append(Violation(f"sensors[{i}].id", s.id, "is used by another sensor (ids must be unique)"))
         seen.add(s.id)

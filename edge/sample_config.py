@@ -16,6 +16,7 @@ site: dachen                  # site id: letters, digits, _ - . (becomes part of
 device: buoy-01               # this gateway's id, unique within the site
 # clock_file: /run/blueranch/clock.json   # simulator's accelerated clock (tests and demos only)
 # status_file: /var/lib/blueranch/edge-status.json  # default: next to the buffer
+health_interval_s: 300        # the agent's own readings (sensor "agent": buffer depth, drops, uptime); 0: off
 
 mqtt:
   url: mqtts://mqtt.example.org:8883   # mqtt:// or mqtts:// (TLS, verified against the system CAs or ca_file)

@@ -40,7 +40,7 @@ def agent_config(tmp_path: Path, device: str, broker_url: str, sonde: Path, rs48
     cfg = {"site": "dachen", "device": device,
            "mqtt": {"url": broker_url, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0, "status_interval_s": 1,
                     **mqtt_extra},
-           "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+           "buffer": {"path": str(tmp_path / "buffer.sqlite")}, "health_interval_s": 1,
            "qc": {"do_mg_l": {"gross_range": {"fail_span": [0, 20], "suspect_span": [2, 15]}}},
            "sensors": sensors}
     path = tmp_path / "edge.yaml"
@@ -97,6 +97,8 @@ def test_readings_flags_status_and_clean_stop(tmp_path, device_id, collector, mo
                             and "lc-2             last reading 20" in r.stdout and r, 30, 0.3, "edge status")
             assert "agent     running" in st.stdout and "uplink    connected" in st.stdout
             wait_until(lambda: col.status and col.status.get("last_reading", {}).get("lc-2"), 30, 0.1, "status")
+            wait_until(lambda: any(s.sensor == "agent" for m in col.messages for s in m.samples), 30, 0.1,
+                       "the agent's housekeeping readings")
         except AssertionError:
             raise AssertionError(logs(sup))
         assert col.status["state"] == "online" and col.status["sw_version"] and col.status["config_version"]
@@ -106,6 +108,9 @@ def test_readings_flags_status_and_clean_stop(tmp_path, device_id, collector, mo
     assert do and all(s.qc == 1 for s in do)  # 7.0 mg/L is inside the suspect span
     assert all(s.qc == 2 for s in samples if s.quantity == "load_kg")  # no tests configured: not evaluated
     assert {s.asset for s in samples if s.sensor == "lc-1"} == {"ll-01"}
+    # The agent's own housekeeping readings travel as telemetry too (so they survive an outage).
+    assert {s.quantity for s in samples if s.sensor == "agent"} == {"buffer_depth", "buffer_dropped_total",
+                                                                     "uptime_s"}
     assert all(not m.backfill for m in col.messages)
     wait_until(lambda: col.status["state"] == "offline", 30, 0.1, "retained offline status after a clean stop")
     last = json.loads(edge_cli("status", "--config", str(cfg), "--json").stdout)

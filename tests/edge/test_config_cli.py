@@ -69,10 +69,11 @@ def test_cross_sensor_rules_unique_ids_and_one_protocol_per_port():
     with pytest.raises(ContractError) as err:
         parse_config({**BASE, "sensors": [
             {"id": "a", "driver": "sdi12", "port": "/dev/ttyUSB0", "quantities": ["ph"]},
+            {"id": "agent", "driver": "sdi12", "port": "/dev/ttyUSB1", "quantities": ["ph"]},
             {"id": "a", "driver": "modbus_rtu", "port": "/dev/ttyUSB0", "slave_id": 1,
              "registers": [{"address": 0, "quantity": "load_kg"}]}]})
     fields = [v.field for v in err.value.violations]
-    assert fields == ["sensors[1].id", "sensors[1].port"]
+    assert fields == ["sensors[1].id", "sensors[2].id", "sensors[2].port"]
     assert "one line, one protocol and speed" in str(err.value)
 
 
