@@ -70,9 +70,11 @@ def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
     from edge.agent import Agent
     from edge.config import config_version
 
+    import sqlite3
+
     try:
         agent = Agent(cfg, config_version(config_path))
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, sqlite3.Error) as exc:  # password source, buffer path, clock file
         click.echo(f"{config_path}: cannot start: {exc}", err=True)
         sys.exit(2)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
@@ -127,9 +129,15 @@ def probe(port: str, protocol: str, baudrate: int | None, slave_ids: str, timeou
         ids = p.parse_ids(slave_ids)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--slave-ids") from None
-    found = p.probe(port, protocol, baudrate=baudrate, slave_ids=ids, timeout_s=timeout_s, listen_s=listen_s,
-                    sdi12_addresses=p.ADDRESSES if sdi12_addresses == "all" else sdi12_addresses,
-                    report=lambda line: click.echo(f"# {line}", err=True))
+    from edge.drivers.base import DriverError
+
+    try:
+        found = p.probe(port, protocol, baudrate=baudrate, slave_ids=ids, timeout_s=timeout_s, listen_s=listen_s,
+                        sdi12_addresses=p.ADDRESSES if sdi12_addresses == "all" else sdi12_addresses,
+                        report=lambda line: click.echo(f"# {line}", err=True))
+    except DriverError as exc:  # cannot open the port (missing, busy: the agent holds it, no permission)
+        click.echo(f"{port}: {exc}", err=True)
+        sys.exit(2)
     if not found:
         click.echo(f"# nothing answered on {port}", err=True)
         sys.exit(1)

@@ -263,6 +263,11 @@ def test_missing_password_env_is_a_clear_start_error(tmp_path, device_id, mosqui
     out = subprocess.run(blueranch_command("edge", "run", "--config", str(cfg)), capture_output=True, text=True,
                          timeout=60, env={k: v for k, v in os.environ.items() if k != "EDGE_NOT_SET_PW"})
     assert out.returncode == 2 and "EDGE_NOT_SET_PW is not set" in out.stderr
+    cfg.write_text(cfg.read_text().replace(str(tmp_path / "buffer.sqlite"), "/proc/no-such-dir/buffer.sqlite")
+                   .replace("password_env: EDGE_NOT_SET_PW", "password_env: HOME"))
+    out = subprocess.run(blueranch_command("edge", "run", "--config", str(cfg)), capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2 and "cannot start" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_status_without_a_running_agent(tmp_path):

@@ -104,3 +104,6 @@ def test_probe_on_a_silent_port_exits_1_and_bad_ids_are_refused(peer_factory):
                "--timeout-s", "0.1")
     assert out.returncode == 1 and "nothing answered" in out.stderr
     assert edge("probe", str(peer.link), "--slave-ids", "0-300").returncode == 2
+    missing = edge("probe", "/dev/does-not-exist", "--protocol", "sdi12")
+    assert missing.returncode == 2 and "cannot open /dev/does-not-exist" in missing.stderr
+    assert "Traceback" not in missing.stderr

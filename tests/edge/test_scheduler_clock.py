@@ -71,5 +71,6 @@ def test_intervals_run_in_simulated_time(tmp_path, peer_factory, wire):
         buses.close()
     gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
     assert times[0].year == 2026 and times[0].month == 11 and times[0].day == 1  # stamped in simulated time
-    mean = sum(gaps[:3]) / 3
-    assert 8.0 <= mean <= 20.0, gaps  # ~10 simulated s apart (plus the exchange, 20 x its wall time)
+    # ~10 simulated s apart: never faster than the interval, and scaled by the speed (a 10 s interval taken
+    # as wall time would put 200 simulated s between polls); the slack is for a loaded machine.
+    assert all(g >= 8.0 for g in gaps[1:3]) and sum(gaps[:3]) / 3 <= 100.0, gaps
