@@ -3,17 +3,21 @@
 A talker sends continuously; a reading takes the newest valid sentence of each configured type within
 ``timeout_s`` (it stops early once every type has been seen). Garbled lines, bad checksums and oversize
 sentences are logged with the sensor and reason and counted; they never stop the agent. Readings carry
-the receiver's RMC time when there is one (the receiver's clock is the GPS clock), else the agent's clock.
+the receiver's RMC time when there is one (the receiver's clock is the GPS clock), else the agent's clock;
+an RMC time more than ``max_future_s`` ahead of the agent (a GPS week rollover) is replaced by the agent's
+clock and the readings get flag 3.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field
 
+from blueranch.contracts.mqtt import QcFlag
 from edge.bus import Bus, read_until
 from edge.clock import Clock
 from edge.drivers import register
@@ -43,6 +47,8 @@ class Config(SerialSensorBase):
     #: only these quantities (empty: every quantity the sentences give)
     quantities: list[QuantityName] = []
     timeout_s: float = Field(default=3.0, gt=0, le=60)
+    #: a receiver clock further ahead of the agent's than this (e.g. a GPS week-number rollover) is not trusted
+    max_future_s: float = Field(default=600, gt=0)
 
     def line_settings(self) -> LineSettings:
         return LineSettings(self.baudrate, 8, "N", 1, "nmea0183")
@@ -86,10 +92,15 @@ class NmeaDriver(SerialDriver):
     def _readings(self, latest: dict[str, Sentence]) -> list[Reading]:
         c = self.config
         rmc = latest.get("RMC")
-        taken = rmc.time if rmc is not None and rmc.time is not None else self.clock.now()
+        now = self.clock.now()
+        taken, qc = (rmc.time if rmc is not None and rmc.time is not None else now), QcFlag.NOT_EVALUATED
+        if taken > now + timedelta(seconds=c.max_future_s):
+            log.warning("sensor %s: receiver clock %s is more than %s s ahead of %s; using the agent's clock, "
+                        "flag 3", c.id, taken.isoformat(), c.max_future_s, now.isoformat())
+            taken, qc = now, QcFlag.SUSPECT
         values: dict[str, float] = {}
         for t in c.sentences:  # later sentence types in the list win for shared quantities
             if t in latest:
                 values.update(latest[t].values)
         wanted = set(c.quantities) if c.quantities else set(values)
-        return [Reading(c.id, q, v, taken) for q, v in values.items() if q in wanted]
+        return [Reading(c.id, q, v, taken, qc) for q, v in values.items() if q in wanted]

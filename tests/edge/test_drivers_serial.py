@@ -229,3 +229,19 @@ def test_a_link_reset_is_reported_and_the_bus_reopens(wire):
     assert [r.value for r in drv.read()] == [1.0, 7.0, 8.0]
     bus.close()
     srv.close()
+
+
+def test_nmea_receiver_clock_far_in_the_future_is_replaced_and_flagged(peer_factory, talker_factory, wire):
+    peer = peer_factory("gps", lambda buf: (len(buf), []))
+    rmc_1999 = wire.nmea("GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230399,003.1,W")
+    talker_factory(peer, [rmc_1999])
+    cfg = NmeaConfig(id="gps-1", driver="nmea0183", port=str(peer.link), sentences=["RMC"])
+    drv = NmeaDriver(cfg, Bus(cfg.port, cfg.line_settings()), Clock())
+    readings = drv.read()
+    assert readings and all(int(r.qc) == 2 for r in readings)  # 1999: past, kept as the receiver's time
+    assert readings[0].time.year == 1999
+    future = NmeaConfig(id="gps-2", driver="nmea0183", port=str(peer.link), sentences=["RMC"], max_future_s=60)
+    late = Clock()
+    late.time_s = lambda: 0.0  # an agent clock at 1970: the receiver's 1999 is "far in the future"
+    readings = NmeaDriver(future, drv.bus, late).read()
+    assert all(int(r.qc) == 3 and r.time.year == 1970 for r in readings)
