@@ -201,17 +201,19 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
     run = IngestRun(ctx.workdir, broker, server, client.database, "latency", 1)
     run.start()  # stopped in the finally below
     site = "latency"
-    seen: dict[int, float] = {}
+    devices = [f"lat-{i:02d}" for i in range(16)]  # one point per device and millisecond at most
+    seen: dict[tuple[str, int], float] = {}
     stop = threading.Event()
 
     def poll():
         last = 0
         while not stop.is_set():
-            s = poller_client.query(f'SELECT do_mg_l FROM "raw"."water_quality" WHERE "site" = \'{site}\' '
-                             f'AND time > {last}ms')
+            # 2 s of overlap: another device's point of the same millisecond may land in a later batch
+            s = poller_client.query(f'SELECT do_mg_l, "device" FROM "raw"."water_quality" WHERE "site" = \'{site}\' '
+                                    f'AND time > {last - 2000}ms AND time < now() + 1h')
             now = time.time()
-            for t_ms, _ in (s[0].values if s else []):
-                seen.setdefault(t_ms, now)
+            for t_ms, _, device in (s[0].values if s else []):
+                seen.setdefault((device, t_ms), now)
                 last = max(last, t_ms)
             stop.wait(0.02)
 
@@ -221,27 +223,27 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
     poller.start()
     pub = Publisher(broker.url, "latency-pub")
     n = int(rate_per_s * duration_s)
-    sent_at: dict[int, float] = {}  # sample time (a unique key) -> wall time of the publish
+    sent_at: dict[tuple[str, int], float] = {}  # (device, sample time) -> wall time of the publish
 
     def messages():
-        last = 0
+        last = dict.fromkeys(devices, 0)
         for i in range(n):
+            device = devices[i % len(devices)]
             now = time.time()
-            t_ms = max(int(now * 1000), last + 1)
-            last = t_ms
-            sent_at[t_ms] = now
-            device = DEVICES[i % 4]
+            t_ms = max(int(now * 1000), last[device] + 1)
+            last[device] = t_ms
+            sent_at[(device, t_ms)] = now
             yield contract.telemetry_topic(site, device), payload(device, 0, t_ms)
 
     try:
         pub.publish_all(messages(), rate_per_s=rate_per_s)
         pub.close()
-        wait_until(lambda: len(seen) >= n, 120, 0.1, message="latency samples queryable")
+        wait_until(lambda: len(seen) >= n, 120, 0.1, message=f"latency samples queryable (of {n})")
     finally:
         stop.set()
         poller.join()
         run.stop()
-    lat = sorted(seen[t] - sent for t, sent in sent_at.items())
+    lat = sorted(seen[k] - sent for k, sent in sent_at.items())
     return lat[int(0.99 * (len(lat) - 1))], lat[len(lat) // 2]
 
 

@@ -255,7 +255,7 @@ class Worker:
                     stale += 1
                     continue
                 self.client.ack(e.mid, e.qos)
-        self.metrics.unacked.set(len(self._pending))
+        self.metrics.unacked.set(self._unacked)
         self.metrics.pending_points.set(self._pending_points)
         if stale:
             log.info("%s: %d written messages came on a previous connection; the broker resends them",

@@ -69,6 +69,11 @@ class Writer:
         level = logging.ERROR if isinstance(exc, InfluxError) and exc.status in (401, 403, 404) else logging.WARNING
         log.log(level, "InfluxDB write failed (attempt %d), retrying; nothing is acknowledged meanwhile: %s",
                 state.attempt_number, exc)
+        if isinstance(exc, InfluxError) and exc.status == 404:  # InfluxDB was down when the worker started
+            try:
+                self.client.ensure_database()
+            except InfluxError as create_error:
+                log.error("cannot create database %r: %s", self.client.database, create_error)
 
     def write_retrying(self, body: bytes, retention_policy: str | None) -> None:
         """Write until InfluxDB accepts, or raise a data error (400/413), or :class:`Stopped`."""

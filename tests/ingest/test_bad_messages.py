@@ -37,7 +37,8 @@ def corpus(site: str) -> list[tuple[str, str, bytes]]:
         ("invalid_json", t, b""),
         ("schema", t, _msg(seq="12")),                                       # wrong type
         ("schema", t, _msg(samples=[_sample(value="7.2")])),                 # wrong type
-        ("schema", t, b'{"schema":"blueranch.telemetry/v1","device":"buoy-01","seq":1,"samples":[{"time":"2026-11-21T14:00:00Z",'
+        ("schema", t, b'{"schema":"blueranch.telemetry/v1","device":"buoy-01","seq":1,'
+         b'"samples":[{"time":"2026-11-21T14:00:00Z",'
          b'"sensor":"sonde-1","quantity":"do_mg_l","value":NaN,"unit":"mg/L"}]}'),
         ("schema", t, json.dumps({"schema": contract.TELEMETRY_SCHEMA, "device": "buoy-01",
                                   "samples": [_sample()]}).encode()),          # missing seq

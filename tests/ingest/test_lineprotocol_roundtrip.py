@@ -56,14 +56,16 @@ def test_tag_values_and_string_fields_round_trip(influx, rows, tag_key, field_ke
 
 @given(st.sampled_from(["\n", "\r", "a\nb=c d", "x\r\ny"]))
 def test_line_breaks_in_names_and_tags_are_refused(bad):
-    for p in (Point("m", {"t": bad}, {"f": 1.0}, 1), Point(bad, {}, {"f": 1.0}, 1), Point("m", {bad: "v"}, {"f": 1.0}, 1),
+    for p in (Point("m", {"t": bad}, {"f": 1.0}, 1), Point(bad, {}, {"f": 1.0}, 1),
+              Point("m", {bad: "v"}, {"f": 1.0}, 1),
               Point("m", {}, {bad: 1.0}, 1)):
         with pytest.raises(ContractError):
             line(p)
 
 
 def test_backslashes_are_refused_in_measurements_tag_keys_and_field_keys():
-    for p in (Point("m\\x", {}, {"f": 1.0}, 1), Point("m", {}, {"f\\=": 1.0}, 1), Point("m", {"t": "v\\"}, {"f": 1.0}, 1),
+    for p in (Point("m\\x", {}, {"f": 1.0}, 1), Point("m", {}, {"f\\=": 1.0}, 1),
+              Point("m", {"t": "v\\"}, {"f": 1.0}, 1),
               Point("m", {"k\\ ": "v"}, {"f": 1.0}, 1)):
         with pytest.raises(ContractError, match="backslash"):
             line(p)

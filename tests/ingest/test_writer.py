@@ -86,3 +86,13 @@ def test_worker_dead_letters_only_the_refused_point_of_a_message(mosquitto, infl
     dead.close()
     assert str(times[1]).encode().decode() in letters[0]["payload_excerpt"]
     assert worker.metrics.totals["points_total"] == 2
+
+
+def test_a_missing_database_is_created_on_the_first_write(influxdb, unique):
+    client = InfluxClient(influxdb.url, f"late_{unique}")  # InfluxDB was down when the worker started
+    try:
+        writer = Writer(client, RetryConfig(initial_s=0.01, max_s=0.05), threading.Event())
+        assert writer.write([_line("c", T0)], [0], "raw") == [] and writer.retries == 1
+        assert count_points(client, "c") == 1
+    finally:
+        client.query(f'DROP DATABASE "late_{unique}"', method="POST", database=None)
