@@ -77,6 +77,8 @@ class Bus:
             raise DriverError(f"bus {self.url} busy (held by {self.owner}) for more than {timeout_s} s")
         self.owner = who
         try:
+            if self._port is not None and not self._port.is_open:
+                self._port = None  # closed under us (pymodbus closes its "socket" after an I/O error)
             if self._port is None:
                 self._port = open_port(self.url, self.line)
             self.conversations += 1

@@ -245,3 +245,15 @@ def test_nmea_receiver_clock_far_in_the_future_is_replaced_and_flagged(peer_fact
     late.time_s = lambda: 0.0  # an agent clock at 1970: the receiver's 1999 is "far in the future"
     readings = NmeaDriver(future, drv.bus, late).read()
     assert all(int(r.qc) == 3 and r.time.year == 1970 for r in readings)
+
+
+def test_the_bus_reopens_a_port_closed_under_it(peer_factory, wire):
+    """pymodbus closes its 'socket' after an I/O error; the shared port must not stay dead."""
+    peer = peer_factory("rs485", wire.ModbusSlaves({1: dict(enumerate(encode(5.0, "float32")))}))
+    cfg = modbus(peer.link, 1, [{"address": 0, "quantity": "load_kg"}], timeout_s=0.3, retries=0)
+    drv = ModbusDriver(cfg, Bus(cfg.port, cfg.line_settings()), Clock())
+    assert drv.read()[0].value == 5.0
+    with drv.bus.conversation("test") as port:
+        port.close()
+    assert drv.read()[0].value == 5.0
+    drv.bus.close()
