@@ -20,7 +20,7 @@ from blueranch.contracts.lineprotocol import lines
 from ingest.config import IngestConfig
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Accepted:
     """A valid message: its line-protocol body for the ``raw`` policy and what is known about it."""
 
