@@ -132,9 +132,9 @@ class StormRule(RuleBase):
 
 
 class BiomassLossRule(RuleBase):
-    """Median net load (load - the asset's ``tare_kg``) over the last ``recent_h`` below the highest
-    hourly median of the preceding ``reference_h`` by more than ``drop_pct`` %, with no recorded harvest
-    in that span."""
+    """Median net load (load - the asset's ``tare_kg``) over the last ``recent_h`` below the median of
+    the preceding ``reference_h`` by more than ``drop_pct`` % and ``min_drop_kg``, with no recorded
+    harvest in that span."""
 
     drop_pct: float = Field(10.0, gt=0, lt=100)
     #: ...and at least this many kg: young stock on a heavy line makes a small net load, whose noise

@@ -14,31 +14,19 @@ from models.alerts.config import BiomassLossRule
 from models.alerts.rules.base import HOUR_MS, Context, Observation, finite
 
 
-def hourly_medians(t_ms: np.ndarray, v: np.ndarray, start_ms: int) -> np.ndarray:
-    """Median of each hour since ``start_ms`` that has readings (one vectorised call)."""
-    hours = (t_ms - start_ms) // HOUR_MS
-    uniq, idx, counts = np.unique(hours, return_inverse=True, return_counts=True)
-    grid = np.full((len(uniq), int(counts.max())), np.nan)
-    order = np.argsort(idx, kind="stable")
-    col = np.arange(len(v)) - np.repeat(np.cumsum(counts) - counts, counts)
-    grid[idx[order], col] = v[order]
-    grid.sort(axis=1)  # NaN sorts last, so each row's readings come first, in order
-    rows = np.arange(len(uniq))
-    return (grid[rows, (counts - 1) // 2] + grid[rows, counts // 2]) / 2
-
-
 def load_drop(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float,
               min_reference: float = 0.0) -> tuple[float, float]:
-    """(drop in %, drop in kg) of the median load over the last ``recent_h`` against the highest hourly
-    median of the ``reference_h`` before it. Raises ``ValueError`` without data in both windows or with a
-    reference load not above ``min_reference``."""
+    """(drop in %, drop in kg) of the median load over the last ``recent_h`` against the median of the
+    ``reference_h`` before it (a line grows by well under 1 % a day, so the reference median is its level;
+    a maximum of hourly medians would be biased up by the noise). Raises ``ValueError`` without data in
+    both windows or with a reference load not above ``min_reference``."""
     split = now_ms - int(recent_h * HOUR_MS)
     start = split - int(reference_h * HOUR_MS)
     recent = v[(t_ms > split) & (t_ms <= now_ms)]
     ref_sel = (t_ms > start) & (t_ms <= split)
     if not len(recent) or not ref_sel.any():
         raise ValueError("load_drop: no readings in the recent or the reference window")
-    ref = float(np.max(hourly_medians(t_ms[ref_sel], v[ref_sel], start)))
+    ref = float(np.median(v[ref_sel]))
     if ref <= max(min_reference, 0.0):
         raise ValueError(f"load_drop: reference load {ref:.2f} kg is not above {min_reference} kg")
     drop_kg = ref - float(np.median(recent))
