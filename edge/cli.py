@@ -64,6 +64,8 @@ def sample_config() -> None:
 def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
     """Run the agent until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # pymodbus logs each timeout at ERROR without saying which sensor; the agent logs it with sensor and reason.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     cfg = _load_or_exit(config_path)
     if clock_file is not None:
         cfg = cfg.model_copy(update={"clock_file": clock_file})

@@ -24,6 +24,8 @@ class SensorHealth:
     polls: int = 0
     errors: int = 0
     last_error: str | None = None
+    #: consecutive failed polls
+    failing: int = 0
     last_reading_s: float | None = None
 
 
@@ -68,13 +70,29 @@ class BusWorker(threading.Thread):
         try:
             readings = s.driver.read()
         except Exception as exc:  # noqa: BLE001 - logged with sensor and reason; the worker must go on
-            s.health.errors += 1
-            s.health.last_error = f"{exc.__class__.__name__}: {exc}"
-            cfg = s.config
-            where = getattr(cfg, "port", None) or getattr(cfg, "broker_url", "")
-            log.warning("sensor %s (%s on %s): %s", s.id, cfg.driver, where, s.health.last_error,
-                        exc_info=not isinstance(exc, (OSError, ValueError, RuntimeError)))
+            self._failed(s, exc)
             return
+        if s.health.failing:
+            log.warning("sensor %s: answering again after %d failed polls", s.id, s.health.failing)
+            s.health.failing = 0
         if readings:
             s.health.last_reading_s = self.clock.time_s()
             self.on_readings(s, readings)
+
+    @staticmethod
+    def _failed(s: Polled, exc: Exception) -> None:
+        """Count and log a failed poll: every new reason, then repeats at 1, 2, 4, 8.. so a dead sensor
+        polled every second does not flood the log."""
+        h = s.health
+        reason = f"{exc.__class__.__name__}: {exc}"
+        h.errors += 1
+        h.failing += 1
+        repeated = reason == h.last_error
+        h.last_error = reason
+        if repeated and h.failing & (h.failing - 1):
+            return
+        cfg = s.config
+        where = getattr(cfg, "port", None) or getattr(cfg, "broker_url", "")
+        again = f" (failed {h.failing} polls in a row)" if repeated else ""
+        log.warning("sensor %s (%s on %s): %s%s", s.id, cfg.driver, where, reason, again,
+                    exc_info=not isinstance(exc, (OSError, ValueError, RuntimeError)))

@@ -74,3 +74,29 @@ def test_intervals_run_in_simulated_time(tmp_path, peer_factory, wire):
     # ~10 simulated s apart: never faster than the interval, and scaled by the speed (a 10 s interval taken
     # as wall time would put 200 simulated s between polls); the slack is for a loaded machine.
     assert all(g >= 8.0 for g in gaps[1:3]) and sum(gaps[:3]) / 3 <= 100.0, gaps
+
+
+def test_a_dead_sensor_is_logged_on_new_reasons_and_at_doubling_repeats(caplog):
+    from types import SimpleNamespace
+
+    from edge.drivers.base import DriverError
+
+    class Dead:
+        reason = "no reply"
+
+        def read(self):
+            raise DriverError(self.reason)
+
+    drv = Dead()
+    p = Polled("s1", SimpleNamespace(driver="sdi12", port="/dev/x"), drv, 1.0)
+    w = BusWorker("x", [p], Clock(), threading.Event(), lambda *a: None)
+    with caplog.at_level("WARNING"):
+        for _ in range(20):
+            w.poll(p)
+        drv.reason = "CRC mismatch"
+        w.poll(p)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 + 4 + 1  # first, then repeats 2, 4, 8, 16, then the new reason
+    assert lines[0] == "sensor s1 (sdi12 on /dev/x): DriverError: no reply"
+    assert lines[-2].endswith("(failed 16 polls in a row)") and lines[-1].endswith("CRC mismatch")
+    assert p.health.errors == 21 and p.health.failing == 21
