@@ -13,7 +13,8 @@ is the sustained rate the ingest can absorb, not the publisher's:
 - ``ingest_p99_latency_s``: publish -> queryable at 20 % of (a)'s rate (target < 1 s).
 - ``naive_msgs_per_s``: paho ``on_message`` doing one HTTP write per message (the usual first attempt).
 - ``ingest_outage_points_lost``: InfluxDB killed for 60 s (10 s with --quick) under load, then restarted.
-Node-RED is skipped: see docs/ingest.md.
+- ``node_red_msgs_per_s``: Node-RED + node-red-contrib-influxdb (mqtt in -> function -> influxdb out), installed
+  with npm into ``~/.cache/blueranch-bench/node-red`` if that takes less than 150 s; skipped otherwise.
 
 Five other engineers share this 2-core machine while these run: figures are noisy; compare ratios.
 """
@@ -189,12 +190,13 @@ def ingest_drain(ctx, broker, server, client, name: str, workers: int, messages:
         run.stop()
 
 
-def _probe(broker, client, name) -> bool:
+def _probe(broker, client, name, site: str | None = None) -> bool:
     """Publish one message to a side site; true once a worker wrote one (i.e. the workers are subscribed)."""
+    site = site or f"{name}-probe"
     pub = Publisher(broker.url, f"probe-{name}")
-    pub.publish_all(stream(f"{name}-probe", ["buoy-01"], 1))
+    pub.publish_all(stream(site, ["probe"], 1))
     pub.close()
-    return count_points(client, f"{name}-probe") > 0
+    return count_points(client, site) > 0
 
 
 def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: float) -> tuple[float, float]:
@@ -313,6 +315,73 @@ def outage(ctx, broker, outage_s: float) -> int:
         server.stop()
 
 
+NODE_RED_DIR = Path.home() / ".cache" / "blueranch-bench" / "node-red"
+NODE_RED_FUNCTION = """
+const m = msg.payload, s = m.samples[0];
+msg.payload = [{do_mg_l: s.value, do_mg_l_qc: s.qc, time: Date.parse(s.time)},
+               {site: msg.topic.split('/')[2], device: m.device, sensor: s.sensor}];
+return msg;
+"""
+
+
+def _node_red_installed() -> Path | str:
+    red = NODE_RED_DIR / "node_modules" / "node-red" / "red.js"
+    if red.exists() and (NODE_RED_DIR / "node_modules" / "node-red-contrib-influxdb").exists():
+        return red
+    NODE_RED_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NODE_RED_DIR), "node-red",
+                        "node-red-contrib-influxdb"], check=True, timeout=150, capture_output=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"skipped: npm install did not succeed within 150 s ({type(exc).__name__})"
+    return red
+
+
+def node_red(ctx, broker: Mosquitto, server: InfluxDB, n: int) -> float | str:
+    """The same job in Node-RED: one HTTP write per message, QoS 1 acknowledged on receipt."""
+    red = _node_red_installed()
+    if isinstance(red, str):
+        return red
+    import json
+
+    client = InfluxClient(server.url, "nodered")
+    client.ensure_database()
+    user_dir = ctx.workdir / "node-red"
+    user_dir.mkdir(exist_ok=True)
+    flows = [
+        {"id": "t1", "type": "tab", "label": "ingest"},
+        {"id": "b1", "type": "mqtt-broker", "broker": "127.0.0.1", "port": str(broker.port), "clientid": "nodered",
+         "autoConnect": True, "usetls": False, "protocolVersion": "4", "keepalive": "60", "cleansession": False},
+        {"id": "i1", "type": "influxdb", "hostname": "127.0.0.1", "port": str(server.port), "protocol": "http",
+         "database": "nodered", "name": "db", "usetls": False, "influxdbVersion": "1.x"},
+        {"id": "in", "type": "mqtt in", "z": "t1", "topic": contract.TELEMETRY_FILTER.replace("+/+", "nodered/+"),
+         "qos": "1", "datatype": "json", "broker": "b1", "wires": [["fn"]]},
+        {"id": "fn", "type": "function", "z": "t1", "func": NODE_RED_FUNCTION, "outputs": 1, "wires": [["out"]]},
+        {"id": "out", "type": "influxdb out", "z": "t1", "influxdb": "i1", "measurement": "water_quality",
+         "precision": "ms", "retentionPolicy": "raw", "wires": []},
+    ]
+    (user_dir / "flows.json").write_text(json.dumps(flows))
+    from blueranch.testing.services import free_port
+
+    cmd = ["node", str(red), "--userDir", str(user_dir), "--port", str(free_port()), "flows.json"]
+    log = open(ctx.workdir / "node-red.log", "ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _probe(broker, client, "nodered", site="nodered"), 90, 1.0, message="Node-RED subscribed")
+        # published live by mosquitto_pub (faster than Node-RED): the broker queues, Node-RED drains
+        base = count_points(client, "nodered")
+        loader = threading.Thread(target=_preload, args=(broker, "nodered", n, 1, int(time.time() * 1000) - 86400_000))
+        loader.start()
+        wait_until(lambda: count_points(client, "nodered") > base, 120, 0.05, message="Node-RED draining")
+        t0, c0 = time.perf_counter(), count_points(client, "nodered")
+        wait_until(lambda: count_points(client, "nodered") >= base + n, 600, 0.1, message="Node-RED drained")
+        loader.join()
+        return (base + n - c0) / (time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
 def serializer_us_per_point() -> dict[str, float]:
     from blueranch.contracts.influx import Point
     from blueranch.contracts.lineprotocol import line
@@ -365,7 +434,10 @@ def run(ctx) -> dict:
     r["ratio_ingest_batched_vs_raw_influx"] = r["ingest_batched_points_per_s"] / r["raw_influx_points_per_s"]
     r["ratio_ingest_single_vs_naive"] = r["ingest_single_msgs_per_s"] / r["naive_msgs_per_s"]
     r["ratio_paho_vs_mosquitto_c"] = r["raw_paho_qos1_msgs_per_s"] / r["raw_mosquitto_qos1_msgs_per_s"]
-    r["node_red"] = "skipped: see docs/ingest.md"
+    with Mosquitto(ctx.workdir / "mosquitto-nr") as broker, InfluxDB(ctx.workdir / "influxdb-nr") as server:
+        r["node_red_msgs_per_s"] = node_red(ctx, broker, server, 1_000 if quick else 3_000)
+    if isinstance(r["node_red_msgs_per_s"], float):
+        r["ratio_ingest_single_vs_node_red"] = r["ingest_single_msgs_per_s"] / r["node_red_msgs_per_s"]
     _print_table(r)
     return dict(r)
 
@@ -385,6 +457,7 @@ def _print_table(r: dict) -> None:
         ("(b) batched / raw InfluxDB", r["ratio_ingest_batched_vs_raw_influx"], ">= 0.50"),
         ("p99 latency at 20 % load, s", r["ingest_p99_latency_s"], "< 1"),
         ("ingest / naive (msgs/s)", r["ratio_ingest_single_vs_naive"], "(higher is better)"),
+        ("ingest / Node-RED (msgs/s)", r.get("ratio_ingest_single_vs_node_red", float("nan")), "(higher is better)"),
         (f"points lost, {r['ingest_outage_s']} s InfluxDB outage", r["ingest_outage_points_lost"], "0"),
     ]
     print("\n   ingest against its targets (2 shared cores: noisy)")
