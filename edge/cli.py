@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import threading
 import sys
 from pathlib import Path
 
@@ -74,13 +75,25 @@ def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
 
     import sqlite3
 
+    # Handlers go in before the (slow) start-up, so a SIGTERM during start-up still stops cleanly.
+    stop_requested = threading.Event()
+    holder: list = []
+
+    def _on_signal(*_) -> None:
+        stop_requested.set()
+        if holder:
+            holder[0].stop()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     try:
         agent = Agent(cfg, config_version(config_path))
     except (ValueError, OSError, sqlite3.Error) as exc:  # password source, buffer path, clock file
         click.echo(f"{config_path}: cannot start: {exc}", err=True)
         sys.exit(2)
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop())
-    signal.signal(signal.SIGINT, lambda *_: agent.stop())
+    holder.append(agent)
+    if stop_requested.is_set():
+        agent.stop()
     agent.run()
 
 

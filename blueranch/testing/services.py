@@ -9,6 +9,7 @@ object restart it on the same port and data folder, which is how outage tests ta
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -153,9 +154,17 @@ class Mosquitto(_Service):
             f"message_size_limit 0\n"
             f"log_dest stdout\n"
             f"log_type error\nlog_type warning\nlog_type notice\n"
+            f"{self._user_line()}"
             f"{self.extra_config}\n"
         )
         return [find_binary("mosquitto", ("/usr/sbin/mosquitto",)), "-c", str(conf)]
+
+    def _user_line(self) -> str:
+        """Run as the current user: started as root, Mosquitto would drop to user 'mosquitto', which cannot
+        write its persistence file or read password files in a private temporary folder."""
+        if any(line.strip().startswith("user ") for line in self.extra_config.splitlines()):
+            return ""
+        return f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
 
     def ready(self) -> bool:
         try:

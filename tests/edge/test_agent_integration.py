@@ -123,9 +123,8 @@ def test_readings_flags_status_and_clean_stop(tmp_path, device_id, collector, mo
 def test_broker_outage_under_load_every_seq_arrives_once_in_order(tmp_path, device_id, collector, mosquitto_factory,
                                                                   sonde,
                                                                   rs485):
-    # "user root": run as root, Mosquitto drops to its own user and cannot write its persistence file in
-    # pytest's private tmp dir ("Error: Permission denied"), so sessions would not survive the restart.
-    broker = mosquitto_factory(extra_config="user root")
+    # The broker keeps its persistent sessions across the restart (the harness runs it as the current user).
+    broker = mosquitto_factory()
     cfg = agent_config(tmp_path, device_id, broker.url, sonde[1].link, rs485[1].link)
     col = collector(broker.url)
     with Supervisor(tmp_path / "logs") as sup:
@@ -229,13 +228,11 @@ def _tls_files(d: Path) -> tuple[Path, Path, Path]:
 def test_tls_and_password_from_env_which_never_reaches_the_logs(tmp_path, device_id, collector, mosquitto_factory,
                                                                 sonde):
     secret = "s3cr3t-Pa55-word"
-    # ("user root": as root, mosquitto would drop to its own user, which cannot read pytest's private tmp dir;
-    # as any other user the option is ignored.)
     pw = tmp_path / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), device_id, secret], check=True, capture_output=True)
     ca, crt, key = _tls_files(tmp_path)
     tls = f"cafile {ca}\ncertfile {crt}\nkeyfile {key}\n"
-    broker = mosquitto_factory(allow_anonymous=False, extra_config=f"user root\npassword_file {pw}\n{tls}")
+    broker = mosquitto_factory(allow_anonymous=False, extra_config=f"password_file {pw}\n{tls}")
     url = broker.url.replace("mqtt://", "mqtts://")
     cfg = agent_config(tmp_path, device_id, url, sonde[1].link, username=device_id,
                        password_env="EDGE_TEST_PW", ca_file=str(ca))

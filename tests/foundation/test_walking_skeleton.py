@@ -37,7 +37,8 @@ def test_sonde_readings_arrive_in_influxdb(tmp_path, mosquitto, influx):
         except AssertionError:
             raise AssertionError("\n".join(f"--- {n}\n{sup.log(n)[-2000:]}" for n in sup.procs))
         codes = sup.stop_all()
-    assert codes == {"edge": 0, "ingest": 0, "sim": 0}, codes
+        logs = "\n".join(f"--- {n}\n{sup.log(n)[-3000:]}" for n in sup.procs)
+    assert codes == {"edge": 0, "ingest": 0, "sim": 0}, f"{codes}\n{logs}"
     row = got[0]
     assert row["site"] == "dachen" and row["device"] == "buoy-01" and row["sensor"] == "sonde-1"
     assert row["farm"] == "mussel-1"
