@@ -10,6 +10,8 @@ COPY models ./models
 COPY dashboards ./dashboards
 COPY firmware_sim ./firmware_sim
 RUN pip install --no-cache-dir '.[all]'
+# State folders (edge buffer, alert state and outbox) are named volumes: owned by the runtime user.
+RUN mkdir -p /var/lib/blueranch /run/blueranch && chown nobody:nogroup /var/lib/blueranch /run/blueranch
 USER nobody
 ENTRYPOINT []
 CMD ["blueranch", "--help"]
