@@ -1,8 +1,18 @@
 """``blueranch demo``: the whole pipeline on this machine, on simulated data.
 
-Starts Mosquitto and InfluxDB (own folders under ``--dir``, free ports), the simulator, an edge agent,
-the ingest worker and the workers, then prints readings as they land in InfluxDB. Ctrl-C or SIGTERM
-stops every process it started; nothing is left behind.
+What it starts (every process in its own group, all stopped on Ctrl-C or SIGTERM, nothing left behind):
+
+- Mosquitto and InfluxDB, in their own folders under ``--dir``, on free loopback ports;
+- the simulator running the ``dachen`` scenario live (``--start now``, real time), its serial devices on
+  pseudo-terminals under ``--dir/pty``;
+- two edge agents: ``buoy-01`` (SDI-12 sonde, NMEA GPS and weather, Modbus buoy power controller) and
+  ``shore-01`` (the island's Modbus grid energy meter and diesel flow meter);
+- the ingest worker, the carbon worker and the alert worker;
+- a history feed: ``--history-days`` of the scenario's load cells, simulated as fast as possible from 1 January
+  and published as contract telemetry (``blueranch carbon sim-feed``), so the year-to-date budget has a past.
+
+Then it prints readings as they land and, every ``--budget-every-s``, the live island budget from the carbon
+worker's ``carbon_budget`` points (year to date, with the 95 % interval), and the open alerts.
 """
 
 from __future__ import annotations
@@ -18,11 +28,14 @@ import yaml
 
 from blueranch.contracts.influx import MEASUREMENTS
 
+REPO = Path(__file__).resolve().parents[1]
 SONDE_QUANTITIES = ["temp_c", "sp_cond_us_cm", "salinity_psu", "depth_m", "do_mg_l", "do_sat_pct", "ph",
                     "chl_ug_l", "turbidity_ntu"]
+SITE = "dachen"
 
 
 def edge_config(site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
+    """The walking skeleton's agent: one SDI-12 sonde (``sonde-1``, address 0) on a pty."""
     return {
         "site": site,
         "device": device,
@@ -33,14 +46,53 @@ def edge_config(site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s
     }
 
 
+def buoy_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
+    """buoy-01 of the dachen scenario (``blueranch sim devices --scenario dachen``; docs/simulator.md)."""
+    cfg = edge_config(SITE, "buoy-01", mqtt_url, pty_dir, interval_s)
+    cfg["sensors"][0]["asset"] = "m1-ll-01"
+    cfg["sensors"] += [
+        {"id": "gps-1", "driver": "nmea0183", "port": str(pty_dir / "gps-1"), "sentences": ["GGA", "RMC", "MWV", "XDR"],
+         "interval_s": interval_s, "farm": "mussel-1"},
+        {"id": "pwr-1", "driver": "modbus_rtu", "port": str(pty_dir / "pwr-1"), "parity": "N", "slave_id": 10,
+         "interval_s": max(interval_s, 10.0), "farm": "mussel-1",
+         "registers": [{"address": 0, "quantity": "battery_v"}, {"address": 2, "quantity": "solar_a"},
+                       {"address": 4, "quantity": "enclosure_rh_pct"}, {"address": 6, "quantity": "rssi_dbm"}]},
+    ]
+    return cfg
+
+
+def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
+    """shore-01: the island's grid energy meter (ABCD) and diesel flow meter (DCBA), as in the scenario."""
+    return {
+        "site": SITE,
+        "device": "shore-01",
+        "mqtt": {"url": mqtt_url},
+        "buffer": {"path": str(pty_dir.parent / "shore-01-buffer.sqlite")},
+        "sensors": [
+            {"id": "energy-1", "driver": "modbus_rtu", "port": str(pty_dir / "energy-1"), "parity": "N",
+             "slave_id": 1, "interval_s": interval_s,
+             "registers": [{"address": 0, "quantity": "grid_kwh_total"}]},
+            {"id": "fuel-1", "driver": "modbus_rtu", "port": str(pty_dir / "fuel-1"), "parity": "N",
+             "slave_id": 2, "interval_s": interval_s,
+             "registers": [{"address": 0, "quantity": "diesel_l_total", "byte_order": "little",
+                            "word_order": "little"}]},
+        ],
+    }
+
+
 @click.group("demo", invoke_without_command=True)
 @click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".demo"),
-              show_default=True, help="Folder for the broker's and database's data and the logs.")
-@click.option("--interval-s", type=float, default=5.0, show_default=True, help="Sonde polling interval.")
+              show_default=True, help="Folder for the broker's and database's data, configs and logs.")
+@click.option("--interval-s", type=float, default=5.0, show_default=True, help="Edge polling interval.")
+@click.option("--history-days", type=click.IntRange(0, 365), default=90, show_default=True,
+              help="Days of load-cell history (from 1 January) fed before the live run; 0: none.")
+@click.option("--budget-every-s", type=float, default=20.0, show_default=True,
+              help="How often to print the live budget.")
 @click.option("--duration-s", type=float, default=0.0, help="Stop by itself after this long (0: run until Ctrl-C).")
 @click.pass_context
-def group(ctx: click.Context, workdir: Path, interval_s: float, duration_s: float) -> None:
-    """Run the whole pipeline locally on simulated data."""
+def group(ctx: click.Context, workdir: Path, interval_s: float, history_days: int, budget_every_s: float,
+          duration_s: float) -> None:
+    """Run the whole pipeline locally on simulated data and show the live budget."""
     if ctx.invoked_subcommand is not None:
         return
     from blueranch.influxdb import InfluxClient
@@ -63,17 +115,34 @@ def group(ctx: click.Context, workdir: Path, interval_s: float, duration_s: floa
         client.ensure_database()
         click.echo(f"  MQTT broker  {broker.url}")
         click.echo(f"  InfluxDB     {db.url}  database '{database}'")
+        click.echo(f"  logs         {workdir / 'logs'}")
         pty_dir = workdir / "pty"
-        sup.start("sim", blueranch_command("sim", "run", "--scenario", "single-buoy", "--pty-dir", str(pty_dir)))
-        cfg_path = workdir / "edge-buoy-01.yaml"
-        cfg_path.write_text(yaml.safe_dump(edge_config("dachen", "buoy-01", broker.url, pty_dir, interval_s)))
         sup.start("ingest", blueranch_command("ingest", "run", "--mqtt", broker.url, "--influx", db.url,
                                               "--database", database))
-        _wait_for_link(pty_dir / "sonde-1", stop)
-        sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg_path)))
-        click.echo(f"  logs         {workdir / 'logs'}")
-        click.echo("readings as they land in InfluxDB (Ctrl-C to stop):")
-        _print_readings(client, stop, duration_s)
+        sup.start("sim", blueranch_command("sim", "run", "--scenario", SITE, "--pty-dir", str(pty_dir),
+                                           "--start", "now", "--speed", "1"))
+        configs = {"buoy-01": buoy_config(broker.url, pty_dir, interval_s),
+                   "shore-01": shore_config(broker.url, pty_dir, interval_s)}
+        for device, cfg in configs.items():
+            for sensor in cfg["sensors"]:
+                _wait_for_link(Path(sensor["port"]), stop)
+            path = workdir / f"edge-{device}.yaml"
+            path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+            sup.start(f"edge-{device}", blueranch_command("edge", "run", "--config", str(path)))
+        sup.start("carbon", blueranch_command("carbon", "worker", "--influx", db.url, "--database", database,
+                                              "--config", str(REPO / "deploy/blueranch/carbon.yaml"),
+                                              "--interval-s", str(max(budget_every_s / 2, 5.0))))
+        sup.start("alerts", blueranch_command("alerts", "run", "--influx", db.url, "--database", database,
+                                              "--config", str(REPO / "deploy/blueranch/alerts.yaml"),
+                                              "--state", str(workdir / "alerts.sqlite"), "--mqtt", broker.url,
+                                              "--interval-s", "30"))
+        if history_days:
+            click.echo(f"feeding {history_days} days of load-cell history (from 1 January) in the background ...")
+            sup.start("history", blueranch_command("carbon", "sim-feed", "--mqtt", broker.url, "--scenario", SITE,
+                                                   "--days", str(history_days),
+                                                   "--truth-out", str(workdir / "history-truth.jsonl")))
+        click.echo("readings as they land in InfluxDB, and the live budget (Ctrl-C to stop):")
+        _watch(client, stop, duration_s, budget_every_s)
     finally:
         click.echo("stopping ...")
         codes = sup.stop_all()
@@ -82,7 +151,7 @@ def group(ctx: click.Context, workdir: Path, interval_s: float, duration_s: floa
         click.echo("stopped: " + ", ".join(f"{k} ({v})" for k, v in codes.items()) + ", influxd, mosquitto")
 
 
-def _wait_for_link(path: Path, stop: threading.Event, timeout_s: float = 20.0) -> None:
+def _wait_for_link(path: Path, stop: threading.Event, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not path.exists() and not stop.is_set():
         if time.monotonic() > deadline:
@@ -90,26 +159,59 @@ def _wait_for_link(path: Path, stop: threading.Event, timeout_s: float = 20.0) -
         stop.wait(0.1)
 
 
-def _print_readings(client, stop: threading.Event, duration_s: float) -> None:
+def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: float) -> None:
     wq = MEASUREMENTS["water_quality"]
     fields = ["temp_c", "salinity_psu", "do_mg_l", "ph", "chl_ug_l"]
     for f in fields:
         wq.field(f)  # the demo may only print what the contract defines
     last_ms = int(time.time() * 1000) - 60_000
     started = time.monotonic()
+    next_budget = started + budget_every_s
     while not stop.is_set():
         if duration_s and time.monotonic() - started > duration_s:
             break
         try:
             series = client.query(f"SELECT {', '.join(fields)} FROM {wq.qualified} WHERE time > {last_ms}ms "
                                   f"GROUP BY device, sensor")
-        except Exception as exc:  # the demo keeps going while the database catches up
+            for s in series:
+                for row in s.rows():
+                    last_ms = max(last_ms, row["time"])
+                    t = datetime.fromtimestamp(row["time"] / 1000, timezone.utc).strftime("%H:%M:%S")
+                    vals = "  ".join(f"{f}={row[f]}" for f in fields if row.get(f) is not None)
+                    click.echo(f"  {t}Z {s.tags.get('device')}/{s.tags.get('sensor')}  {vals}")
+            if time.monotonic() >= next_budget:
+                next_budget = time.monotonic() + budget_every_s
+                click.echo(_budget_line(client))
+        except Exception as exc:  # noqa: BLE001 - the demo keeps going while the database catches up
             click.echo(f"  (query failed: {exc})")
-            series = []
-        for s in series:
-            for row in s.rows():
-                last_ms = max(last_ms, row["time"])
-                t = datetime.fromtimestamp(row["time"] / 1000, timezone.utc).strftime("%H:%M:%S")
-                vals = "  ".join(f"{f}={row[f]}" for f in fields if row.get(f) is not None)
-                click.echo(f"  {t}Z {s.tags.get('device')}/{s.tags.get('sensor')}  {vals}")
         stop.wait(1.0)
+
+
+def _budget_line(client) -> str:
+    """The site's year-to-date budget as the carbon worker last wrote it (contract: carbon_budget)."""
+    m = MEASUREMENTS["carbon_budget"]
+    cols = ["sinks_t_c", "sinks_t_co2e", "sinks_lo95_t_co2e", "sinks_hi95_t_co2e", "sources_t_co2e",
+            "net_emissions_t_co2e", "value", "completeness"]
+    for c in cols:
+        m.field(c)
+    series = client.query(f"SELECT {', '.join(f'last({c}) AS {c}' for c in cols)} FROM {m.qualified} "
+                          f"WHERE \"scope\" = 'site' AND \"period\" = 'ytd' AND \"method\" = 'count' "
+                          f"AND time > now() - 800d")
+    am = MEASUREMENTS["alerts"]
+    am.field("open")
+    alerts = client.query(f"SELECT last(\"open\") AS \"open\", last(\"message\") AS \"message\" FROM {am.qualified} "
+                          f"WHERE time > now() - 30d GROUP BY \"kind\", \"device\", \"subject\"")
+    open_alerts = [f"{a.tags.get('kind')}@{a.tags.get('device')}" for a in alerts if a.values and a.values[0][1] == 1]
+    alert_text = f"  ALERTS open: {len(open_alerts)}" + (f" ({', '.join(open_alerts[:5])})" if open_alerts else "")
+    if not series or not series[0].values:
+        return "  BUDGET: waiting for the carbon worker's first year-to-date figures ...\n" + alert_text
+    r = series[0].rows()[0]
+
+    def f(key: str) -> str:
+        v = r.get(key)
+        return "n/a" if v is None else f"{v:,.1f}"
+
+    return (f"  BUDGET {SITE} year to date: sinks {f('sinks_t_co2e')} t CO2e ({f('sinks_t_c')} t C; 95 % "
+            f"{f('sinks_lo95_t_co2e')}..{f('sinks_hi95_t_co2e')}), sources {f('sources_t_co2e')} t CO2e, "
+            f"net emissions {f('net_emissions_t_co2e')} t CO2e, value {f('value')} CNY, completeness "
+            f"{f('completeness')}\n{alert_text}")

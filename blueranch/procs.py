@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from blueranch.testing.services import die_with_parent
+
 
 def blueranch_command(*args: str) -> list[str]:
     """``blueranch ARGS`` run with this interpreter (works in a venv without the script on PATH)."""
@@ -28,7 +30,8 @@ class Supervisor:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, **(env or {})})
+                                start_new_session=True, env={**os.environ, **(env or {})},
+                                preexec_fn=die_with_parent)
         if out is not subprocess.DEVNULL:
             out.close()
         self.procs[name] = proc

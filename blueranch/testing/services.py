@@ -24,6 +24,17 @@ class ServiceError(RuntimeError):
     pass
 
 
+def die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies (PR_SET_PDEATHSIG), so a test
+    run or demo that is itself killed leaves no broker or database behind. A no-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -65,7 +76,7 @@ class _Service:
             return self
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, cwd=self.workdir)
+                                     start_new_session=True, cwd=self.workdir, preexec_fn=die_with_parent)
         log.close()
         deadline = time.monotonic() + timeout_s
         delay = 0.02
