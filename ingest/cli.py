@@ -94,6 +94,6 @@ def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file
                     password=_password(mqtt_password_file, "BLUERANCH_MQTT_PASSWORD"),
                     metrics_port=None if metrics_port is None else metrics_port + worker_index - 1,
                     metrics_addr=metrics_addr)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
     worker.run()

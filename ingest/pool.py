@@ -32,6 +32,7 @@ class Pool:
         self.argv = argv
         self.workers = workers
         self.stop_event = threading.Event()
+        self._stop_requested = False
         self.procs: dict[int, subprocess.Popen] = {}
         self.started_at: dict[int, float] = {}
         self.backoff_s = {i: _RESTART_MIN_S for i in range(1, workers + 1)}
@@ -47,7 +48,7 @@ class Pool:
         for i in range(1, self.workers + 1):
             self._start(i)
         restart_at: dict[int, float] = {}
-        while not self.stop_event.wait(0.2):
+        while not self.stop_event.wait(0.2) and not self._stop_requested:
             now = time.monotonic()
             for i, proc in self.procs.items():
                 code = proc.poll()
@@ -78,8 +79,13 @@ class Pool:
                 log.error("ingest worker %d (pid %d) did not stop; killing it", i, proc.pid)
                 os.kill(proc.pid, signal.SIGKILL)
                 code = proc.wait(10)
+            if code == -signal.SIGTERM:
+                # a worker still starting when the TERM came (before its handler): nothing was acknowledged
+                log.info("ingest worker %d stopped by SIGTERM before it installed its handler", i)
+                code = 0
             worst = worst or code
         return worst
 
     def stop(self) -> None:
-        self.stop_event.set()
+        """Stop from a signal handler: only a flag (``Event.set`` could deadlock, see Worker.request_stop)."""
+        self._stop_requested = True

@@ -78,11 +78,13 @@ class Worker:
         self.writer = Writer(influx, self.config.retry, self.stop_event, compress=self.config.batch.gzip,
                              on_retry=self.metrics.retries.inc)
         self.errors_clock = ErrorClock()
+        self._log_limit = _LogLimit()
         self._cond = threading.Condition()
         self._pending: list[_Entry] = []
         self._pending_points = 0
         self._oldest = 0.0
         self._closing = False
+        self._stop_requested = False
         self._unacked = 0
         #: high-water marks of the two in-flight bounds (tests and the outage benchmark read them)
         self.peak_pending_points = 0
@@ -148,7 +150,8 @@ class Worker:
     def _reject(self, entry: _Entry, msg: mqtt.MQTTMessage, exc: ContractError) -> None:
         self.metrics.received(False)
         topic = msg._topic.decode("utf-8", errors="replace")
-        log.warning("rejected message on %r (%s): %s", topic[:200], exc.reason, exc)
+        if self._log_limit.allow(exc.reason):
+            log.warning("rejected message on %r (%s): %s", topic[:200], exc.reason, exc)
         self.metrics.error(exc.reason)
         entry.topic = topic
         entry.ops.append(self._error_point(exc.reason, topic, str(exc)))
@@ -301,7 +304,9 @@ class Worker:
         self.client.connect_async(self._url.host, self._url.port, keepalive=self.config.keepalive_s,
                                   clean_start=False, properties=self._connect_properties())
         self.client.loop_start()
-        self.stop_event.wait()
+        while not self.stop_event.wait(0.2):
+            if self._stop_requested:
+                self.stop_event.set()
         self._closing = True
         with self._cond:
             self._cond.notify_all()
@@ -311,5 +316,42 @@ class Worker:
         log.info("%s stopped: %s", self.worker_id, self.metrics.totals)
 
     def stop(self) -> None:
-        """Ask :meth:`run` to finish (safe from a signal handler: it only sets an event)."""
+        """Ask :meth:`run` to finish (from another thread)."""
         self.stop_event.set()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to finish, from a signal handler.
+
+        A handler runs in the main thread, which may at that instant hold the lock inside
+        ``stop_event`` (in ``Event.wait``); ``Event.set`` would then deadlock. So the handler only sets
+        a flag, and :meth:`run` turns it into the event within 0.2 s.
+        """
+        self._stop_requested = True
+
+
+class _LogLimit:
+    """At most ``per_window`` log lines per reason per ``window_s``; then one line saying how many were not.
+
+    A misconfigured fleet can send thousands of bad messages a second: every one is still counted, recorded
+    in ``ingest_errors`` and dead-lettered, but the log stays readable.
+    """
+
+    def __init__(self, per_window: int = 20, window_s: float = 60.0):
+        self.per_window = per_window
+        self.window_s = window_s
+        self._windows: dict[str, list] = {}  # reason -> [window start, logged, suppressed]
+
+    def allow(self, reason: str) -> bool:
+        now = time.monotonic()
+        w = self._windows.get(reason)
+        if w is None or now - w[0] >= self.window_s:
+            if w is not None and w[2]:
+                log.warning("%d more rejections (%s) were not logged in the last %.0f s", w[2], reason,
+                            self.window_s)
+            w = self._windows[reason] = [now, 0, 0]
+        if w[1] < self.per_window:
+            w[1] += 1
+            return True
+        w[2] += 1
+        return False
+

@@ -89,3 +89,11 @@ def test_error_clock_never_repeats_a_millisecond():
     clock = ErrorClock()
     stamps = [clock.next_ms() for _ in range(1000)]
     assert len(set(stamps)) == 1000 and stamps == sorted(stamps)
+
+
+def test_rejection_logs_are_rate_limited_per_reason():
+    from ingest.worker import _LogLimit
+
+    limit = _LogLimit(per_window=3, window_s=3600)
+    assert [limit.allow("schema") for _ in range(5)] == [True, True, True, False, False]
+    assert limit.allow("oversize")
