@@ -17,13 +17,14 @@ worker's ``carbon_budget`` points (year to date, with the 95 % interval), and th
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
+
+from blueranch.signals import on_stop_signals
 import yaml
 
 from blueranch.contracts.influx import MEASUREMENTS
@@ -101,8 +102,7 @@ def group(ctx: click.Context, workdir: Path, interval_s: float, history_days: in
 
     workdir = workdir.resolve()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    on_stop_signals(stop.set)
     database = "blueranch"
     broker = Mosquitto(workdir / "mosquitto")
     db = InfluxDB(workdir / "influxdb")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import threading
 import sys
 from pathlib import Path
 
 import click
+
+from blueranch.signals import on_stop_signals
 
 from blueranch.contracts.errors import ContractError
 
@@ -84,8 +85,7 @@ def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
         if holder:
             holder[0].stop()
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    on_stop_signals(_on_signal)
     try:
         agent = Agent(cfg, config_version(config_path))
     except (ValueError, OSError, sqlite3.Error) as exc:  # password source, buffer path, clock file

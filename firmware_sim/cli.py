@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 import time
@@ -11,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
+
+from blueranch.signals import on_stop_signals
 
 from firmware_sim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
 
@@ -116,8 +117,7 @@ def run(scenario: str, pty_dir: Path | None, mqtt_url: str | None, speed: str, s
     opts = RunOptions(seed=seed, days=days, speed=_speed(speed), pty_dir=pty_dir, mqtt_url=mqtt_url,
                       tcp_base_port=tcp_base_port, tcp_host=tcp_host, truth_out=truth_out, clock_file=clock_file)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    on_stop_signals(stop.set)
 
     def ready() -> None:
         click.echo(f"sim {sc.name}: seed {seed}, speed {speed}, devices ready"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
 import click
+
+from blueranch.signals import on_stop_signals
 
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import DEFAULT_DATABASE
@@ -81,8 +82,7 @@ def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file
             if value is not None:
                 argv += [flag, str(value)]
         pool = Pool(argv, workers)
-        signal.signal(signal.SIGTERM, lambda *_: pool.stop())
-        signal.signal(signal.SIGINT, lambda *_: pool.stop())
+        on_stop_signals(pool.stop)
         sys.exit(pool.run())
 
     from ingest.worker import Worker
@@ -94,6 +94,5 @@ def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file
                     password=_password(mqtt_password_file, "BLUERANCH_MQTT_PASSWORD"),
                     metrics_port=None if metrics_port is None else metrics_port + worker_index - 1,
                     metrics_addr=metrics_addr)
-    signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
-    signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
+    on_stop_signals(worker.request_stop)
     worker.run()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError, Violation
-from blueranch.contracts.influx import QC_SUFFIX, Point, telemetry_points
+from blueranch.contracts.influx import QC_SUFFIX, Point, status_points, telemetry_points
 from blueranch.contracts.lineprotocol import lines
 from ingest.config import IngestConfig
 
@@ -55,6 +55,33 @@ class Validator:
         flags = self._clock(msg, points, now or datetime.now(timezone.utc))
         newest = max(p.time_ms for p in points)
         return Accepted(lines(points), len(points), msg.device, msg.seq, msg.backfill, newest, flags)
+
+    def accept_status(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
+        """An edge agent's status message (``.../status``) as a ``device_status`` point.
+
+        Nothing is written for an empty payload: it clears a retained status.
+        """
+        if not payload:
+            return Accepted(b"", 0, "", -1, False, 0)
+        if len(payload) > self.config.max_payload_bytes:
+            raise ContractError.single("oversize", "payload", f"{len(payload)} bytes",
+                                       f"must be at most {self.config.max_payload_bytes} bytes")
+        parts = contract.parse_topic(topic)
+        if parts.kind != "status":
+            raise ContractError.single("bad_topic", "topic.kind", parts.kind, "must be 'status'")
+        status = contract.parse_status(payload)
+        if status.device != parts.device:
+            raise ContractError.single("device_mismatch", "device", status.device,
+                                       f"must equal the topic's device {parts.device!r}")
+        if self.config.devices.unknown == "reject" and status.device not in self.known:
+            raise ContractError.single("unknown_device", "device", status.device,
+                                       "is not in the ingest's list of known devices (devices.known)")
+        now = now or datetime.now(timezone.utc)
+        if status.time is not None and status.time > now + self.max_future:
+            raise ContractError.single("clock_future", "time", status.time.isoformat(),
+                                       f"is more than {self.max_future} in the future")
+        points = status_points(parts.site, status, int(now.timestamp() * 1000))
+        return Accepted(lines(points), len(points), status.device, -1, False, points[0].time_ms)
 
     def _clock(self, msg: contract.Telemetry, points: list[Point], now: datetime) -> tuple[str, ...]:
         """Apply the clock policy; flagged samples get QARTOD SUSPECT in ``points`` (edited in place)."""

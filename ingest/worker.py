@@ -116,8 +116,9 @@ class Worker:
                       self.worker_id, reason_code)
             return
         log.info("%s connected (session present: %s)", self.worker_id, flags.session_present)
-        client.subscribe(contract.shared_subscription(self.config.group, contract.TELEMETRY_FILTER),
-                         options=SubscribeOptions(qos=1))
+        # Telemetry, and the agents' status messages (retained and Last Will) for device_status.
+        client.subscribe([(contract.shared_subscription(self.config.group, f), SubscribeOptions(qos=1))
+                          for f in (contract.TELEMETRY_FILTER, contract.STATUS_FILTER)])
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._ack_lock:
@@ -130,9 +131,17 @@ class Worker:
         if self._closing:
             return  # not acknowledged: the broker resends it to the next session
         entry = _Entry(msg.mid, msg.qos, self._generation)
+        if msg.retain and msg.topic.endswith("/status"):
+            # A retained status replayed because this worker subscribed: it was written when it was first
+            # published (the group's persistent sessions queue live statuses while ingest is down).
+            self._enqueue(entry)
+            return
         try:
             topic = msg.topic
-            acc = self.validator.accept(topic, msg.payload)
+            if topic.endswith("/status"):
+                acc = self.validator.accept_status(topic, msg.payload)
+            else:
+                acc = self.validator.accept(topic, msg.payload)
         except ContractError as exc:
             self._reject(entry, msg, exc)
         except Exception as exc:  # a bug must not stop the worker nor block the messages behind this one

@@ -35,7 +35,7 @@ def render() -> str:
     w(f"- Site and device ids: `{mqtt.ID_PATTERN}`.")
     w(f"- Largest payload: {mqtt.MAX_PAYLOAD_BYTES} bytes; at most {mqtt.MAX_SAMPLES} samples per message.")
     w(f"- Default clock policy: samples at most {mqtt.DEFAULT_MAX_FUTURE} ahead and {mqtt.DEFAULT_MAX_PAST} behind the server clock.")
-    w(f"- QARTOD flags: " + ", ".join(f"{f.value} {f.name.lower()}" for f in mqtt.QcFlag) + ".")
+    w("- QARTOD flags: " + ", ".join(f"{f.value} {f.name.lower()}" for f in mqtt.QcFlag) + ".")
     w("")
     for model in (mqtt.Telemetry, mqtt.Sample, mqtt.Position, mqtt.Status):
         w(f"#### `{model.__name__}` fields\n")

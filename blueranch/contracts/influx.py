@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
-from blueranch.contracts.mqtt import Telemetry
+from blueranch.contracts.mqtt import Status, Telemetry
 from blueranch.contracts.quantities import QUANTITIES
 
 FieldType = Literal["float", "integer", "string", "boolean"]
@@ -225,6 +225,22 @@ def telemetry_points(site: str, msg: Telemetry) -> list[Point]:
                             {"lat_deg": msg.position.lat_deg, "lon_deg": msg.position.lon_deg,
                              "lat_deg_qc": 2, "lon_deg_qc": 2}, to_ms(t)))
     return points
+
+
+def status_points(site: str, status: Status, received_ms: int) -> list[Point]:
+    """Map an edge agent's status message (retained, or its Last Will) to a ``device_status`` point.
+
+    The point is stamped with the status's own time when it has one (so a re-delivered retained status
+    rewrites the same point), otherwise with the time the server received it (a Last Will has no time of
+    its own: the broker sends it when the agent is gone).
+    """
+    fields: dict[str, float | int | str | bool] = {"online": 1 if status.state == "online" else 0}
+    for name in ("buffer_depth", "buffer_dropped_total", "sw_version", "config_version"):
+        value = getattr(status, name)
+        if value is not None:
+            fields[name] = value
+    t = to_ms(status.time) if status.time is not None else received_ms
+    return [Point("device_status", {"site": site, "device": status.device}, fields, t)]
 
 
 def create_statements(database: str) -> list[str]:

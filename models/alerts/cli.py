@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 from pathlib import Path
 
 import click
+
+from blueranch.signals import on_stop_signals
 
 log = logging.getLogger("blueranch.alerts")
 
@@ -97,8 +98,7 @@ def run(influx, database, config_path, state, mqtt, influx_username, mqtt_userna
     cfg = _config(config_path, state)
     worker = _worker(influx, database, cfg, mqtt, influx_username, mqtt_username)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    on_stop_signals(stop.set)
     metrics = None
     if metrics_port:
         from models.alerts.metrics import Metrics

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import click
+
+from blueranch.signals import on_stop_signals
 from pydantic import ValidationError
 
 log = logging.getLogger("blueranch.carbon")
@@ -91,7 +93,6 @@ def worker_cmd(influx_url: str, database: str, config_path: str | None, truth_pa
                interval_s: float, once: bool, influx_username: str | None, log_level: str) -> None:
     """Live stocks and budget per asset, farm, category and site (day, month, year to date)."""
     import os
-    import signal
     import threading
 
     from blueranch.influxdb import InfluxClient, InfluxError
@@ -111,8 +112,7 @@ def worker_cmd(influx_url: str, database: str, config_path: str | None, truth_pa
         click.echo(json.dumps(stats.__dict__))
         return
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    on_stop_signals(stop.set)
     log.info("carbon worker: site=%s assets=%d influx=%s database=%s interval=%.0fs", cfg.site, len(cfg.assets),
              influx_url, database, interval_s)
     worker.run(interval_s, stop)

@@ -14,7 +14,7 @@ from models.carbon.config import AssetConfig, CarbonConfig, DetectionConfig, Met
 from models.carbon.periods import ms, periods_between
 from models.carbon.sources import MeterSeries
 from models.carbon.synthetic import make_asset
-from models.carbon.uncertainty import (SinkSampler, Z95, interval95, u_coefficient, u_product, u_sum)
+from models.carbon.uncertainty import (SinkSampler, interval95, u_coefficient, u_product, u_sum)
 
 UNC = UncertaintyConfig()
 

@@ -1,6 +1,5 @@
 """Contract 2: measurements, the telemetry mapping and line protocol, checked against real InfluxDB."""
 
-import json
 import time
 from datetime import datetime, timezone
 
@@ -87,3 +86,12 @@ def test_rewriting_a_point_is_idempotent(influx):
     for _ in range(3):
         db.write(lines([p]))
     assert db.query("SELECT count(do_mg_l) FROM water_quality")[0].values[0][1] == 1
+
+
+def test_status_maps_to_device_status():
+    st = mqtt.Status(device="buoy-01", state="offline", buffer_depth=4)
+    (p,) = ic.status_points("dachen", st, 1234)
+    assert p == ic.Point("device_status", {"site": "dachen", "device": "buoy-01"}, {"online": 0, "buffer_depth": 4},
+                         1234)
+    for name in p.fields:
+        ic.MEASUREMENTS["device_status"].field(name)
