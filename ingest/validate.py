@@ -41,15 +41,21 @@ class Validator:
         self.max_past = timedelta(seconds=config.clock.max_past_s)
         self.known = frozenset(config.devices.known)
 
-    def accept(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
-        """Validate and serialise; raise :class:`ContractError` with a bounded ``reason``."""
+    def _check_size(self, payload: bytes) -> None:
         if len(payload) > self.config.max_payload_bytes:
             raise ContractError.single("oversize", "payload", f"{len(payload)} bytes",
                                        f"must be at most {self.config.max_payload_bytes} bytes")
-        msg = contract.parse_telemetry(payload, topic)
-        if self.config.devices.unknown == "reject" and msg.device not in self.known:
-            raise ContractError.single("unknown_device", "device", msg.device,
+
+    def _check_device(self, device: str) -> None:
+        if self.config.devices.unknown == "reject" and device not in self.known:
+            raise ContractError.single("unknown_device", "device", device,
                                        "is not in the ingest's list of known devices (devices.known)")
+
+    def accept(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
+        """Validate and serialise; raise :class:`ContractError` with a bounded ``reason``."""
+        self._check_size(payload)
+        msg = contract.parse_telemetry(payload, topic)
+        self._check_device(msg.device)
         site = topic.split("/", 3)[2]  # parse_telemetry has checked the topic's shape and ids
         points = telemetry_points(site, msg)
         flags = self._clock(msg, points, now or datetime.now(timezone.utc))
@@ -63,9 +69,7 @@ class Validator:
         """
         if not payload:
             return Accepted(b"", 0, "", -1, False, 0)
-        if len(payload) > self.config.max_payload_bytes:
-            raise ContractError.single("oversize", "payload", f"{len(payload)} bytes",
-                                       f"must be at most {self.config.max_payload_bytes} bytes")
+        self._check_size(payload)
         parts = contract.parse_topic(topic)
         if parts.kind != "status":
             raise ContractError.single("bad_topic", "topic.kind", parts.kind, "must be 'status'")
@@ -73,9 +77,7 @@ class Validator:
         if status.device != parts.device:
             raise ContractError.single("device_mismatch", "device", status.device,
                                        f"must equal the topic's device {parts.device!r}")
-        if self.config.devices.unknown == "reject" and status.device not in self.known:
-            raise ContractError.single("unknown_device", "device", status.device,
-                                       "is not in the ingest's list of known devices (devices.known)")
+        self._check_device(status.device)
         now = now or datetime.now(timezone.utc)
         if status.time is not None and status.time > now + self.max_future:
             raise ContractError.single("clock_future", "time", status.time.isoformat(),

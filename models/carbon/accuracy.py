@@ -10,6 +10,7 @@ Used by ``tests/carbon/test_accuracy.py`` (a shorter period) and ``bench/bench_c
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,7 +67,10 @@ def run_accuracy(mqtt_url: str, influx_url: str, database: str, workdir: Path, d
     client.ensure_database()
     ingest_cfg = workdir / "ingest.yaml"
     # Simulated time may lie ahead of the wall clock (the full year): accept it instead of rejecting.
-    ingest_cfg.write_text(yaml.safe_dump({"clock": {"max_future_s": 400 * 86400.0, "max_past_s": 800 * 86400.0}}))
+    # Its own group and client id, no lingering session: a test's broker may be shared with other tests.
+    ingest_cfg.write_text(yaml.safe_dump({"clock": {"max_future_s": 400 * 86400.0, "max_past_s": 800 * 86400.0},
+                                          "group": f"carbon-acc{os.getpid()}", "client_id": f"carbon-acc{os.getpid()}",
+                                          "session_expiry_s": 0}))
     cmd = (ingest_bin or blueranch_command()) + ["ingest", "run", "--mqtt", mqtt_url, "--influx", influx_url,
                                                  "--database", database, "--config", str(ingest_cfg)]
     with Supervisor(workdir / "logs") as sup:

@@ -125,7 +125,9 @@ def _wait(sup: Supervisor, predicate, what: str) -> None:
 
 def _ingest(mosquitto, influxdb, influx, tmp_path, blueranch_bin, site: str, messages: list[Telemetry]) -> None:
     config = tmp_path / "ingest.yaml"
-    config.write_text(yaml.safe_dump({"stats_interval_s": 0.5}))
+    # Its own group and client id, no lingering session: other tests share this broker.
+    config.write_text(yaml.safe_dump({"stats_interval_s": 0.5, "group": f"dash-{site}", "client_id": f"dash-{site}",
+                                      "session_expiry_s": 0}))
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("ingest", [blueranch_bin, "ingest", "run", "--mqtt", mosquitto.url, "--influx", influxdb.url,
                              "--database", influx.database, "--config", str(config)])

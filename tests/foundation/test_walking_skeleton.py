@@ -24,8 +24,12 @@ def test_sonde_readings_arrive_in_influxdb(tmp_path, mosquitto, influx):
     started = datetime.now(timezone.utc)
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("sim", blueranch_command("sim", "run", "--scenario", "single-buoy", "--pty-dir", str(pty_dir)))
+        # Its own group and client id: the session-wide broker holds other tests' "ingest" sessions.
+        ingest_cfg = tmp_path / "ingest.yaml"
+        ingest_cfg.write_text(yaml.safe_dump({"group": f"skel{os.getpid()}", "client_id": f"skel{os.getpid()}",
+                                              "session_expiry_s": 0}))
         sup.start("ingest", blueranch_command("ingest", "run", "--mqtt", mosquitto.url, "--influx", influx.url,
-                                              "--database", influx.database))
+                                              "--database", influx.database, "--config", str(ingest_cfg)))
         wait_until(lambda: (pty_dir / "sonde-1").exists(), 20, message="simulator pty link")
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
 
