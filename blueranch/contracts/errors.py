@@ -63,5 +63,8 @@ def from_pydantic(reason: str, exc: ValidationError) -> ContractError:
             rule = "is not a known field (unknown keys are errors)"
         elif err["type"] == "missing":
             rule = "is required"
+        elif err["type"] == "string_pattern_mismatch":
+            pattern = (err.get("ctx") or {}).get("pattern", "")
+            rule = f"must match {pattern} (letters, digits, _ - .; no wildcards, '/', spaces or controls)"
         violations.append(Violation(dotted_path(err["loc"]), err.get("input"), rule))
     return ContractError(reason, violations)

@@ -28,14 +28,13 @@ timestamp; ``qc`` is the QARTOD flag (1 good, 2 not evaluated, 3 suspect, 4 fail
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import IntEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from blueranch.contracts.errors import ContractError, Violation, from_pydantic
 from blueranch.contracts.quantities import QUANTITIES
@@ -77,18 +76,14 @@ class QcFlag(IntEnum):
 
 def check_id(value: str, field: str = "id") -> str:
     """Return ``value`` if it is a safe site or device id, else raise :class:`ContractError`."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise ContractError.single("bad_id", field, value, f"must match {ID_PATTERN} (letters, digits, _ - .)")
     return value
 
 
-def _id_validator(value: str) -> str:
-    if not _ID_RE.match(value):
-        raise ValueError(f"must match {ID_PATTERN} (letters, digits, _ - .; no wildcards, '/', spaces or controls)")
-    return value
-
-
-SafeId = Annotated[str, AfterValidator(_id_validator)]
+#: A safe id inside a payload. The pattern is checked by pydantic-core (Rust regex, where ``$`` is the end
+#: of the text); :func:`blueranch.contracts.errors.from_pydantic` words a mismatch as "must match ...".
+SafeId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
 
 # ---------------------------------------------------------------- topics
@@ -137,7 +132,7 @@ def parse_topic(topic: str) -> TopicParts:
     site, device, kind = parts[2], parts[3], parts[4]
     violations = []
     for name, value in (("topic.site", site), ("topic.device", device)):
-        if not _ID_RE.match(value):
+        if not _ID_RE.fullmatch(value):
             violations.append(Violation(name, value, f"must match {ID_PATTERN}"))
     if kind not in KINDS:
         violations.append(Violation("topic.kind", kind, f"must be one of {', '.join(KINDS)}"))
@@ -156,19 +151,6 @@ def _utc(value: datetime) -> datetime:
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
-def _qc_flag(value: int) -> QcFlag:
-    try:
-        return QcFlag(value)
-    except ValueError:
-        raise ValueError("must be a QARTOD flag: 1, 2, 3, 4 or 9") from None
-
-
 class Position(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -184,9 +166,10 @@ class Sample(BaseModel):
     time: Annotated[UtcTime, Field(strict=False)]
     sensor: SafeId
     quantity: str
-    value: Annotated[float, AfterValidator(_finite)]
+    value: Annotated[float, Field(allow_inf_nan=False)]
     unit: str
-    qc: Annotated[int, AfterValidator(_qc_flag)] = QcFlag.NOT_EVALUATED
+    #: QARTOD flag (:class:`QcFlag` values); a plain int so that pydantic-core checks it without a Python call
+    qc: Literal[1, 2, 3, 4, 9] = 2
     farm: SafeId | None = None
     asset: SafeId | None = None
 

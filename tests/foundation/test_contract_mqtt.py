@@ -46,7 +46,7 @@ def test_topics_are_built_and_parsed():
     assert mqtt.alerts_topic("dachen") == "blueranch/v1/dachen/_alerts"
 
 
-@pytest.mark.parametrize("bad", ["a/b", "a+b", "#", "a b", "a\nb", "a\x00", "", "_reserved", "x" * 65, "é", "a,b",
+@pytest.mark.parametrize("bad", ["a/b", "a+b", "#", "a b", "a\nb", "abc\n", "abc\r", "a\x00", "", "_reserved", "x" * 65, "é", "a,b",
                                  "a=b", 'a"b'])
 def test_unsafe_ids_are_refused_in_topics(bad):
     with pytest.raises(ContractError) as info:
@@ -81,6 +81,8 @@ def test_bad_topics(topic):
         (payload(samples=[sample(value=1e9)]), "samples[0]", "physical range"),
         (payload(samples=[sample(sensor="s\nq")]), "samples[0].sensor", "must match"),
         (payload(samples=[sample(farm="f,x=1 y")]), "samples[0].farm", "must match"),
+        (payload(samples=[sample(asset="ll-03\n")]), "samples[0].asset", "must match"),
+        (payload(device="buoy-01\n"), "device", "must match"),
         (payload(samples=[]), "samples", "at least 1"),
         (payload(extra="x"), "extra", "unknown keys are errors"),
         (payload(schema="blueranch.telemetry/v9"), "schema", "blueranch.telemetry/v1"),
