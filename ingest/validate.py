@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError, Violation
-from blueranch.contracts.influx import QC_SUFFIX, Point, status_points, telemetry_points
-from blueranch.contracts.lineprotocol import lines
+from blueranch.contracts.influx import QC_SUFFIX, Point, status_points, telemetry_points, to_ms
+from blueranch.contracts.lineprotocol import lines, telemetry_lines
 from ingest.config import IngestConfig
 
 
@@ -57,8 +57,13 @@ class Validator:
         msg = contract.parse_telemetry(payload, topic)
         self._check_device(msg.device)
         site = topic.split("/", 3)[2]  # parse_telemetry has checked the topic's shape and ids
+        bad = contract.check_clock(msg, now or datetime.now(timezone.utc), self.max_future, self.max_past)
+        if not bad:  # the common case: serialise straight from the samples
+            body = telemetry_lines(site, msg)
+            newest = to_ms(max(smp.time for smp in msg.samples))
+            return Accepted("\n".join(body).encode("utf-8"), len(body), msg.device, msg.seq, msg.backfill, newest)
         points = telemetry_points(site, msg)
-        flags = self._clock(msg, points, now or datetime.now(timezone.utc))
+        flags = self._clock(bad, points)
         newest = max(p.time_ms for p in points)
         return Accepted(lines(points), len(points), msg.device, msg.seq, msg.backfill, newest, flags)
 
@@ -85,11 +90,9 @@ class Validator:
         points = status_points(parts.site, status, int(now.timestamp() * 1000))
         return Accepted(lines(points), len(points), status.device, -1, False, points[0].time_ms)
 
-    def _clock(self, msg: contract.Telemetry, points: list[Point], now: datetime) -> tuple[str, ...]:
-        """Apply the clock policy; flagged samples get QARTOD SUSPECT in ``points`` (edited in place)."""
-        bad = contract.check_clock(msg, now, self.max_future, self.max_past)
-        if not bad:
-            return ()
+    def _clock(self, bad: list[Violation], points: list[Point]) -> tuple[str, ...]:
+        """Apply the clock policy to the samples in ``bad``: reject, or flag them QARTOD SUSPECT in
+        ``points`` (edited in place)."""
         policy = self.config.clock
         flags: list[str] = []
         rejected: list[Violation] = []
