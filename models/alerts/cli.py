@@ -38,6 +38,12 @@ def group() -> None:
     """Early warnings: hypoxia, heatwaves, storms, losses, silent devices."""
 
 
+def _mqtt_password() -> str | None:
+    """The alert worker's own broker password (it shares the secrets file with the ingest in docker compose),
+    else the common one."""
+    return os.environ.get("BLUERANCH_ALERTS_MQTT_PASSWORD") or os.environ.get("BLUERANCH_MQTT_PASSWORD")
+
+
 def _mqtt(url: str, username: str | None, wait_s: float = 10.0):
     from blueranch.mqttc import connect_properties, make_client, parse_url
 
@@ -46,7 +52,7 @@ def _mqtt(url: str, username: str | None, wait_s: float = 10.0):
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     client = make_client(f"blueranch-alerts-{int(time.time())}", clean=True, tls=b.tls, username=username,
-                         password=os.environ.get("BLUERANCH_MQTT_PASSWORD"))
+                         password=_mqtt_password())
     connected = threading.Event()
     client.on_connect = lambda c, u, flags, rc, props: connected.set() if not rc.is_failure else log.error(
         "alerts: MQTT broker %s refused the connection: %s", url, rc)
@@ -84,7 +90,8 @@ def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None, inf
 @click.option("--mqtt", help="Broker URL (mqtt://HOST:PORT) to publish alerts on blueranch/v1/{site}/_alerts.")
 @_influx_user_opt
 @click.option("--mqtt-username", envvar="BLUERANCH_MQTT_USERNAME", show_envvar=True,
-              help="MQTT user; the password comes from $BLUERANCH_MQTT_PASSWORD.")
+              help="MQTT user; the password comes from $BLUERANCH_ALERTS_MQTT_PASSWORD, else "
+                   "$BLUERANCH_MQTT_PASSWORD.")
 @click.option("--interval-s", type=click.FloatRange(min=0.1), help="Evaluation interval (config interval_s).")
 @click.option("--once", is_flag=True, help="Evaluate once, deliver, and exit.")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), help="Serve Prometheus metrics on this port.")

@@ -108,3 +108,13 @@ def test_run_once_publishes_on_the_alert_topic(influx, influxdb, mosquitto, blue
     finally:
         sub.loop_stop()
         sub.disconnect()
+
+
+def test_alert_worker_prefers_its_own_mqtt_password(monkeypatch):
+    from models.alerts.cli import _mqtt_password
+
+    monkeypatch.setenv("BLUERANCH_MQTT_PASSWORD", "ingest-secret")
+    monkeypatch.delenv("BLUERANCH_ALERTS_MQTT_PASSWORD", raising=False)
+    assert _mqtt_password() == "ingest-secret"
+    monkeypatch.setenv("BLUERANCH_ALERTS_MQTT_PASSWORD", "alerts-secret")
+    assert _mqtt_password() == "alerts-secret"
