@@ -124,8 +124,17 @@ class TopicParts:
     kind: str
 
 
+#: Valid topics already parsed (a fleet has a bounded set of device topics; the ingest parses one per
+#: message). Cleared when it reaches the bound; only valid topics are kept.
+_TOPIC_CACHE: dict[str, TopicParts] = {}
+_TOPIC_CACHE_MAX = 100_000
+
+
 def parse_topic(topic: str) -> TopicParts:
     """Split a device topic; raise :class:`ContractError` (reason ``bad_topic``) if it is not one."""
+    cached = _TOPIC_CACHE.get(topic)
+    if cached is not None:
+        return cached
     parts = topic.split("/")
     if len(parts) != 5 or parts[0] != ROOT or parts[1] != VERSION:
         raise ContractError.single("bad_topic", "topic", topic, f"must be {PREFIX}/{{site}}/{{device}}/{{kind}}")
@@ -138,12 +147,19 @@ def parse_topic(topic: str) -> TopicParts:
         violations.append(Violation("topic.kind", kind, f"must be one of {', '.join(KINDS)}"))
     if violations:
         raise ContractError("bad_topic", violations)
-    return TopicParts(site, device, kind)
+    result = TopicParts(site, device, kind)
+    if len(_TOPIC_CACHE) >= _TOPIC_CACHE_MAX:
+        _TOPIC_CACHE.clear()
+    _TOPIC_CACHE[topic] = result
+    return result
 
 
 # ---------------------------------------------------------------- payloads
+_ZERO = timedelta(0)
+
+
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() != timedelta(0):
+    if value.tzinfo is None or value.utcoffset() != _ZERO:
         raise ValueError("must be a UTC timestamp (end with 'Z' or '+00:00')")
     return value.astimezone(timezone.utc)
 
