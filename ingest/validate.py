@@ -75,19 +75,14 @@ class Validator:
         if not payload:
             return Accepted(b"", 0, "", -1, False, 0)
         self._check_size(payload)
-        parts = contract.parse_topic(topic)
-        if parts.kind != "status":
-            raise ContractError.single("bad_topic", "topic.kind", parts.kind, "must be 'status'")
-        status = contract.parse_status(payload)
-        if status.device != parts.device:
-            raise ContractError.single("device_mismatch", "device", status.device,
-                                       f"must equal the topic's device {parts.device!r}")
+        status = contract.parse_status(payload, topic)
         self._check_device(status.device)
         now = now or datetime.now(timezone.utc)
         if status.time is not None and status.time > now + self.max_future:
             raise ContractError.single("clock_future", "time", status.time.isoformat(),
                                        f"is more than {self.max_future} in the future")
-        points = status_points(parts.site, status, int(now.timestamp() * 1000))
+        site = topic.split("/", 3)[2]  # parse_status has checked the topic's shape and ids
+        points = status_points(site, status, int(now.timestamp() * 1000))
         return Accepted(lines(points), len(points), status.device, -1, False, points[0].time_ms)
 
     def _clock(self, bad: list[Violation], points: list[Point]) -> tuple[str, ...]:

@@ -219,12 +219,20 @@ def telemetry_points(site: str, msg: Telemetry) -> list[Point]:
             tags["asset"] = s.asset
         points.append(Point(q.measurement, tags, {q.name: float(s.value), q.name + QC_SUFFIX: int(s.qc)},
                             to_ms(s.time)))
-    if msg.position is not None and msg.samples:
-        t = max(s.time for s in msg.samples)
-        points.append(Point("position", {"site": site, "device": msg.device, "sensor": "payload"},
-                            {"lat_deg": msg.position.lat_deg, "lon_deg": msg.position.lon_deg,
-                             "lat_deg_qc": 2, "lon_deg_qc": 2}, to_ms(t)))
+    position = position_point(site, msg)
+    if position is not None:
+        points.append(position)
     return points
+
+
+def position_point(site: str, msg: Telemetry) -> Point | None:
+    """The payload's optional position as a ``position`` point at the newest sample's time."""
+    if msg.position is None or not msg.samples:
+        return None
+    t = max(s.time for s in msg.samples)
+    return Point("position", {"site": site, "device": msg.device, "sensor": "payload"},
+                 {"lat_deg": msg.position.lat_deg, "lon_deg": msg.position.lon_deg,
+                  "lat_deg_qc": 2, "lon_deg_qc": 2}, to_ms(t))
 
 
 def status_points(site: str, status: Status, received_ms: int) -> list[Point]:

@@ -16,7 +16,7 @@ import math
 from typing import TYPE_CHECKING, Iterable
 
 from blueranch.contracts.errors import ContractError
-from blueranch.contracts.influx import Point, telemetry_points, to_ms
+from blueranch.contracts.influx import Point, position_point, to_ms
 from blueranch.contracts.quantities import QUANTITIES
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ def telemetry_lines(site: str, msg: "Telemetry") -> list[str]:
         if not math.isfinite(value):
             raise ContractError.single("bad_point", f"fields.{q.name}", value, "must be finite")
         out.append(f"{head} {q.name}={value!r},{q.name}_qc={int(s.qc)}i {to_ms(s.time)}")
-    if msg.position is not None:
-        out.extend(line(p) for p in telemetry_points(site, msg)[len(msg.samples):])
+    position = position_point(site, msg)
+    if position is not None:
+        out.append(line(position))
     return out

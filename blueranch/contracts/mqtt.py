@@ -248,25 +248,37 @@ def parse_telemetry(payload: bytes, topic: str | None = None) -> Telemetry:
         raise ContractError.single(
             "oversize", "payload", f"{len(payload)} bytes", f"must be at most {MAX_PAYLOAD_BYTES} bytes"
         )
-    parts = parse_topic(topic) if topic is not None else None
-    if parts is not None and parts.kind != "telemetry":
-        raise ContractError.single("bad_topic", "topic.kind", parts.kind, "must be 'telemetry'")
+    parts = _expect_topic(topic, "telemetry")
     try:
         msg = Telemetry.model_validate_json(payload)
     except ValidationError as exc:
         raise from_pydantic("invalid_json" if _is_json_error(exc) else "schema", exc) from None
-    if parts is not None and msg.device != parts.device:
-        raise ContractError.single(
-            "device_mismatch", "device", msg.device, f"must equal the topic's device {parts.device!r}"
-        )
+    _expect_device(parts, msg.device)
     return msg
 
 
-def parse_status(payload: bytes) -> Status:
+def parse_status(payload: bytes, topic: str | None = None) -> Status:
+    """Validate a status message; with ``topic``, it must be a status topic of the payload's device."""
+    parts = _expect_topic(topic, "status")
     try:
-        return Status.model_validate_json(payload)
+        msg = Status.model_validate_json(payload)
     except ValidationError as exc:
         raise from_pydantic("invalid_json" if _is_json_error(exc) else "schema", exc) from None
+    _expect_device(parts, msg.device)
+    return msg
+
+
+def _expect_topic(topic: str | None, kind: str) -> TopicParts | None:
+    parts = parse_topic(topic) if topic is not None else None
+    if parts is not None and parts.kind != kind:
+        raise ContractError.single("bad_topic", "topic.kind", parts.kind, f"must be {kind!r}")
+    return parts
+
+
+def _expect_device(parts: TopicParts | None, device: str) -> None:
+    if parts is not None and device != parts.device:
+        raise ContractError.single("device_mismatch", "device", device,
+                                   f"must equal the topic's device {parts.device!r}")
 
 
 def _is_json_error(exc: ValidationError) -> bool:

@@ -173,8 +173,6 @@ class Mosquitto(_Service):
     def _user_line(self) -> str:
         """Run as the current user: started as root, Mosquitto would drop to user 'mosquitto', which cannot
         write its persistence file or read password files in a private temporary folder."""
-        if any(line.strip().startswith("user ") for line in self.extra_config.splitlines()):
-            return ""
         return f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
 
     def ready(self) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 from typing import Literal
 
+from edge.drivers.crc import crc16_a001
+
 RegisterType = Literal["uint16", "int16", "uint32", "int32", "float32"]
 Order = Literal["big", "little"]
 
@@ -43,9 +45,4 @@ def encode(value: float, type_: RegisterType, byte_order: Order = "big", word_or
 
 def crc16_modbus(frame: bytes) -> bytes:
     """CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF), low byte first (Modbus over serial line V1.02, 6.2.2)."""
-    crc = 0xFFFF
-    for byte in frame:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc.to_bytes(2, "little")
+    return crc16_a001(frame, 0xFFFF).to_bytes(2, "little")

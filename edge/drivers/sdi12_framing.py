@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from edge.drivers.base import DriverError
+from edge.drivers.crc import crc16_a001
 
 #: Valid sensor addresses (4.4.1: '0'-'9' standard, 'a'-'z' and 'A'-'Z' extended).
 ADDRESSES = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -28,12 +29,7 @@ class Sdi12Error(DriverError, ValueError):
 
 def crc16(data: bytes) -> int:
     """CRC-16/ARC (poly 0xA001 reflected, init 0), as SDI-12 4.4.12 specifies."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
+    return crc16_a001(data, 0)
 
 
 def crc_chars(data: bytes) -> bytes:

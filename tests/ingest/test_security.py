@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -36,8 +35,7 @@ class DeployedMosquitto(Mosquitto):
         assert "\nlistener 1883\n" in conf and "allow_anonymous false" in conf
         conf = (conf.replace("/mosquitto/config/", f"{d}/").replace("/mosquitto/data/", f"{d}/data/")
                 .replace("\nlistener 1883\n", f"\nlistener {self.port} 127.0.0.1\n"))
-        if os.geteuid() == 0:  # as root Mosquitto drops to user 'mosquitto', who cannot read pytest's tmp
-            conf = "user root\n" + conf
+        conf = self._user_line() + conf
         (d / "mosquitto.conf").write_text(conf)
         return [find_binary("mosquitto", ("/usr/sbin/mosquitto",)), "-c", str(d / "mosquitto.conf")]
 
