@@ -17,14 +17,14 @@ import requests
 
 from blueranch.influxdb import InfluxClient
 from blueranch.testing.services import InfluxDB
-from models.alerts.channels import Dispatcher, WebhookSender
-from models.alerts.config import AlertsConfig, Channels, WebhookChannel
-from models.alerts.lifecycle import Engine
-from models.alerts.rules.base import Observation
-from models.alerts.series import fetch_frames
-from models.alerts.store import Store
-from models.alerts.synthetic import DAY_MS, MIN_MS, T0_MS, diel_do, write_series
-from models.alerts.worker import Worker
+from blueranch.models.alerts.channels import Dispatcher, WebhookSender
+from blueranch.models.alerts.config import AlertsConfig, Channels, WebhookChannel
+from blueranch.models.alerts.lifecycle import Engine
+from blueranch.models.alerts.rules.base import Observation
+from blueranch.models.alerts.series import fetch_frames
+from blueranch.models.alerts.store import Store
+from blueranch.models.alerts.synthetic import DAY_MS, MIN_MS, T0_MS, diel_do, write_series
+from blueranch.models.alerts.worker import Worker
 
 
 def _farm(client: InfluxClient, devices: int, days: float) -> int:

@@ -15,11 +15,11 @@ import time
 
 import numpy as np
 
-from models.carbon.biomass import build_series
-from models.carbon.budget import Inputs, compute_budget
-from models.carbon.config import AssetConfig, CarbonConfig, DetectionConfig
-from models.carbon.periods import Period, periods_between
-from models.carbon.synthetic import START_MS, make_fleet
+from blueranch.models.carbon.biomass import build_series
+from blueranch.models.carbon.budget import Inputs, compute_budget
+from blueranch.models.carbon.config import AssetConfig, CarbonConfig, DetectionConfig
+from blueranch.models.carbon.periods import Period, periods_between
+from blueranch.models.carbon.synthetic import START_MS, make_fleet
 
 UNITS = 300
 YEAR_START_MS = START_MS - 59 * 86_400_000  # 2026-01-01
@@ -70,13 +70,13 @@ def _method(ctx) -> dict:
 
 def _accuracy(ctx) -> dict:
     try:
-        from firmware_sim.scenario import builtin_names
+        from blueranch.sim.scenario import builtin_names
     except ImportError:
         return {"carbon_accuracy_skipped": "firmware_sim not installed"}
     if "dachen" not in builtin_names():
         return {"carbon_accuracy_skipped": "no dachen scenario"}
     from blueranch.testing.services import InfluxDB, Mosquitto
-    from models.carbon.accuracy import run_accuracy
+    from blueranch.models.carbon.accuracy import run_accuracy
 
     days = 73 if ctx.quick else 365
     broker = Mosquitto(ctx.workdir / "carbon-mosquitto").start()

@@ -13,10 +13,10 @@ import time
 
 from blueranch.influxdb import InfluxClient
 from blueranch.testing.services import InfluxDB
-from dashboards.build import build_all
-from dashboards.check import queries
-from dashboards.check import run as run_dashboard
-from dashboards.sample_day import simulated_day
+from blueranch.dashboards.build import build_all
+from blueranch.dashboards.check import queries
+from blueranch.dashboards.check import run as run_dashboard
+from blueranch.dashboards.sample_day import simulated_day
 
 
 def _median_ms(fn, repeats: int) -> float:

@@ -38,8 +38,8 @@ from blueranch.mqttc import connect_properties, make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.services import Mosquitto
 from blueranch.testing.wait import wait_until
-from edge import status as edge_status
-from edge.buffer import Buffer
+from blueranch.edge import status as edge_status
+from blueranch.edge.buffer import Buffer
 
 REPO = Path(__file__).resolve().parents[1]
 SONDE = ["temp_c", "sp_cond_us_cm", "salinity_psu", "depth_m", "do_mg_l", "do_sat_pct", "ph", "chl_ug_l",

@@ -34,8 +34,8 @@ from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import blueranch_command
 from blueranch.testing.services import InfluxDB, Mosquitto, find_binary
 from blueranch.testing.wait import wait_until
-from ingest.loadgen import Publisher, payload, stream
-from ingest.testing import count_points
+from blueranch.ingest.loadgen import Publisher, payload, stream
+from blueranch.ingest.testing import count_points
 
 DEVICES = ["buoy-01", "buoy-02", "buoy-03", "buoy-04"]
 

@@ -20,8 +20,8 @@ from blueranch.procs import blueranch_command
 
 def run(ctx) -> dict:
     from blueranch.testing.services import Mosquitto
-    from firmware_sim.engine import Reading, Simulation
-    from firmware_sim.scenario import load_scenario
+    from blueranch.sim.engine import Reading, Simulation
+    from blueranch.sim.scenario import load_scenario
 
     days = 30 if ctx.quick else 365
     scale = 365 / days

@@ -15,12 +15,12 @@ from blueranch import __version__
 
 #: group name -> ("module:attribute", one-line help). The registry test checks every entry imports.
 GROUPS: dict[str, tuple[str, str]] = {
-    "sim": ("firmware_sim.cli:group", "Simulated marine ranch speaking the real sensor protocols."),
-    "edge": ("edge.cli:group", "Buoy and gateway agent: drivers, QC, store-and-forward, technician tools."),
-    "ingest": ("ingest.cli:group", "MQTT to InfluxDB ingest workers."),
-    "carbon": ("models.carbon.cli:group", "Carbon stocks, island budget, uncertainty and MRV reports."),
-    "alerts": ("models.alerts.cli:group", "Early warnings: hypoxia, heatwaves, storms, losses, silent devices."),
-    "dashboards": ("dashboards.cli:group", "Build and publish the Grafana dashboards."),
+    "sim": ("blueranch.sim.cli:group", "Simulated marine ranch speaking the real sensor protocols."),
+    "edge": ("blueranch.edge.cli:group", "Buoy and gateway agent: drivers, QC, store-and-forward, technician tools."),
+    "ingest": ("blueranch.ingest.cli:group", "MQTT to InfluxDB ingest workers."),
+    "carbon": ("blueranch.models.carbon.cli:group", "Carbon stocks, island budget, uncertainty and MRV reports."),
+    "alerts": ("blueranch.models.alerts.cli:group", "Early warnings: hypoxia, heatwaves, storms, losses, silent devices."),
+    "dashboards": ("blueranch.dashboards.cli:group", "Build and publish the Grafana dashboards."),
     "demo": ("blueranch.demo:group", "Run the whole pipeline locally on simulated data."),
 }
 

@@ -1,13 +1,13 @@
 """Grafana-managed alert rules, in Grafana's file-provisioning format, built from the contract.
 
-Each rule is an InfluxQL query (built with :mod:`dashboards.influxql`, so it names only contract
+Each rule is an InfluxQL query (built with :mod:`blueranch.dashboards.influxql`, so it names only contract
 fields), a ``reduce`` expression (one number per series: per site and device) and a ``threshold`` or
 ``math`` expression. Grafana evaluates the rules itself; they complement the BlueRanch alert worker
 (``models/alerts``), which writes the ``alerts`` measurement, by paging even when the worker is down.
 
 Rules:
 - hypoxia (critical): every dissolved-oxygen reading of the last 15 min below 3.0 mg/L, the level
-  GB 11607-89 says must never be undercut (reference table, looked up in :mod:`dashboards.thresholds`);
+  GB 11607-89 says must never be undercut (reference table, looked up in :mod:`blueranch.dashboards.thresholds`);
 - low oxygen over a day (warning): more than 8 h of the last 24 h below 5.0 mg/L, since GB 11607-89 asks
   for more than 5.0 mg/L during at least 16 h of every 24 h (share of readings as a proxy of time);
 - stale device (warning): no status message from an edge agent for 15 to 30 min (the last two 15-min
@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
-from dashboards import thresholds
-from dashboards.build import AUDIENCES
-from dashboards.common import Settings
-from dashboards.influxql import Col, FieldCmp, Query, select
+from blueranch.dashboards import thresholds
+from blueranch.dashboards.build import AUDIENCES
+from blueranch.dashboards.common import Settings
+from blueranch.dashboards.influxql import Col, FieldCmp, Query, select
 
 FOLDERS = {a.key: a.folder_title for a in AUDIENCES}
 BY = ("site", "device")

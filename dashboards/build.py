@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from dashboards import carbon_budget, farm_operations, fleet_health
-from dashboards.common import Settings
-from dashboards.model import Dashboard
+from blueranch.dashboards import carbon_budget, farm_operations, fleet_health
+from blueranch.dashboards.common import Settings
+from blueranch.dashboards.model import Dashboard
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ the worker's (IPCC 2006 Vol. 1 Ch. 3); ``method`` chooses how shell carbon count
 
 from __future__ import annotations
 
-from dashboards.common import Settings, dashboard, tag_variable
-from dashboards.influxql import Col, TagEq, TagNe, VarMatch, select
-from dashboards.model import Dashboard, ThresholdStep
-from dashboards.panels import Board, T, by_name
+from blueranch.dashboards.common import Settings, dashboard, tag_variable
+from blueranch.dashboards.influxql import Col, TagEq, TagNe, VarMatch, select
+from blueranch.dashboards.model import Dashboard, ThresholdStep
+from blueranch.dashboards.panels import Board, T, by_name
 
 UID = "blueranch-island-carbon-budget"
 SITE = VarMatch("site", "site")

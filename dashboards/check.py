@@ -2,7 +2,7 @@
 
 Variables are resolved in order, each ``SHOW TAG VALUES`` run with the variables before it
 substituted (as Grafana refreshes chained variables); "All" is selected unless a value is given. Then
-every panel target and annotation query runs with :func:`dashboards.macros.interpolate`. Used by the
+every panel target and annotation query runs with :func:`blueranch.dashboards.macros.interpolate`. Used by the
 tests and by ``blueranch dashboards check`` (is every panel fed on this server?).
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from blueranch.influxdb import InfluxClient, InfluxError
-from dashboards.common import MIN_INTERVAL_MS
-from dashboards.macros import ALL, Variable, interpolate, interval_ms
+from blueranch.dashboards.common import MIN_INTERVAL_MS
+from blueranch.dashboards.macros import ALL, Variable, interpolate, interval_ms
 
 
 @dataclass(frozen=True)

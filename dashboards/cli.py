@@ -19,7 +19,7 @@ def _settings(datasource_uid: str | None, currency: str | None):
     """Build settings from the options; a bad value is a usage error naming the option, value and rule."""
     from pydantic import ValidationError
 
-    from dashboards.common import Settings
+    from blueranch.dashboards.common import Settings
 
     kwargs = {k: v for k, v in (("datasource_uid", datasource_uid), ("currency", currency)) if v}
     try:
@@ -57,13 +57,13 @@ def group() -> None:
 @settings_options
 def build_cmd(out_dir: Path, alert_rules: Path | None, datasource_uid: str | None, currency: str | None) -> None:
     """Write the dashboards as Grafana JSON: OUT/<audience>/<uid>.json."""
-    from dashboards.build import write
+    from blueranch.dashboards.build import write
 
     s = _settings(datasource_uid, currency)
     for path in write(out_dir, s):
         click.echo(str(path))
     if alert_rules is not None:
-        from dashboards.alerting import write_rules
+        from blueranch.dashboards.alerting import write_rules
 
         write_rules(alert_rules, s)
         click.echo(str(alert_rules))
@@ -84,8 +84,8 @@ def check_cmd(influx_url: str, database: str, hours: float, var_values: tuple[st
     Credentials come from BLUERANCH_INFLUX_USERNAME / BLUERANCH_INFLUX_PASSWORD.
     """
     from blueranch.influxdb import InfluxClient, InfluxError
-    from dashboards.build import build_all
-    from dashboards.check import run
+    from blueranch.dashboards.build import build_all
+    from blueranch.dashboards.check import run
 
     chosen: dict[str, tuple[str, ...]] = {}
     for item in var_values:
@@ -129,7 +129,7 @@ def sample_data_cmd(influx_url: str, database: str, sites: tuple[str, ...], deri
     """
     from blueranch.contracts.mqtt import ID_PATTERN
     from blueranch.influxdb import InfluxClient, InfluxError
-    from dashboards.sample_day import simulated_day
+    from blueranch.dashboards.sample_day import simulated_day
 
     for site in sites:
         if not re.fullmatch(ID_PATTERN, site):
@@ -156,7 +156,7 @@ def sample_data_cmd(influx_url: str, database: str, sites: tuple[str, ...], deri
 def publish_cmd(grafana_url: str, token_env: str, timeout_s: float, datasource_uid: str | None,
                 currency: str | None) -> None:
     """Push the dashboards to a running Grafana, one folder per audience (idempotent: stable uids)."""
-    from dashboards.publish import PublishError, publish
+    from blueranch.dashboards.publish import PublishError, publish
 
     token = os.environ.get(token_env)
     if not token:

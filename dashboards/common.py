@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboards.influxql import TagEq, VarMatch, show_tag_values
-from dashboards.model import (Annotation, Annotations, Dashboard, DatasourceRef, Link, Templating, TimeRange,
+from blueranch.dashboards.influxql import TagEq, VarMatch, show_tag_values
+from blueranch.dashboards.model import (Annotation, Annotations, Dashboard, DatasourceRef, Link, Templating, TimeRange,
                               Variable, VariableOption)
-from dashboards.panels import Board
+from blueranch.dashboards.panels import Board
 
 #: The provisioned data source (dashboards/provisioning/datasources/influxdb.yaml) has this uid.
 DATASOURCE_UID = "blueranch-influxdb"

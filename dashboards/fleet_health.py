@@ -11,10 +11,10 @@ from those messages too, battery and RSSI from the buoy's housekeeping telemetry
 
 from __future__ import annotations
 
-from dashboards.common import Settings, dashboard, tag_variable
-from dashboards.influxql import Col, TagCol, VarMatch, select
-from dashboards.model import Dashboard, ThresholdStep
-from dashboards.panels import Board, T, by_name
+from blueranch.dashboards.common import Settings, dashboard, tag_variable
+from blueranch.dashboards.influxql import Col, TagCol, VarMatch, select
+from blueranch.dashboards.model import Dashboard, ThresholdStep
+from blueranch.dashboards.panels import Board, T, by_name
 
 UID = "blueranch-fleet-health"
 SITE = VarMatch("site", "site")

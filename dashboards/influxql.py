@@ -7,7 +7,7 @@ of shipping a panel that stays empty. Tag values given literally (``scope = 'sit
 contract's enumerations (:data:`ENUM_TAG_VALUES`).
 
 The queries keep Grafana's macros (``$timeFilter``, ``$__interval``) and template variables
-(``/^$site$/``) for Grafana to substitute; :mod:`dashboards.macros` substitutes them the same way for
+(``/^$site$/``) for Grafana to substitute; :mod:`blueranch.dashboards.macros` substitutes them the same way for
 the tests and ``blueranch dashboards check``.
 """
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from blueranch.contracts.influx import MEASUREMENTS
-from dashboards.influxql import Query
-from dashboards.model import (DatasourceRef, FieldConfig, FieldDefaults, GridPos, Override, Panel, Target,
+from blueranch.dashboards.influxql import Query
+from blueranch.dashboards.model import (DatasourceRef, FieldConfig, FieldDefaults, GridPos, Override, Panel, Target,
                               Thresholds, ThresholdStep)
-from dashboards.units import grafana_unit
+from blueranch.dashboards.units import grafana_unit
 
 PanelType = Literal["timeseries", "stat", "bargauge", "table", "geomap", "piechart"]
 _REF_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

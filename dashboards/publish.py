@@ -17,9 +17,9 @@ import niquests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
-from dashboards.alerting import api_rule_groups
-from dashboards.build import AUDIENCES, Audience, build_all
-from dashboards.common import Settings
+from blueranch.dashboards.alerting import api_rule_groups
+from blueranch.dashboards.build import AUDIENCES, Audience, build_all
+from blueranch.dashboards.common import Settings
 
 log = logging.getLogger(__name__)
 MESSAGE = "blueranch dashboards publish"

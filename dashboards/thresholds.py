@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from dashboards.model import ThresholdStep
+from blueranch.dashboards.model import ThresholdStep
 
 REFERENCE = Path(__file__).with_name("reference") / "water_quality_thresholds.csv"
 

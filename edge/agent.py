@@ -1,7 +1,7 @@
 """The edge agent: poll sensors, flag readings, buffer them in SQLite, forward them over MQTT.
 
-Data path: driver ``read()`` -> :class:`edge.qc.QcEngine` flags -> a contract ``Telemetry`` message per
-poll (many readings per message) -> :class:`edge.buffer.Buffer` (seq assigned, fsynced) -> :class:`edge.uplink.Uplink`.
+Data path: driver ``read()`` -> :class:`blueranch.edge.qc.QcEngine` flags -> a contract ``Telemetry`` message per
+poll (many readings per message) -> :class:`blueranch.edge.buffer.Buffer` (seq assigned, fsynced) -> :class:`blueranch.edge.uplink.Uplink`.
 A reading the contract cannot carry (a value outside the quantity's physical range) is logged with
 sensor, quantity, value and limit, and counted in ``rejected_readings``; every other reading is kept,
 whatever its QC flag.
@@ -22,18 +22,18 @@ from blueranch import __version__
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.mqtt import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
-from edge import drivers, status
-from edge.buffer import Buffer
-from edge.bus import Buses
-from edge.clock import make_clock
-from edge.commands import CommandRunner, Poll, StatusNow
-from edge.config import AGENT_SENSOR, EdgeConfig
-from edge.drivers.base import SerialSensorBase
-from edge.drivers.sdi12 import transact
-from edge.qc import QcEngine
-from edge.reading import Reading
-from edge.scheduler import BusWorker, Polled
-from edge.uplink import Uplink
+from blueranch.edge import drivers, status
+from blueranch.edge.buffer import Buffer
+from blueranch.edge.bus import Buses
+from blueranch.edge.clock import make_clock
+from blueranch.edge.commands import CommandRunner, Poll, StatusNow
+from blueranch.edge.config import AGENT_SENSOR, EdgeConfig
+from blueranch.edge.drivers.base import SerialSensorBase
+from blueranch.edge.drivers.sdi12 import transact
+from blueranch.edge.qc import QcEngine
+from blueranch.edge.reading import Reading
+from blueranch.edge.scheduler import BusWorker, Polled
+from blueranch.edge.uplink import Uplink
 
 log = logging.getLogger("blueranch.edge")
 

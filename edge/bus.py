@@ -21,7 +21,7 @@ from typing import Iterator
 
 import serial
 
-from edge.drivers.base import DriverError, LineSettings
+from blueranch.edge.drivers.base import DriverError, LineSettings
 
 log = logging.getLogger("blueranch.edge.bus")
 

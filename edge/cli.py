@@ -18,7 +18,7 @@ CONFIG_HELP = "The agent's YAML config (see 'blueranch edge sample-config')."
 
 
 def _load_or_exit(path: Path):
-    from edge.config import load_config
+    from blueranch.edge.config import load_config
 
     try:
         return load_config(path)
@@ -52,7 +52,7 @@ def check_config(file: Path) -> None:
 @group.command("sample-config")
 def sample_config() -> None:
     """Print a complete, commented sample config."""
-    from edge.sample_config import sample_config as text
+    from blueranch.edge.sample_config import sample_config as text
 
     click.echo(text(), nl=False)
 
@@ -71,8 +71,8 @@ def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
     cfg = _load_or_exit(config_path)
     if clock_file is not None:
         cfg = cfg.model_copy(update={"clock_file": clock_file})
-    from edge.agent import Agent
-    from edge.config import config_version
+    from blueranch.edge.agent import Agent
+    from blueranch.edge.config import config_version
 
     import sqlite3
 
@@ -107,7 +107,7 @@ def status_cmd(config_path: Path | None, status_file: Path | None, as_json: bool
     """Show buffer depth, dropped count, last reading per sensor and uplink state of the running agent.
 
     Exit 0 when the agent is running, 1 when it is not (stale or no status), 2 on a bad config."""
-    from edge import status
+    from blueranch.edge import status
 
     if status_file is None:
         if config_path is None:
@@ -138,13 +138,13 @@ def probe(port: str, protocol: str, baudrate: int | None, slave_ids: str, timeou
 
     SDI-12: '?!' and 'a!' for each address, then 'aI!' and 'aM!'. NMEA: listen and list talkers and
     sentences. Modbus RTU: ask each slave id for holding register 0. Exit 1 when nothing answered."""
-    from edge import probe as p
+    from blueranch.edge import probe as p
 
     try:
         ids = p.parse_ids(slave_ids)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--slave-ids") from None
-    from edge.drivers.base import DriverError
+    from blueranch.edge.drivers.base import DriverError
 
     try:
         found = p.probe(port, protocol, baudrate=baudrate, slave_ids=ids, timeout_s=timeout_s, listen_s=listen_s,

@@ -5,7 +5,7 @@
     {"id": "c-19", "cmd": "status"}                                        publish the retained status now
 
 Commands run one at a time on their own thread (a poll may take seconds) and every exchange goes through the
-sensor's :class:`edge.bus.Bus`, so an on-demand command never interleaves with polling on a shared line.
+sensor's :class:`blueranch.edge.bus.Bus`, so an on-demand command never interleaves with polling on a shared line.
 A bad command (invalid JSON, unknown command or sensor, oversize, a raw command for another address) gets
 ``{"id", "ok": false, "error"}`` and a log line; nothing stops the agent.
 """

@@ -1,7 +1,7 @@
 """Typed edge agent configuration. Unknown keys are errors; every error names its dotted path.
 
 The file is YAML. ``sensors`` is a list whose items are validated by their driver's own ``Config``
-(chosen by the ``driver`` key); ``qc`` maps a quantity to its QARTOD tests (:mod:`edge.qc`).
+(chosen by the ``driver`` key); ``qc`` maps a quantity to its QARTOD tests (:mod:`blueranch.edge.qc`).
 Secrets never live in the file: the MQTT password comes from an environment variable or a file.
 """
 
@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from blueranch.contracts.errors import ContractError, Violation, dotted_path
 from blueranch.contracts.mqtt import SafeId
-from edge import drivers
-from edge.drivers.base import QuantityName, SerialSensorBase
-from edge.qc import QuantityQc
+from blueranch.edge import drivers
+from blueranch.edge.drivers.base import QuantityName, SerialSensorBase
+from blueranch.edge.qc import QuantityQc
 
 
 #: The sensor id of the agent's own housekeeping readings.

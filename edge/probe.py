@@ -5,7 +5,7 @@
 - NMEA 0183: listen at the usual speeds and list talkers and sentence types with valid checksums.
 - Modbus RTU: ask each slave id for one holding register; any reply (data or an exception) means a slave.
 
-Every exchange goes through a :class:`edge.bus.Bus`, like the agent's polls, and the port is opened
+Every exchange goes through a :class:`blueranch.edge.bus.Bus`, like the agent's polls, and the port is opened
 exclusively, so a probe never talks over a running agent.
 """
 
@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from edge.bus import Bus, read_until
-from edge.drivers.base import DriverError, LineSettings
-from edge.drivers.modbus_rtu import client_on, read_registers
-from edge.drivers.nmea_framing import SENTENCES, NmeaError, parse_sentence
-from edge.drivers.sdi12 import LINE as SDI12_LINE
-from edge.drivers.sdi12 import transact
-from edge.drivers.sdi12_framing import (ADDRESSES, Sdi12Error, command, parse_address_reply, parse_identification,
+from blueranch.edge.bus import Bus, read_until
+from blueranch.edge.drivers.base import DriverError, LineSettings
+from blueranch.edge.drivers.modbus_rtu import client_on, read_registers
+from blueranch.edge.drivers.nmea_framing import SENTENCES, NmeaError, parse_sentence
+from blueranch.edge.drivers.sdi12 import LINE as SDI12_LINE
+from blueranch.edge.drivers.sdi12 import transact
+from blueranch.edge.drivers.sdi12_framing import (ADDRESSES, Sdi12Error, command, parse_address_reply, parse_identification,
                                         parse_measure_reply)
 
 #: SDI-12 sensors whose value order is known: (vendor, model) -> quantities in aM!/aD0! order.

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edge.reading import Reading
+from blueranch.edge.reading import Reading
 
 if TYPE_CHECKING:  # numpy (about 14 MB resident) is imported only when a quantity has tests configured
     import numpy as np
@@ -94,7 +94,7 @@ def compile_checks(cfg: QuantityQc) -> list[Check]:
     """Turn one quantity's config into callables ``(values, times_s) -> flags`` before any data arrives.
 
     The callables are for the streaming window: only their last flag is meaningful."""
-    from edge import qartod
+    from blueranch.edge import qartod
 
     out: list[Check] = []
     if cfg.gross_range:
@@ -115,7 +115,7 @@ def compile_checks(cfg: QuantityQc) -> list[Check]:
 
 
 def _attenuated(a: AttenuatedSignal, x: "np.ndarray", t: "np.ndarray") -> "np.ndarray":
-    from edge import qartod
+    from blueranch.edge import qartod
 
     return qartod.attenuated_signal_test(x, t, a.suspect_threshold, a.fail_threshold, a.test_period_s,
                                          a.check_type, a.min_count, last_only=True)
@@ -140,7 +140,7 @@ class QcEngine:
             return reading
         import numpy as np
 
-        from edge import qartod
+        from blueranch.edge import qartod
         key = (reading.sensor, reading.quantity)
         t_s = reading.time.timestamp()
         with self._lock:

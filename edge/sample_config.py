@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textwrap import indent
 
-from edge import drivers
+from blueranch.edge import drivers
 
 HEADER = """\
 # BlueRanch edge agent configuration (blueranch edge check-config FILE validates it).

@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from edge.clock import Clock
-from edge.reading import Reading
+from blueranch.edge.clock import Clock
+from blueranch.edge.reading import Reading
 
 log = logging.getLogger("blueranch.edge.scheduler")
 

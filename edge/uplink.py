@@ -29,8 +29,8 @@ import paho.mqtt.client as mqtt
 
 from blueranch.contracts import mqtt as contract
 from blueranch.mqttc import connect_properties, make_client, parse_url
-from edge.buffer import Buffer, Stored
-from edge.config import MqttConfig
+from blueranch.edge.buffer import Buffer, Stored
+from blueranch.edge.config import MqttConfig
 
 log = logging.getLogger("blueranch.edge.uplink")
 

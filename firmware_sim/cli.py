@@ -13,7 +13,7 @@ import click
 
 from blueranch.signals import on_stop_signals
 
-from firmware_sim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
+from blueranch.sim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
 
 
 def _scenario(value: str) -> Scenario:
@@ -60,8 +60,8 @@ def group() -> None:
               help="Also show the TCP port each serial device would get.")
 def devices(scenario: str, tcp_base_port: int | None) -> None:
     """Print each device id, protocol, address, link name (serial) or MQTT topic (nodes)."""
-    from firmware_sim.runner import serial_devices
-    from firmware_sim.truth import link_name
+    from blueranch.sim.runner import serial_devices
+    from blueranch.sim.truth import link_name
 
     sc = _scenario(scenario)
     ports = {d.id: tcp_base_port + i for i, d in enumerate(serial_devices(sc))} if tcp_base_port else {}
@@ -106,8 +106,8 @@ def run(scenario: str, pty_dir: Path | None, mqtt_url: str | None, speed: str, s
         truth_out: Path | None, clock_file: Path | None, tcp_base_port: int | None, tcp_host: str,
         start: str | None, verbose: bool) -> None:
     """Run the scenario until its end, Ctrl-C or SIGTERM."""
-    from firmware_sim.runner import RunOptions
-    from firmware_sim.runner import run as run_scenario
+    from blueranch.sim.runner import RunOptions
+    from blueranch.sim.runner import run as run_scenario
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

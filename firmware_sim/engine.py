@@ -2,8 +2,8 @@
 
 Python API (no processes, no wire)::
 
-    from firmware_sim.engine import Simulation
-    from firmware_sim.scenario import load_scenario
+    from blueranch.sim.engine import Simulation
+    from blueranch.sim.scenario import load_scenario
     sim = Simulation(load_scenario("single-buoy"), seed=1, days=2)
     for rec in sim.run():
         if isinstance(rec, Reading): ...   # what a device reports (faults applied)
@@ -25,16 +25,16 @@ from typing import Iterator
 
 import numpy as np
 
-from firmware_sim.devices import values as V
-from firmware_sim.faults import FaultInjector
-from firmware_sim.physics.biology import Stock
-from firmware_sim.physics.energy import diesel_l_h, grid_kw
-from firmware_sim.physics.environment import (Environment, TimedEvent, buoy_power_at, water_at,
+from blueranch.sim.devices import values as V
+from blueranch.sim.faults import FaultInjector
+from blueranch.sim.physics.biology import Stock
+from blueranch.sim.physics.energy import diesel_l_h, grid_kw
+from blueranch.sim.physics.environment import (Environment, TimedEvent, buoy_power_at, water_at,
                                               weather_at)
-from firmware_sim.physics.water import seasonal
-from firmware_sim.physics.weather import Synoptic
-from firmware_sim.scenario import Event, Scenario
-from firmware_sim.timeutil import epoch, iso
+from blueranch.sim.physics.water import seasonal
+from blueranch.sim.physics.weather import Synoptic
+from blueranch.sim.scenario import Event, Scenario
+from blueranch.sim.timeutil import epoch, iso
 
 METER_QUANTITY = {"energy_meter": "grid_kwh_total", "fuel_meter": "diesel_l_total"}
 #: Metres per degree of latitude (WGS84 mean, ~111.2 km).
@@ -313,7 +313,7 @@ class Simulation:
                       d.asset, d.farm, t + inj.clock_offset_s(), self._fcnt[d.id], garbled)
 
     def meta(self) -> dict:
-        from firmware_sim.truth import meta_record
+        from blueranch.sim.truth import meta_record
         return meta_record(self)
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from firmware_sim.timeutil import iso
+from blueranch.sim.timeutil import iso
 
 #: Quantities a fouled optical or membrane sensor under-reads (biofouling attenuates the signal).
 FOULING_QUANTITIES = frozenset({"do_mg_l", "do_sat_pct", "chl_ug_l", "sp_cond_us_cm", "salinity_psu"})

@@ -27,7 +27,7 @@ import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from firmware_sim.devices import Reply, SerialDevice
+from blueranch.sim.devices import Reply, SerialDevice
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import logging
 
-from firmware_sim.engine import Reading
-from firmware_sim.timeutil import iso
+from blueranch.sim.engine import Reading
+from blueranch.sim.timeutil import iso
 
 log = logging.getLogger(__name__)
 

@@ -13,15 +13,15 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_sim.clock import SimClock
-from firmware_sim.devices.modbus_slave import ModbusSlave
-from firmware_sim.devices.nmea_talker import NmeaTalker
-from firmware_sim.devices.sdi12_sonde import Sdi12Sonde
-from firmware_sim.engine import Reading, Simulation, rng_for
-from firmware_sim.faults import FaultInjector
-from firmware_sim.links import LinkServer
-from firmware_sim.scenario import Scenario
-from firmware_sim.truth import TruthWriter, link_name
+from blueranch.sim.clock import SimClock
+from blueranch.sim.devices.modbus_slave import ModbusSlave
+from blueranch.sim.devices.nmea_talker import NmeaTalker
+from blueranch.sim.devices.sdi12_sonde import Sdi12Sonde
+from blueranch.sim.engine import Reading, Simulation, rng_for
+from blueranch.sim.faults import FaultInjector
+from blueranch.sim.links import LinkServer
+from blueranch.sim.scenario import Scenario
+from blueranch.sim.truth import TruthWriter, link_name
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def run(scenario: Scenario, opts: RunOptions, stop: threading.Event, on_ready=No
                 counts["serial_devices"] += 1
             links.start()
         if opts.mqtt_url:
-            from firmware_sim.nodes import NodePublisher
+            from blueranch.sim.nodes import NodePublisher
             publisher = NodePublisher(opts.mqtt_url, client_id=f"blueranch-sim-{scenario.name}"[:60])
         if on_ready is not None:
             on_ready()

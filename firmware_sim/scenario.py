@@ -15,8 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from blueranch.contracts.mqtt import ID_PATTERN
-from firmware_sim.faults import FaultRates
-from firmware_sim.physics.params import Biology, Climate, Energy
+from blueranch.sim.faults import FaultRates
+from blueranch.sim.physics.params import Biology, Climate, Energy
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 

@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from firmware_sim.modbus_map import REGISTER_MAPS
-from firmware_sim.timeutil import iso
+from blueranch.sim.modbus_map import REGISTER_MAPS
+from blueranch.sim.timeutil import iso
 
 TRUTH_TYPES = ("meta", "biomass", "seeding", "harvest", "loss", "water", "weather", "energy", "fault", "event")
 

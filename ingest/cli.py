@@ -64,7 +64,7 @@ def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from blueranch.influxdb import InfluxClient
     from blueranch.mqttc import parse_url
-    from ingest.config import load_config
+    from blueranch.ingest.config import load_config
 
     try:
         parse_url(mqtt_url)
@@ -72,7 +72,7 @@ def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file
     except (ValueError, ContractError) as exc:
         raise click.UsageError(str(exc)) from exc
     if workers > 1:
-        from ingest.pool import Pool
+        from blueranch.ingest.pool import Pool
 
         argv = ["--mqtt", mqtt_url, "--influx", influx_url, "--database", database, "--log-level", log_level,
                 "--metrics-addr", metrics_addr]
@@ -85,7 +85,7 @@ def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file
         on_stop_signals(pool.stop)
         sys.exit(pool.run())
 
-    from ingest.worker import Worker
+    from blueranch.ingest.worker import Worker
 
     influx = InfluxClient(influx_url, database, influx_username,
                           _password(influx_password_file, "BLUERANCH_INFLUX_PASSWORD"),

@@ -17,7 +17,7 @@ from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError, Violation
 from blueranch.contracts.influx import QC_SUFFIX, Point, status_points, telemetry_points, to_ms
 from blueranch.contracts.lineprotocol import lines, telemetry_lines
-from ingest.config import IngestConfig
+from blueranch.ingest.config import IngestConfig
 
 
 @dataclass(slots=True)

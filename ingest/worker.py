@@ -35,10 +35,10 @@ from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.influxdb import InfluxClient, InfluxError
 from blueranch.mqttc import make_client, parse_url
-from ingest.config import IngestConfig
-from ingest.metrics import Metrics
-from ingest.validate import ErrorClock, Validator
-from ingest.writer import Refused, Stopped, Writer
+from blueranch.ingest.config import IngestConfig
+from blueranch.ingest.metrics import Metrics
+from blueranch.ingest.validate import ErrorClock, Validator
+from blueranch.ingest.writer import Refused, Stopped, Writer
 
 log = logging.getLogger("blueranch.ingest")
 

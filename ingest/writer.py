@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import tenacity
 
 from blueranch.influxdb import InfluxClient, InfluxError
-from ingest.config import RetryConfig
+from blueranch.ingest.config import RetryConfig
 
 log = logging.getLogger("blueranch.ingest.writer")
 

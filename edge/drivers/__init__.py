@@ -37,5 +37,5 @@ def load_all() -> dict[str, type]:
     import importlib
 
     for module in MODULES:
-        importlib.import_module(f"edge.drivers.{module}")
+        importlib.import_module(f"blueranch.edge.drivers.{module}")
     return REGISTRY

@@ -2,7 +2,7 @@
 
 A driver module defines a ``Config`` (pydantic, ``extra="forbid"``, ``driver: Literal[name]``), a ``SAMPLE``
 (a commented YAML snippet of one sensor that validates) and a class with ``read() -> list[Reading]`` and
-``close()``. Drivers that talk over a serial line get a :class:`edge.bus.Bus` and only touch the line inside
+``close()``. Drivers that talk over a serial line get a :class:`blueranch.edge.bus.Bus` and only touch the line inside
 ``with bus.conversation(...)``; framing (bytes <-> values) lives in separate ``*_framing`` modules.
 """
 
@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from blueranch.contracts.mqtt import SafeId
 from blueranch.contracts.quantities import QUANTITIES
-from edge.reading import Reading
+from blueranch.edge.reading import Reading
 
 
 class Strict(BaseModel):
@@ -82,7 +82,7 @@ class DriverError(RuntimeError):
 
 
 class SerialDriver:
-    """Shared constructor of drivers on a serial :class:`edge.bus.Bus` (the agent owns and closes the bus)."""
+    """Shared constructor of drivers on a serial :class:`blueranch.edge.bus.Bus` (the agent owns and closes the bus)."""
 
     Config: ClassVar[type[SensorBase]]
     SAMPLE: ClassVar[str]

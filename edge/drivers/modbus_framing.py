@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from typing import Literal
 
-from edge.drivers.crc import crc16_a001
+from blueranch.edge.drivers.crc import crc16_a001
 
 RegisterType = Literal["uint16", "int16", "uint32", "int32", "float32"]
 Order = Literal["big", "little"]

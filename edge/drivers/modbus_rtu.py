@@ -2,7 +2,7 @@
 
 Generic: each sensor lists its registers (address, function, type, byte and word order, scale, offset,
 quantity); value = raw * scale + offset. Many slaves share one line: the pymodbus client runs on the
-:class:`edge.bus.Bus`'s port, inside its conversation, so a poll never interleaves with another slave's
+:class:`blueranch.edge.bus.Bus`'s port, inside its conversation, so a poll never interleaves with another slave's
 poll or a probe. An exception reply (e.g. 02, illegal data address) or a timeout fails that register
 with the sensor, slave id and reason in the log; the other registers of the sensor are still read.
 """
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
-from edge.drivers import register
-from edge.drivers.base import (DriverError, LineSettings, Parity, QuantityName, SerialDriver, SerialSensorBase,
+from blueranch.edge.drivers import register
+from blueranch.edge.drivers.base import (DriverError, LineSettings, Parity, QuantityName, SerialDriver, SerialSensorBase,
                                Strict)
-from edge.drivers.modbus_framing import WIDTH, Order, RegisterType, decode
-from edge.reading import Reading
+from blueranch.edge.drivers.modbus_framing import WIDTH, Order, RegisterType, decode
+from blueranch.edge.reading import Reading
 
 if TYPE_CHECKING:  # pymodbus (about 12 MB resident) is imported when a Modbus sensor is polled
     from pymodbus.client import ModbusSerialClient

@@ -25,10 +25,10 @@ from pydantic import Field, ValidationError
 from blueranch.contracts.mqtt import QcFlag, SafeId, UtcTime
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.mqttc import make_client, parse_url
-from edge.clock import Clock
-from edge.drivers import register
-from edge.drivers.base import QuantityName, SensorBase, Strict
-from edge.reading import Reading
+from blueranch.edge.clock import Clock
+from blueranch.edge.drivers import register
+from blueranch.edge.drivers.base import QuantityName, SensorBase, Strict
+from blueranch.edge.reading import Reading
 
 log = logging.getLogger("blueranch.edge.mqtt_node")
 

@@ -18,12 +18,12 @@ from typing import Literal
 from pydantic import Field
 
 from blueranch.contracts.mqtt import QcFlag
-from edge.bus import Bus, read_until
-from edge.clock import Clock
-from edge.drivers import register
-from edge.drivers.base import DriverError, LineSettings, QuantityName, SerialDriver, SerialSensorBase
-from edge.drivers.nmea_framing import MAX_SENTENCE_CHARS, NmeaError, Sentence, parse_sentence
-from edge.reading import Reading
+from blueranch.edge.bus import Bus, read_until
+from blueranch.edge.clock import Clock
+from blueranch.edge.drivers import register
+from blueranch.edge.drivers.base import DriverError, LineSettings, QuantityName, SerialDriver, SerialSensorBase
+from blueranch.edge.drivers.nmea_framing import MAX_SENTENCE_CHARS, NmeaError, Sentence, parse_sentence
+from blueranch.edge.reading import Reading
 
 log = logging.getLogger("blueranch.edge.nmea0183")
 

@@ -21,7 +21,7 @@ from datetime import datetime
 
 import pynmea2
 
-from edge.drivers.base import DriverError
+from blueranch.edge.drivers.base import DriverError
 
 #: NMEA 0183 v4.10, 5.3: at most 82 characters including $ and CR LF.
 MAX_SENTENCE_CHARS = 82

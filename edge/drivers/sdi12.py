@@ -15,12 +15,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from edge.bus import read_until
-from edge.drivers import register
-from edge.drivers.base import LineSettings, QuantityName, SerialDriver, SerialSensorBase
-from edge.drivers.sdi12_framing import (MAX_REPLY_BYTES, Sdi12Error, command, parse_address_reply,
+from blueranch.edge.bus import read_until
+from blueranch.edge.drivers import register
+from blueranch.edge.drivers.base import LineSettings, QuantityName, SerialDriver, SerialSensorBase
+from blueranch.edge.drivers.sdi12_framing import (MAX_REPLY_BYTES, Sdi12Error, command, parse_address_reply,
                                         parse_data_reply, parse_measure_reply)
-from edge.reading import Reading
+from blueranch.edge.reading import Reading
 
 log = logging.getLogger("blueranch.edge.sdi12")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edge.drivers.base import DriverError
-from edge.drivers.crc import crc16_a001
+from blueranch.edge.drivers.base import DriverError
+from blueranch.edge.drivers.crc import crc16_a001
 
 #: Valid sensor addresses (4.4.1: '0'-'9' standard, 'a'-'z' and 'A'-'Z' extended).
 ADDRESSES = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

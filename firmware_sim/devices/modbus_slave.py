@@ -2,7 +2,7 @@
 
 Framing and PDUs are pymodbus's (``FramerRTU`` with a server-side ``DecodePDU``): this module only
 decides what to answer. Functions 03 (holding) and 04 (input) read the register map of
-:mod:`firmware_sim.modbus_map`; other functions get exception 01, unmapped registers exception 02, a
+:mod:`blueranch.sim.modbus_map`; other functions get exception 01, unmapped registers exception 02, a
 sensor that cannot measure (a dropout) exception 04. Frames for another unit id and broadcasts get no
 reply. Faults: ``timeout`` (no reply at all), ``garbled`` (a bit error, so the CRC fails), value faults.
 
@@ -24,9 +24,9 @@ from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse
 from pymodbus.pdu.register_message import ReadHoldingRegistersResponse, ReadInputRegistersResponse
 
-from firmware_sim.devices import Reply
-from firmware_sim.faults import FaultInjector, corrupt
-from firmware_sim.modbus_map import REGISTER_MAPS, IllegalAddress, Order, read_registers
+from blueranch.sim.devices import Reply
+from blueranch.sim.faults import FaultInjector, corrupt
+from blueranch.sim.modbus_map import REGISTER_MAPS, IllegalAddress, Order, read_registers
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from firmware_sim import nmea
-from firmware_sim.devices import Reply
-from firmware_sim.faults import FaultInjector, corrupt
+from blueranch.sim import nmea
+from blueranch.sim.devices import Reply
+from blueranch.sim.faults import FaultInjector, corrupt
 
 
 @dataclass

@@ -7,7 +7,7 @@ The sonde is a state machine over complete commands (``a...!``). Commands: ``?!`
 real bus. A pseudo-terminal carries no break, so commands are framed by their terminating ``!``, as USB
 SDI-12 adapters present them.
 
-Faults (see :mod:`firmware_sim.faults`): ``missing`` (no answer), ``slow`` (the data is ready
+Faults (see :mod:`blueranch.sim.faults`): ``missing`` (no answer), ``slow`` (the data is ready
 ``slow_extra_s`` after the announced time; an early ``aD0!`` gets an empty ``a<CR><LF>``), ``garbled``
 (one bit flipped in a data reply, so its CRC fails), ``brownout`` (the sonde resets to its factory
 address and forgets its measurement), plus every value fault.
@@ -21,9 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from firmware_sim import sdi12
-from firmware_sim.devices import Reply
-from firmware_sim.faults import FaultInjector, corrupt
+from blueranch.sim import sdi12
+from blueranch.sim.devices import Reply
+from blueranch.sim.faults import FaultInjector, corrupt
 
 #: (quantity, decimals) in the order the sonde reports them after aM!/aD0!.
 DEFAULT_PARAMETERS: tuple[tuple[str, int], ...] = (

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from firmware_sim.physics.params import Biology
-from firmware_sim.physics.water import seasonal
+from blueranch.sim.physics.params import Biology
+from blueranch.sim.physics.water import seasonal
 
 HOURS_PER_YEAR = 8766.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from firmware_sim.physics.water import seasonal
-from firmware_sim.timeutil import local_hour
+from blueranch.sim.physics.water import seasonal
+from blueranch.sim.timeutil import local_hour
 
 
 def grid_kw(t_s, e, utc_offset_h: float = 8.0):

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware_sim.physics import water as W
-from firmware_sim.physics import weather as WX
-from firmware_sim.physics.params import Climate
+from blueranch.sim.physics import water as W
+from blueranch.sim.physics import weather as WX
+from blueranch.sim.physics.params import Climate
 
 
 @dataclass(frozen=True)

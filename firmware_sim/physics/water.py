@@ -1,14 +1,14 @@
 """Sea water: tides, temperature, salinity, dissolved oxygen, pH, chlorophyll, turbidity (vectorised).
 
 Every function takes numpy arrays of simulated epoch seconds and returns arrays. Parameters come from
-the scenario's :class:`firmware_sim.scenario.Climate`, where each default cites its source.
+the scenario's :class:`blueranch.sim.scenario.Climate`, where each default cites its source.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from firmware_sim.timeutil import day_of_year, local_hour
+from blueranch.sim.timeutil import day_of_year, local_hour
 
 #: Tidal constituent periods in hours (Doodson; speeds 28.9841042 and 30.0 deg/h, e.g. NOAA CO-OPS
 #: harmonic constituent tables).

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware_sim.physics.water import seasonal
+from blueranch.sim.physics.water import seasonal
 
 #: Gravity, m/s2.
 G_M_S2 = 9.81

@@ -27,8 +27,8 @@ from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.contracts.mqtt import alerts_topic
 from blueranch.influxdb import InfluxClient, InfluxError
-from models.alerts.config import SEVERITY_RANK, Channels, SmtpChannel, WebhookChannel
-from models.alerts.store import Store
+from blueranch.models.alerts.config import SEVERITY_RANK, Channels, SmtpChannel, WebhookChannel
+from blueranch.models.alerts.store import Store
 
 log = logging.getLogger("blueranch.alerts")
 

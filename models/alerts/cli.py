@@ -14,7 +14,7 @@ from blueranch.signals import on_stop_signals
 
 log = logging.getLogger("blueranch.alerts")
 
-from models.alerts.config import AlertsConfig, load_config
+from blueranch.models.alerts.config import AlertsConfig, load_config
 
 
 def _config(path: str | None, state: str | None) -> AlertsConfig:
@@ -72,7 +72,7 @@ _influx_user_opt = click.option("--influx-username", envvar="BLUERANCH_INFLUX_US
 def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None, influx_username: str | None = None,
             mqtt_username: str | None = None):
     from blueranch.influxdb import InfluxClient
-    from models.alerts.worker import Worker
+    from blueranch.models.alerts.worker import Worker
 
     client = InfluxClient(influx, database, username=influx_username,
                           password=os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
@@ -108,7 +108,7 @@ def run(influx, database, config_path, state, mqtt, influx_username, mqtt_userna
     on_stop_signals(stop.set)
     metrics = None
     if metrics_port:
-        from models.alerts.metrics import Metrics
+        from blueranch.models.alerts.metrics import Metrics
 
         metrics = Metrics()
         try:
@@ -129,7 +129,7 @@ def run(influx, database, config_path, state, mqtt, influx_username, mqtt_userna
 @_influx_user_opt
 def replay(influx, database, config_path, state, start, end, step_s, influx_username) -> None:
     """Back-test: evaluate at every step between START and END over stored data; print the events."""
-    from models.alerts.worker import utc_ms
+    from blueranch.models.alerts.worker import utc_ms
 
     cfg = _config(config_path, state)
     worker = _worker(influx, database, cfg, None, influx_username)
@@ -149,8 +149,8 @@ def replay(influx, database, config_path, state, start, end, step_s, influx_user
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, help="The newest N alerts.")
 def list_(config_path, state, open_only, limit) -> None:
     """List alerts from the state file."""
-    from models.alerts.lifecycle import iso
-    from models.alerts.store import Store
+    from blueranch.models.alerts.lifecycle import iso
+    from blueranch.models.alerts.store import Store
 
     store = Store(_config(config_path, state).state_path)
     rows = store.list(open_only=open_only, limit=limit)
@@ -169,8 +169,8 @@ def list_(config_path, state, open_only, limit) -> None:
 @_state_opt
 def ack(alert_id, by, config_path, state) -> None:
     """Acknowledge an alert: stops escalation and reminders; the worker sends the acknowledgement."""
-    from models.alerts.lifecycle import Engine
-    from models.alerts.store import Store
+    from blueranch.models.alerts.lifecycle import Engine
+    from blueranch.models.alerts.store import Store
 
     cfg = _config(config_path, state)
     store = Store(cfg.state_path)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from models.alerts.thresholds import do_reference, reference
+from blueranch.models.alerts.thresholds import do_reference, reference
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}

@@ -16,9 +16,9 @@ import hashlib
 import logging
 from datetime import datetime, timezone
 
-from models.alerts.config import RULE_NAMES, SEVERITY_RANK, AlertsConfig, Lifecycle
-from models.alerts.rules.base import Observation
-from models.alerts.store import OPEN_STATES, Alert, Store
+from blueranch.models.alerts.config import RULE_NAMES, SEVERITY_RANK, AlertsConfig, Lifecycle
+from blueranch.models.alerts.rules.base import Observation
+from blueranch.models.alerts.store import OPEN_STATES, Alert, Store
 
 log = logging.getLogger("blueranch.alerts")
 

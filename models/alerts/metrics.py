@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from models.alerts.store import Store
+from blueranch.models.alerts.store import Store
 
 
 class Metrics:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
 
-from models.alerts.rules.base import DeviceRecord
+from blueranch.models.alerts.rules.base import DeviceRecord
 
 ACTIVE_STATES = ("pending", "open", "acknowledged", "escalated")
 OPEN_STATES = ("open", "acknowledged", "escalated")

@@ -2,7 +2,7 @@
 
 ``data/water_quality_thresholds.csv`` is a verbatim copy of
 ``shared/reference/water_quality_thresholds.csv`` (a test checks they agree). Each default in
-:mod:`models.alerts.config` takes its number and its citation from a row of that table, so the number
+:mod:`blueranch.models.alerts.config` takes its number and its citation from a row of that table, so the number
 and its source cannot drift apart.
 """
 
@@ -34,7 +34,7 @@ class Reference:
 
 @lru_cache(maxsize=1)
 def references() -> tuple[Reference, ...]:
-    text = resources.files("models.alerts").joinpath("data/water_quality_thresholds.csv").read_text("utf-8")
+    text = resources.files("blueranch.models.alerts").joinpath("data/water_quality_thresholds.csv").read_text("utf-8")
     rows = [line for line in text.splitlines() if line and not line.startswith("#")]
     return tuple(Reference(**{k: v.strip() for k, v in row.items()}) for row in csv.DictReader(rows))
 

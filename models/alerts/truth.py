@@ -12,7 +12,7 @@ from typing import Any
 
 
 def config_from_truth_meta(meta: dict[str, Any], truth_path: str | Path | None = None) -> dict[str, Any]:
-    """An :class:`~models.alerts.config.AlertsConfig` mapping for the simulated site: species profiles,
+    """An :class:`~blueranch.models.alerts.config.AlertsConfig` mapping for the simulated site: species profiles,
     load-cell tares, reporting intervals, and the truth file as harvest log."""
     if meta.get("type") != "meta":
         raise ValueError(f"not a truth meta record: type={meta.get('type')!r}")

@@ -18,16 +18,16 @@ import numpy as np
 
 from blueranch.contracts.influx import to_ms
 from blueranch.influxdb import InfluxClient
-from models.alerts.channels import Channel, Dispatcher, InfluxChannel, MqttChannel, SmtpSender, WebhookSender
-from models.alerts.config import AlertsConfig
-from models.alerts.lifecycle import Engine
-from models.alerts.metrics import Metrics
-from models.alerts.rules import evaluate_all
-from models.alerts.rules.base import DAY_MS, HOUR_MS, Context, DeviceRecord
-from models.alerts.rules.devices import infer_interval_s
-from models.alerts.rules.heatwave import history_climatology, monthly_climatology
-from models.alerts.series import Frames, fetch_daily_means, fetch_frames
-from models.alerts.store import Store
+from blueranch.models.alerts.channels import Channel, Dispatcher, InfluxChannel, MqttChannel, SmtpSender, WebhookSender
+from blueranch.models.alerts.config import AlertsConfig
+from blueranch.models.alerts.lifecycle import Engine
+from blueranch.models.alerts.metrics import Metrics
+from blueranch.models.alerts.rules import evaluate_all
+from blueranch.models.alerts.rules.base import DAY_MS, HOUR_MS, Context, DeviceRecord
+from blueranch.models.alerts.rules.devices import infer_interval_s
+from blueranch.models.alerts.rules.heatwave import history_climatology, monthly_climatology
+from blueranch.models.alerts.series import Frames, fetch_daily_means, fetch_frames
+from blueranch.models.alerts.store import Store
 
 log = logging.getLogger("blueranch.alerts")
 

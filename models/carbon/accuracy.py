@@ -1,9 +1,9 @@
 """Accuracy of the live budget against the simulator's ground truth, through the whole pipeline.
 
-simulator (``dachen``, default fault rates) -> contract telemetry (:mod:`models.carbon.simbridge`) -> real
+simulator (``dachen``, default fault rates) -> contract telemetry (:mod:`blueranch.models.carbon.simbridge`) -> real
 Mosquitto -> ``blueranch ingest run`` (a real process) -> real InfluxDB -> :class:`CarbonWorker` (one
 cycle, writing ``carbon_budget``) -> the ytd sinks per category read back from InfluxDB, compared with
-the same method applied to the truth file (:mod:`models.carbon.truth`).
+the same method applied to the truth file (:mod:`blueranch.models.carbon.truth`).
 
 Used by ``tests/carbon/test_accuracy.py`` (a shorter period) and ``bench/bench_carbon.py`` (the full year).
 """
@@ -22,12 +22,12 @@ from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
 from blueranch.influxdb import InfluxClient
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.wait import Timeout, wait_until
-from models.carbon.budget import compute_budget
-from models.carbon.config import CarbonConfig, config_from_truth_meta
-from models.carbon.periods import Period
-from models.carbon.simbridge import ContractPublisher, harvest_windows, run_simulation, with_harvest_windows
-from models.carbon.truth import read_truth, truth_inputs
-from models.carbon.worker import CarbonWorker
+from blueranch.models.carbon.budget import compute_budget
+from blueranch.models.carbon.config import CarbonConfig, config_from_truth_meta
+from blueranch.models.carbon.periods import Period
+from blueranch.models.carbon.simbridge import ContractPublisher, harvest_windows, run_simulation, with_harvest_windows
+from blueranch.models.carbon.truth import read_truth, truth_inputs
+from blueranch.models.carbon.worker import CarbonWorker
 
 CATEGORIES = ("bivalve", "macroalgae")
 
@@ -55,8 +55,8 @@ def _count(client: InfluxClient, site: str) -> int:
 def run_accuracy(mqtt_url: str, influx_url: str, database: str, workdir: Path, days: float,
                  start: datetime | None = None, seed: int = 1, ingest_bin: list[str] | None = None,
                  timeout_s: float = 600.0) -> AccuracyResult:
-    from firmware_sim.engine import Simulation
-    from firmware_sim.scenario import load_scenario
+    from blueranch.sim.engine import Simulation
+    from blueranch.sim.scenario import load_scenario
 
     scenario = load_scenario("dachen")
     update: dict = {"days": days, "devices": [d for d in scenario.devices if d.kind == "load_cell"]}

@@ -32,8 +32,8 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from models.carbon.config import Calibration, DetectionConfig, HarvestWindow
-from models.carbon.periods import utc
+from blueranch.models.carbon.config import Calibration, DetectionConfig, HarvestWindow
+from blueranch.models.carbon.periods import utc
 
 #: QARTOD flags (IOOS QARTOD manuals, as blueranch.contracts.mqtt.QcFlag).
 QC_SUSPECT, QC_FAIL, QC_MISSING = 3, 4, 9

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.carbon.biomass import AssetSeries
-from models.carbon.config import CarbonConfig
-from models.carbon.method import stock_change_wet_t, to_t_co2e
-from models.carbon.periods import Period
-from models.carbon.sources import MeterSeries, ReefRow, SourceRow, meter_id, meter_rows, pen_rows, reef_stock_at
-from models.carbon.uncertainty import (SinkSampler, creditable_c_per_wet_t, interval95, source_draws_t_co2,
+from blueranch.models.carbon.biomass import AssetSeries
+from blueranch.models.carbon.config import CarbonConfig
+from blueranch.models.carbon.method import stock_change_wet_t, to_t_co2e
+from blueranch.models.carbon.periods import Period
+from blueranch.models.carbon.sources import MeterSeries, ReefRow, SourceRow, meter_id, meter_rows, pen_rows, reef_stock_at
+from blueranch.models.carbon.uncertainty import (SinkSampler, creditable_c_per_wet_t, interval95, source_draws_t_co2,
                                        u_coefficient, u_sink_asset)
 
 Scope = tuple[str, str]  # (scope, key)

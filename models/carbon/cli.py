@@ -36,7 +36,7 @@ def _fail(message: str) -> None:
 
 
 def load_config_or_exit(path: str):
-    from models.carbon.config import load_config
+    from blueranch.models.carbon.config import load_config
     try:
         return load_config(path)
     except ValidationError as exc:
@@ -58,7 +58,7 @@ def group() -> None:
 @click.option("--seed", default=20231031, show_default=True, type=int, help="Monte Carlo seed.")
 def compute_cmd(input_path: str, draws: int, seed: int) -> None:
     """Budget of reported tonnages and fuel/energy figures; prints JSON (units in every key)."""
-    from models.carbon.compute import ComputeInput, compute
+    from blueranch.models.carbon.compute import ComputeInput, compute
     try:
         text = sys.stdin.read() if input_path == "-" else Path(input_path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -96,7 +96,7 @@ def worker_cmd(influx_url: str, database: str, config_path: str | None, truth_pa
     import threading
 
     from blueranch.influxdb import InfluxClient, InfluxError
-    from models.carbon.worker import CarbonWorker
+    from blueranch.models.carbon.worker import CarbonWorker
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = _config(config_path, truth_path)
@@ -123,8 +123,8 @@ def _config(config_path: str | None, truth_path: str | None):
         _fail("give exactly one of --config FILE or --from-truth FILE")
     if config_path:
         return load_config_or_exit(config_path)
-    from models.carbon.truth import read_meta
-    from models.carbon.config import config_from_truth_meta
+    from blueranch.models.carbon.truth import read_meta
+    from blueranch.models.carbon.config import config_from_truth_meta
     try:
         return config_from_truth_meta(read_meta(truth_path))
     except (OSError, ValueError, KeyError, ValidationError) as exc:
@@ -168,8 +168,8 @@ def report_cmd(influx_url: str, database: str, site: str, config_path: str | Non
     import shlex
 
     from blueranch.influxdb import InfluxClient, InfluxError
-    from models.carbon.report import write_report
-    from models.carbon.worker import CarbonWorker
+    from blueranch.models.carbon.report import write_report
+    from blueranch.models.carbon.worker import CarbonWorker
 
     cfg = _config(config_path, truth_path)
     if site != cfg.site:
@@ -215,11 +215,11 @@ def sim_feed_cmd(mqtt_url: str, scenario: str, days: float | None, seed: int, tr
     (models/carbon/simbridge.py); pair it with 'blueranch ingest run' and 'blueranch carbon worker'.
     """
     try:
-        from firmware_sim.engine import Simulation
-        from firmware_sim.scenario import ScenarioError, load_scenario
+        from blueranch.sim.engine import Simulation
+        from blueranch.sim.scenario import ScenarioError, load_scenario
     except ImportError as exc:
         _fail(f"sim-feed needs the simulator (pip install 'blueranch[sim]'): {exc}")
-    from models.carbon.simbridge import ContractPublisher, run_simulation
+    from blueranch.models.carbon.simbridge import ContractPublisher, run_simulation
     try:
         sc = load_scenario(scenario)
     except ScenarioError as exc:

@@ -3,7 +3,7 @@
 ``data/carbon_coefficients.csv`` and ``data/emission_factors.csv`` are verbatim copies of
 ``/work/shared/reference/`` (their ``#`` comment lines carry the citations and stay in the files).
 A site can override any coefficient or factor in its config; an override must name its own source
-(see :mod:`models.carbon.config`), and the MRV report lists the source actually used for every value.
+(see :mod:`blueranch.models.carbon.config`), and the MRV report lists the source actually used for every value.
 """
 
 from __future__ import annotations
@@ -67,14 +67,14 @@ class EmissionFactor:
 
 
 def _rows(filename: str) -> list[dict[str, str]]:
-    text = resources.files("models.carbon").joinpath("data", filename).read_text(encoding="utf-8")
+    text = resources.files("blueranch.models.carbon").joinpath("data", filename).read_text(encoding="utf-8")
     body = "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
     return list(csv.DictReader(io.StringIO(body)))
 
 
 def header_comments(filename: str) -> list[str]:
     """The citation/comment lines of a packaged table (for the report)."""
-    text = resources.files("models.carbon").joinpath("data", filename).read_text(encoding="utf-8")
+    text = resources.files("blueranch.models.carbon").joinpath("data", filename).read_text(encoding="utf-8")
     return [line.lstrip("# ").rstrip() for line in text.splitlines() if line.startswith("#")]
 
 

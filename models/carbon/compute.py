@@ -13,10 +13,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from blueranch.contracts.mqtt import UtcTime
-from models.carbon.coefficients import groups_of, load_coefficients, load_emission_factors
-from models.carbon.config import UncertaintyConfig
-from models.carbon.method import PSI_DEFAULT, diesel_t_co2, grid_t_co2, stock_change_wet_t, to_t_co2e
-from models.carbon.uncertainty import (SinkSampler, Z95, creditable_c_per_wet_t, interval95, source_draws_t_co2,
+from blueranch.models.carbon.coefficients import groups_of, load_coefficients, load_emission_factors
+from blueranch.models.carbon.config import UncertaintyConfig
+from blueranch.models.carbon.method import PSI_DEFAULT, diesel_t_co2, grid_t_co2, stock_change_wet_t, to_t_co2e
+from blueranch.models.carbon.uncertainty import (SinkSampler, Z95, creditable_c_per_wet_t, interval95, source_draws_t_co2,
                                        u_coefficient, u_product, u_sum)
 
 #: Grid factor used when an electricity source gives none: the national average published by the Ministry

@@ -15,8 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from blueranch.contracts.mqtt import SafeId, UtcTime
-from models.carbon.coefficients import EmissionFactor, GroupCoefficients, load_coefficients, load_emission_factors
-from models.carbon.method import PSI_DEFAULT
+from blueranch.models.carbon.coefficients import EmissionFactor, GroupCoefficients, load_coefficients, load_emission_factors
+from blueranch.models.carbon.method import PSI_DEFAULT
 
 Citation = str
 
@@ -138,7 +138,7 @@ class PenConfig(_Strict):
 
 
 class DetectionConfig(_Strict):
-    """Readings -> biomass levels, harvests and losses (see :mod:`models.carbon.biomass`)."""
+    """Readings -> biomass levels, harvests and losses (see :mod:`blueranch.models.carbon.biomass`)."""
 
     expected_interval_s: float = Field(default=600, gt=0)
     #: Running median over this many valid readings (odd): removes spikes shorter than half of it.

@@ -17,12 +17,12 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from models.carbon.budget import Budget, Inputs, compute_budget
-from models.carbon.coefficients import COEFFICIENTS_FILE, EMISSION_FACTORS_FILE, header_comments
-from models.carbon.config import CarbonConfig
-from models.carbon.method import to_t_co2e
-from models.carbon.periods import Period, periods_between, utc
-from models.carbon.svg import bar_chart, column_chart
+from blueranch.models.carbon.budget import Budget, Inputs, compute_budget
+from blueranch.models.carbon.coefficients import COEFFICIENTS_FILE, EMISSION_FACTORS_FILE, header_comments
+from blueranch.models.carbon.config import CarbonConfig
+from blueranch.models.carbon.method import to_t_co2e
+from blueranch.models.carbon.periods import Period, periods_between, utc
+from blueranch.models.carbon.svg import bar_chart, column_chart
 
 QC_NAMES = {1: "good", 2: "not evaluated", 3: "suspect", 4: "fail", 9: "missing"}
 
@@ -128,7 +128,7 @@ def render(cfg: CarbonConfig, inputs: Inputs, start_ms: int, end_ms: int, latest
         "draws": draws or cfg.uncertainty.draws, "to_co2e": lambda x: float(to_t_co2e(x)),
     }
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    template = env.from_string(resources.files("models.carbon").joinpath("data", "report.html.j2")
+    template = env.from_string(resources.files("blueranch.models.carbon").joinpath("data", "report.html.j2")
                                .read_text(encoding="utf-8"))
     html = template.render(**ctx)
     figures = {"site": cfg.site, "from": _fmt_ms(start_ms), "to": _fmt_ms(end_ms),

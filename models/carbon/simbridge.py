@@ -1,6 +1,6 @@
 """The simulator -> MQTT hop of the accuracy test and benchmark: a direct contract publisher.
 
-Readings of the simulator's load cells (``firmware_sim.engine.Simulation.run``) are published as contract
+Readings of the simulator's load cells (``blueranch.sim.engine.Simulation.run``) are published as contract
 telemetry (``blueranch/v1/{site}/{edge_device}/telemetry``, QoS 1), batched per edge device, timestamped
 with the device's own clock (clock skew included), as an edge gateway would forward them. Frames the
 simulator garbled on the radio are dropped (the gateway's parser rejects them) and counted; values outside
@@ -22,7 +22,7 @@ from typing import Iterable
 from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.mqttc import make_client, parse_url
-from models.carbon.config import AssetConfig, CarbonConfig, HarvestWindow
+from blueranch.models.carbon.config import AssetConfig, CarbonConfig, HarvestWindow
 
 log = logging.getLogger("blueranch.carbon.simbridge")
 BATCH = 500
@@ -56,7 +56,7 @@ class ContractPublisher:
         self.stats = BridgeStats()
 
     def add(self, r) -> None:
-        """Queue one ``firmware_sim.engine.Reading``."""
+        """Queue one ``blueranch.sim.engine.Reading``."""
         self.stats.readings += 1
         if r.garbled:
             self.stats.garbled_dropped += 1
@@ -97,7 +97,7 @@ class ContractPublisher:
 
 def run_simulation(sim, publisher: ContractPublisher, truth_path: Path) -> BridgeStats:
     """Drive a ``Simulation`` to its end: readings to the publisher, truth records to ``truth_path``."""
-    from firmware_sim.engine import Reading
+    from blueranch.sim.engine import Reading
     with open(truth_path, "w", encoding="utf-8") as truth:
         for item in sim.run():
             if isinstance(item, Reading):

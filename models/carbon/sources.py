@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.carbon.biomass import QC_FAIL, QC_MISSING
-from models.carbon.coefficients import EmissionFactor, GroupCoefficients
-from models.carbon.config import MeterConfig, PenConfig, ReefConfig
-from models.carbon.method import biomass_t_c, counter_increments, diesel_t_co2, feed_t_co2e, fish_wet_g, grid_t_co2
-from models.carbon.periods import Period
+from blueranch.models.carbon.biomass import QC_FAIL, QC_MISSING
+from blueranch.models.carbon.coefficients import EmissionFactor, GroupCoefficients
+from blueranch.models.carbon.config import MeterConfig, PenConfig, ReefConfig
+from blueranch.models.carbon.method import biomass_t_c, counter_increments, diesel_t_co2, feed_t_co2e, fish_wet_g, grid_t_co2
+from blueranch.models.carbon.periods import Period
 
 YEAR_MS = 365.25 * 86_400_000  # Julian year, for pro-rating annual production
 

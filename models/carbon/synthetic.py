@@ -13,7 +13,7 @@ import numpy as np
 
 from blueranch.contracts.influx import Point
 from blueranch.contracts.lineprotocol import lines
-from models.carbon.config import Calibration
+from blueranch.models.carbon.config import Calibration
 
 DAY_MS = 86_400_000
 #: 2026-03-01T00:00Z, the start of the synthetic test scenarios.

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.carbon.biomass import AssetSeries, Decline
-from models.carbon.budget import Inputs
-from models.carbon.config import CarbonConfig
+from blueranch.models.carbon.biomass import AssetSeries, Decline
+from blueranch.models.carbon.budget import Inputs
+from blueranch.models.carbon.config import CarbonConfig
 
 
 def _ms(text: str) -> int:

@@ -5,7 +5,7 @@ that group (they use the same table, so their errors are fully correlated); per 
 the calibration (``wet_per_submerged`` and ``lines_per_sensor``: the sink scales with their product; the
 tare cancels in a stock change) and of the measurement noise of the sink; per emission-factor key one draw,
 per meter one draw of the register error. Normal distributions truncated at 0, except psi (uniform over
-its literature range). Distributions and their sources: :class:`models.carbon.config.UncertaintyConfig`
+its literature range). Distributions and their sources: :class:`blueranch.models.carbon.config.UncertaintyConfig`
 and ``docs/carbon.md``.
 
 Approach 1 (IPCC 2006 Vol. 1 Ch. 3, Eq. 3.1 and 3.2): U is half the 95 % interval as a share of the value;
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.carbon.coefficients import GroupCoefficients
-from models.carbon.config import UncertaintyConfig
-from models.carbon.method import calcification_adjusted_t_c
+from blueranch.models.carbon.coefficients import GroupCoefficients
+from blueranch.models.carbon.config import UncertaintyConfig
+from blueranch.models.carbon.method import calcification_adjusted_t_c
 
 Z95 = 1.959964  # two-sided 95 % quantile of the standard normal
 COEFF_FIELDS = ("dry_wet_ratio", "tissue_fraction", "shell_fraction", "tissue_c", "shell_c", "algae_c")

@@ -21,13 +21,13 @@ import numpy as np
 
 from blueranch.contracts.influx import Point
 from blueranch.influxdb import InfluxClient, InfluxError
-from models.carbon.biomass import AssetSeries, build_series
-from models.carbon.budget import Budget, Inputs, compute_budget
-from models.carbon.config import CarbonConfig
-from models.carbon.influx_io import DAY_MS, DayCache, PointWriter, SeriesData
-from models.carbon.method import to_t_co2e
-from models.carbon.periods import periods_between, year_start_ms
-from models.carbon.sources import MeterSeries, meter_id, reef_stock_at
+from blueranch.models.carbon.biomass import AssetSeries, build_series
+from blueranch.models.carbon.budget import Budget, Inputs, compute_budget
+from blueranch.models.carbon.config import CarbonConfig
+from blueranch.models.carbon.influx_io import DAY_MS, DayCache, PointWriter, SeriesData
+from blueranch.models.carbon.method import to_t_co2e
+from blueranch.models.carbon.periods import periods_between, year_start_ms
+from blueranch.models.carbon.sources import MeterSeries, meter_id, reef_stock_at
 
 log = logging.getLogger("blueranch.carbon.worker")
 HOUR_MS = 3_600_000

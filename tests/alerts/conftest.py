@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from models.alerts.config import AlertsConfig
-from models.alerts.store import Store
-from models.alerts.worker import Worker
+from blueranch.models.alerts.config import AlertsConfig
+from blueranch.models.alerts.store import Store
+from blueranch.models.alerts.worker import Worker
 
 
 @pytest.fixture

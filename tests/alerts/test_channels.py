@@ -13,11 +13,11 @@ from blueranch.contracts.influx import MEASUREMENTS
 from blueranch.contracts.mqtt import alerts_topic
 from blueranch.mqttc import make_client
 from blueranch.testing.wait import wait_until
-from models.alerts.channels import Dispatcher, InfluxChannel, MqttChannel, SmtpSender, WebhookSender, webhook_payload
-from models.alerts.config import AlertsConfig, Channels, SmtpChannel, WebhookChannel
-from models.alerts.lifecycle import Engine
-from models.alerts.rules.base import Observation
-from models.alerts.store import Store
+from blueranch.models.alerts.channels import Dispatcher, InfluxChannel, MqttChannel, SmtpSender, WebhookSender, webhook_payload
+from blueranch.models.alerts.config import AlertsConfig, Channels, SmtpChannel, WebhookChannel
+from blueranch.models.alerts.lifecycle import Engine
+from blueranch.models.alerts.rules.base import Observation
+from blueranch.models.alerts.store import Store
 
 MIN = 60_000
 T0 = 1_780_000_000_000

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from blueranch.cli import main
 from blueranch.contracts.influx import MEASUREMENTS
 from blueranch.testing.services import free_port
-from models.alerts.synthetic import MIN_MS, T0_MS, write_series
+from blueranch.models.alerts.synthetic import MIN_MS, T0_MS, write_series
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +111,7 @@ def test_run_once_publishes_on_the_alert_topic(influx, influxdb, mosquitto, blue
 
 
 def test_alert_worker_prefers_its_own_mqtt_password(monkeypatch):
-    from models.alerts.cli import _mqtt_password
+    from blueranch.models.alerts.cli import _mqtt_password
 
     monkeypatch.setenv("BLUERANCH_MQTT_PASSWORD", "ingest-secret")
     monkeypatch.delenv("BLUERANCH_ALERTS_MQTT_PASSWORD", raising=False)

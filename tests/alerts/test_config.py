@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from models.alerts.config import RULE_NAMES, AlertsConfig, Rules, load_config
-from models.alerts.rules import REGISTRY
+from blueranch.models.alerts.config import RULE_NAMES, AlertsConfig, Rules, load_config
+from blueranch.models.alerts.rules import REGISTRY
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,7 +86,7 @@ def test_deployed_config_is_valid():
 
 
 def test_harvest_log_lines_and_errors(tmp_path):
-    from models.alerts.worker import load_harvests
+    from blueranch.models.alerts.worker import load_harvests
 
     log = tmp_path / "harvests.jsonl"
     log.write_text('{"type": "meta"}\n\n{"type": "harvest", "time": "2026-04-01T06:00:00Z", "asset": "ml-1", "wet_t": 2}\n')
@@ -104,7 +104,7 @@ def test_harvest_log_lines_and_errors(tmp_path):
 
 
 def test_config_from_truth_meta():
-    from models.alerts.truth import config_from_truth_meta
+    from blueranch.models.alerts.truth import config_from_truth_meta
 
     meta = {"type": "meta", "scenario": "s", "site": "dachen",
             "assets": [{"asset": "m1", "kind": "bivalve", "group": "mussel", "sensor": "lc-1", "tare_kg": 25.0},
@@ -119,7 +119,7 @@ def test_config_from_truth_meta():
 
 
 def test_each_series_is_read_only_as_far_back_as_its_rules_need():
-    from models.alerts.worker import needed_lookback_h
+    from blueranch.models.alerts.worker import needed_lookback_h
 
     need = needed_lookback_h(AlertsConfig())
     assert need["do_mg_l"] == 73 and need["wind_speed_m_s"] < 2 and need["load_kg"] == 27

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.alerts.config import AlertsConfig
-from models.alerts.lifecycle import Engine
-from models.alerts.rules.base import Observation
-from models.alerts.store import Store
+from blueranch.models.alerts.config import AlertsConfig
+from blueranch.models.alerts.lifecycle import Engine
+from blueranch.models.alerts.rules.base import Observation
+from blueranch.models.alerts.store import Store
 
 MIN = 60_000
 T0 = 1_780_000_000_000

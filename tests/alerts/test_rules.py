@@ -7,16 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.alerts.config import StormRule
-from models.alerts.rules.biomass import harvested, load_drop
-from models.alerts.rules.devices import counter_increase, infer_interval_s
-from models.alerts.rules.forecast import fit_diel, forecast_min, theil_sen
-from models.alerts.rules.heatwave import (daily_means, day_of_year, history_climatology, monthly_climatology,
+from blueranch.models.alerts.config import StormRule
+from blueranch.models.alerts.rules.biomass import harvested, load_drop
+from blueranch.models.alerts.rules.devices import counter_increase, infer_interval_s
+from blueranch.models.alerts.rules.forecast import fit_diel, forecast_min, theil_sen
+from blueranch.models.alerts.rules.heatwave import (daily_means, day_of_year, history_climatology, monthly_climatology,
                                           run_above)
-from models.alerts.rules.mooring import haversine_m
-from models.alerts.rules.oxygen import hours_above, low_state
-from models.alerts.rules.storm import storm_level
-from models.alerts.synthetic import DAY_MS, HOUR_MS, MIN_MS, T0_MS, diel_do
+from blueranch.models.alerts.rules.mooring import haversine_m
+from blueranch.models.alerts.rules.oxygen import hours_above, low_state
+from blueranch.models.alerts.rules.storm import storm_level
+from blueranch.models.alerts.synthetic import DAY_MS, HOUR_MS, MIN_MS, T0_MS, diel_do
 
 
 def test_low_state_hysteresis():

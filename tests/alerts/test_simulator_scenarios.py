@@ -4,7 +4,7 @@ truth file's events (agreement 3) and the lead times of docs/alerts.md.
 Readings are mapped as the edge agent publishes them: ``device`` = the simulator device's
 ``edge_device``, ``sensor`` = the simulator device id, with its ``asset``/``farm``; frames garbled on
 the wire are dropped (the edge rejects them). The alert config comes from the truth meta line
-(:func:`models.alerts.truth.config_from_truth_meta`); the truth file is the harvest log.
+(:func:`blueranch.models.alerts.truth.config_from_truth_meta`); the truth file is the harvest log.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import yaml
 from blueranch.contracts.influx import Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.contracts.quantities import QUANTITIES
-from models.alerts.config import deep_merge
-from models.alerts.truth import config_from_truth_meta
+from blueranch.models.alerts.config import deep_merge
+from blueranch.models.alerts.truth import config_from_truth_meta
 
-engine = pytest.importorskip("firmware_sim.engine")
-scenario_mod = pytest.importorskip("firmware_sim.scenario")
-water = pytest.importorskip("firmware_sim.physics.water")
+engine = pytest.importorskip("blueranch.sim.engine")
+scenario_mod = pytest.importorskip("blueranch.sim.scenario")
+water = pytest.importorskip("blueranch.sim.physics.water")
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

@@ -12,11 +12,11 @@ import pytest
 
 from blueranch.influxdb import InfluxClient
 from blueranch.testing.wait import wait_until
-from models.alerts.config import AlertsConfig
-from models.alerts.metrics import Metrics
-from models.alerts.store import Store
-from models.alerts.synthetic import DAY_MS, MIN_MS, write_series
-from models.alerts.worker import Worker
+from blueranch.models.alerts.config import AlertsConfig
+from blueranch.models.alerts.metrics import Metrics
+from blueranch.models.alerts.store import Store
+from blueranch.models.alerts.synthetic import DAY_MS, MIN_MS, write_series
+from blueranch.models.alerts.worker import Worker
 
 pytestmark = pytest.mark.integration
 

@@ -1,12 +1,12 @@
-"""The carbon tests' synthetic scenario (helpers live in :mod:`models.carbon.synthetic`)."""
+"""The carbon tests' synthetic scenario (helpers live in :mod:`blueranch.models.carbon.synthetic`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from models.carbon.config import AssetConfig, CarbonConfig, MeterConfig
-from models.carbon.synthetic import START_MS, make_asset
+from blueranch.models.carbon.config import AssetConfig, CarbonConfig, MeterConfig
+from blueranch.models.carbon.synthetic import START_MS, make_asset
 
 
 @pytest.fixture(scope="module")

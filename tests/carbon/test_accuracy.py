@@ -1,6 +1,6 @@
 """Accuracy through the whole pipeline on the simulator's dachen scenario (default fault rates).
 
-simulator -> contract telemetry (direct contract publisher, models.carbon.simbridge) -> real Mosquitto ->
+simulator -> contract telemetry (direct contract publisher, blueranch.models.carbon.simbridge) -> real Mosquitto ->
 ``blueranch ingest run`` -> real InfluxDB -> carbon worker: the ytd mussel (bivalve) and kelp (macroalgae)
 sinks are within 5 % of the same method applied to the simulator's ground truth. The suite runs the first
 73 days of the year (growth season before the harvests); ``bench/bench_carbon.py`` runs the full year.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("firmware_sim.engine", reason="the simulator's Python API has not landed")
-scenario_mod = pytest.importorskip("firmware_sim.scenario")
+pytest.importorskip("blueranch.sim.engine", reason="the simulator's Python API has not landed")
+scenario_mod = pytest.importorskip("blueranch.sim.scenario")
 
-from models.carbon.accuracy import CATEGORIES, run_accuracy  # noqa: E402
+from blueranch.models.carbon.accuracy import CATEGORIES, run_accuracy  # noqa: E402
 
 
 @pytest.mark.slow

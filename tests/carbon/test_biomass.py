@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.carbon.biomass import bin_means, build_series, in_windows, robust_noise, running_median, to_wet_t
-from models.carbon.config import Calibration, DetectionConfig, HarvestWindow
-from models.carbon.synthetic import START_MS, make_asset
+from blueranch.models.carbon.biomass import bin_means, build_series, in_windows, robust_noise, running_median, to_wet_t
+from blueranch.models.carbon.config import Calibration, DetectionConfig, HarvestWindow
+from blueranch.models.carbon.synthetic import START_MS, make_asset
 
 DET = DetectionConfig()
 CAL = Calibration(tare_kg=20, wet_per_submerged=4, lines_per_sensor=50, source="test")

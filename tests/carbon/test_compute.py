@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from models.carbon.cli import group
+from blueranch.models.carbon.cli import group
 
 MUSSEL_C_PER_WET = 0.7528 * (0.0847 * 0.4440 + 0.9153 * 0.1176)  # carbon_coefficients.csv, mussel
 MUSSEL_SHELL_C_PER_WET = 0.7528 * 0.9153 * 0.1176

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from models.carbon.config import CarbonConfig, config_from_truth_meta, load_config
+from blueranch.models.carbon.config import CarbonConfig, config_from_truth_meta, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 ASSET = {"asset": "m-1", "farm": "f", "kind": "bivalve", "group": "mussel",

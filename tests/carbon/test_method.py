@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.carbon.coefficients import load_coefficients, load_emission_factors
-from models.carbon.method import (CO2_PER_C, bivalve_shell_t_c, bivalve_t_c, calcification_adjusted_t_c,
+from blueranch.models.carbon.coefficients import load_coefficients, load_emission_factors
+from blueranch.models.carbon.method import (CO2_PER_C, bivalve_shell_t_c, bivalve_t_c, calcification_adjusted_t_c,
                                   counter_increments, diesel_t_co2, feed_t_co2e, fish_wet_g, grid_t_co2,
                                   macroalgae_t_c, net_emissions_t_co2e, stock_change_wet_t, to_t_co2e)
-from models.carbon.uncertainty import creditable_c_per_wet_t
+from blueranch.models.carbon.uncertainty import creditable_c_per_wet_t
 
 # 100 wet t of each group, coefficients typed in from carbon_coefficients.csv (Sun Kang et al. 2020, Table 2).
 BIVALVES = {  # group: (total t C, shell t C)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.carbon.coefficients import load_coefficients, load_emission_factors
-from models.carbon.config import MeterConfig, PenConfig, ReefConfig
-from models.carbon.periods import Period
-from models.carbon.sources import MeterSeries, meter_rows, pen_rows, reef_stock_at
+from blueranch.models.carbon.coefficients import load_coefficients, load_emission_factors
+from blueranch.models.carbon.config import MeterConfig, PenConfig, ReefConfig
+from blueranch.models.carbon.periods import Period
+from blueranch.models.carbon.sources import MeterSeries, meter_rows, pen_rows, reef_stock_at
 
 H = 3_600_000
 DAY = 24 * H

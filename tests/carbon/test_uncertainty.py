@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from models.carbon.budget import Inputs, compute_budget
-from models.carbon.biomass import build_series
-from models.carbon.coefficients import load_coefficients
-from models.carbon.config import AssetConfig, CarbonConfig, DetectionConfig, MeterConfig, UncertaintyConfig
-from models.carbon.periods import ms, periods_between
-from models.carbon.sources import MeterSeries
-from models.carbon.synthetic import make_asset
-from models.carbon.uncertainty import (SinkSampler, interval95, u_coefficient, u_product, u_sum)
+from blueranch.models.carbon.budget import Inputs, compute_budget
+from blueranch.models.carbon.biomass import build_series
+from blueranch.models.carbon.coefficients import load_coefficients
+from blueranch.models.carbon.config import AssetConfig, CarbonConfig, DetectionConfig, MeterConfig, UncertaintyConfig
+from blueranch.models.carbon.periods import ms, periods_between
+from blueranch.models.carbon.sources import MeterSeries
+from blueranch.models.carbon.synthetic import make_asset
+from blueranch.models.carbon.uncertainty import (SinkSampler, interval95, u_coefficient, u_product, u_sum)
 
 UNC = UncertaintyConfig()
 

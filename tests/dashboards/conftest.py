@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # helper modules beside this file (dashtest_fake_grafana)
 
 from blueranch.influxdb import InfluxClient  # noqa: E402
-from dashboards.sample_day import Day, simulated_day  # noqa: E402
+from blueranch.dashboards.sample_day import Day, simulated_day  # noqa: E402
 
 
 _databases = itertools.count(1)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dashboards.sample_day import DROPPING, HYPOXIC, STALE
+from blueranch.dashboards.sample_day import DROPPING, HYPOXIC, STALE
 
-from dashboards.alerting import render_rules
-from dashboards.build import AUDIENCES
-from dashboards.macros import interpolate
+from blueranch.dashboards.alerting import render_rules
+from blueranch.dashboards.build import AUDIENCES
+from blueranch.dashboards.macros import interpolate
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONED = REPO / "dashboards" / "provisioning" / "alerting" / "blueranch.yaml"

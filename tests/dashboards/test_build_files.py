@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from dashboards.build import AUDIENCES
-from dashboards.common import MIN_INTERVAL_MS
+from blueranch.dashboards.build import AUDIENCES
+from blueranch.dashboards.common import MIN_INTERVAL_MS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboards.influxql import Col, FieldCmp, TagCol, TagEq, TagNe, VarMatch, select, select_from, show_tag_values
-from dashboards.units import grafana_unit
+from blueranch.dashboards.influxql import Col, FieldCmp, TagCol, TagEq, TagNe, VarMatch, select, select_from, show_tag_values
+from blueranch.dashboards.units import grafana_unit
 from blueranch.contracts.influx import MEASUREMENTS
 
 

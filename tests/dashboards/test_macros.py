@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboards.macros import ALL, Variable, format_interval, interpolate, interval_ms, regex_escape
+from blueranch.dashboards.macros import ALL, Variable, format_interval, interpolate, interval_ms, regex_escape
 
 DAY_MS = 86_400_000
 Q = 'SELECT mean("do_mg_l") FROM "raw"."water_quality" WHERE "device" =~ /^$device$/ AND $timeFilter ' \

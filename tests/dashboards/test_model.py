@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from dashboards.common import Settings
-from dashboards.influxql import Col, select
-from dashboards.model import FieldDefaults, GridPos, Variable
-from dashboards.panels import Board, T
+from blueranch.dashboards.common import Settings
+from blueranch.dashboards.influxql import Col, select
+from blueranch.dashboards.model import FieldDefaults, GridPos, Variable
+from blueranch.dashboards.panels import Board, T
 
 
 def test_misspelt_option_is_an_error():

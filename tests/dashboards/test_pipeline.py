@@ -1,6 +1,6 @@
 """A simulated ranch through the real pipeline, then every query of every dashboard must return data.
 
-The simulator (``firmware_sim.engine.Simulation``, scenario ``hypoxia-night`` moved to end now, plus a
+The simulator (``blueranch.sim.engine.Simulation``, scenario ``hypoxia-night`` moved to end now, plus a
 harvest) produces what each device reports; the readings are published as the buoy's edge agent
 publishes them (contract telemetry, one message per buoy and reading cycle, QoS 1, garbled frames and
 out-of-range values dropped as the edge's parser and gross-range QC drop them) to the real Mosquitto;
@@ -25,10 +25,10 @@ from blueranch.contracts.quantities import QUANTITIES
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor
 from blueranch.testing.wait import Timeout, wait_until
-from dashboards import fleet_health
-from dashboards.build import build_all
-from dashboards.check import run
-from dashboards.sample_day import PRICE_PER_T_CO2E, write_points
+from blueranch.dashboards import fleet_health
+from blueranch.dashboards.build import build_all
+from blueranch.dashboards.check import run
+from blueranch.dashboards.sample_day import PRICE_PER_T_CO2E, write_points
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HOURS = 40  # the scenario's hypoxia starts 36 h after its start: the last 4 h are hypoxic
@@ -44,8 +44,8 @@ def _utc(t_s: float) -> datetime:
 
 def simulate(end: datetime):
     """Readings grouped into the edge agents' telemetry messages, the truth meta line, and the scenario."""
-    from firmware_sim.engine import Reading, Simulation
-    from firmware_sim.scenario import Event, load_scenario
+    from blueranch.sim.engine import Reading, Simulation
+    from blueranch.sim.scenario import Event, load_scenario
 
     base = load_scenario("hypoxia-night")
     start = (end - timedelta(hours=HOURS)).replace(minute=0, second=0, microsecond=0)
@@ -151,10 +151,10 @@ def _ingest(mosquitto, influxdb, influx, tmp_path, blueranch_bin, site: str, mes
 
 
 def _workers(influx, tmp_path, scenario, meta: dict, end: datetime) -> None:
-    from models.alerts.config import AlertsConfig
-    from models.alerts.worker import Worker
-    from models.carbon.config import config_from_truth_meta
-    from models.carbon.worker import CarbonWorker
+    from blueranch.models.alerts.config import AlertsConfig
+    from blueranch.models.alerts.worker import Worker
+    from blueranch.models.carbon.config import config_from_truth_meta
+    from blueranch.models.carbon.worker import CarbonWorker
 
     cfg = config_from_truth_meta(meta).model_copy(
         update={"start": scenario.start, "price_per_t_co2e": PRICE_PER_T_CO2E})

@@ -7,9 +7,9 @@ import subprocess
 import pytest
 from dashtest_fake_grafana import FakeGrafana
 
-from dashboards.alerting import rules
-from dashboards.build import AUDIENCES, build_all
-from dashboards.publish import PublishError, publish
+from blueranch.dashboards.alerting import rules
+from blueranch.dashboards.build import AUDIENCES, build_all
+from blueranch.dashboards.publish import PublishError, publish
 
 TOKEN = "glsa_test-token"
 

@@ -4,10 +4,10 @@ with Grafana's macros and template variables substituted as Grafana does (All, o
 from __future__ import annotations
 
 import pytest
-from dashboards.sample_day import SITE
+from blueranch.dashboards.sample_day import SITE
 
-from dashboards.build import build_all
-from dashboards.check import resolve_variables, run
+from blueranch.dashboards.build import build_all
+from blueranch.dashboards.check import resolve_variables, run
 
 pytestmark = pytest.mark.integration
 DASHBOARDS = {d.uid: d.to_json() for _, d in build_all()}

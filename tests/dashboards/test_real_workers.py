@@ -11,17 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from dashboards.sample_day import BUOYS, HARVESTED, HYPOXIC, METER, PRICE_PER_T_CO2E, SITE, simulated_day
+from blueranch.dashboards.sample_day import BUOYS, HARVESTED, HYPOXIC, METER, PRICE_PER_T_CO2E, SITE, simulated_day
 
-from dashboards.build import build_all
-from dashboards.check import run
+from blueranch.dashboards.build import build_all
+from blueranch.dashboards.check import run
 
 pytestmark = pytest.mark.integration
 
 
 def _carbon(influx, start: datetime) -> None:
-    from models.carbon.config import AssetConfig, Calibration, CarbonConfig, MeterConfig
-    from models.carbon.worker import CarbonWorker
+    from blueranch.models.carbon.config import AssetConfig, Calibration, CarbonConfig, MeterConfig
+    from blueranch.models.carbon.worker import CarbonWorker
 
     cal = Calibration(tare_kg=25, wet_per_submerged=4, lines_per_sensor=100,
                       source="test calibration of the simulated day (tests/dashboards/dashtest_simday.py)")
@@ -36,8 +36,8 @@ def _carbon(influx, start: datetime) -> None:
 
 
 def _alerts(influx, tmp_path, now_ms: int) -> None:
-    from models.alerts.config import AlertsConfig
-    from models.alerts.worker import Worker
+    from blueranch.models.alerts.config import AlertsConfig
+    from blueranch.models.alerts.worker import Worker
 
     Worker(influx, AlertsConfig(state_path=tmp_path / "alerts.sqlite")).tick(now_ms)
 

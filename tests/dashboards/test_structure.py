@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from blueranch.contracts.influx import MEASUREMENTS
-from dashboards import thresholds
-from dashboards.build import AUDIENCES, build_all
+from blueranch.dashboards import thresholds
+from blueranch.dashboards.build import AUDIENCES, build_all
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONING = REPO / "dashboards" / "provisioning"

@@ -22,8 +22,8 @@ import pytest
 from blueranch.contracts import mqtt as contract
 from blueranch.mqttc import connect_properties, make_client, parse_url
 
-from edge.drivers.modbus_framing import crc16_modbus
-from edge.drivers.sdi12_framing import crc_chars
+from blueranch.edge.drivers.modbus_framing import crc16_modbus
+from blueranch.edge.drivers.sdi12_framing import crc_chars
 
 
 class Peer:

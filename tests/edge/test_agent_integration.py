@@ -21,7 +21,7 @@ from blueranch.contracts import mqtt as contract
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.wait import wait_until
-from edge.drivers.modbus_framing import encode
+from blueranch.edge.drivers.modbus_framing import encode
 
 pytestmark = pytest.mark.integration
 #: Broker outage in the outage test; the issue's 2 minutes run in bench/bench_edge.py (EDGE_OUTAGE_S=120 here too).

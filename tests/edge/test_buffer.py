@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from edge.buffer import Buffer
-from edge.uplink import as_backfill, backoff_s
+from blueranch.edge.buffer import Buffer
+from blueranch.edge.uplink import as_backfill, backoff_s
 
 
 def body(seq, n=3):
@@ -75,7 +75,7 @@ def test_a_killed_writer_loses_nothing_it_committed(tmp_path):
     """SIGKILL a process appending as fast as it can; every seq it reported committed is there."""
     script = textwrap.dedent(f"""
         import sys
-        from edge.buffer import Buffer
+        from blueranch.edge.buffer import Buffer
         b = Buffer({str(tmp_path / 'b.sqlite')!r})
         while True:
             seq = b.append(lambda s: b'{{"backfill":false,"seq":%d}}' % s, 1)

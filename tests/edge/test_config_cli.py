@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from blueranch.contracts.errors import ContractError
-from edge import drivers
-from edge.config import parse_config
-from edge.sample_config import sample_config
+from blueranch.edge import drivers
+from blueranch.edge.config import parse_config
+from blueranch.edge.sample_config import sample_config
 
 BASE = {"site": "dachen", "device": "buoy-01", "buffer": {"path": "/tmp/x.sqlite"}}
 

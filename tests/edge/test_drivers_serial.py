@@ -4,18 +4,18 @@ import threading
 
 import pytest
 
-from edge.bus import Bus, Buses
-from edge.clock import Clock
-from edge.drivers import sdi12 as sdi12_mod
-from edge.drivers.base import DriverError
-from edge.drivers.modbus_framing import encode
-from edge.drivers.modbus_rtu import Config as ModbusConfig
-from edge.drivers.modbus_rtu import ModbusDriver
-from edge.drivers.nmea0183 import Config as NmeaConfig
-from edge.drivers.nmea0183 import NmeaDriver
-from edge.drivers.sdi12 import Config as Sdi12Config
-from edge.drivers.sdi12 import Sdi12Driver
-from edge.drivers.sdi12_framing import Sdi12Error
+from blueranch.edge.bus import Bus, Buses
+from blueranch.edge.clock import Clock
+from blueranch.edge.drivers import sdi12 as sdi12_mod
+from blueranch.edge.drivers.base import DriverError
+from blueranch.edge.drivers.modbus_framing import encode
+from blueranch.edge.drivers.modbus_rtu import Config as ModbusConfig
+from blueranch.edge.drivers.modbus_rtu import ModbusDriver
+from blueranch.edge.drivers.nmea0183 import Config as NmeaConfig
+from blueranch.edge.drivers.nmea0183 import NmeaDriver
+from blueranch.edge.drivers.sdi12 import Config as Sdi12Config
+from blueranch.edge.drivers.sdi12 import Sdi12Driver
+from blueranch.edge.drivers.sdi12_framing import Sdi12Error
 
 Q3 = ["temp_c", "do_mg_l", "ph"]
 

@@ -10,10 +10,10 @@ import yaml
 
 from blueranch.mqttc import make_client, parse_url
 from blueranch.testing.wait import wait_until
-from edge.clock import Clock
-from edge.config import parse_config
-from edge.drivers.mqtt_node import MqttNodeDriver
-from edge.drivers.modbus_framing import encode
+from blueranch.edge.clock import Clock
+from blueranch.edge.config import parse_config
+from blueranch.edge.drivers.mqtt_node import MqttNodeDriver
+from blueranch.edge.drivers.modbus_framing import encode
 
 
 def publish_all(url, items):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from edge import qartod
-from edge.qc import QcEngine, QuantityQc
-from edge.reading import Reading
+from blueranch.edge import qartod
+from blueranch.edge.qc import QcEngine, QuantityQc
+from blueranch.edge.reading import Reading
 
 
 def test_gross_range_flags_fail_and_suspect_and_missing():

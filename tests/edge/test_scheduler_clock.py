@@ -5,10 +5,10 @@ import threading
 import time
 
 from blueranch.testing.wait import wait_until
-from edge.bus import Buses
-from edge.clock import Clock, FileClock
-from edge.drivers.sdi12 import Config, Sdi12Driver
-from edge.scheduler import BusWorker, Polled
+from blueranch.edge.bus import Buses
+from blueranch.edge.clock import Clock, FileClock
+from blueranch.edge.drivers.sdi12 import Config, Sdi12Driver
+from blueranch.edge.scheduler import BusWorker, Polled
 
 
 def _polled(peer, address, wait_s, buses, clock, interval_s):
@@ -79,7 +79,7 @@ def test_intervals_run_in_simulated_time(tmp_path, peer_factory, wire):
 def test_a_dead_sensor_is_logged_on_new_reasons_and_at_doubling_repeats(caplog):
     from types import SimpleNamespace
 
-    from edge.drivers.base import DriverError
+    from blueranch.edge.drivers.base import DriverError
 
     class Dead:
         reason = "no reply"

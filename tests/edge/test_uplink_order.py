@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import paho.mqtt.client as mqtt
 
 from blueranch.contracts import mqtt as contract
-from edge.buffer import Buffer
-from edge.config import MqttConfig
-from edge.uplink import REPLAY_CHUNK, Uplink
+from blueranch.edge.buffer import Buffer
+from blueranch.edge.config import MqttConfig
+from blueranch.edge.uplink import REPLAY_CHUNK, Uplink
 
 
 class FakeClient:

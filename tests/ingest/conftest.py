@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from ingest.config import IngestConfig
-from ingest.worker import Worker
+from blueranch.ingest.config import IngestConfig
+from blueranch.ingest.worker import Worker
 
 _ids = itertools.count(1)
 

@@ -8,8 +8,8 @@ import pytest
 
 from blueranch.contracts import mqtt as contract
 from blueranch.testing.wait import wait_until
-from ingest.loadgen import Publisher, payload
-from ingest.testing import Collector, count_points, error_rows
+from blueranch.ingest.loadgen import Publisher, payload
+from blueranch.ingest.testing import Collector, count_points, error_rows
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from ingest.cli import _password, group
+from blueranch.ingest.cli import _password, group
 
 
 def test_help_lists_the_interface():

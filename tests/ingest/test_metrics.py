@@ -9,8 +9,8 @@ from blueranch.contracts import mqtt as contract
 from blueranch.contracts.influx import MEASUREMENTS
 from blueranch.testing.services import free_port
 from blueranch.testing.wait import wait_until
-from ingest.loadgen import Publisher, stream
-from ingest.testing import count_points
+from blueranch.ingest.loadgen import Publisher, stream
+from blueranch.ingest.testing import count_points
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ import yaml
 from blueranch.influxdb import InfluxClient
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.wait import wait_until
-from ingest.loadgen import Publisher, stream
-from ingest.testing import count_points
+from blueranch.ingest.loadgen import Publisher, stream
+from blueranch.ingest.testing import count_points
 
 pytestmark = pytest.mark.integration
 

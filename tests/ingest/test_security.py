@@ -13,8 +13,8 @@ from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.services import Mosquitto, find_binary
 from blueranch.testing.wait import wait_until
-from ingest.loadgen import payload
-from ingest.testing import count_points
+from blueranch.ingest.loadgen import payload
+from blueranch.ingest.testing import count_points
 
 pytestmark = pytest.mark.integration
 

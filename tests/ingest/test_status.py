@@ -9,7 +9,7 @@ import pytest
 from blueranch.contracts import mqtt as contract
 from blueranch.mqttc import make_client, parse_url
 from blueranch.testing.wait import wait_until
-from ingest.testing import error_rows
+from blueranch.ingest.testing import error_rows
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ import pytest
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError
-from ingest.config import IngestConfig, load_config
-from ingest.loadgen import payload
-from ingest.validate import ErrorClock, Validator
+from blueranch.ingest.config import IngestConfig, load_config
+from blueranch.ingest.loadgen import payload
+from blueranch.ingest.validate import ErrorClock, Validator
 
 NOW = datetime(2026, 11, 21, 14, 0, tzinfo=timezone.utc)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -92,7 +92,7 @@ def test_error_clock_never_repeats_a_millisecond():
 
 
 def test_rejection_logs_are_rate_limited_per_reason():
-    from ingest.worker import _LogLimit
+    from blueranch.ingest.worker import _LogLimit
 
     limit = _LogLimit(per_window=3, window_s=3600)
     assert [limit.allow("schema") for _ in range(5)] == [True, True, True, False, False]

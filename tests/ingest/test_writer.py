@@ -11,10 +11,10 @@ import pytest
 from blueranch.contracts import mqtt as contract
 from blueranch.influxdb import InfluxClient
 from blueranch.testing.wait import wait_until
-from ingest.config import RetryConfig
-from ingest.loadgen import Publisher
-from ingest.testing import Collector, count_points, error_rows
-from ingest.writer import Stopped, Writer
+from blueranch.ingest.config import RetryConfig
+from blueranch.ingest.loadgen import Publisher
+from blueranch.ingest.testing import Collector, count_points, error_rows
+from blueranch.ingest.writer import Stopped, Writer
 
 pytestmark = pytest.mark.integration
 

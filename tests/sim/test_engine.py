@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.procs import blueranch_command
-from firmware_sim.engine import Reading, Simulation
-from firmware_sim.scenario import load_scenario
+from blueranch.sim.engine import Reading, Simulation
+from blueranch.sim.scenario import load_scenario
 
 
 def run_all(name, seed, days):
@@ -192,7 +192,7 @@ def test_readings_carry_contract_quantities():
 def test_scheduled_harvest_event_moves_biomass():
     import yaml
 
-    from firmware_sim.scenario import SCENARIO_DIR, parse_scenario
+    from blueranch.sim.scenario import SCENARIO_DIR, parse_scenario
     data = yaml.safe_load((SCENARIO_DIR / "single-buoy.yaml").read_text())
     data.update(days=1, events=[{"kind": "harvest", "at_h": 6, "asset": "m1-ll-02", "fraction": 0.5}])
     recs = list(Simulation(parse_scenario(data), seed=1).run(devices=set()))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import yaml
 
-from firmware_sim.engine import Reading, Simulation
-from firmware_sim.faults import FaultInjector, FaultRates
-from firmware_sim.scenario import SCENARIO_DIR, parse_scenario
+from blueranch.sim.engine import Reading, Simulation
+from blueranch.sim.faults import FaultInjector, FaultRates
+from blueranch.sim.scenario import SCENARIO_DIR, parse_scenario
 
 T0 = 1.8e9
 VALS = {"do_mg_l": 7.0, "temp_c": 20.0, "chl_ug_l": 3.0}
@@ -99,7 +99,7 @@ def test_node_clock_skew_shifts_its_timestamps():
 
 
 def test_garbled_node_frames_are_flagged_and_truncated():
-    from firmware_sim.nodes import node_payload
+    from blueranch.sim.nodes import node_payload
     import json
     sim = Simulation(_scenario_with_faults(garbled=1.0), seed=3)
     node = [r for r in sim.run() if isinstance(r, Reading) and r.device == "lc-n1"]

@@ -6,12 +6,12 @@ import pytest
 from pymodbus.client import ModbusSerialClient
 from pymodbus.framer import FramerRTU
 
-from firmware_sim import nmea
-from firmware_sim.devices.modbus_slave import ModbusSlave
-from firmware_sim.devices.nmea_talker import NmeaTalker
-from firmware_sim.faults import FaultInjector, FaultRates
-from firmware_sim.links import LinkServer
-from firmware_sim.modbus_map import decode, encode
+from blueranch.sim import nmea
+from blueranch.sim.devices.modbus_slave import ModbusSlave
+from blueranch.sim.devices.nmea_talker import NmeaTalker
+from blueranch.sim.faults import FaultInjector, FaultRates
+from blueranch.sim.links import LinkServer
+from blueranch.sim.modbus_map import decode, encode
 
 T = 1_795_269_600.0  # 2026-11-21T14:00:00Z
 WX = {"lat_deg": 28.4612, "lon_deg": 121.8921, "speed_kn": 0.4, "course_deg": 271.0, "wind_speed_m_s": 7.3,
@@ -170,7 +170,7 @@ def test_sentences_byte_exact():
 
 
 def test_buoy_power_and_meter_register_maps():
-    from firmware_sim.modbus_map import REGISTER_MAPS, IllegalAddress, read_registers
+    from blueranch.sim.modbus_map import REGISTER_MAPS, IllegalAddress, read_registers
     vals = {"battery_v": 12.5, "solar_a": 2.0, "enclosure_rh_pct": 61.0, "rssi_dbm": -80.0}
     regs = read_registers(REGISTER_MAPS["buoy_power"], vals, 0, 8, "big", "big")
     assert [decode(regs[i:i + 2]) for i in range(0, 8, 2)] == [12.5, 2.0, 61.0, -80.0]
@@ -182,8 +182,8 @@ def test_buoy_power_and_meter_register_maps():
 
 
 def test_node_payload_byte_exact():
-    from firmware_sim.engine import Reading
-    from firmware_sim.nodes import node_payload, node_topic
+    from blueranch.sim.engine import Reading
+    from blueranch.sim.nodes import node_payload, node_topic
     r = Reading(T, "lc-m1-01", "load_cell", "mqtt_node", {"load_kg": 812.3, "battery_v": 3.61}, "gw-01",
                 node_time_s=T + 0.5, fcnt=123)
     assert node_topic("lc-m1-01") == "nodes/lc-m1-01/up"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from firmware_sim.physics.water import M2_PERIOD_H, oxygen_solubility_mg_l, tide_m
+from blueranch.sim.physics.water import M2_PERIOD_H, oxygen_solubility_mg_l, tide_m
 
 
 @pytest.mark.parametrize("temp_c,sal,expected", [
@@ -34,8 +34,8 @@ def test_dachen_year_mussel_sink_is_near_270_t_co2e():
     import csv
     from collections import Counter
 
-    from firmware_sim.engine import Simulation
-    from firmware_sim.scenario import load_scenario
+    from blueranch.sim.engine import Simulation
+    from blueranch.sim.scenario import load_scenario
 
     rows = [r for r in csv.DictReader(line for line in open("/work/shared/reference/carbon_coefficients.csv")
                                       if not line.startswith("#")) if r["group"] == "mussel"]

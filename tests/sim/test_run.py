@@ -10,8 +10,8 @@ from pymodbus.client import ModbusSerialClient
 
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.wait import wait_until
-from firmware_sim import sdi12
-from firmware_sim.modbus_map import decode
+from blueranch.sim import sdi12
+from blueranch.sim.modbus_map import decode
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ def test_serial_devices_on_ptys_with_clock_file(tmp_path):
 def test_live_wire_faults_reach_the_wire_and_the_truth_file(tmp_path):
     import yaml
 
-    from firmware_sim.scenario import SCENARIO_DIR
+    from blueranch.sim.scenario import SCENARIO_DIR
     data = yaml.safe_load((SCENARIO_DIR / "single-buoy.yaml").read_text())
     data["devices"][0]["faults"] = {"garbled": 1.0}
     data["devices"][2]["faults"] = {"timeout": 1.0}

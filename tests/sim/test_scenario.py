@@ -5,7 +5,7 @@ import yaml
 from click.testing import CliRunner
 
 from blueranch.cli import main as blueranch_main
-from firmware_sim.scenario import ScenarioError, builtin_names, load_scenario, parse_scenario
+from blueranch.sim.scenario import ScenarioError, builtin_names, load_scenario, parse_scenario
 
 BASE = yaml.safe_load(open(load_scenario.__globals__["SCENARIO_DIR"] / "single-buoy.yaml"))
 

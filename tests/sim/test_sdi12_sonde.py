@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import serial
 
-from firmware_sim import sdi12
-from firmware_sim.devices.sdi12_sonde import Sdi12Sonde
-from firmware_sim.faults import FaultInjector, FaultRates
-from firmware_sim.links import LinkServer
+from blueranch.sim import sdi12
+from blueranch.sim.devices.sdi12_sonde import Sdi12Sonde
+from blueranch.sim.faults import FaultInjector, FaultRates
+from blueranch.sim.links import LinkServer
 
 VALUES = {"temp_c": 17.5, "sp_cond_us_cm": 46012.3, "salinity_psu": 30.51, "depth_m": 3.012, "do_mg_l": 7.21,
           "do_sat_pct": 95.4, "ph": 8.05, "chl_ug_l": 2.5, "turbidity_ntu": 4.0}
@@ -159,7 +159,7 @@ def test_pyserial_reads_the_sonde_on_the_pty_as_the_edge_does(tmp_path):
 
 def test_edge_driver_reads_all_values_over_tcp(tmp_path):
     """The same sonde served as raw TCP bytes (like ser2net) answers ``socket://`` URLs."""
-    from edge.drivers.sdi12_framing import parse_data_reply, parse_measure_reply
+    from blueranch.edge.drivers.sdi12_framing import parse_data_reply, parse_measure_reply
     import socket as so
     with so.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -1,4 +1,4 @@
-"""The rule registry: one evaluator per rule name in :class:`models.alerts.config.Rules`.
+"""The rule registry: one evaluator per rule name in :class:`blueranch.models.alerts.config.Rules`.
 
 A test checks that every configurable rule has an evaluator and the other way round, so a rule cannot
 be configured without being evaluated (nor evaluated without a config and a source)."""
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from models.alerts.rules import biomass, devices, forecast, heatwave, mooring, oxygen, storm
-from models.alerts.rules.base import Context, Observation
+from blueranch.models.alerts.rules import biomass, devices, forecast, heatwave, mooring, oxygen, storm
+from blueranch.models.alerts.rules.base import Context, Observation
 
 Evaluator = Callable[[Context], list[Observation]]
 

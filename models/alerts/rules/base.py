@@ -14,8 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from models.alerts.config import AlertsConfig, Rules
-from models.alerts.series import Frames
+from blueranch.models.alerts.config import AlertsConfig, Rules
+from blueranch.models.alerts.series import Frames
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.alerts.config import BiomassLossRule
-from models.alerts.rules.base import HOUR_MS, Context, Observation, finite
+from blueranch.models.alerts.config import BiomassLossRule
+from blueranch.models.alerts.rules.base import HOUR_MS, Context, Observation, finite
 
 
 def load_drop(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float,

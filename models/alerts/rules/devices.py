@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.alerts.rules.base import HOUR_MS, Context, Observation
+from blueranch.models.alerts.rules.base import HOUR_MS, Context, Observation
 
 
 def infer_interval_s(times_ms: np.ndarray, floor_s: float) -> float | None:

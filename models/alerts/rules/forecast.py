@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.alerts.config import DoForecastRule
-from models.alerts.rules.base import HOUR_MS, Context, Observation, finite
+from blueranch.models.alerts.config import DoForecastRule
+from blueranch.models.alerts.rules.base import HOUR_MS, Context, Observation, finite
 
 DAY_S = 86_400.0
 STEP_S = 600.0

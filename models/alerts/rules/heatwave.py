@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.alerts.config import HeatwaveRule
-from models.alerts.rules.base import DAY_MS, Context, Observation, finite
+from blueranch.models.alerts.config import HeatwaveRule
+from blueranch.models.alerts.rules.base import DAY_MS, Context, Observation, finite
 
 _MID_MONTH_DOY = np.array([15.5, 45, 74.5, 105, 135.5, 166, 196.5, 227.5, 258, 288.5, 319, 349.5])
 

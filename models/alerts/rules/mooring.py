@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.alerts.config import MooringRule
-from models.alerts.rules.base import Context, Observation
+from blueranch.models.alerts.config import MooringRule
+from blueranch.models.alerts.rules.base import Context, Observation
 
 #: Mean Earth radius (IUGG, Moritz 2000), m.
 EARTH_RADIUS_M = 6_371_008.8

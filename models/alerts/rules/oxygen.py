@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.alerts.config import DoDailyRule, DoLowRule
-from models.alerts.rules.base import HOUR_MS, Context, Observation, finite
+from blueranch.models.alerts.config import DoDailyRule, DoLowRule
+from blueranch.models.alerts.rules.base import HOUR_MS, Context, Observation, finite
 
 
 def low_state(latest: float, threshold: float, hysteresis: float) -> tuple[bool, bool]:

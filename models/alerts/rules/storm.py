@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.alerts.config import StormRule
-from models.alerts.rules.base import Context, Observation, finite
+from blueranch.models.alerts.config import StormRule
+from blueranch.models.alerts.rules.base import Context, Observation, finite
 
 
 def storm_level(wind_m_s: float, wave_m: float, rule: StormRule) -> int:
