@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all venv system-deps test test-fast demo bench docs clean
+.PHONY: all venv system-deps lint test test-fast demo bench docs clean
 
 all: venv
 
@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml
 system-deps:
 	@scripts/install-system-deps.sh
 
-test: venv system-deps
+# Lint and format check (ruff), then the layers (import-linter, contracts in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: venv system-deps lint
 	$(BIN)/python -m pytest
 
 test-fast: venv

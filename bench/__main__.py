@@ -47,9 +47,12 @@ def main(argv: list[str]) -> int:
                 continue
             results.update(figures)
             print(f"   ({time.perf_counter() - t0:.1f} s)")
-    merged = {**previous, **results,
-              "_machine": f"{platform.node()} {platform.machine()} cpus={__import__('os').cpu_count()}",
-              "_run_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    merged = {
+        **previous,
+        **results,
+        "_machine": f"{platform.node()} {platform.machine()} cpus={__import__('os').cpu_count()}",
+        "_run_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     RESULTS.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
     width = max((len(k) for k in results), default=10)
     print("\n" + "figure".ljust(width) + "  value")

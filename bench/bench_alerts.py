@@ -16,7 +16,6 @@ import numpy as np
 import requests
 
 from blueranch.influxdb import InfluxClient
-from blueranch.testing.services import InfluxDB
 from blueranch.models.alerts.channels import Dispatcher, WebhookSender
 from blueranch.models.alerts.config import AlertsConfig, Channels, WebhookChannel
 from blueranch.models.alerts.lifecycle import Engine
@@ -25,6 +24,7 @@ from blueranch.models.alerts.series import fetch_frames
 from blueranch.models.alerts.store import Store
 from blueranch.models.alerts.synthetic import DAY_MS, MIN_MS, T0_MS, diel_do, write_series
 from blueranch.models.alerts.worker import Worker
+from blueranch.testing.services import InfluxDB
 
 
 def _farm(client: InfluxClient, devices: int, days: float) -> int:
@@ -33,11 +33,23 @@ def _farm(client: InfluxClient, devices: int, days: float) -> int:
     n = len(t)
     for d in range(devices):
         dev = f"buoy-{d:02d}"
-        write_series(client, "dachen", dev, t, {"do_mg_l": diel_do(t) + rng.normal(0, 0.1, n),
-                                                 "temp_c": 21 + rng.normal(0, 0.2, n)}, sensor="sonde")
+        write_series(
+            client,
+            "dachen",
+            dev,
+            t,
+            {"do_mg_l": diel_do(t) + rng.normal(0, 0.1, n), "temp_c": 21 + rng.normal(0, 0.2, n)},
+            sensor="sonde",
+        )
         write_series(client, "dachen", dev, t, {"wind_speed_m_s": np.abs(6 + rng.normal(0, 2, n))}, sensor="wx")
-        write_series(client, "dachen", dev, t, {"lat_deg": 28.45 + rng.normal(0, 3e-5, n),
-                                                 "lon_deg": 121.89 + rng.normal(0, 3e-5, n)}, sensor="gps")
+        write_series(
+            client,
+            "dachen",
+            dev,
+            t,
+            {"lat_deg": 28.45 + rng.normal(0, 3e-5, n), "lon_deg": 121.89 + rng.normal(0, 3e-5, n)},
+            sensor="gps",
+        )
         write_series(client, "dachen", dev, t, {"load_kg": 800 + rng.normal(0, 5, n)}, sensor="lc", asset=f"ml-{d}")
     return n * devices * 5
 
@@ -84,12 +96,18 @@ def run(ctx) -> dict:
         t0 = time.perf_counter()
         w2.replay(end - steps * 600_000, end, 600)
         replay_s = time.perf_counter() - t0
-        out.update({
-            "alerts_devices": devices, "alerts_readings_in_window": readings,
-            "alerts_raw_query_lookback_window_s": raw_s, "alerts_fetch_full_window_s": fetch_s, "alerts_evaluate_s": eval_s,
-            "alerts_tick_s": tick_s, "alerts_tick_vs_raw_lookback_query_ratio": tick_s / raw_s,
-            "alerts_replay_steps_per_s": steps / replay_s,
-        })
+        out.update(
+            {
+                "alerts_devices": devices,
+                "alerts_readings_in_window": readings,
+                "alerts_raw_query_lookback_window_s": raw_s,
+                "alerts_fetch_full_window_s": fetch_s,
+                "alerts_evaluate_s": eval_s,
+                "alerts_tick_s": tick_s,
+                "alerts_tick_vs_raw_lookback_query_ratio": tick_s / raw_s,
+                "alerts_replay_steps_per_s": steps / replay_s,
+            }
+        )
     finally:
         server.stop()
     out.update(_outbox(ctx))
@@ -109,15 +127,20 @@ def _outbox(ctx) -> dict:
         raw = n / (time.perf_counter() - t0)
         store = Store(ctx.workdir / "outbox.sqlite")
         e = Engine(AlertsConfig(), store)
-        e.apply([Observation("dachen", f"d{i}", "storm", "", "warning", True, False, 20, 17.2, "w")
-                 for i in range(n)], T0_MS)
+        e.apply(
+            [Observation("dachen", f"d{i}", "storm", "", "warning", True, False, 20, 17.2, "w") for i in range(n)],
+            T0_MS,
+        )
         d = Dispatcher(store, [WebhookSender(WebhookChannel(url=url))], Channels())
         t0 = time.perf_counter()
         d.deliver()
         rate = n / (time.perf_counter() - t0)
         store.close()
-        return {"alerts_webhook_notifications_per_s": rate, "alerts_raw_http_posts_per_s": raw,
-                "alerts_webhook_vs_raw_post_ratio": rate / raw}
+        return {
+            "alerts_webhook_notifications_per_s": rate,
+            "alerts_raw_http_posts_per_s": raw,
+            "alerts_webhook_vs_raw_post_ratio": rate / raw,
+        }
     finally:
         httpd.shutdown()
         httpd.server_close()

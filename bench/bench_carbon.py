@@ -37,8 +37,16 @@ def _method(ctx) -> dict:
     t0 = time.perf_counter()
     series = {f"u{i:03d}": build_series(f"u{i:03d}", t, load[i], qc[i], cals[i], det) for i in range(UNITS)}
     build_s = time.perf_counter() - t0
-    assets = [AssetConfig(asset=f"u{i:03d}", farm=f"farm-{i % 10}", kind="bivalve" if i % 3 else "macroalgae",
-                          group="mussel" if i % 3 else "kelp", calibration=cals[i]) for i in range(UNITS)]
+    assets = [
+        AssetConfig(
+            asset=f"u{i:03d}",
+            farm=f"farm-{i % 10}",
+            kind="bivalve" if i % 3 else "macroalgae",
+            group="mussel" if i % 3 else "kelp",
+            calibration=cals[i],
+        )
+        for i in range(UNITS)
+    ]
     cfg = CarbonConfig(site="bench", assets=assets, price_per_t_co2e=45.2)
     latest = int(t[-1])
     inputs = Inputs(series)
@@ -62,7 +70,8 @@ def _method(ctx) -> dict:
         "carbon_raw_numpy_sort_readings_s": sort_s,
         "carbon_total_vs_numpy_sort_ratio": (build_s + mc_s) / sort_s,
         "carbon_bench_site_sinks_t_co2e": site.sinks_t_co2e,
-        "carbon_bench_site_sinks_mc_halfwidth_pct": 50 * (site.sinks_hi95_t_co2e - site.sinks_lo95_t_co2e)
+        "carbon_bench_site_sinks_mc_halfwidth_pct": 50
+        * (site.sinks_hi95_t_co2e - site.sinks_lo95_t_co2e)
         / site.sinks_t_co2e,
         "carbon_bench_site_ipcc_approach1_pct": 100 * site.ipcc_u_sinks,
     }
@@ -75,8 +84,8 @@ def _accuracy(ctx) -> dict:
         return {"carbon_accuracy_skipped": "firmware_sim not installed"}
     if "dachen" not in builtin_names():
         return {"carbon_accuracy_skipped": "no dachen scenario"}
-    from blueranch.testing.services import InfluxDB, Mosquitto
     from blueranch.models.carbon.accuracy import run_accuracy
+    from blueranch.testing.services import InfluxDB, Mosquitto
 
     days = 73 if ctx.quick else 365
     broker = Mosquitto(ctx.workdir / "carbon-mosquitto").start()

@@ -11,12 +11,12 @@ from __future__ import annotations
 import statistics
 import time
 
-from blueranch.influxdb import InfluxClient
-from blueranch.testing.services import InfluxDB
 from blueranch.dashboards.build import build_all
 from blueranch.dashboards.check import queries
 from blueranch.dashboards.check import run as run_dashboard
 from blueranch.dashboards.sample_day import simulated_day
+from blueranch.influxdb import InfluxClient
+from blueranch.testing.services import InfluxDB
 
 
 def _median_ms(fn, repeats: int) -> float:
@@ -40,7 +40,7 @@ def run_bench(client: InfluxClient, sites: int, repeats: int) -> dict:
         failed = [r.panel for r in results if not r.ok]
         if failed:
             raise RuntimeError(f"{d.uid}: queries without data: {failed}")
-        ms = _median_ms(lambda: run_dashboard(client, doc, day.from_ms, day.to_ms), repeats)
+        ms = _median_ms(lambda doc=doc: run_dashboard(client, doc, day.from_ms, day.to_ms), repeats)
         key = d.uid.removeprefix("blueranch-").replace("-", "_")
         out[f"dashboards_{key}_queries"] = n
         out[f"dashboards_{key}_refresh_24h_ms"] = ms

@@ -27,26 +27,45 @@ import sqlite3
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.quantities import QUANTITIES
+from blueranch.edge import status as edge_status
+from blueranch.edge.buffer import Buffer
 from blueranch.mqttc import connect_properties, make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.services import Mosquitto
 from blueranch.testing.wait import wait_until
-from blueranch.edge import status as edge_status
-from blueranch.edge.buffer import Buffer
 
 REPO = Path(__file__).resolve().parents[1]
-SONDE = ["temp_c", "sp_cond_us_cm", "salinity_psu", "depth_m", "do_mg_l", "do_sat_pct", "ph", "chl_ug_l",
-         "turbidity_ntu"]
+SONDE = [
+    "temp_c",
+    "sp_cond_us_cm",
+    "salinity_psu",
+    "depth_m",
+    "do_mg_l",
+    "do_sat_pct",
+    "ph",
+    "chl_ug_l",
+    "turbidity_ntu",
+]
 #: the ten sensors: (id, pty link, readings per poll) -- the poll sizes of the simulator's devices
-SENSORS = [("sonde-1", 9), ("sonde-2", 9), ("sonde-3", 9), ("gps-1", 8), ("gps-2", 8), ("lc-m1-01", 1),
-           ("lc-m1-02", 1), ("pwr-1", 4), ("pwr-2", 4), ("energy-1", 2)]
+SENSORS = [
+    ("sonde-1", 9),
+    ("sonde-2", 9),
+    ("sonde-3", 9),
+    ("gps-1", 8),
+    ("gps-2", 8),
+    ("lc-m1-01", 1),
+    ("lc-m1-02", 1),
+    ("pwr-1", 4),
+    ("pwr-2", 4),
+    ("energy-1", 2),
+]
 
 
 def _proc_stats(pid: int) -> tuple[float, float, float]:
@@ -96,23 +115,37 @@ def sensor_configs(pty: Path, interval_s: float) -> list[dict]:
     by_id = {s["id"]: s for s in deploy["sensors"]}
     out = []
     for sid, _ in SENSORS:
-        base = by_id.get(sid) or by_id[{"sonde-2": "sonde-1", "sonde-3": "sonde-1", "gps-2": "gps-1",
-                                         "pwr-2": "pwr-1"}.get(sid, "pwr-1")]
+        base = (
+            by_id.get(sid)
+            or by_id[{"sonde-2": "sonde-1", "sonde-3": "sonde-1", "gps-2": "gps-1", "pwr-2": "pwr-1"}.get(sid, "pwr-1")]
+        )
         s = {**base, "id": sid, "port": str(pty / sid), "interval_s": interval_s}
         if sid == "sonde-3":
             s["address"] = "1"
         if sid == "energy-1":
-            s = {"id": sid, "driver": "modbus_rtu", "port": str(pty / sid), "slave_id": 1, "interval_s": interval_s,
-                 "registers": [{"address": 0, "quantity": "grid_kwh_total"}, {"address": 2, "quantity": "power_kw"}]}
+            s = {
+                "id": sid,
+                "driver": "modbus_rtu",
+                "port": str(pty / sid),
+                "slave_id": 1,
+                "interval_s": interval_s,
+                "registers": [{"address": 0, "quantity": "grid_kwh_total"}, {"address": 2, "quantity": "power_kw"}],
+            }
         out.append(s)
     return out
 
 
 def write_config(path: Path, broker_url: str, sensors: list[dict], buffer: Path, **extra) -> Path:
     deploy = yaml.safe_load((REPO / "deploy/blueranch/edge-buoy-01.yaml").read_text())
-    cfg = {"site": "dachen", "device": "buoy-01", "mqtt": {"url": broker_url, "reconnect_min_s": 0.5,
-                                                           "reconnect_max_s": 2.0, "status_interval_s": 5},
-           "buffer": {"path": str(buffer)}, "qc": deploy["qc"], "sensors": sensors, **extra}
+    cfg = {
+        "site": "dachen",
+        "device": "buoy-01",
+        "mqtt": {"url": broker_url, "reconnect_min_s": 0.5, "reconnect_max_s": 2.0, "status_interval_s": 5},
+        "buffer": {"path": str(buffer)},
+        "qc": deploy["qc"],
+        "sensors": sensors,
+        **extra,
+    }
     path.write_text(yaml.safe_dump(cfg))
     return path
 
@@ -138,27 +171,57 @@ def poll_load(ctx, broker: Mosquitto, pty: Path, window_s: float) -> dict:
         s1, t1 = status(cfg), time.perf_counter()
         sup.stop("edge-poll")
     polls = sum(v["polls"] for v in s1["sensors"].values()) - sum(v["polls"] for v in s0["sensors"].values())
-    return {"edge_poll_cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0), "edge_poll_rss_mb": rss, "edge_poll_peak_rss_mb": hwm,
-            "edge_poll_polls_per_s": polls / (t1 - t0),
-            "edge_poll_msgs_per_s": (s1["acked"] - s0["acked"]) / (t1 - t0)}
+    return {
+        "edge_poll_cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0),
+        "edge_poll_rss_mb": rss,
+        "edge_poll_peak_rss_mb": hwm,
+        "edge_poll_polls_per_s": polls / (t1 - t0),
+        "edge_poll_msgs_per_s": (s1["acked"] - s0["acked"]) / (t1 - t0),
+    }
 
 
 def backlog_bodies(hours: float, interval_s: float) -> list[tuple[bytes, int, float]]:
-    start = datetime.now(timezone.utc) - timedelta(hours=hours)
+    start = datetime.now(UTC) - timedelta(hours=hours)
     out = []
     seq = 1
     n = int(hours * 3600 / interval_s)
-    quantities = {"sonde": SONDE, "gps": ["lat_deg", "lon_deg", "gps_sats", "hdop", "speed_kn", "course_deg",
-                                          "wind_speed_m_s", "air_pressure_hpa"],
-                  "lc": ["load_kg"], "pwr": ["battery_v", "solar_a", "enclosure_rh_pct", "rssi_dbm"],
-                  "energy": ["grid_kwh_total", "power_kw"]}
+    quantities = {
+        "sonde": SONDE,
+        "gps": [
+            "lat_deg",
+            "lon_deg",
+            "gps_sats",
+            "hdop",
+            "speed_kn",
+            "course_deg",
+            "wind_speed_m_s",
+            "air_pressure_hpa",
+        ],
+        "lc": ["load_kg"],
+        "pwr": ["battery_v", "solar_a", "enclosure_rh_pct", "rssi_dbm"],
+        "energy": ["grid_kwh_total", "power_kw"],
+    }
     for i in range(n):
         t = start + timedelta(seconds=i * interval_s)
         for sid, _ in SENSORS:
             qs = quantities[sid.split("-")[0]]
-            samples = [contract.Sample(time=t, sensor=sid, quantity=q, value=round(
-                (QUANTITIES[q].gross_min + QUANTITIES[q].gross_max) / 2 if q not in ("lat_deg", "lon_deg") else 28.46,
-                3), unit=QUANTITIES[q].unit, qc=1, farm="mussel-1") for q in qs]
+            samples = [
+                contract.Sample(
+                    time=t,
+                    sensor=sid,
+                    quantity=q,
+                    value=round(
+                        (QUANTITIES[q].gross_min + QUANTITIES[q].gross_max) / 2
+                        if q not in ("lat_deg", "lon_deg")
+                        else 28.46,
+                        3,
+                    ),
+                    unit=QUANTITIES[q].unit,
+                    qc=1,
+                    farm="mussel-1",
+                )
+                for q in qs
+            ]
             body = contract.Telemetry(device="buoy-01", seq=seq, samples=samples).to_json()
             out.append((body, len(samples), t.timestamp()))
             seq += 1
@@ -191,10 +254,17 @@ def replay(ctx, broker: Mosquitto, hours: float, raw_rate: float) -> dict:
             time.sleep(0.2)  # polling a process we measure; not test synchronisation
         took = time.perf_counter() - t0
         sup.stop("edge-replay")
-    return {"edge_replay_backlog_hours": hours, "edge_replay_readings": readings, "edge_replay_messages": messages,
-            "edge_replay_s": took, "edge_replay_readings_per_s": readings / took,
-            "edge_replay_msgs_per_s": messages / took, "edge_replay_vs_raw_paho": messages / took / raw_rate,
-            "edge_replay_target_ratio": readings / took / 5000, "edge_replay_rss_mb": peak}
+    return {
+        "edge_replay_backlog_hours": hours,
+        "edge_replay_readings": readings,
+        "edge_replay_messages": messages,
+        "edge_replay_s": took,
+        "edge_replay_readings_per_s": readings / took,
+        "edge_replay_msgs_per_s": messages / took,
+        "edge_replay_vs_raw_paho": messages / took / raw_rate,
+        "edge_replay_target_ratio": readings / took / 5000,
+        "edge_replay_rss_mb": peak,
+    }
 
 
 def outage(ctx, pty: Path, outage_s: float) -> dict:
@@ -207,8 +277,7 @@ def outage(ctx, pty: Path, outage_s: float) -> dict:
     col.reconnect_delay_set(0.2, 1)
     col.connect_async(u.host, u.port, clean_start=False, properties=connect_properties(3600))
     col.loop_start()
-    cfg = write_config(ctx.workdir / "outage.yaml", broker.url, sensor_configs(pty, 1.0),
-                       ctx.workdir / "outage.sqlite")
+    cfg = write_config(ctx.workdir / "outage.yaml", broker.url, sensor_configs(pty, 1.0), ctx.workdir / "outage.sqlite")
     try:
         with Supervisor(ctx.workdir / "logs") as sup:
             sup.start("edge-outage", blueranch_command("edge", "run", "--config", str(cfg)))
@@ -222,8 +291,12 @@ def outage(ctx, pty: Path, outage_s: float) -> dict:
             drained = time.perf_counter() - t0
             sup.stop("edge-outage")
         last = status(cfg)
-        wait_until(lambda: max(s for s, _ in seen) >= last["next_seq"] - 1 - last["buffer_messages"], 60, 0.2,
-                   "acked messages delivered")
+        wait_until(
+            lambda: max(s for s, _ in seen) >= last["next_seq"] - 1 - last["buffer_messages"],
+            60,
+            0.2,
+            "acked messages delivered",
+        )
     finally:
         col.disconnect()
         col.loop_stop()
@@ -237,9 +310,14 @@ def outage(ctx, pty: Path, outage_s: float) -> dict:
     live = [s for s, bf in first.items() if not bf]
     backfill = [s for s, bf in first.items() if bf]
     in_order = live == sorted(live) and backfill == sorted(backfill)
-    return {"edge_outage_s": outage_s, "edge_outage_buffered_readings": buffered,
-            "edge_outage_missing_seqs": missing, "edge_outage_duplicates": len(order) - len(first),
-            "edge_outage_in_order": "yes" if in_order else "NO", "edge_outage_drain_s": drained}
+    return {
+        "edge_outage_s": outage_s,
+        "edge_outage_buffered_readings": buffered,
+        "edge_outage_missing_seqs": missing,
+        "edge_outage_duplicates": len(order) - len(first),
+        "edge_outage_in_order": "yes" if in_order else "NO",
+        "edge_outage_drain_s": drained,
+    }
 
 
 def run(ctx) -> dict:

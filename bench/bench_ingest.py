@@ -30,12 +30,12 @@ import yaml
 
 from blueranch.contracts import mqtt as contract
 from blueranch.influxdb import InfluxClient
+from blueranch.ingest.loadgen import Publisher, payload, stream
+from blueranch.ingest.testing import count_points
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import blueranch_command
 from blueranch.testing.services import InfluxDB, Mosquitto, find_binary
 from blueranch.testing.wait import wait_until
-from blueranch.ingest.loadgen import Publisher, payload, stream
-from blueranch.ingest.testing import count_points
 
 DEVICES = ["buoy-01", "buoy-02", "buoy-03", "buoy-04"]
 
@@ -46,10 +46,26 @@ def _preload(broker: Mosquitto, site: str, messages: int, samples: int, start_ms
     per_device = messages // len(DEVICES)
     t0 = time.perf_counter()
     for k, device in enumerate(DEVICES):
-        body = b"\n".join(payload(device, seq, start_ms + k * messages * samples, samples)
-                          for seq in range(per_device)) + b"\n"
-        subprocess.run([pub, "-p", str(broker.port), "-q", "1", "-l", "-t", contract.telemetry_topic(site, device),
-                        "-i", f"pre-{site}-{k}"], input=body, check=True)
+        body = (
+            b"\n".join(payload(device, seq, start_ms + k * messages * samples, samples) for seq in range(per_device))
+            + b"\n"
+        )
+        subprocess.run(
+            [
+                pub,
+                "-p",
+                str(broker.port),
+                "-q",
+                "1",
+                "-l",
+                "-t",
+                contract.telemetry_topic(site, device),
+                "-i",
+                f"pre-{site}-{k}",
+            ],
+            input=body,
+            check=True,
+        )
     return time.perf_counter() - t0
 
 
@@ -124,9 +140,13 @@ def raw_influx(server: InfluxDB, total_points: int) -> float:
     t_base = 1_795_000_000_000 - 86400_000
     batches = []
     for b in range(total_points // 5000):
-        batches.append("\n".join(
-            f"water_quality,device={DEVICES[i % 4]},sensor=sonde-1,site=raw do_mg_l=7.25,do_mg_l_qc=1i "
-            f"{t_base + b * 5000 + i}" for i in range(5000)).encode())
+        batches.append(
+            "\n".join(
+                f"water_quality,device={DEVICES[i % 4]},sensor=sonde-1,site=raw do_mg_l=7.25,do_mg_l_qc=1i "
+                f"{t_base + b * 5000 + i}"
+                for i in range(5000)
+            ).encode()
+        )
     lock = threading.Lock()
 
     def writer():
@@ -150,13 +170,27 @@ def raw_influx(server: InfluxDB, total_points: int) -> float:
 class IngestRun:
     """``blueranch ingest run`` as a child process with its own client ids (so its own sessions)."""
 
-    def __init__(self, workdir: Path, broker: Mosquitto, server: InfluxDB, database: str, name: str,
-                 workers: int, **config):
+    def __init__(
+        self, workdir: Path, broker: Mosquitto, server: InfluxDB, database: str, name: str, workers: int, **config
+    ):
         self.cfg = workdir / f"{name}.yaml"
         self.cfg.write_text(yaml.safe_dump({"client_id": name, "group": name, **config}))
-        self.cmd = blueranch_command("ingest", "run", "--mqtt", broker.url, "--influx", server.url, "--database",
-                                     database, "--workers", str(workers), "--config", str(self.cfg),
-                                     "--log-level", "WARNING")
+        self.cmd = blueranch_command(
+            "ingest",
+            "run",
+            "--mqtt",
+            broker.url,
+            "--influx",
+            server.url,
+            "--database",
+            database,
+            "--workers",
+            str(workers),
+            "--config",
+            str(self.cfg),
+            "--log-level",
+            "WARNING",
+        )
         self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen | None = None
 
@@ -211,10 +245,12 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
         last = 0
         while not stop.is_set():
             # 2 s of overlap: another device's point of the same millisecond may land in a later batch
-            s = poller_client.query(f'SELECT do_mg_l, "device" FROM "raw"."water_quality" WHERE "site" = \'{site}\' '
-                                    f'AND time > {last - 2000}ms AND time < now() + 1h')
+            s = poller_client.query(
+                f'SELECT do_mg_l, "device" FROM "raw"."water_quality" WHERE "site" = \'{site}\' '
+                f"AND time > {last - 2000}ms AND time < now() + 1h"
+            )
             now = time.time()
-            for t_ms, _, device in (s[0].values if s else []):
+            for t_ms, _, device in s[0].values if s else []:
                 seen.setdefault((device, t_ms), now)
                 last = max(last, t_ms)
             stop.wait(0.02)
@@ -330,8 +366,21 @@ def _node_red_installed() -> Path | str:
         return red
     NODE_RED_DIR.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NODE_RED_DIR), "node-red",
-                        "node-red-contrib-influxdb"], check=True, timeout=150, capture_output=True)
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(NODE_RED_DIR),
+                "node-red",
+                "node-red-contrib-influxdb",
+            ],
+            check=True,
+            timeout=150,
+            capture_output=True,
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return f"skipped: npm install did not succeed within 150 s ({type(exc).__name__})"
     return red
@@ -350,15 +399,50 @@ def node_red(ctx, broker: Mosquitto, server: InfluxDB, n: int) -> float | str:
     user_dir.mkdir(exist_ok=True)
     flows = [
         {"id": "t1", "type": "tab", "label": "ingest"},
-        {"id": "b1", "type": "mqtt-broker", "broker": "127.0.0.1", "port": str(broker.port), "clientid": "nodered",
-         "autoConnect": True, "usetls": False, "protocolVersion": "4", "keepalive": "60", "cleansession": False},
-        {"id": "i1", "type": "influxdb", "hostname": "127.0.0.1", "port": str(server.port), "protocol": "http",
-         "database": "nodered", "name": "db", "usetls": False, "influxdbVersion": "1.x"},
-        {"id": "in", "type": "mqtt in", "z": "t1", "topic": contract.TELEMETRY_FILTER.replace("+/+", "nodered/+"),
-         "qos": "1", "datatype": "json", "broker": "b1", "wires": [["fn"]]},
+        {
+            "id": "b1",
+            "type": "mqtt-broker",
+            "broker": "127.0.0.1",
+            "port": str(broker.port),
+            "clientid": "nodered",
+            "autoConnect": True,
+            "usetls": False,
+            "protocolVersion": "4",
+            "keepalive": "60",
+            "cleansession": False,
+        },
+        {
+            "id": "i1",
+            "type": "influxdb",
+            "hostname": "127.0.0.1",
+            "port": str(server.port),
+            "protocol": "http",
+            "database": "nodered",
+            "name": "db",
+            "usetls": False,
+            "influxdbVersion": "1.x",
+        },
+        {
+            "id": "in",
+            "type": "mqtt in",
+            "z": "t1",
+            "topic": contract.TELEMETRY_FILTER.replace("+/+", "nodered/+"),
+            "qos": "1",
+            "datatype": "json",
+            "broker": "b1",
+            "wires": [["fn"]],
+        },
         {"id": "fn", "type": "function", "z": "t1", "func": NODE_RED_FUNCTION, "outputs": 1, "wires": [["out"]]},
-        {"id": "out", "type": "influxdb out", "z": "t1", "influxdb": "i1", "measurement": "water_quality",
-         "precision": "ms", "retentionPolicy": "raw", "wires": []},
+        {
+            "id": "out",
+            "type": "influxdb out",
+            "z": "t1",
+            "influxdb": "i1",
+            "measurement": "water_quality",
+            "precision": "ms",
+            "retentionPolicy": "raw",
+            "wires": [],
+        },
     ]
     (user_dir / "flows.json").write_text(json.dumps(flows))
     from blueranch.testing.services import free_port
@@ -393,7 +477,8 @@ def serializer_us_per_point() -> dict[str, float]:
         line(Point("water_quality", tags, {"do_mg_l": 7.25, "do_mg_l_qc": 1}, 1_795_000_000_000 + i))
     out = {"serializer_blueranch_us_per_point": (time.perf_counter() - t0) / n * 1e6}
     try:
-        from influxdb_client import Point as IPoint, WritePrecision
+        from influxdb_client import Point as IPoint
+        from influxdb_client import WritePrecision
     except ImportError:
         return out
     t0 = time.perf_counter()
@@ -418,13 +503,16 @@ def run(ctx) -> dict:
         r["raw_mosquitto_qos1_msgs_per_s"] = raw_mosquitto(broker, 20_000)
         r["raw_paho_qos1_msgs_per_s"] = raw_paho(broker, 20_000 if quick else 60_000)
         r["raw_influx_points_per_s"] = raw_influx(server, 200_000 if quick else 1_000_000)
-        r["ingest_single_msgs_per_s"] = ingest_drain(ctx, broker, server, client, "single", 1,
-                                                     20_000 if quick else 60_000, 1)
-        r["ingest_batched_points_per_s"] = ingest_drain(ctx, broker, server, client, "batched", 2,
-                                                        2_000 if quick else 10_000, 50)
+        r["ingest_single_msgs_per_s"] = ingest_drain(
+            ctx, broker, server, client, "single", 1, 20_000 if quick else 60_000, 1
+        )
+        r["ingest_batched_points_per_s"] = ingest_drain(
+            ctx, broker, server, client, "batched", 2, 2_000 if quick else 10_000, 50
+        )
         rate = 0.2 * r["ingest_single_msgs_per_s"]
-        r["ingest_p99_latency_s"], r["ingest_p50_latency_s"] = latency_p99(ctx, broker, server, client, rate,
-                                                                           5 if quick else 15)
+        r["ingest_p99_latency_s"], r["ingest_p50_latency_s"] = latency_p99(
+            ctx, broker, server, client, rate, 5 if quick else 15
+        )
         r["ingest_latency_load_msgs_per_s"] = rate
         r["naive_msgs_per_s"] = naive(broker, server, 1_000 if quick else 3_000)
         outage_s = 10 if quick else 60

@@ -19,9 +19,9 @@ from blueranch.procs import blueranch_command
 
 
 def run(ctx) -> dict:
-    from blueranch.testing.services import Mosquitto
     from blueranch.sim.engine import Reading, Simulation
     from blueranch.sim.scenario import load_scenario
+    from blueranch.testing.services import Mosquitto
 
     days = 30 if ctx.quick else 365
     scale = 365 / days
@@ -45,10 +45,27 @@ def run(ctx) -> dict:
     try:
         truth = ctx.workdir / "dachen-truth.jsonl"
         t0 = time.perf_counter()
-        proc = subprocess.run(blueranch_command("sim", "run", "--scenario", "dachen", "--speed", "max",
-                                                "--days", str(days), "--pty-dir", str(ctx.workdir / "pty"),
-                                                "--mqtt", broker.url, "--truth-out", str(truth)),
-                              capture_output=True, text=True, timeout=3600)
+        proc = subprocess.run(
+            blueranch_command(
+                "sim",
+                "run",
+                "--scenario",
+                "dachen",
+                "--speed",
+                "max",
+                "--days",
+                str(days),
+                "--pty-dir",
+                str(ctx.workdir / "pty"),
+                "--mqtt",
+                broker.url,
+                "--truth-out",
+                str(truth),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             raise RuntimeError(f"sim run failed ({proc.returncode}): {proc.stderr[-2000:]}")

@@ -19,7 +19,10 @@ GROUPS: dict[str, tuple[str, str]] = {
     "edge": ("blueranch.edge.cli:group", "Buoy and gateway agent: drivers, QC, store-and-forward, technician tools."),
     "ingest": ("blueranch.ingest.cli:group", "MQTT to InfluxDB ingest workers."),
     "carbon": ("blueranch.models.carbon.cli:group", "Carbon stocks, island budget, uncertainty and MRV reports."),
-    "alerts": ("blueranch.models.alerts.cli:group", "Early warnings: hypoxia, heatwaves, storms, losses, silent devices."),
+    "alerts": (
+        "blueranch.models.alerts.cli:group",
+        "Early warnings: hypoxia, heatwaves, storms, losses, silent devices.",
+    ),
     "dashboards": ("blueranch.dashboards.cli:group", "Build and publish the Grafana dashboards."),
     "demo": ("blueranch.demo:group", "Run the whole pipeline locally on simulated data."),
 }

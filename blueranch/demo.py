@@ -19,19 +19,27 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-
-from blueranch.signals import on_stop_signals
 import yaml
 
 from blueranch.contracts.influx import MEASUREMENTS
+from blueranch.signals import on_stop_signals
 
 REPO = Path(__file__).resolve().parents[1]
-SONDE_QUANTITIES = ["temp_c", "sp_cond_us_cm", "salinity_psu", "depth_m", "do_mg_l", "do_sat_pct", "ph",
-                    "chl_ug_l", "turbidity_ntu"]
+SONDE_QUANTITIES = [
+    "temp_c",
+    "sp_cond_us_cm",
+    "salinity_psu",
+    "depth_m",
+    "do_mg_l",
+    "do_sat_pct",
+    "ph",
+    "chl_ug_l",
+    "turbidity_ntu",
+]
 SITE = "dachen"
 
 
@@ -42,8 +50,17 @@ def edge_config(site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s
         "device": device,
         "mqtt": {"url": mqtt_url},
         "buffer": {"path": str(pty_dir.parent / f"{device}-buffer.sqlite")},
-        "sensors": [{"id": "sonde-1", "driver": "sdi12", "port": str(pty_dir / "sonde-1"), "address": "0",
-                     "interval_s": interval_s, "farm": "mussel-1", "quantities": SONDE_QUANTITIES}],
+        "sensors": [
+            {
+                "id": "sonde-1",
+                "driver": "sdi12",
+                "port": str(pty_dir / "sonde-1"),
+                "address": "0",
+                "interval_s": interval_s,
+                "farm": "mussel-1",
+                "quantities": SONDE_QUANTITIES,
+            }
+        ],
     }
 
 
@@ -52,12 +69,29 @@ def buoy_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
     cfg = edge_config(SITE, "buoy-01", mqtt_url, pty_dir, interval_s)
     cfg["sensors"][0]["asset"] = "m1-ll-01"
     cfg["sensors"] += [
-        {"id": "gps-1", "driver": "nmea0183", "port": str(pty_dir / "gps-1"), "sentences": ["GGA", "RMC", "MWV", "XDR"],
-         "interval_s": interval_s, "farm": "mussel-1"},
-        {"id": "pwr-1", "driver": "modbus_rtu", "port": str(pty_dir / "pwr-1"), "parity": "N", "slave_id": 10,
-         "interval_s": max(interval_s, 10.0), "farm": "mussel-1",
-         "registers": [{"address": 0, "quantity": "battery_v"}, {"address": 2, "quantity": "solar_a"},
-                       {"address": 4, "quantity": "enclosure_rh_pct"}, {"address": 6, "quantity": "rssi_dbm"}]},
+        {
+            "id": "gps-1",
+            "driver": "nmea0183",
+            "port": str(pty_dir / "gps-1"),
+            "sentences": ["GGA", "RMC", "MWV", "XDR"],
+            "interval_s": interval_s,
+            "farm": "mussel-1",
+        },
+        {
+            "id": "pwr-1",
+            "driver": "modbus_rtu",
+            "port": str(pty_dir / "pwr-1"),
+            "parity": "N",
+            "slave_id": 10,
+            "interval_s": max(interval_s, 10.0),
+            "farm": "mussel-1",
+            "registers": [
+                {"address": 0, "quantity": "battery_v"},
+                {"address": 2, "quantity": "solar_a"},
+                {"address": 4, "quantity": "enclosure_rh_pct"},
+                {"address": 6, "quantity": "rssi_dbm"},
+            ],
+        },
     ]
     return cfg
 
@@ -70,29 +104,55 @@ def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
         "mqtt": {"url": mqtt_url},
         "buffer": {"path": str(pty_dir.parent / "shore-01-buffer.sqlite")},
         "sensors": [
-            {"id": "energy-1", "driver": "modbus_rtu", "port": str(pty_dir / "energy-1"), "parity": "N",
-             "slave_id": 1, "interval_s": interval_s,
-             "registers": [{"address": 0, "quantity": "grid_kwh_total"}]},
-            {"id": "fuel-1", "driver": "modbus_rtu", "port": str(pty_dir / "fuel-1"), "parity": "N",
-             "slave_id": 2, "interval_s": interval_s,
-             "registers": [{"address": 0, "quantity": "diesel_l_total", "byte_order": "little",
-                            "word_order": "little"}]},
+            {
+                "id": "energy-1",
+                "driver": "modbus_rtu",
+                "port": str(pty_dir / "energy-1"),
+                "parity": "N",
+                "slave_id": 1,
+                "interval_s": interval_s,
+                "registers": [{"address": 0, "quantity": "grid_kwh_total"}],
+            },
+            {
+                "id": "fuel-1",
+                "driver": "modbus_rtu",
+                "port": str(pty_dir / "fuel-1"),
+                "parity": "N",
+                "slave_id": 2,
+                "interval_s": interval_s,
+                "registers": [
+                    {"address": 0, "quantity": "diesel_l_total", "byte_order": "little", "word_order": "little"}
+                ],
+            },
         ],
     }
 
 
 @click.group("demo", invoke_without_command=True)
-@click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".demo"),
-              show_default=True, help="Folder for the broker's and database's data, configs and logs.")
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".demo"),
+    show_default=True,
+    help="Folder for the broker's and database's data, configs and logs.",
+)
 @click.option("--interval-s", type=float, default=5.0, show_default=True, help="Edge polling interval.")
-@click.option("--history-days", type=click.IntRange(0, 365), default=90, show_default=True,
-              help="Days of load-cell history (from 1 January) fed before the live run; 0: none.")
-@click.option("--budget-every-s", type=float, default=20.0, show_default=True,
-              help="How often to print the live budget.")
+@click.option(
+    "--history-days",
+    type=click.IntRange(0, 365),
+    default=90,
+    show_default=True,
+    help="Days of load-cell history (from 1 January) fed before the live run; 0: none.",
+)
+@click.option(
+    "--budget-every-s", type=float, default=20.0, show_default=True, help="How often to print the live budget."
+)
 @click.option("--duration-s", type=float, default=0.0, help="Stop by itself after this long (0: run until Ctrl-C).")
 @click.pass_context
-def group(ctx: click.Context, workdir: Path, interval_s: float, history_days: int, budget_every_s: float,
-          duration_s: float) -> None:
+def group(
+    ctx: click.Context, workdir: Path, interval_s: float, history_days: int, budget_every_s: float, duration_s: float
+) -> None:
     """Run the whole pipeline locally on simulated data and show the live budget."""
     if ctx.invoked_subcommand is not None:
         return
@@ -117,30 +177,77 @@ def group(ctx: click.Context, workdir: Path, interval_s: float, history_days: in
         click.echo(f"  InfluxDB     {db.url}  database '{database}'")
         click.echo(f"  logs         {workdir / 'logs'}")
         pty_dir = workdir / "pty"
-        sup.start("ingest", blueranch_command("ingest", "run", "--mqtt", broker.url, "--influx", db.url,
-                                              "--database", database))
-        sup.start("sim", blueranch_command("sim", "run", "--scenario", SITE, "--pty-dir", str(pty_dir),
-                                           "--start", "now", "--speed", "1"))
-        configs = {"buoy-01": buoy_config(broker.url, pty_dir, interval_s),
-                   "shore-01": shore_config(broker.url, pty_dir, interval_s)}
+        sup.start(
+            "ingest",
+            blueranch_command("ingest", "run", "--mqtt", broker.url, "--influx", db.url, "--database", database),
+        )
+        sup.start(
+            "sim",
+            blueranch_command(
+                "sim", "run", "--scenario", SITE, "--pty-dir", str(pty_dir), "--start", "now", "--speed", "1"
+            ),
+        )
+        configs = {
+            "buoy-01": buoy_config(broker.url, pty_dir, interval_s),
+            "shore-01": shore_config(broker.url, pty_dir, interval_s),
+        }
         for device, cfg in configs.items():
             for sensor in cfg["sensors"]:
                 _wait_for_link(Path(sensor["port"]), stop)
             path = workdir / f"edge-{device}.yaml"
             path.write_text(yaml.safe_dump(cfg, sort_keys=False))
             sup.start(f"edge-{device}", blueranch_command("edge", "run", "--config", str(path)))
-        sup.start("carbon", blueranch_command("carbon", "worker", "--influx", db.url, "--database", database,
-                                              "--config", str(REPO / "deploy/blueranch/carbon.yaml"),
-                                              "--interval-s", str(max(budget_every_s / 2, 5.0))))
-        sup.start("alerts", blueranch_command("alerts", "run", "--influx", db.url, "--database", database,
-                                              "--config", str(REPO / "deploy/blueranch/alerts.yaml"),
-                                              "--state", str(workdir / "alerts.sqlite"), "--mqtt", broker.url,
-                                              "--interval-s", "30"))
+        sup.start(
+            "carbon",
+            blueranch_command(
+                "carbon",
+                "worker",
+                "--influx",
+                db.url,
+                "--database",
+                database,
+                "--config",
+                str(REPO / "deploy/blueranch/carbon.yaml"),
+                "--interval-s",
+                str(max(budget_every_s / 2, 5.0)),
+            ),
+        )
+        sup.start(
+            "alerts",
+            blueranch_command(
+                "alerts",
+                "run",
+                "--influx",
+                db.url,
+                "--database",
+                database,
+                "--config",
+                str(REPO / "deploy/blueranch/alerts.yaml"),
+                "--state",
+                str(workdir / "alerts.sqlite"),
+                "--mqtt",
+                broker.url,
+                "--interval-s",
+                "30",
+            ),
+        )
         if history_days:
             click.echo(f"feeding {history_days} days of load-cell history (from 1 January) in the background ...")
-            sup.start("history", blueranch_command("carbon", "sim-feed", "--mqtt", broker.url, "--scenario", SITE,
-                                                   "--days", str(history_days),
-                                                   "--truth-out", str(workdir / "history-truth.jsonl")))
+            sup.start(
+                "history",
+                blueranch_command(
+                    "carbon",
+                    "sim-feed",
+                    "--mqtt",
+                    broker.url,
+                    "--scenario",
+                    SITE,
+                    "--days",
+                    str(history_days),
+                    "--truth-out",
+                    str(workdir / "history-truth.jsonl"),
+                ),
+            )
         click.echo("readings as they land in InfluxDB, and the live budget (Ctrl-C to stop):")
         _watch(client, stop, duration_s, budget_every_s)
     finally:
@@ -171,12 +278,13 @@ def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: flo
         if duration_s and time.monotonic() - started > duration_s:
             break
         try:
-            series = client.query(f"SELECT {', '.join(fields)} FROM {wq.qualified} WHERE time > {last_ms}ms "
-                                  f"GROUP BY device, sensor")
+            series = client.query(
+                f"SELECT {', '.join(fields)} FROM {wq.qualified} WHERE time > {last_ms}ms GROUP BY device, sensor"
+            )
             for s in series:
                 for row in s.rows():
                     last_ms = max(last_ms, row["time"])
-                    t = datetime.fromtimestamp(row["time"] / 1000, timezone.utc).strftime("%H:%M:%S")
+                    t = datetime.fromtimestamp(row["time"] / 1000, UTC).strftime("%H:%M:%S")
                     vals = "  ".join(f"{f}={row[f]}" for f in fields if row.get(f) is not None)
                     click.echo(f"  {t}Z {s.tags.get('device')}/{s.tags.get('sensor')}  {vals}")
             if time.monotonic() >= next_budget:
@@ -190,17 +298,29 @@ def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: flo
 def _budget_line(client) -> str:
     """The site's year-to-date budget as the carbon worker last wrote it (contract: carbon_budget)."""
     m = MEASUREMENTS["carbon_budget"]
-    cols = ["sinks_t_c", "sinks_t_co2e", "sinks_lo95_t_co2e", "sinks_hi95_t_co2e", "sources_t_co2e",
-            "net_emissions_t_co2e", "value", "completeness"]
+    cols = [
+        "sinks_t_c",
+        "sinks_t_co2e",
+        "sinks_lo95_t_co2e",
+        "sinks_hi95_t_co2e",
+        "sources_t_co2e",
+        "net_emissions_t_co2e",
+        "value",
+        "completeness",
+    ]
     for c in cols:
         m.field(c)
-    series = client.query(f"SELECT {', '.join(f'last({c}) AS {c}' for c in cols)} FROM {m.qualified} "
-                          f"WHERE \"scope\" = 'site' AND \"period\" = 'ytd' AND \"method\" = 'count' "
-                          f"AND time > now() - 800d")
+    series = client.query(
+        f"SELECT {', '.join(f'last({c}) AS {c}' for c in cols)} FROM {m.qualified} "
+        f"WHERE \"scope\" = 'site' AND \"period\" = 'ytd' AND \"method\" = 'count' "
+        f"AND time > now() - 800d"
+    )
     am = MEASUREMENTS["alerts"]
     am.field("open")
-    alerts = client.query(f"SELECT last(\"open\") AS \"open\", last(\"message\") AS \"message\" FROM {am.qualified} "
-                          f"WHERE time > now() - 30d GROUP BY \"kind\", \"device\", \"subject\"")
+    alerts = client.query(
+        f'SELECT last("open") AS "open", last("message") AS "message" FROM {am.qualified} '
+        f'WHERE time > now() - 30d GROUP BY "kind", "device", "subject"'
+    )
     open_alerts = [f"{a.tags.get('kind')}@{a.tags.get('device')}" for a in alerts if a.values and a.values[0][1] == 1]
     alert_text = f"  ALERTS open: {len(open_alerts)}" + (f" ({', '.join(open_alerts[:5])})" if open_alerts else "")
     if not series or not series[0].values:
@@ -211,7 +331,9 @@ def _budget_line(client) -> str:
         v = r.get(key)
         return "n/a" if v is None else f"{v:,.1f}"
 
-    return (f"  BUDGET {SITE} year to date: sinks {f('sinks_t_co2e')} t CO2e ({f('sinks_t_c')} t C; 95 % "
-            f"{f('sinks_lo95_t_co2e')}..{f('sinks_hi95_t_co2e')}), sources {f('sources_t_co2e')} t CO2e, "
-            f"net emissions {f('net_emissions_t_co2e')} t CO2e, value {f('value')} CNY, completeness "
-            f"{f('completeness')}\n{alert_text}")
+    return (
+        f"  BUDGET {SITE} year to date: sinks {f('sinks_t_co2e')} t CO2e ({f('sinks_t_c')} t C; 95 % "
+        f"{f('sinks_lo95_t_co2e')}..{f('sinks_hi95_t_co2e')}), sources {f('sources_t_co2e')} t CO2e, "
+        f"net emissions {f('net_emissions_t_co2e')} t CO2e, value {f('value')} CNY, completeness "
+        f"{f('completeness')}\n{alert_text}"
+    )

@@ -35,12 +35,19 @@ class Series:
     values: list[list[Any]]
 
     def rows(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, v)) for v in self.values]
+        return [dict(zip(self.columns, v, strict=False)) for v in self.values]
 
 
 class InfluxClient:
-    def __init__(self, url: str, database: str, username: str | None = None, password: str | None = None,
-                 timeout_s: float = 10.0, pool_size: int = 4):
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 10.0,
+        pool_size: int = 4,
+    ):
         self.url = url.rstrip("/")
         self.database = database
         self.timeout_s = timeout_s
@@ -84,15 +91,17 @@ class InfluxClient:
             data = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         try:
-            r = self.session.post(f"{self.url}/write", params=params, data=data, headers=headers,
-                                  timeout=self.timeout_s)
+            r = self.session.post(
+                f"{self.url}/write", params=params, data=data, headers=headers, timeout=self.timeout_s
+            )
         except requests.RequestException as exc:
             raise InfluxError(0, str(exc)) from exc
         if r.status_code != 204:
             raise InfluxError(r.status_code, _error_text(r))
 
-    def query(self, q: str, method: str = "GET", database: str | None | bool = True,
-              epoch: str | None = "ms") -> list[Series]:
+    def query(
+        self, q: str, method: str = "GET", database: str | None | bool = True, epoch: str | None = "ms"
+    ) -> list[Series]:
         """Run InfluxQL; return the series of the first statement. Raises :class:`InfluxError`."""
         params: dict[str, Any] = {"q": q}
         if database is True:

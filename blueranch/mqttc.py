@@ -24,15 +24,23 @@ def parse_url(url: str) -> BrokerUrl:
     return BrokerUrl(u.hostname, u.port or (8883 if tls else 1883), tls)
 
 
-def make_client(client_id: str, protocol: int = mqtt.MQTTv5, clean: bool = False,
-                username: str | None = None, password: str | None = None,
-                tls: bool = False, ca_file: str | None = None, manual_ack: bool = False) -> mqtt.Client:
+def make_client(
+    client_id: str,
+    protocol: int = mqtt.MQTTv5,
+    clean: bool = False,
+    username: str | None = None,
+    password: str | None = None,
+    tls: bool = False,
+    ca_file: str | None = None,
+    manual_ack: bool = False,
+) -> mqtt.Client:
     """A paho 2.x client. ``clean=False`` asks for a persistent session (the broker keeps messages)."""
     kwargs = {}
     if protocol != mqtt.MQTTv5:
         kwargs["clean_session"] = clean
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
-                         manual_ack=manual_ack, **kwargs)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, manual_ack=manual_ack, **kwargs
+    )
     if username:
         client.username_pw_set(username, password)
     if tls:

@@ -23,15 +23,22 @@ class Supervisor:
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None,
-              capture: bool = True) -> subprocess.Popen:
+    def start(
+        self, name: str, cmd: list[str], env: dict[str, str] | None = None, capture: bool = True
+    ) -> subprocess.Popen:
         out = subprocess.DEVNULL
         if capture and self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, **(env or {})},
-                                preexec_fn=die_with_parent)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+            preexec_fn=die_with_parent,
+        )
         if out is not subprocess.DEVNULL:
             out.close()
         self.procs[name] = proc
@@ -69,7 +76,7 @@ class Supervisor:
             codes[name] = self.stop(name, timeout_s)
         return codes
 
-    def __enter__(self) -> "Supervisor":
+    def __enter__(self) -> Supervisor:
         return self
 
     def __exit__(self, *exc) -> None:

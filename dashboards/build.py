@@ -7,9 +7,9 @@ uids are stable, so provisioning and ``publish`` overwrite in place instead of d
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from blueranch.dashboards import carbon_budget, farm_operations, fleet_health
 from blueranch.dashboards.common import Settings

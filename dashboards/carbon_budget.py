@@ -23,15 +23,24 @@ EVERY = "$__interval"
 YEAR = "1y"
 #: Display bands for data completeness; a presentation choice (not a domain threshold): below 80 %
 #: of expected readings the budget is shown red, below 95 % orange.
-COMPLETENESS_COLOURS = [ThresholdStep(color="red", value=None), ThresholdStep(color="orange", value=0.8),
-                        ThresholdStep(color="green", value=0.95)]
+COMPLETENESS_COLOURS = [
+    ThresholdStep(color="red", value=None),
+    ThresholdStep(color="orange", value=0.8),
+    ThresholdStep(color="green", value=0.95),
+]
 
 
-def _budget(scope: str, period: str, *cols: Col, time: str | None = None, group_by: tuple[str, ...] = (),
-            where: tuple = ()):
-    return select("carbon_budget", *cols,
-                  where=(SITE, METHOD, TagEq("scope", scope), TagEq("period", period), *where),
-                  time=time, group_by=group_by, fill="none" if time else None)
+def _budget(
+    scope: str, period: str, *cols: Col, time: str | None = None, group_by: tuple[str, ...] = (), where: tuple = ()
+):
+    return select(
+        "carbon_budget",
+        *cols,
+        where=(SITE, METHOD, TagEq("scope", scope), TagEq("period", period), *where),
+        time=time,
+        group_by=group_by,
+        fill="none" if time else None,
+    )
 
 
 def _headline(b: Board) -> None:
@@ -39,64 +48,148 @@ def _headline(b: Board) -> None:
         ("sinks_t_co2e", "Sinks year to date (t CO2e)", None),
         ("sinks_t_c", "Sinks year to date (t C)", None),
         ("sources_t_co2e", "Sources year to date (t CO2e)", None),
-        ("net_emissions_t_co2e", "Net emissions year to date (t CO2e)",
-         [ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=0)]),
+        (
+            "net_emissions_t_co2e",
+            "Net emissions year to date (t CO2e)",
+            [ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=0)],
+        ),
         ("value", "Value of sinks at the configured price", None),
     ]
     for field, title, steps in stats:
-        b.add("stat", title, T(_budget("site", "ytd", Col(field, "last"))), w=4, h=5, thresholds=steps,
-              options={"graphMode": "none"}, time_from=YEAR,
-              description="Negative: the island is a net sink." if field.startswith("net") else "")
-    b.add("stat", "Data completeness", T(_budget("site", "ytd", Col("completeness", "last"))), w=4, h=5,
-          thresholds=COMPLETENESS_COLOURS, min=0, max=1, options={"graphMode": "none"}, time_from=YEAR,
-          description="Share of the expected load-cell and meter readings behind the year-to-date budget.")
+        b.add(
+            "stat",
+            title,
+            T(_budget("site", "ytd", Col(field, "last"))),
+            w=4,
+            h=5,
+            thresholds=steps,
+            options={"graphMode": "none"},
+            time_from=YEAR,
+            description="Negative: the island is a net sink." if field.startswith("net") else "",
+        )
+    b.add(
+        "stat",
+        "Data completeness",
+        T(_budget("site", "ytd", Col("completeness", "last"))),
+        w=4,
+        h=5,
+        thresholds=COMPLETENESS_COLOURS,
+        min=0,
+        max=1,
+        options={"graphMode": "none"},
+        time_from=YEAR,
+        description="Share of the expected load-cell and meter readings behind the year-to-date budget.",
+    )
 
 
 def _band_overrides() -> list:
-    return [by_name("hi95", **{"custom.fillBelowTo": "lo95", "custom.lineWidth": 0, "custom.fillOpacity": 25,
-                               "color": {"mode": "fixed", "fixedColor": "green"}}),
-            by_name("lo95", **{"custom.lineWidth": 0, "color": {"mode": "fixed", "fixedColor": "green"}}),
-            by_name("sinks", **{"custom.lineWidth": 2, "color": {"mode": "fixed", "fixedColor": "dark-green"}})]
+    return [
+        by_name(
+            "hi95",
+            **{
+                "custom.fillBelowTo": "lo95",
+                "custom.lineWidth": 0,
+                "custom.fillOpacity": 25,
+                "color": {"mode": "fixed", "fixedColor": "green"},
+            },
+        ),
+        by_name("lo95", **{"custom.lineWidth": 0, "color": {"mode": "fixed", "fixedColor": "green"}}),
+        by_name("sinks", **{"custom.lineWidth": 2, "color": {"mode": "fixed", "fixedColor": "dark-green"}}),
+    ]
 
 
 def _intervals(b: Board) -> None:
-    band = (Col("sinks_lo95_t_co2e", "last", "lo95"), Col("sinks_t_co2e", "last", "sinks"),
-            Col("sinks_hi95_t_co2e", "last", "hi95"))
-    b.add("stat", "Sinks year to date with 95 % interval (t CO2e)", T(_budget("site", "ytd", *band), "$col"),
-          w=8, h=9, time_from=YEAR, options={"graphMode": "none", "textMode": "value_and_name"},
-          description="Creditable sinks since the accounting start (1 January unless configured) with the lower "
-                      "and upper bounds of the carbon worker's 95 % interval (IPCC 2006 Vol. 1 Ch. 3).")
-    b.add("timeseries", "Daily sinks with 95 % interval (t CO2e)", T(_budget("site", "day", *band, time=EVERY), "$col"),
-          w=16, h=9, overrides=_band_overrides(), custom={"drawStyle": "points", "pointSize": 6},
-          description="One point per day (at its start); the shaded band is the day's 95 % interval.")
+    band = (
+        Col("sinks_lo95_t_co2e", "last", "lo95"),
+        Col("sinks_t_co2e", "last", "sinks"),
+        Col("sinks_hi95_t_co2e", "last", "hi95"),
+    )
+    b.add(
+        "stat",
+        "Sinks year to date with 95 % interval (t CO2e)",
+        T(_budget("site", "ytd", *band), "$col"),
+        w=8,
+        h=9,
+        time_from=YEAR,
+        options={"graphMode": "none", "textMode": "value_and_name"},
+        description="Creditable sinks since the accounting start (1 January unless configured) with the lower "
+        "and upper bounds of the carbon worker's 95 % interval (IPCC 2006 Vol. 1 Ch. 3).",
+    )
+    b.add(
+        "timeseries",
+        "Daily sinks with 95 % interval (t CO2e)",
+        T(_budget("site", "day", *band, time=EVERY), "$col"),
+        w=16,
+        h=9,
+        overrides=_band_overrides(),
+        custom={"drawStyle": "points", "pointSize": 6},
+        description="One point per day (at its start); the shaded band is the day's 95 % interval.",
+    )
 
 
 def _breakdown(b: Board) -> None:
-    for scope, title, where in (("category", "Sinks year to date by category (t CO2e)", (TagNe("key", "source"),)),
-                                ("farm", "Sinks year to date by farm (t CO2e)", ())):
+    for scope, title, where in (
+        ("category", "Sinks year to date by category (t CO2e)", (TagNe("key", "source"),)),
+        ("farm", "Sinks year to date by farm (t CO2e)", ()),
+    ):
         q = _budget(scope, "ytd", Col("sinks_t_co2e", "last"), group_by=("key",), where=where)
         b.add("bargauge", title, T(q, "$tag_key"), w=12, h=8, time_from=YEAR)
-    cumulative = _budget("site", "day", Col("sinks_t_co2e", "sum", "sinks", "cumulative_sum"),
-                         Col("sources_t_co2e", "sum", "sources", "cumulative_sum"), time=EVERY)
-    b.add("timeseries", "Cumulative sinks and sources over the time range (t CO2e)", T(cumulative, "$col"),
-          description="Running sums of the daily budgets; from 1 January this is the year-to-date trajectory.")
-    monthly = _budget("site", "month", Col("sinks_t_co2e", "last", "sinks"), Col("sources_t_co2e", "last", "sources"),
-                      Col("net_emissions_t_co2e", "last", "net"), time=EVERY)
-    b.add("timeseries", "Monthly sinks, sources and net (t CO2e)", T(monthly, "$col"), time_from=YEAR,
-          custom={"drawStyle": "bars", "fillOpacity": 70, "barAlignment": -1},
-          description="One bar per calendar month (at its start); net = sources - sinks, negative is a net sink.")
+    cumulative = _budget(
+        "site",
+        "day",
+        Col("sinks_t_co2e", "sum", "sinks", "cumulative_sum"),
+        Col("sources_t_co2e", "sum", "sources", "cumulative_sum"),
+        time=EVERY,
+    )
+    b.add(
+        "timeseries",
+        "Cumulative sinks and sources over the time range (t CO2e)",
+        T(cumulative, "$col"),
+        description="Running sums of the daily budgets; from 1 January this is the year-to-date trajectory.",
+    )
+    monthly = _budget(
+        "site",
+        "month",
+        Col("sinks_t_co2e", "last", "sinks"),
+        Col("sources_t_co2e", "last", "sources"),
+        Col("net_emissions_t_co2e", "last", "net"),
+        time=EVERY,
+    )
+    b.add(
+        "timeseries",
+        "Monthly sinks, sources and net (t CO2e)",
+        T(monthly, "$col"),
+        time_from=YEAR,
+        custom={"drawStyle": "bars", "fillOpacity": 70, "barAlignment": -1},
+        description="One bar per calendar month (at its start); net = sources - sinks, negative is a net sink.",
+    )
 
 
 def _assets(b: Board) -> None:
     stock = select("carbon_stock", Col("t_co2e", "last"), where=(SITE,), group_by=("category", "farm", "asset"))
     b.add("bargauge", "Standing stock per asset (t CO2e)", T(stock, "$tag_category $tag_farm/$tag_asset"), w=10, h=9)
     complete = select("carbon_stock", Col("completeness", "last"), where=(SITE,), group_by=("asset",))
-    b.add("bargauge", "Data completeness per asset", T(complete, "$tag_asset"), w=10, h=9,
-          thresholds=COMPLETENESS_COLOURS, min=0, max=1)
+    b.add(
+        "bargauge",
+        "Data completeness per asset",
+        T(complete, "$tag_asset"),
+        w=10,
+        h=9,
+        thresholds=COMPLETENESS_COLOURS,
+        min=0,
+        max=1,
+    )
     reef = _budget("site", "ytd", Col("reef_stock_t_c", "last"))
-    b.add("stat", "Reef standing stock (t C, not creditable)", T(reef), w=4, h=9, options={"graphMode": "none"},
-          time_from=YEAR,
-          description="Fish in reefs are a standing stock, reported but kept out of the creditable sinks.")
+    b.add(
+        "stat",
+        "Reef standing stock (t C, not creditable)",
+        T(reef),
+        w=4,
+        h=9,
+        options={"graphMode": "none"},
+        time_from=YEAR,
+        description="Fish in reefs are a standing stock, reported but kept out of the creditable sinks.",
+    )
 
 
 def build(s: Settings) -> Dashboard:
@@ -107,9 +200,23 @@ def build(s: Settings) -> Dashboard:
     _assets(b)
     variables = [
         tag_variable(s.datasource, "site", "Site", "carbon_budget"),
-        tag_variable(s.datasource, "method", "Shell carbon", "carbon_budget", (SITE,), single=True,
-                     description="count: shell carbon is a sink (Chinese practice); deduct: net of calcification "
-                                 "CO2. Lists the methods the carbon worker has written."),
+        tag_variable(
+            s.datasource,
+            "method",
+            "Shell carbon",
+            "carbon_budget",
+            (SITE,),
+            single=True,
+            description="count: shell carbon is a sink (Chinese practice); deduct: net of calcification "
+            "CO2. Lists the methods the carbon worker has written.",
+        ),
     ]
-    return dashboard(UID, "Island carbon budget", "Sources, sinks and net balance of the island, with uncertainty.",
-                     "government", b, variables, time_from="now-30d")
+    return dashboard(
+        UID,
+        "Island carbon budget",
+        "Sources, sinks and net balance of the island, with uncertainty.",
+        "government",
+        b,
+        variables,
+        time_from="now-30d",
+    )

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from blueranch.influxdb import InfluxClient, InfluxError
 from blueranch.dashboards.common import MIN_INTERVAL_MS
 from blueranch.dashboards.macros import ALL, Variable, interpolate, interval_ms
+from blueranch.influxdb import InfluxClient, InfluxError
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,13 @@ def _values(client: InfluxClient, query: str) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def resolve_variables(client: InfluxClient, dashboard: dict[str, Any], from_ms: int, to_ms: int,
-                      chosen: dict[str, tuple[str, ...]] | None = None) -> dict[str, Variable]:
+def resolve_variables(
+    client: InfluxClient,
+    dashboard: dict[str, Any],
+    from_ms: int,
+    to_ms: int,
+    chosen: dict[str, tuple[str, ...]] | None = None,
+) -> dict[str, Variable]:
     """Template variables with their options fetched from InfluxDB; ``chosen`` overrides "All"."""
     chosen = chosen or {}
     resolved: dict[str, Variable] = {}
@@ -61,8 +66,9 @@ def resolve_variables(client: InfluxClient, dashboard: dict[str, Any], from_ms: 
             current = tuple(cur) if isinstance(cur, list) else (cur,)
         elif current is None:  # nothing saved: Grafana selects All if offered, else the first option (or "")
             current = (ALL,) if v.get("includeAll") else (options[:1] or ("",))
-        resolved[name] = Variable(name, current, options, v.get("multi", False), v.get("includeAll", False),
-                                  v.get("allValue"))
+        resolved[name] = Variable(
+            name, current, options, v.get("multi", False), v.get("includeAll", False), v.get("allValue")
+        )
     return resolved
 
 
@@ -80,24 +86,29 @@ def relative_from_ms(time_from: str, to_ms: int) -> int:
         raise ValueError(f"panel relative time {time_from!r} must look like 7d or 1y")
     n, unit = int(m[1]), m[2]
     if unit == "y":
-        to = datetime.fromtimestamp(to_ms / 1000, timezone.utc)
+        to = datetime.fromtimestamp(to_ms / 1000, UTC)
         return int(to.replace(year=to.year - n).timestamp() * 1000)
     return to_ms - n * _UNIT_MS[unit]
 
 
 def queries(dashboard: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
     """(panel title, refId, raw query, panel relative time) of every target and InfluxDB annotation."""
-    out = [(p["title"], t["refId"], t["query"], p.get("timeFrom")) for p in dashboard["panels"]
-           for t in p["targets"]]
+    out = [(p["title"], t["refId"], t["query"], p.get("timeFrom")) for p in dashboard["panels"] for t in p["targets"]]
     for a in dashboard["annotations"]["list"]:
         if a.get("target", {}).get("query"):
             out.append((f"annotation {a['name']}", a["target"]["refId"], a["target"]["query"], None))
     return out
 
 
-def run(client: InfluxClient, dashboard: dict[str, Any], from_ms: int, to_ms: int,
-        chosen: dict[str, tuple[str, ...]] | None = None, max_data_points: int = 1000,
-        min_interval_ms: int = MIN_INTERVAL_MS) -> list[Result]:
+def run(
+    client: InfluxClient,
+    dashboard: dict[str, Any],
+    from_ms: int,
+    to_ms: int,
+    chosen: dict[str, tuple[str, ...]] | None = None,
+    max_data_points: int = 1000,
+    min_interval_ms: int = MIN_INTERVAL_MS,
+) -> list[Result]:
     """Execute every query of ``dashboard`` over ``[from_ms, to_ms]`` (a panel's relative time, if it has
     one, ends at ``to_ms`` as "now"); errors are reported, not raised."""
     variables = resolve_variables(client, dashboard, from_ms, to_ms, chosen)

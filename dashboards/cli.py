@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -27,13 +27,17 @@ def _settings(datasource_uid: str | None, currency: str | None):
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0])
-        raise click.BadParameter(f"{err['input']!r}: {err['msg']}",
-                                 param_hint=f"--{name.replace('_', '-')} ({name})") from None
+        raise click.BadParameter(
+            f"{err['input']!r}: {err['msg']}", param_hint=f"--{name.replace('_', '-')} ({name})"
+        ) from None
 
 
 _settings_options = [
-    click.option("--datasource-uid", default=None, help="Uid of the InfluxDB data source in Grafana "
-                                                        "(default: blueranch-influxdb, as provisioned)."),
+    click.option(
+        "--datasource-uid",
+        default=None,
+        help="Uid of the InfluxDB data source in Grafana (default: blueranch-influxdb, as provisioned).",
+    ),
     click.option("--currency", default=None, help="ISO 4217 code of the carbon price (default CNY)."),
 ]
 
@@ -50,10 +54,20 @@ def group() -> None:
 
 
 @group.command("build")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
-              show_default=True, help="Directory for the dashboard JSON (one sub-folder per audience).")
-@click.option("--alert-rules", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the Grafana alert-rule provisioning file here.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Directory for the dashboard JSON (one sub-folder per audience).",
+)
+@click.option(
+    "--alert-rules",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the Grafana alert-rule provisioning file here.",
+)
 @settings_options
 def build_cmd(out_dir: Path, alert_rules: Path | None, datasource_uid: str | None, currency: str | None) -> None:
     """Write the dashboards as Grafana JSON: OUT/<audience>/<uid>.json."""
@@ -72,20 +86,32 @@ def build_cmd(out_dir: Path, alert_rules: Path | None, datasource_uid: str | Non
 @group.command("check")
 @click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
 @click.option("--database", default="blueranch", show_default=True)
-@click.option("--hours", type=click.FloatRange(min=0.01), default=24.0, show_default=True,
-              help="Time range to query, ending now.")
-@click.option("--var", "var_values", multiple=True, metavar="NAME=V1,V2",
-              help="Select template variable values instead of All (repeatable).")
+@click.option(
+    "--hours", type=click.FloatRange(min=0.01), default=24.0, show_default=True, help="Time range to query, ending now."
+)
+@click.option(
+    "--var",
+    "var_values",
+    multiple=True,
+    metavar="NAME=V1,V2",
+    help="Select template variable values instead of All (repeatable).",
+)
 @settings_options
-def check_cmd(influx_url: str, database: str, hours: float, var_values: tuple[str, ...],
-              datasource_uid: str | None, currency: str | None) -> None:
+def check_cmd(
+    influx_url: str,
+    database: str,
+    hours: float,
+    var_values: tuple[str, ...],
+    datasource_uid: str | None,
+    currency: str | None,
+) -> None:
     """Run every panel query against InfluxDB as Grafana would; exit 1 if any fails or is empty.
 
     Credentials come from BLUERANCH_INFLUX_USERNAME / BLUERANCH_INFLUX_PASSWORD.
     """
-    from blueranch.influxdb import InfluxClient, InfluxError
     from blueranch.dashboards.build import build_all
     from blueranch.dashboards.check import run
+    from blueranch.influxdb import InfluxClient, InfluxError
 
     chosen: dict[str, tuple[str, ...]] = {}
     for item in var_values:
@@ -93,18 +119,21 @@ def check_cmd(influx_url: str, database: str, hours: float, var_values: tuple[st
         if not sep or not name or not values:
             raise click.BadParameter(f"{item!r}: expected NAME=V1,V2", param_hint="--var")
         chosen[name] = tuple(values.split(","))
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     start = end - timedelta(hours=hours)
-    client = InfluxClient(influx_url, database, os.environ.get("BLUERANCH_INFLUX_USERNAME"),
-                          os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    client = InfluxClient(
+        influx_url, database, os.environ.get("BLUERANCH_INFLUX_USERNAME"), os.environ.get("BLUERANCH_INFLUX_PASSWORD")
+    )
     failed = 0
     try:
         for _, d in build_all(_settings(datasource_uid, currency)):
             for r in run(client, d.to_json(), int(start.timestamp() * 1000), int(end.timestamp() * 1000), chosen):
                 status = "ok" if r.ok else ("ERROR" if r.error else "EMPTY")
                 failed += not r.ok
-                click.echo(f"{status:5} {r.dashboard} | {r.panel} [{r.ref}] rows={r.rows}"
-                           + (f"\n      {r.error}" if r.error else ""))
+                click.echo(
+                    f"{status:5} {r.dashboard} | {r.panel} [{r.ref}] rows={r.rows}"
+                    + (f"\n      {r.error}" if r.error else "")
+                )
     except InfluxError as exc:  # a template-variable query failed: nothing else can run
         raise click.ClickException(f"{influx_url} database {database}: {exc}") from exc
     finally:
@@ -117,10 +146,20 @@ def check_cmd(influx_url: str, database: str, hours: float, var_values: tuple[st
 @group.command("sample-data")
 @click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
 @click.option("--database", default="blueranch", show_default=True)
-@click.option("--site", "sites", multiple=True, default=("dachen",), show_default=True,
-              help="Site id to write a day for (repeatable).")
-@click.option("--derived/--no-derived", default=True, show_default=True,
-              help="Also write carbon stock and budget and alerts (else only what edge agents and ingest write).")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    default=("dachen",),
+    show_default=True,
+    help="Site id to write a day for (repeatable).",
+)
+@click.option(
+    "--derived/--no-derived",
+    default=True,
+    show_default=True,
+    help="Also write carbon stock and budget and alerts (else only what edge agents and ingest write).",
+)
 def sample_data_cmd(influx_url: str, database: str, sites: tuple[str, ...], derived: bool) -> None:
     """Write a sample day, ending now, of every measurement the dashboards read (to preview them).
 
@@ -128,14 +167,15 @@ def sample_data_cmd(influx_url: str, database: str, sites: tuple[str, ...], deri
     BLUERANCH_INFLUX_USERNAME / BLUERANCH_INFLUX_PASSWORD.
     """
     from blueranch.contracts.mqtt import ID_PATTERN
-    from blueranch.influxdb import InfluxClient, InfluxError
     from blueranch.dashboards.sample_day import simulated_day
+    from blueranch.influxdb import InfluxClient, InfluxError
 
     for site in sites:
         if not re.fullmatch(ID_PATTERN, site):
             raise click.BadParameter(f"{site!r} must match {ID_PATTERN}", param_hint="--site")
-    client = InfluxClient(influx_url, database, os.environ.get("BLUERANCH_INFLUX_USERNAME"),
-                          os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    client = InfluxClient(
+        influx_url, database, os.environ.get("BLUERANCH_INFLUX_USERNAME"), os.environ.get("BLUERANCH_INFLUX_PASSWORD")
+    )
     try:
         client.ensure_database()
         day = simulated_day(client, derived=derived, sites=sites)
@@ -143,18 +183,25 @@ def sample_data_cmd(influx_url: str, database: str, sites: tuple[str, ...], deri
         raise click.ClickException(f"{influx_url} database {database}: {exc}") from exc
     finally:
         client.close()
-    click.echo(f"wrote {day.points} points for {', '.join(sites)} from {day.start.isoformat()} to "
-               f"{day.end.isoformat()} into {database}")
+    click.echo(
+        f"wrote {day.points} points for {', '.join(sites)} from {day.start.isoformat()} to "
+        f"{day.end.isoformat()} into {database}"
+    )
 
 
 @group.command("publish")
 @click.option("--grafana", "grafana_url", required=True, help="Grafana URL, e.g. http://localhost:3000")
-@click.option("--token-env", default="GRAFANA_TOKEN", show_default=True,
-              help="Environment variable holding a Grafana service-account token.")
+@click.option(
+    "--token-env",
+    default="GRAFANA_TOKEN",
+    show_default=True,
+    help="Environment variable holding a Grafana service-account token.",
+)
 @click.option("--timeout-s", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
 @settings_options
-def publish_cmd(grafana_url: str, token_env: str, timeout_s: float, datasource_uid: str | None,
-                currency: str | None) -> None:
+def publish_cmd(
+    grafana_url: str, token_env: str, timeout_s: float, datasource_uid: str | None, currency: str | None
+) -> None:
     """Push the dashboards to a running Grafana, one folder per audience (idempotent: stable uids)."""
     from blueranch.dashboards.publish import PublishError, publish
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from blueranch.dashboards.influxql import TagEq, VarMatch, show_tag_values
-from blueranch.dashboards.model import (Annotation, Annotations, Dashboard, DatasourceRef, Link, Templating, TimeRange,
-                              Variable, VariableOption)
+from blueranch.dashboards.model import (
+    Annotation,
+    Annotations,
+    Dashboard,
+    DatasourceRef,
+    Link,
+    Templating,
+    TimeRange,
+    Variable,
+    VariableOption,
+)
 from blueranch.dashboards.panels import Board
 
 #: The provisioned data source (dashboards/provisioning/datasources/influxdb.yaml) has this uid.
@@ -33,9 +42,17 @@ class Settings(BaseModel):
         return DatasourceRef(uid=self.datasource_uid)
 
 
-def tag_variable(ds: DatasourceRef, name: str, label: str, measurement: str, where: tuple[VarMatch | TagEq, ...] = (),
-                 description: str = "", all_value: str | None = None, key: str | None = None,
-                 single: bool = False) -> Variable:
+def tag_variable(
+    ds: DatasourceRef,
+    name: str,
+    label: str,
+    measurement: str,
+    where: tuple[VarMatch | TagEq, ...] = (),
+    description: str = "",
+    all_value: str | None = None,
+    key: str | None = None,
+    single: bool = False,
+) -> Variable:
     """A variable over a tag's values (``SHOW TAG VALUES``): multi-value with "All" selected, or with
     ``single`` one value at a time (Grafana selects the first listed value on load).
 
@@ -44,23 +61,60 @@ def tag_variable(ds: DatasourceRef, name: str, label: str, measurement: str, whe
     """
     q = show_tag_values(measurement, key or name, where)
     if single:
-        return Variable(type="query", name=name, label=label, description=description, query=q, definition=q,
-                        datasource=ds, refresh=2)
-    return Variable(type="query", name=name, label=label, description=description, query=q, definition=q,
-                    datasource=ds, multi=True, includeAll=True, allValue=all_value, refresh=2,
-                    current=VariableOption(text=["All"], value=["$__all"], selected=True))
+        return Variable(
+            type="query",
+            name=name,
+            label=label,
+            description=description,
+            query=q,
+            definition=q,
+            datasource=ds,
+            refresh=2,
+        )
+    return Variable(
+        type="query",
+        name=name,
+        label=label,
+        description=description,
+        query=q,
+        definition=q,
+        datasource=ds,
+        multi=True,
+        includeAll=True,
+        allValue=all_value,
+        refresh=2,
+        current=VariableOption(text=["All"], value=["$__all"], selected=True),
+    )
 
 
 def builtin_annotation() -> Annotation:
     """Grafana's own annotations and alert state changes (every new dashboard has it)."""
-    return Annotation(builtIn=1, name="Annotations & Alerts", type="dashboard", enable=True, hide=True,
-                      iconColor="rgba(0, 211, 255, 1)", datasource={"type": "grafana", "uid": "-- Grafana --"})
+    return Annotation(
+        builtIn=1,
+        name="Annotations & Alerts",
+        type="dashboard",
+        enable=True,
+        hide=True,
+        iconColor="rgba(0, 211, 255, 1)",
+        datasource={"type": "grafana", "uid": "-- Grafana --"},
+    )
 
 
-def dashboard(uid: str, title: str, description: str, audience_tag: str, board: Board, variables: list[Variable],
-              annotations: list[Annotation] = (), time_from: str = "now-24h") -> Dashboard:
+def dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    audience_tag: str,
+    board: Board,
+    variables: list[Variable],
+    annotations: list[Annotation] = (),
+    time_from: str = "now-24h",
+) -> Dashboard:
     return Dashboard(
-        uid=uid, title=title, description=description, tags=[TAG, audience_tag],
+        uid=uid,
+        title=title,
+        description=description,
+        tags=[TAG, audience_tag],
         time=TimeRange(**{"from": time_from, "to": "now"}),
         templating=Templating(list=variables),
         annotations=Annotations(list=[builtin_annotation(), *annotations]),

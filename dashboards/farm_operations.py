@@ -27,67 +27,171 @@ def _water_quality(b: Board) -> None:
     names.sort(key=lambda n: n != "do_mg_l")  # dissolved oxygen first
     for name in names:
         q = QUANTITIES[name]
-        query = select("water_quality", Col(name, "mean"), where=(SITE, FARM, DEVICE), time=EVERY,
-                       group_by=("farm", "device"), fill="none")
+        query = select(
+            "water_quality",
+            Col(name, "mean"),
+            where=(SITE, FARM, DEVICE),
+            time=EVERY,
+            group_by=("farm", "device"),
+            fill="none",
+        )
         if name == "do_mg_l":
             bands = thresholds.do_bands()
-            b.add("timeseries", f"{q.description} ({q.unit}) per farm and buoy", T(query, "$tag_farm $tag_device"),
-                  w=24, h=9, thresholds=bands, bands=True,
-                  description="Mean per interval. Bands: " + "; ".join(s.source for s in bands if s.source) + ".")
+            b.add(
+                "timeseries",
+                f"{q.description} ({q.unit}) per farm and buoy",
+                T(query, "$tag_farm $tag_device"),
+                w=24,
+                h=9,
+                thresholds=bands,
+                bands=True,
+                description="Mean per interval. Bands: " + "; ".join(s.source for s in bands if s.source) + ".",
+            )
         else:
-            b.add("timeseries", f"{q.description} ({q.unit})", T(query, "$tag_farm $tag_device"), w=8, h=7,
-                  description=f"Mean of {name} per interval, per farm and buoy.")
-    flagged = select("water_quality", Col("do_mg_l" + QC_SUFFIX, "max"), where=(SITE, FARM, DEVICE), time=EVERY,
-                     group_by=("device",), fill="none")
-    b.add("timeseries", "Dissolved oxygen QC flag (QARTOD, worst per interval)", T(flagged, "$tag_device"), w=8, h=7,
-          unit="none", thresholds=[ThresholdStep(color="green", value=None), ThresholdStep(color="yellow", value=3),
-                                   ThresholdStep(color="red", value=4)], bands=True,
-          description="QARTOD flags: 1 pass, 2 not evaluated, 3 suspect, 4 fail, 9 missing (IOOS QARTOD manual).")
+            b.add(
+                "timeseries",
+                f"{q.description} ({q.unit})",
+                T(query, "$tag_farm $tag_device"),
+                w=8,
+                h=7,
+                description=f"Mean of {name} per interval, per farm and buoy.",
+            )
+    flagged = select(
+        "water_quality",
+        Col("do_mg_l" + QC_SUFFIX, "max"),
+        where=(SITE, FARM, DEVICE),
+        time=EVERY,
+        group_by=("device",),
+        fill="none",
+    )
+    b.add(
+        "timeseries",
+        "Dissolved oxygen QC flag (QARTOD, worst per interval)",
+        T(flagged, "$tag_device"),
+        w=8,
+        h=7,
+        unit="none",
+        thresholds=[
+            ThresholdStep(color="green", value=None),
+            ThresholdStep(color="yellow", value=3),
+            ThresholdStep(color="red", value=4),
+        ],
+        bands=True,
+        description="QARTOD flags: 1 pass, 2 not evaluated, 3 suspect, 4 fail, 9 missing (IOOS QARTOD manual).",
+    )
 
 
 def _alarms(b: Board) -> None:
     per_alert = select("alerts", Col("open", "last", "open"), where=(SITE,), group_by=("device", "kind"))
-    b.add("stat", "Open alarms", T(select_from(per_alert, Col("open", "sum", "open"))), w=4, h=8, unit="short",
-          time_from="7d", thresholds=[ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=1)],
-          description="Alarms whose latest event in the last 7 days is open, acknowledged or escalated.")
-    table = select("alerts", Col("open", "last", "open"), Col("message"), Col("value"), Col("threshold"),
-                   Col("alert_id"), TagCol("state"), where=(SITE,), group_by=("device", "kind", "severity"))
-    b.add("table", "Alarms (latest event per device and kind)", T(table, format="table"), w=20, h=8, unit="none",
-          time_from="7d", description="open = 1 while the alarm is open, acknowledged or escalated.",
-          transformations=[{"id": "organize", "options": {"excludeByName": {"Time": False}, "indexByName": {},
-                                                         "renameByName": {"Time": "last event"}}}])
+    b.add(
+        "stat",
+        "Open alarms",
+        T(select_from(per_alert, Col("open", "sum", "open"))),
+        w=4,
+        h=8,
+        unit="short",
+        time_from="7d",
+        thresholds=[ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=1)],
+        description="Alarms whose latest event in the last 7 days is open, acknowledged or escalated.",
+    )
+    table = select(
+        "alerts",
+        Col("open", "last", "open"),
+        Col("message"),
+        Col("value"),
+        Col("threshold"),
+        Col("alert_id"),
+        TagCol("state"),
+        where=(SITE,),
+        group_by=("device", "kind", "severity"),
+    )
+    b.add(
+        "table",
+        "Alarms (latest event per device and kind)",
+        T(table, format="table"),
+        w=20,
+        h=8,
+        unit="none",
+        time_from="7d",
+        description="open = 1 while the alarm is open, acknowledged or escalated.",
+        transformations=[
+            {
+                "id": "organize",
+                "options": {
+                    "excludeByName": {"Time": False},
+                    "indexByName": {},
+                    "renameByName": {"Time": "last event"},
+                },
+            }
+        ],
+    )
 
 
 def _biomass(b: Board) -> None:
-    load = select("biomass_load", Col("load_kg", "mean"), where=(SITE, FARM), time=EVERY,
-                  group_by=("farm", "asset"), fill="none")
-    b.add("timeseries", "Load per longline and raft (kg)", T(load, "$tag_farm/$tag_asset"),
-          description="Submerged load from the load cells (mean per interval).")
-    stock = select("carbon_stock", Col("wet_t", "last"), where=(SITE, FARM), time=EVERY,
-                   group_by=("farm", "asset"), fill="none")
-    b.add("timeseries", "Standing wet biomass per longline and raft (t)", T(stock, "$tag_farm/$tag_asset"),
-          description="Whole-asset wet biomass from the carbon worker (load cell x lines per sensor).")
+    load = select(
+        "biomass_load", Col("load_kg", "mean"), where=(SITE, FARM), time=EVERY, group_by=("farm", "asset"), fill="none"
+    )
+    b.add(
+        "timeseries",
+        "Load per longline and raft (kg)",
+        T(load, "$tag_farm/$tag_asset"),
+        description="Submerged load from the load cells (mean per interval).",
+    )
+    stock = select(
+        "carbon_stock", Col("wet_t", "last"), where=(SITE, FARM), time=EVERY, group_by=("farm", "asset"), fill="none"
+    )
+    b.add(
+        "timeseries",
+        "Standing wet biomass per longline and raft (t)",
+        T(stock, "$tag_farm/$tag_asset"),
+        description="Whole-asset wet biomass from the carbon worker (load cell x lines per sensor).",
+    )
     co2e = select("carbon_stock", Col("t_co2e", "last"), where=(SITE, FARM), group_by=("farm", "asset"))
     b.add("bargauge", "Carbon in standing stock per asset (t CO2e)", T(co2e, "$tag_farm/$tag_asset"), w=24, h=7)
 
 
 def _weather(b: Board) -> None:
-    wind = select("weather", Col("wind_speed_m_s", "mean", "mean"), Col("wind_speed_m_s", "max", "gust"),
-                  where=(SITE,), time=EVERY, group_by=("device",), fill="none")
+    wind = select(
+        "weather",
+        Col("wind_speed_m_s", "mean", "mean"),
+        Col("wind_speed_m_s", "max", "gust"),
+        where=(SITE,),
+        time=EVERY,
+        group_by=("device",),
+        fill="none",
+    )
     b.add("timeseries", "Wind speed (m/s)", T(wind, "$tag_device $col"), description="Mean and maximum per interval.")
-    waves = select("weather", Col("wave_height_m", "max"), where=(SITE,), time=EVERY, group_by=("device",),
-                   fill="none")
+    waves = select("weather", Col("wave_height_m", "max"), where=(SITE,), time=EVERY, group_by=("device",), fill="none")
     b.add("timeseries", "Significant wave height (m)", T(waves, "$tag_device"), description="Maximum per interval.")
 
 
 def harvest_annotation(s: Settings) -> Annotation:
-    q = select("carbon_stock", Col("harvested_wet_t"), TagCol("farm"), TagCol("asset"),
-               where=(SITE, FieldCmp("harvested_wet_t", ">", 0)))
-    target = {"refId": "Harvests", "query": q.text, "rawQuery": True, "resultFormat": "table",
-              "textColumn": "harvested_wet_t", "tagsColumn": "farm,asset", "fromAnnotations": True,
-              "textEditor": True}
-    return Annotation(name="Harvests", datasource=s.datasource, iconColor="purple", query=q.text,
-                      textColumn="harvested_wet_t", tagsColumn="farm,asset", target=target)
+    q = select(
+        "carbon_stock",
+        Col("harvested_wet_t"),
+        TagCol("farm"),
+        TagCol("asset"),
+        where=(SITE, FieldCmp("harvested_wet_t", ">", 0)),
+    )
+    target = {
+        "refId": "Harvests",
+        "query": q.text,
+        "rawQuery": True,
+        "resultFormat": "table",
+        "textColumn": "harvested_wet_t",
+        "tagsColumn": "farm,asset",
+        "fromAnnotations": True,
+        "textEditor": True,
+    }
+    return Annotation(
+        name="Harvests",
+        datasource=s.datasource,
+        iconColor="purple",
+        query=q.text,
+        textColumn="harvested_wet_t",
+        tagsColumn="farm,asset",
+        target=target,
+    )
 
 
 def build(s: Settings) -> Dashboard:
@@ -99,9 +203,23 @@ def build(s: Settings) -> Dashboard:
     ds = s.datasource
     variables = [
         tag_variable(ds, "site", "Site", "water_quality"),
-        tag_variable(ds, "farm", "Farm", "water_quality", (SITE,), all_value=".*",
-                     description="All also shows buoys that belong to no farm."),
+        tag_variable(
+            ds,
+            "farm",
+            "Farm",
+            "water_quality",
+            (SITE,),
+            all_value=".*",
+            description="All also shows buoys that belong to no farm.",
+        ),
         tag_variable(ds, "device", "Buoy", "water_quality", (SITE, FARM)),
     ]
-    return dashboard(UID, "Farm operations", "Water quality, alarms, biomass, harvests, wind and waves per farm.",
-                     "operators", b, variables, [harvest_annotation(s)])
+    return dashboard(
+        UID,
+        "Farm operations",
+        "Water quality, alarms, biomass, harvests, wind and waves per farm.",
+        "operators",
+        b,
+        variables,
+        [harvest_annotation(s)],
+    )

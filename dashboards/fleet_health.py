@@ -21,47 +21,90 @@ SITE = VarMatch("site", "site")
 DEVICE = VarMatch("device", "device")
 EVERY = "$__interval"
 ONLINE_COLOURS = [ThresholdStep(color="red", value=None), ThresholdStep(color="green", value=1)]
-ONLINE_MAPPINGS = [{"type": "value", "options": {"0": {"text": "offline", "color": "red", "index": 0},
-                                                 "1": {"text": "online", "color": "green", "index": 1}}}]
+ONLINE_MAPPINGS = [
+    {
+        "type": "value",
+        "options": {
+            "0": {"text": "offline", "color": "red", "index": 0},
+            "1": {"text": "online", "color": "green", "index": 1},
+        },
+    }
+]
 
 
 def _map_and_status(b: Board) -> None:
     where = (SITE, DEVICE)
-    pos = select("position", Col("lat_deg", "last", "lat"), Col("lon_deg", "last", "lon"), where=where,
-                 group_by=("device",))
+    pos = select(
+        "position", Col("lat_deg", "last", "lat"), Col("lon_deg", "last", "lon"), where=where, group_by=("device",)
+    )
     online = select("device_status", Col("online", "last", "online"), where=where, group_by=("device",))
     layer = {
-        "type": "markers", "name": "Buoys", "tooltip": True,
+        "type": "markers",
+        "name": "Buoys",
+        "tooltip": True,
         "location": {"mode": "coords", "latitude": "lat", "longitude": "lon"},
-        "config": {"showLegend": True,
-                   "style": {"size": {"fixed": 10}, "color": {"field": "online", "fixed": "green"},
-                             "symbol": {"mode": "fixed", "fixed": "img/icons/marker/circle.svg"},
-                             "text": {"field": "device", "mode": "field", "fixed": ""},
-                             "textConfig": {"fontSize": 12, "offsetY": -14, "textAlign": "center"}}},
+        "config": {
+            "showLegend": True,
+            "style": {
+                "size": {"fixed": 10},
+                "color": {"field": "online", "fixed": "green"},
+                "symbol": {"mode": "fixed", "fixed": "img/icons/marker/circle.svg"},
+                "text": {"field": "device", "mode": "field", "fixed": ""},
+                "textConfig": {"fontSize": 12, "offsetY": -14, "textAlign": "center"},
+            },
+        },
     }
-    b.add("geomap", "Buoys (last GPS position, colour = agent online)", T(pos, format="table"),
-          T(online, format="table"), w=14, h=12, unit="bool_on_off", thresholds=ONLINE_COLOURS,
-          mappings=ONLINE_MAPPINGS,
-          description="Last position in the time range; green: agent online, red: offline (MQTT Last Will).",
-          transformations=[{"id": "joinByField", "options": {"byField": "device", "mode": "outer"}}],
-          options={"view": {"id": "fit", "lat": 0, "lon": 0, "zoom": 12, "allLayers": True},
-                   "controls": {"showZoom": True, "mouseWheelZoom": True, "showAttribution": True},
-                   "basemap": {"type": "default", "name": "Basemap"}, "layers": [layer],
-                   "tooltip": {"mode": "details"}})
+    b.add(
+        "geomap",
+        "Buoys (last GPS position, colour = agent online)",
+        T(pos, format="table"),
+        T(online, format="table"),
+        w=14,
+        h=12,
+        unit="bool_on_off",
+        thresholds=ONLINE_COLOURS,
+        mappings=ONLINE_MAPPINGS,
+        description="Last position in the time range; green: agent online, red: offline (MQTT Last Will).",
+        transformations=[{"id": "joinByField", "options": {"byField": "device", "mode": "outer"}}],
+        options={
+            "view": {"id": "fit", "lat": 0, "lon": 0, "zoom": 12, "allLayers": True},
+            "controls": {"showZoom": True, "mouseWheelZoom": True, "showAttribution": True},
+            "basemap": {"type": "default", "name": "Basemap"},
+            "layers": [layer],
+            "tooltip": {"mode": "details"},
+        },
+    )
     seen = select("device_health", Col("battery_v", "last", "battery_v"), where=where, group_by=("device",))
-    b.add("table", "Last seen", T(online, format="table"), T(seen, format="table"), w=10, h=12, unit="none",
-          description="Per device: time of the last agent status (sent every status_interval_s, 60 s by default) "
-                      "and of the last housekeeping reading, with the agent state and battery voltage.",
-          transformations=[{"id": "joinByField", "options": {"byField": "device", "mode": "outer"}}],
-          overrides=[by_name("Time 1", unit="dateTimeFromNow", displayName="last status"),
-                     by_name("Time 2", unit="dateTimeFromNow", displayName="last reading"),
-                     by_name("online", unit="bool_on_off", mappings=ONLINE_MAPPINGS),
-                     by_name("battery_v", unit="volt", displayName="battery")],
-          options={"sortBy": [{"displayName": "last status", "desc": False}]})
-    b.add("stat", "Agent status", T(online, "$tag_device"), w=24, h=4, thresholds=ONLINE_COLOURS,
-          mappings=ONLINE_MAPPINGS,
-          options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"},
-          description="Latest retained status per edge agent (offline = Last Will).")
+    b.add(
+        "table",
+        "Last seen",
+        T(online, format="table"),
+        T(seen, format="table"),
+        w=10,
+        h=12,
+        unit="none",
+        description="Per device: time of the last agent status (sent every status_interval_s, 60 s by default) "
+        "and of the last housekeeping reading, with the agent state and battery voltage.",
+        transformations=[{"id": "joinByField", "options": {"byField": "device", "mode": "outer"}}],
+        overrides=[
+            by_name("Time 1", unit="dateTimeFromNow", displayName="last status"),
+            by_name("Time 2", unit="dateTimeFromNow", displayName="last reading"),
+            by_name("online", unit="bool_on_off", mappings=ONLINE_MAPPINGS),
+            by_name("battery_v", unit="volt", displayName="battery"),
+        ],
+        options={"sortBy": [{"displayName": "last status", "desc": False}]},
+    )
+    b.add(
+        "stat",
+        "Agent status",
+        T(online, "$tag_device"),
+        w=24,
+        h=4,
+        thresholds=ONLINE_COLOURS,
+        mappings=ONLINE_MAPPINGS,
+        options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"},
+        description="Latest retained status per edge agent (offline = Last Will).",
+    )
 
 
 def _power_and_radio(b: Board) -> None:
@@ -69,36 +112,85 @@ def _power_and_radio(b: Board) -> None:
     for field, title in (("battery_v", "Battery (V)"), ("rssi_dbm", "Modem signal RSSI (dBm)")):
         q = select("device_health", Col(field, "mean"), where=where, time=EVERY, group_by=("device",), fill="none")
         b.add("timeseries", title, T(q, "$tag_device"), description=f"Mean of {field} per interval.")
-    depth = select("device_status", Col("buffer_depth", "max"), where=where, time=EVERY, group_by=("device",),
-                   fill="none")
-    b.add("timeseries", "Edge buffer depth (readings waiting)", T(depth, "$tag_device"),
-          description="Readings stored on the buoy and not yet acknowledged by the broker (max per interval), "
-                      "from the agent's status messages.")
-    drops = select("device_status", Col("buffer_dropped_total", "max", wrap="non_negative_difference"),
-                   where=where, time=EVERY, group_by=("device",), fill="none")
-    b.add("timeseries", "Edge buffer drops per interval", T(drops, "$tag_device"), unit="short",
-          custom={"drawStyle": "bars", "fillOpacity": 80},
-          thresholds=[ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=1)],
-          description="Readings evicted from a full edge buffer: lost data. Any bar here needs a visit.")
+    depth = select(
+        "device_status", Col("buffer_depth", "max"), where=where, time=EVERY, group_by=("device",), fill="none"
+    )
+    b.add(
+        "timeseries",
+        "Edge buffer depth (readings waiting)",
+        T(depth, "$tag_device"),
+        description="Readings stored on the buoy and not yet acknowledged by the broker (max per interval), "
+        "from the agent's status messages.",
+    )
+    drops = select(
+        "device_status",
+        Col("buffer_dropped_total", "max", wrap="non_negative_difference"),
+        where=where,
+        time=EVERY,
+        group_by=("device",),
+        fill="none",
+    )
+    b.add(
+        "timeseries",
+        "Edge buffer drops per interval",
+        T(drops, "$tag_device"),
+        unit="short",
+        custom={"drawStyle": "bars", "fillOpacity": 80},
+        thresholds=[ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=1)],
+        description="Readings evicted from a full edge buffer: lost data. Any bar here needs a visit.",
+    )
 
 
 def _ingest(b: Board) -> None:
-    rate = select("ingest_stats", Col("messages_total", "max", "messages", "non_negative_derivative", "1s"),
-                  Col("points_total", "max", "points", "non_negative_derivative", "1s"),
-                  Col("errors_total", "max", "errors", "non_negative_derivative", "1s"),
-                  time=EVERY, group_by=("worker",), fill="none")
-    b.add("timeseries", "Ingest rate (per second)", T(rate, "$tag_worker $col"), w=8, unit="cps",
-          description="Messages received, points written and messages rejected per second, per worker.")
-    lag = select("ingest_stats", Col("lag_s", "max", "lag"), Col("batch_latency_s", "max", "batch latency"),
-                 time=EVERY, group_by=("worker",), fill="none")
-    b.add("timeseries", "Ingest lag and batch latency (s)", T(lag, "$tag_worker $col"), w=8,
-          description="lag: server time minus the newest sample written; batch latency: one InfluxDB write.")
+    rate = select(
+        "ingest_stats",
+        Col("messages_total", "max", "messages", "non_negative_derivative", "1s"),
+        Col("points_total", "max", "points", "non_negative_derivative", "1s"),
+        Col("errors_total", "max", "errors", "non_negative_derivative", "1s"),
+        time=EVERY,
+        group_by=("worker",),
+        fill="none",
+    )
+    b.add(
+        "timeseries",
+        "Ingest rate (per second)",
+        T(rate, "$tag_worker $col"),
+        w=8,
+        unit="cps",
+        description="Messages received, points written and messages rejected per second, per worker.",
+    )
+    lag = select(
+        "ingest_stats",
+        Col("lag_s", "max", "lag"),
+        Col("batch_latency_s", "max", "batch latency"),
+        time=EVERY,
+        group_by=("worker",),
+        fill="none",
+    )
+    b.add(
+        "timeseries",
+        "Ingest lag and batch latency (s)",
+        T(lag, "$tag_worker $col"),
+        w=8,
+        description="lag: server time minus the newest sample written; batch latency: one InfluxDB write.",
+    )
     errors = select("ingest_errors", Col("count", "sum"), time=EVERY, group_by=("reason",), fill="none")
-    b.add("timeseries", "Rejected messages per interval, by reason", T(errors, "$tag_reason"), w=8,
-          custom={"drawStyle": "bars", "fillOpacity": 80, "stacking": {"mode": "normal", "group": "A"}})
+    b.add(
+        "timeseries",
+        "Rejected messages per interval, by reason",
+        T(errors, "$tag_reason"),
+        w=8,
+        custom={"drawStyle": "bars", "fillOpacity": 80, "stacking": {"mode": "normal", "group": "A"}},
+    )
     recent = select("ingest_errors", Col("topic"), Col("detail"), TagCol("reason"), TagCol("worker"), limit=100)
-    b.add("table", "Latest rejected messages", T(recent, format="table"), w=24, unit="none",
-          description="The newest 100 rejections: topic, what was wrong (field, value, rule), worker.")
+    b.add(
+        "table",
+        "Latest rejected messages",
+        T(recent, format="table"),
+        w=24,
+        unit="none",
+        description="The newest 100 rejections: topic, what was wrong (field, value, rule), worker.",
+    )
 
 
 def build(s: Settings) -> Dashboard:
@@ -111,5 +203,11 @@ def build(s: Settings) -> Dashboard:
         tag_variable(ds, "site", "Site", "device_status"),
         tag_variable(ds, "device", "Edge agent", "device_status", (SITE,)),
     ]
-    return dashboard(UID, "Fleet health", "Buoys on the map, last seen, battery, radio, edge buffers, ingest.",
-                     "technicians", b, variables)
+    return dashboard(
+        UID,
+        "Fleet health",
+        "Buoys on the map, last seen, battery, radio, edge buffers, ingest.",
+        "technicians",
+        b,
+        variables,
+    )

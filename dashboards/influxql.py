@@ -20,8 +20,9 @@ from blueranch.contracts.influx import ENUM_TAG_VALUES, MEASUREMENTS, FieldDef, 
 
 #: InfluxQL functions the dashboards use (selectors, aggregations, and transformations of them).
 FUNCTIONS = frozenset({"mean", "max", "min", "last", "first", "sum", "count", "spread", "median"})
-TRANSFORMS = frozenset({"non_negative_difference", "non_negative_derivative", "cumulative_sum", "difference",
-                        "moving_average"})
+TRANSFORMS = frozenset(
+    {"non_negative_difference", "non_negative_derivative", "cumulative_sum", "difference", "moving_average"}
+)
 _VAR = re.compile(r"^[a-z][a-z0-9_]*$")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -164,9 +165,16 @@ def _where(conds: tuple[str, ...], time_filter: bool) -> str:
     return f" WHERE {' AND '.join(parts)}" if parts else ""
 
 
-def select(measurement_name: str, *cols: Col | TagCol, where: tuple[Condition, ...] = (), limit: int | None = None,
-           time: str | None = None, group_by: tuple[str, ...] = (), fill: str | None = None,
-           time_filter: bool = True) -> Query:
+def select(
+    measurement_name: str,
+    *cols: Col | TagCol,
+    where: tuple[Condition, ...] = (),
+    limit: int | None = None,
+    time: str | None = None,
+    group_by: tuple[str, ...] = (),
+    fill: str | None = None,
+    time_filter: bool = True,
+) -> Query:
     """``SELECT cols FROM "rp"."measurement" WHERE where AND $timeFilter GROUP BY time(time), tags``.
 
     ``limit`` keeps the newest ``limit`` rows (``ORDER BY time DESC LIMIT n``). Raises ``KeyError`` for
@@ -188,15 +196,23 @@ def select(measurement_name: str, *cols: Col | TagCol, where: tuple[Condition, .
             _tag(m, cond.tag)
     for t in group_by:
         _tag(m, t)
-    text = (f"SELECT {', '.join(c.render() for c in cols)} FROM {m.qualified}"
-            f"{_where(tuple(c.render() for c in where), time_filter)}{_group_by(time, group_by, fill)}")
+    text = (
+        f"SELECT {', '.join(c.render() for c in cols)} FROM {m.qualified}"
+        f"{_where(tuple(c.render() for c in where), time_filter)}{_group_by(time, group_by, fill)}"
+    )
     if limit is not None:
         text += f" ORDER BY time DESC LIMIT {int(limit)}"
     return Query(text, m.name, tuple(dict.fromkeys(f.name for f in fields)), tuple(c.output for c in cols))
 
 
-def select_from(inner: Query, *cols: Col, time: str | None = None, group_by: tuple[str, ...] = (),
-                fill: str | None = None, where_time: str | None = None) -> Query:
+def select_from(
+    inner: Query,
+    *cols: Col,
+    time: str | None = None,
+    group_by: tuple[str, ...] = (),
+    fill: str | None = None,
+    where_time: str | None = None,
+) -> Query:
     """An outer query over ``inner``: its columns may only name the inner query's outputs.
 
     ``where_time`` is a literal time condition such as ``time > now() - 30m``.
@@ -210,8 +226,7 @@ def select_from(inner: Query, *cols: Col, time: str | None = None, group_by: tup
     if where_time is not None and not re.fullmatch(r"time [<>]=? now\(\) - \d+[smhd]", where_time):
         raise ValueError(f"where_time {where_time!r} must look like 'time > now() - 30m'")
     where = f" WHERE {where_time}" if where_time else ""
-    text = (f"SELECT {', '.join(c.render() for c in cols)} FROM ({inner.text}){where}"
-            f"{_group_by(time, group_by, fill)}")
+    text = f"SELECT {', '.join(c.render() for c in cols)} FROM ({inner.text}){where}{_group_by(time, group_by, fill)}"
     return Query(text, inner.measurement, inner.fields, tuple(c.output for c in cols))
 
 

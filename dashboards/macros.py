@@ -24,11 +24,28 @@ _VAR_REF = re.compile(r"\$(\w+)|\$\{(\w+)(?::(\w+))?\}|\[\[(\w+)\]\]")
 # Grafana's roundInterval (pkg/tsdb/intervalv2): upper bound of the raw interval -> rounded interval (ms).
 _S, _M, _H, _D = 1000, 60_000, 3_600_000, 86_400_000
 _ROUNDING: tuple[tuple[float, int], ...] = (
-    (1.5 * _S, _S), (3.5 * _S, 2 * _S), (7.5 * _S, 5 * _S), (12.5 * _S, 10 * _S), (17.5 * _S, 15 * _S),
-    (25 * _S, 20 * _S), (45 * _S, 30 * _S), (1.5 * _M, _M), (3.5 * _M, 2 * _M), (7.5 * _M, 5 * _M),
-    (12.5 * _M, 10 * _M), (17.5 * _M, 15 * _M), (25 * _M, 20 * _M), (45 * _M, 30 * _M), (1.5 * _H, _H),
-    (2.5 * _H, 2 * _H), (4.5 * _H, 3 * _H), (9 * _H, 6 * _H), (24 * _H, 12 * _H), (7 * _D, _D),
-    (21 * _D, 7 * _D), (float("inf"), 30 * _D),
+    (1.5 * _S, _S),
+    (3.5 * _S, 2 * _S),
+    (7.5 * _S, 5 * _S),
+    (12.5 * _S, 10 * _S),
+    (17.5 * _S, 15 * _S),
+    (25 * _S, 20 * _S),
+    (45 * _S, 30 * _S),
+    (1.5 * _M, _M),
+    (3.5 * _M, 2 * _M),
+    (7.5 * _M, 5 * _M),
+    (12.5 * _M, 10 * _M),
+    (17.5 * _M, 15 * _M),
+    (25 * _M, 20 * _M),
+    (45 * _M, 30 * _M),
+    (1.5 * _H, _H),
+    (2.5 * _H, 2 * _H),
+    (4.5 * _H, 3 * _H),
+    (9 * _H, 6 * _H),
+    (24 * _H, 12 * _H),
+    (7 * _D, _D),
+    (21 * _D, 7 * _D),
+    (float("inf"), 30 * _D),
 )
 
 
@@ -86,13 +103,18 @@ def variable_value(v: Variable) -> str:
     return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
 
 
-def interpolate(query: str, from_ms: int, to_ms: int, variables: dict[str, Variable] | None = None,
-                interval: int | None = None) -> str:
+def interpolate(
+    query: str, from_ms: int, to_ms: int, variables: dict[str, Variable] | None = None, interval: int | None = None
+) -> str:
     """``query`` with Grafana's macros and template variables substituted; an unknown variable raises."""
     step = interval if interval is not None else interval_ms(from_ms, to_ms)
     time_filter = f"time >= {from_ms}ms and time <= {to_ms}ms"
-    builtins = {"timeFilter": time_filter, "__timeFilter": time_filter, "__interval": format_interval(step),
-                "__interval_ms": str(step)}
+    builtins = {
+        "timeFilter": time_filter,
+        "__timeFilter": time_filter,
+        "__interval": format_interval(step),
+        "__interval_ms": str(step),
+    }
     variables = variables or {}
 
     def sub(m: re.Match) -> str:

@@ -12,8 +12,17 @@ from typing import Any, Literal
 
 from blueranch.contracts.influx import MEASUREMENTS
 from blueranch.dashboards.influxql import Query
-from blueranch.dashboards.model import (DatasourceRef, FieldConfig, FieldDefaults, GridPos, Override, Panel, Target,
-                              Thresholds, ThresholdStep)
+from blueranch.dashboards.model import (
+    DatasourceRef,
+    FieldConfig,
+    FieldDefaults,
+    GridPos,
+    Override,
+    Panel,
+    Target,
+    Thresholds,
+    ThresholdStep,
+)
 from blueranch.dashboards.units import grafana_unit
 
 PanelType = Literal["timeseries", "stat", "bargauge", "table", "geomap", "piechart"]
@@ -37,30 +46,61 @@ def unit_of(q: Query, currency: str) -> str:
 def _options(kind: PanelType) -> dict[str, Any]:
     reduce = {"calcs": ["lastNotNull"], "fields": "", "values": False}
     if kind == "timeseries":
-        return {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []},
-                "tooltip": {"mode": "multi", "sort": "desc"}}
+        return {
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []},
+            "tooltip": {"mode": "multi", "sort": "desc"},
+        }
     if kind == "stat":
-        return {"reduceOptions": reduce, "colorMode": "value", "graphMode": "area", "textMode": "auto",
-                "orientation": "auto", "justifyMode": "auto", "wideLayout": True, "showPercentChange": False}
+        return {
+            "reduceOptions": reduce,
+            "colorMode": "value",
+            "graphMode": "area",
+            "textMode": "auto",
+            "orientation": "auto",
+            "justifyMode": "auto",
+            "wideLayout": True,
+            "showPercentChange": False,
+        }
     if kind == "bargauge":
-        return {"reduceOptions": reduce, "orientation": "horizontal", "displayMode": "gradient",
-                "showUnfilled": True, "valueMode": "color", "namePlacement": "auto", "sizing": "auto"}
+        return {
+            "reduceOptions": reduce,
+            "orientation": "horizontal",
+            "displayMode": "gradient",
+            "showUnfilled": True,
+            "valueMode": "color",
+            "namePlacement": "auto",
+            "sizing": "auto",
+        }
     if kind == "piechart":
-        return {"reduceOptions": reduce, "pieType": "donut", "displayLabels": ["name", "percent"],
-                "legend": {"displayMode": "table", "placement": "right", "showLegend": True, "values": ["value"]},
-                "tooltip": {"mode": "single", "sort": "none"}}
+        return {
+            "reduceOptions": reduce,
+            "pieType": "donut",
+            "displayLabels": ["name", "percent"],
+            "legend": {"displayMode": "table", "placement": "right", "showLegend": True, "values": ["value"]},
+            "tooltip": {"mode": "single", "sort": "none"},
+        }
     if kind == "table":
-        return {"showHeader": True, "cellHeight": "sm",
-                "footer": {"show": False, "reducer": ["sum"], "countRows": False, "fields": ""}}
+        return {
+            "showHeader": True,
+            "cellHeight": "sm",
+            "footer": {"show": False, "reducer": ["sum"], "countRows": False, "fields": ""},
+        }
     return {}
 
 
 def _custom(kind: PanelType, bands: bool) -> dict[str, Any]:
     if kind != "timeseries":
         return {}
-    return {"drawStyle": "line", "lineInterpolation": "linear", "lineWidth": 1, "fillOpacity": 0,
-            "showPoints": "never", "spanNulls": False, "axisPlacement": "auto",
-            "thresholdsStyle": {"mode": "line+area" if bands else "off"}}
+    return {
+        "drawStyle": "line",
+        "lineInterpolation": "linear",
+        "lineWidth": 1,
+        "fillOpacity": 0,
+        "showPoints": "never",
+        "spanNulls": False,
+        "axisPlacement": "auto",
+        "thresholdsStyle": {"mode": "line+area" if bands else "off"},
+    }
 
 
 @dataclass
@@ -82,27 +122,60 @@ class Board:
         self._row_h = max(self._row_h, h)
         return pos
 
-    def add(self, kind: PanelType, title: str, *targets: T, w: int = 12, h: int = 8, description: str = "",
-            unit: str | None = None, thresholds: list[ThresholdStep] | None = None, bands: bool = False,
-            overrides: list[Override] | None = None, options: dict[str, Any] | None = None,
-            custom: dict[str, Any] | None = None, transformations: list[dict[str, Any]] | None = None,
-            color: dict[str, Any] | None = None, time_from: str | None = None, **defaults: Any) -> Panel:
+    def add(
+        self,
+        kind: PanelType,
+        title: str,
+        *targets: T,
+        w: int = 12,
+        h: int = 8,
+        description: str = "",
+        unit: str | None = None,
+        thresholds: list[ThresholdStep] | None = None,
+        bands: bool = False,
+        overrides: list[Override] | None = None,
+        options: dict[str, Any] | None = None,
+        custom: dict[str, Any] | None = None,
+        transformations: list[dict[str, Any]] | None = None,
+        color: dict[str, Any] | None = None,
+        time_from: str | None = None,
+        **defaults: Any,
+    ) -> Panel:
         """Add a panel. ``unit`` defaults to the contract unit of the first target's first field."""
         if not targets:
             raise ValueError(f"panel {title!r} has no target")
         panel = Panel(
-            id=len(self.panels) + 1, type=kind, title=title, description=description, gridPos=self._place(w, h),
+            id=len(self.panels) + 1,
+            type=kind,
+            title=title,
+            description=description,
+            gridPos=self._place(w, h),
             datasource=self.datasource,
-            targets=[Target(refId=_REF_IDS[i], datasource=self.datasource, query=t.query.text,
-                            resultFormat=t.format, alias=t.alias) for i, t in enumerate(targets)],
+            targets=[
+                Target(
+                    refId=_REF_IDS[i],
+                    datasource=self.datasource,
+                    query=t.query.text,
+                    resultFormat=t.format,
+                    alias=t.alias,
+                )
+                for i, t in enumerate(targets)
+            ],
             fieldConfig=FieldConfig(
                 defaults=FieldDefaults(
                     unit=unit or unit_of(targets[0].query, self.currency),
                     thresholds=Thresholds(steps=thresholds or [ThresholdStep(color="green", value=None)]),
-                    color=color or ({"mode": "thresholds"} if kind in ("stat", "bargauge", "geomap")
-                                    else {"mode": "palette-classic"}),
-                    custom={**_custom(kind, bands), **(custom or {})}, **defaults),
-                overrides=overrides or []),
+                    color=color
+                    or (
+                        {"mode": "thresholds"}
+                        if kind in ("stat", "bargauge", "geomap")
+                        else {"mode": "palette-classic"}
+                    ),
+                    custom={**_custom(kind, bands), **(custom or {})},
+                    **defaults,
+                ),
+                overrides=overrides or [],
+            ),
             options={**_options(kind), **(options or {})},
             transformations=transformations or [],
             timeFrom=time_from,
@@ -113,5 +186,6 @@ class Board:
 
 def by_name(name: str, **props: Any) -> Override:
     """An override for the field called ``name``: ``by_name("hi95", **{"custom.fillBelowTo": "lo95"})``."""
-    return Override(matcher={"id": "byName", "options": name},
-                    properties=[{"id": k, "value": v} for k, v in props.items()])
+    return Override(
+        matcher={"id": "byName", "options": name}, properties=[{"id": k, "value": v} for k, v in props.items()]
+    )

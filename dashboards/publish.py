@@ -55,8 +55,10 @@ def publish(url: str, token: str, settings: Settings | None = None, timeout_s: f
             api.datasource.get_datasource_by_uid(s.datasource_uid)
         except GrafanaClientError as exc:
             if exc.status_code == 404:
-                raise PublishError(f"{url}: data source uid {s.datasource_uid!r} does not exist; provision "
-                                   "dashboards/provisioning/datasources/influxdb.yaml or pass --datasource-uid")
+                raise PublishError(
+                    f"{url}: data source uid {s.datasource_uid!r} does not exist; provision "
+                    "dashboards/provisioning/datasources/influxdb.yaml or pass --datasource-uid"
+                ) from exc
             raise
         folders = {}
         for a in AUDIENCES:
@@ -65,10 +67,19 @@ def publish(url: str, token: str, settings: Settings | None = None, timeout_s: f
         saved = []
         for a, d in build_all(s):
             step = f"dashboard {d.uid}"
-            r = api.dashboard.update_dashboard({"dashboard": d.to_json(), "folderUid": a.folder_uid,
-                                                "overwrite": True, "message": MESSAGE})
-            saved.append({"uid": d.uid, "title": d.title, "folder": a.folder_uid, "status": r.get("status"),
-                          "version": r.get("version"), "url": r.get("url")})
+            r = api.dashboard.update_dashboard(
+                {"dashboard": d.to_json(), "folderUid": a.folder_uid, "overwrite": True, "message": MESSAGE}
+            )
+            saved.append(
+                {
+                    "uid": d.uid,
+                    "title": d.title,
+                    "folder": a.folder_uid,
+                    "status": r.get("status"),
+                    "version": r.get("version"),
+                    "url": r.get("url"),
+                }
+            )
             log.info("saved dashboard %s in %s (version %s)", d.uid, a.folder_uid, r.get("version"))
         groups = []
         for folder_uid, name, body in api_rule_groups(s):

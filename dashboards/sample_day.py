@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from blueranch.contracts.influx import MEASUREMENTS, Point, telemetry_points, to_ms
 from blueranch.contracts.lineprotocol import lines
@@ -33,8 +33,11 @@ from blueranch.influxdb import InfluxClient
 SITE = "dachen"
 STEP = timedelta(minutes=10)
 #: (device, farm or None, asset of its load cell or None, latitude, longitude)
-BUOYS = [("buoy-01", "m1", "m1-line-01", 28.452, 121.891), ("buoy-02", "k1", "k1-raft-01", 28.447, 121.902),
-         ("buoy-03", None, None, 28.459, 121.884)]
+BUOYS = [
+    ("buoy-01", "m1", "m1-line-01", 28.452, 121.891),
+    ("buoy-02", "k1", "k1-raft-01", 28.447, 121.902),
+    ("buoy-03", None, None, 28.459, 121.884),
+]
 STALE = "buoy-03"
 METER = "shore-meter-01"
 HARVESTED = "m1-line-01"
@@ -60,9 +63,18 @@ class Day:
 
 def _wq(name: str, i: int, device: str, hours_left: float) -> float:
     wave = math.sin(i / 12)
-    base = {"temp_c": 18 + wave, "sp_cond_us_cm": 48_000 + 200 * wave, "salinity_psu": 31 + wave / 4,
-            "depth_m": 3 + wave / 10, "do_mg_l": 6.5 + wave / 2, "do_sat_pct": 95 + 5 * wave, "ph": 8.05,
-            "chl_ug_l": 4 + wave, "turbidity_ntu": 6 + wave, "orp_mv": 180 + 10 * wave}[name]
+    base = {
+        "temp_c": 18 + wave,
+        "sp_cond_us_cm": 48_000 + 200 * wave,
+        "salinity_psu": 31 + wave / 4,
+        "depth_m": 3 + wave / 10,
+        "do_mg_l": 6.5 + wave / 2,
+        "do_sat_pct": 95 + 5 * wave,
+        "ph": 8.05,
+        "chl_ug_l": 4 + wave,
+        "turbidity_ntu": 6 + wave,
+        "orp_mv": 180 + 10 * wave,
+    }[name]
     if device == HYPOXIC and name == "do_mg_l" and hours_left < 3:
         return 1.6 + hours_left / 10  # hypoxia in the last three hours
     return base
@@ -76,19 +88,38 @@ def _dropped(device: str, i: int) -> int:
 
 def _samples(t: datetime, i: int, device: str, farm: str | None, asset: str | None, hours_left: float):
     def s(sensor: str, name: str, value: float, **tags) -> Sample:
-        return Sample(time=t, sensor=sensor, quantity=name, value=float(value), unit=QUANTITIES[name].unit,
-                      qc=1, farm=farm, **tags)
+        return Sample(
+            time=t,
+            sensor=sensor,
+            quantity=name,
+            value=float(value),
+            unit=QUANTITIES[name].unit,
+            qc=1,
+            farm=farm,
+            **tags,
+        )
 
-    out = [s("sonde", n, _wq(n, i, device, hours_left)) for n, q in QUANTITIES.items()
-           if q.measurement == "water_quality"]
+    out = [
+        s("sonde", n, _wq(n, i, device, hours_left)) for n, q in QUANTITIES.items() if q.measurement == "water_quality"
+    ]
     dropped = _dropped(device, i)
-    out += [s("power", "battery_v", 12.6 - i / 400), s("modem", "rssi_dbm", -80 - (i % 7)),
-            s("agent", "buffer_depth", 40 if dropped else i % 5), s("agent", "buffer_dropped_total", dropped),
-            s("agent", "uptime_s", 600 * i), s("agent", "solar_a", 1.2), s("agent", "enclosure_rh_pct", 40)]
+    out += [
+        s("power", "battery_v", 12.6 - i / 400),
+        s("modem", "rssi_dbm", -80 - (i % 7)),
+        s("agent", "buffer_depth", 40 if dropped else i % 5),
+        s("agent", "buffer_dropped_total", dropped),
+        s("agent", "uptime_s", 600 * i),
+        s("agent", "solar_a", 1.2),
+        s("agent", "enclosure_rh_pct", 40),
+    ]
     if device == "buoy-01":
-        out += [s("met", "wind_speed_m_s", 6 + 3 * math.sin(i / 20)), s("met", "wind_dir_deg", 90),
-                s("met", "wave_height_m", 1.2 + math.sin(i / 30) / 2), s("met", "air_pressure_hpa", 1012),
-                s("met", "air_temp_c", 17)]
+        out += [
+            s("met", "wind_speed_m_s", 6 + 3 * math.sin(i / 20)),
+            s("met", "wind_dir_deg", 90),
+            s("met", "wave_height_m", 1.2 + math.sin(i / 30) / 2),
+            s("met", "air_pressure_hpa", 1012),
+            s("met", "air_temp_c", 17),
+        ]
     if asset is not None:
         harvested = asset == HARVESTED and i >= HARVEST_STEP
         out.append(s("loadcell", "load_kg", 45 + 0.1 * (i - HARVEST_STEP) if harvested else 800 + 2 * i, asset=asset))
@@ -97,9 +128,10 @@ def _samples(t: datetime, i: int, device: str, farm: str | None, asset: str | No
 
 def _meters(t: datetime, i: int) -> Telemetry:
     """The island's diesel and grid meters (cumulative registers)."""
-    samples = [Sample(time=t, sensor="fuel", quantity="diesel_l_total", value=1000.0 + 2.1 * i, unit="L", qc=1),
-               Sample(time=t, sensor="grid", quantity="grid_kwh_total", value=50_000.0 + 40.0 * i, unit="kWh",
-                      qc=1)]
+    samples = [
+        Sample(time=t, sensor="fuel", quantity="diesel_l_total", value=1000.0 + 2.1 * i, unit="L", qc=1),
+        Sample(time=t, sensor="grid", quantity="grid_kwh_total", value=50_000.0 + 40.0 * i, unit="kWh", qc=1),
+    ]
     return Telemetry(device=METER, seq=i, samples=samples)
 
 
@@ -120,41 +152,84 @@ PRICE_PER_T_CO2E = 45.2
 def _derived(site: str, t: datetime, i: int, hour: int) -> list[Point]:
     ms = to_ms(t)
     pts = []
-    for device, farm, asset, *_ in BUOYS:
+    for _device, farm, asset, *_ in BUOYS:
         if asset is None:
             continue
         category, group = ("bivalve", "mussel") if farm == "m1" else ("macroalgae", "kelp")
         wet = 120 + hour - (10 if hour >= 12 else 0)
-        pts.append(Point("carbon_stock", {"site": site, "farm": farm, "asset": asset, "category": category,
-                                          "group": group},
-                         {"wet_t": float(wet), "t_c": wet * C_PER_WET_T, "t_co2e": wet * C_PER_WET_T * CO2E_PER_C,
-                          "harvested_wet_t": 10.0 if hour == 12 else 0.0, "lost_wet_t": 0.0, "completeness": 0.97},
-                         ms))
+        pts.append(
+            Point(
+                "carbon_stock",
+                {"site": site, "farm": farm, "asset": asset, "category": category, "group": group},
+                {
+                    "wet_t": float(wet),
+                    "t_c": wet * C_PER_WET_T,
+                    "t_co2e": wet * C_PER_WET_T * CO2E_PER_C,
+                    "harvested_wet_t": 10.0 if hour == 12 else 0.0,
+                    "lost_wet_t": 0.0,
+                    "completeness": 0.97,
+                },
+                ms,
+            )
+        )
     scopes = [("site", site), ("category", "bivalve"), ("category", "macroalgae"), ("farm", "m1"), ("farm", "k1")]
     for method in ("count", "deduct"):
         for scope, key in scopes:
             for period in ("day", "month", "ytd"):
                 sinks = (1000.0 if period == "ytd" else 0.0) + 3 * hour + (20 if method == "count" else 0)
-                pts.append(Point("carbon_budget", {"site": site, "scope": scope, "key": key, "period": period,
-                                                   "method": method},
-                                 {"sinks_t_c": sinks / CO2E_PER_C, "sinks_t_co2e": sinks, "sources_t_co2e": sinks / 3,
-                                  "net_emissions_t_co2e": -sinks * 2 / 3, "sinks_lo95_t_co2e": sinks * 0.85,
-                                  "sinks_hi95_t_co2e": sinks * 1.15, "reef_stock_t_c": 55.0,
-                                  "value": sinks * PRICE_PER_T_CO2E, "completeness": 0.96}, _period_start(t, period)))
+                pts.append(
+                    Point(
+                        "carbon_budget",
+                        {"site": site, "scope": scope, "key": key, "period": period, "method": method},
+                        {
+                            "sinks_t_c": sinks / CO2E_PER_C,
+                            "sinks_t_co2e": sinks,
+                            "sources_t_co2e": sinks / 3,
+                            "net_emissions_t_co2e": -sinks * 2 / 3,
+                            "sinks_lo95_t_co2e": sinks * 0.85,
+                            "sinks_hi95_t_co2e": sinks * 1.15,
+                            "reef_stock_t_c": 55.0,
+                            "value": sinks * PRICE_PER_T_CO2E,
+                            "completeness": 0.96,
+                        },
+                        _period_start(t, period),
+                    )
+                )
     return pts
 
 
 def _ops(t: datetime, i: int) -> list[Point]:
     ms = to_ms(t)
-    pts = [Point("ingest_stats", {"worker": w}, {"messages_total": 30 * i, "points_total": 300 * i,
-                                                "batches_total": 3 * i, "errors_total": i // 10,
-                                                "backfill_messages_total": 0, "batch_latency_s": 0.02,
-                                                "lag_s": 1.5}, ms)
-           for w in ("w0", "w1")]
+    pts = [
+        Point(
+            "ingest_stats",
+            {"worker": w},
+            {
+                "messages_total": 30 * i,
+                "points_total": 300 * i,
+                "batches_total": 3 * i,
+                "errors_total": i // 10,
+                "backfill_messages_total": 0,
+                "batch_latency_s": 0.02,
+                "lag_s": 1.5,
+            },
+            ms,
+        )
+        for w in ("w0", "w1")
+    ]
     if i % 10 == 0:
-        pts.append(Point("ingest_errors", {"reason": "out_of_range", "worker": "w0"},
-                         {"count": 1, "topic": "blueranch/v1/dachen/buoy-02/telemetry",
-                          "detail": "do_mg_l: value 99 outside [0, 30]"}, ms + 1))
+        pts.append(
+            Point(
+                "ingest_errors",
+                {"reason": "out_of_range", "worker": "w0"},
+                {
+                    "count": 1,
+                    "topic": "blueranch/v1/dachen/buoy-02/telemetry",
+                    "detail": "do_mg_l: value 99 outside [0, 30]",
+                },
+                ms + 1,
+            )
+        )
     return pts
 
 
@@ -169,10 +244,9 @@ class DayContent:
     points: list[Point]
 
 
-def day_content(end: datetime | None = None, derived: bool = True, ops: bool = True,
-                site: str = SITE) -> DayContent:
+def day_content(end: datetime | None = None, derived: bool = True, ops: bool = True, site: str = SITE) -> DayContent:
     """Build the day. ``derived``: carbon and alert points; ``ops``: ingest self-metrics and errors."""
-    end = (end or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
+    end = (end or datetime.now(UTC)).replace(second=0, microsecond=0)
     start = end - timedelta(days=1)
     steps = int(timedelta(days=1) / STEP)
     telemetry: list[Telemetry] = []
@@ -183,14 +257,30 @@ def day_content(end: datetime | None = None, derived: bool = True, ops: bool = T
         for device, farm, asset, lat, lon in BUOYS:
             if device == STALE and hours_left < 2:
                 continue
-            telemetry.append(Telemetry(device=device, seq=i, position=Position(lat_deg=lat, lon_deg=lon),
-                                       samples=_samples(t, i, device, farm, asset, hours_left)))
+            telemetry.append(
+                Telemetry(
+                    device=device,
+                    seq=i,
+                    position=Position(lat_deg=lat, lon_deg=lon),
+                    samples=_samples(t, i, device, farm, asset, hours_left),
+                )
+            )
             online = 0 if device == STALE and hours_left < 2.5 else 1
             dropped = _dropped(device, i)
-            pts.append(Point("device_status", {"site": site, "device": device},
-                             {"online": online, "buffer_depth": 40 if dropped else i % 5,
-                              "buffer_dropped_total": dropped, "sw_version": "0.1.0", "config_version": "1"},
-                             to_ms(t)))
+            pts.append(
+                Point(
+                    "device_status",
+                    {"site": site, "device": device},
+                    {
+                        "online": online,
+                        "buffer_depth": 40 if dropped else i % 5,
+                        "buffer_dropped_total": dropped,
+                        "sw_version": "0.1.0",
+                        "config_version": "1",
+                    },
+                    to_ms(t),
+                )
+            )
         telemetry.append(_meters(t, i))
         if derived and i % 6 == 0:
             pts += _derived(site, t, i, i // 6)
@@ -203,17 +293,42 @@ def day_content(end: datetime | None = None, derived: bool = True, ops: bool = T
 
 def _alerts(site: str, end: datetime) -> list[Point]:
     return [
-        Point("alerts", {"site": site, "device": HYPOXIC, "kind": "hypoxia", "severity": "critical", "state": "open"},
-              {"alert_id": f"{HYPOXIC}-hypoxia", "message": "dissolved oxygen below 3 mg/L", "value": 1.7,
-               "threshold": 3.0, "open": 1}, to_ms(end - timedelta(hours=2))),
-        Point("alerts", {"site": site, "device": DROPPING, "kind": "buffer_drops", "severity": "warning",
-                         "state": "open"},
-              {"alert_id": f"{DROPPING}-buffer", "message": "edge buffer dropped readings", "value": 3.0,
-               "threshold": 0.0, "open": 1}, to_ms(end - timedelta(hours=4))),
-        Point("alerts", {"site": site, "device": DROPPING, "kind": "buffer_drops", "severity": "warning",
-                         "state": "resolved"},
-              {"alert_id": f"{DROPPING}-buffer", "message": "edge buffer drained", "value": 0.0,
-               "threshold": 0.0, "open": 0}, to_ms(end - timedelta(hours=1))),
+        Point(
+            "alerts",
+            {"site": site, "device": HYPOXIC, "kind": "hypoxia", "severity": "critical", "state": "open"},
+            {
+                "alert_id": f"{HYPOXIC}-hypoxia",
+                "message": "dissolved oxygen below 3 mg/L",
+                "value": 1.7,
+                "threshold": 3.0,
+                "open": 1,
+            },
+            to_ms(end - timedelta(hours=2)),
+        ),
+        Point(
+            "alerts",
+            {"site": site, "device": DROPPING, "kind": "buffer_drops", "severity": "warning", "state": "open"},
+            {
+                "alert_id": f"{DROPPING}-buffer",
+                "message": "edge buffer dropped readings",
+                "value": 3.0,
+                "threshold": 0.0,
+                "open": 1,
+            },
+            to_ms(end - timedelta(hours=4)),
+        ),
+        Point(
+            "alerts",
+            {"site": site, "device": DROPPING, "kind": "buffer_drops", "severity": "warning", "state": "resolved"},
+            {
+                "alert_id": f"{DROPPING}-buffer",
+                "message": "edge buffer drained",
+                "value": 0.0,
+                "threshold": 0.0,
+                "open": 0,
+            },
+            to_ms(end - timedelta(hours=1)),
+        ),
     ]
 
 
@@ -224,11 +339,12 @@ def write_points(client: InfluxClient, points: list[Point]) -> None:
         by_rp.setdefault(MEASUREMENTS[p.measurement].retention_policy, []).append(p)
     for rp, pts in by_rp.items():
         for k in range(0, len(pts), 5000):
-            client.write(lines(pts[k:k + 5000]), retention_policy=rp)
+            client.write(lines(pts[k : k + 5000]), retention_policy=rp)
 
 
-def simulated_day(client: InfluxClient, end: datetime | None = None, derived: bool = True,
-                  sites: tuple[str, ...] = (SITE,)) -> Day:
+def simulated_day(
+    client: InfluxClient, end: datetime | None = None, derived: bool = True, sites: tuple[str, ...] = (SITE,)
+) -> Day:
     """Write one day of contract-conformant points for every measurement the dashboards read; telemetry
     goes through the contract's own mapping (``telemetry_points``), as the ingest writes it."""
     total = 0

@@ -1,7 +1,8 @@
 """The edge agent: poll sensors, flag readings, buffer them in SQLite, forward them over MQTT.
 
 Data path: driver ``read()`` -> :class:`blueranch.edge.qc.QcEngine` flags -> a contract ``Telemetry`` message per
-poll (many readings per message) -> :class:`blueranch.edge.buffer.Buffer` (seq assigned, fsynced) -> :class:`blueranch.edge.uplink.Uplink`.
+poll (many readings per message) -> :class:`blueranch.edge.buffer.Buffer` (seq assigned, fsynced) ->
+:class:`blueranch.edge.uplink.Uplink`.
 A reading the contract cannot carry (a value outside the quantity's physical range) is logged with
 sensor, quantity, value and limit, and counted in ``rejected_readings``; every other reading is kept,
 whatever its QC flag.
@@ -13,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from pydantic import ValidationError
@@ -70,14 +71,16 @@ class Agent:
             p = Polled(s.id, s, cls(s, bus, self.clock), s.interval_s)
             self.polled.append(p)
             groups.setdefault(f"bus:{s.port}" if bus else f"node:{s.id}", []).append(p)
-        self.workers = [BusWorker(name, ps, self.clock, self.stop_event, self._on_readings)
-                        for name, ps in groups.items()]
+        self.workers = [
+            BusWorker(name, ps, self.clock, self.stop_event, self._on_readings) for name, ps in groups.items()
+        ]
         self.by_id = {p.id: p for p in self.polled}
         self.started_s = time.monotonic()
         self.agent_polled = Polled(AGENT_SENSOR, SimpleNamespace(farm=None, asset=None, driver="agent"), None, 0)
         self.commands = CommandRunner(self._command, lambda body: self.uplink.publish_event(body))
-        self.uplink = Uplink(config.mqtt, config.site, config.device, self.buffer, self._status,
-                             on_command=self.commands.submit)
+        self.uplink = Uplink(
+            config.mqtt, config.site, config.device, self.buffer, self._status, on_command=self.commands.submit
+        )
 
     # ------------------------------------------------------------ on-demand commands (edge/commands.py)
     def _command(self, cmd) -> object:
@@ -102,14 +105,27 @@ class Agent:
     # ------------------------------------------------------------ readings -> buffer
     def _sample(self, p: Polled, r: Reading) -> contract.Sample | None:
         try:
-            return contract.Sample(time=r.time, sensor=r.sensor, quantity=r.quantity, value=r.value,
-                                   unit=QUANTITIES[r.quantity].unit, qc=int(r.qc), farm=p.config.farm,
-                                   asset=p.config.asset)
+            return contract.Sample(
+                time=r.time,
+                sensor=r.sensor,
+                quantity=r.quantity,
+                value=r.value,
+                unit=QUANTITIES[r.quantity].unit,
+                qc=int(r.qc),
+                farm=p.config.farm,
+                asset=p.config.asset,
+            )
         except ValidationError as exc:
             self.rejected_readings += 1
-            log.error("sensor %s: reading %s=%r at %s cannot be sent: %s (rejected so far: %d)", r.sensor,
-                      r.quantity, r.value, r.time.isoformat(), exc.errors(include_url=False)[0]["msg"],
-                      self.rejected_readings)
+            log.error(
+                "sensor %s: reading %s=%r at %s cannot be sent: %s (rejected so far: %d)",
+                r.sensor,
+                r.quantity,
+                r.value,
+                r.time.isoformat(),
+                exc.errors(include_url=False)[0]["msg"],
+                self.rejected_readings,
+            )
             return None
 
     def _on_readings(self, p: Polled, readings: list[Reading]) -> None:
@@ -121,11 +137,12 @@ class Agent:
         if "lat_deg" in vals and "lon_deg" in vals:
             position = contract.Position(lat_deg=vals["lat_deg"], lon_deg=vals["lon_deg"])
         for i in range(0, len(samples), contract.MAX_SAMPLES):
-            chunk = samples[i:i + contract.MAX_SAMPLES]
+            chunk = samples[i : i + contract.MAX_SAMPLES]
 
             def body(seq: int, chunk=chunk) -> bytes:
-                return contract.Telemetry(device=self.config.device, seq=seq, position=position,
-                                          samples=chunk).to_json()
+                return contract.Telemetry(
+                    device=self.config.device, seq=seq, position=position, samples=chunk
+                ).to_json()
 
             seq = self.buffer.append(body, len(chunk))
             log.debug("buffered seq %d: %d samples from %s", seq, len(chunk), p.id)
@@ -133,37 +150,74 @@ class Agent:
 
     # ------------------------------------------------------------ status
     def _status(self, state: str) -> contract.Status:
-        last = {p.id: datetime.fromtimestamp(p.health.last_reading_s, timezone.utc) for p in self.polled
-                if p.health.last_reading_s is not None}
-        return contract.Status(device=self.config.device, state=state, time=self.clock.now(),
-                               sw_version=__version__, config_version=self.config_version,
-                               buffer_depth=self.buffer.readings, buffer_dropped_total=self.buffer.dropped_readings,
-                               battery_v=self.last_values.get("battery_v"), rssi_dbm=self.last_values.get("rssi_dbm"),
-                               uplink=self.uplink.state[:200] if hasattr(self, "uplink") else "starting",
-                               last_reading=last or None)
+        last = {
+            p.id: datetime.fromtimestamp(p.health.last_reading_s, UTC)
+            for p in self.polled
+            if p.health.last_reading_s is not None
+        }
+        return contract.Status(
+            device=self.config.device,
+            state=state,
+            time=self.clock.now(),
+            sw_version=__version__,
+            config_version=self.config_version,
+            buffer_depth=self.buffer.readings,
+            buffer_dropped_total=self.buffer.dropped_readings,
+            battery_v=self.last_values.get("battery_v"),
+            rssi_dbm=self.last_values.get("rssi_dbm"),
+            uplink=self.uplink.state[:200] if hasattr(self, "uplink") else "starting",
+            last_reading=last or None,
+        )
 
     def status_dict(self) -> dict:
         u, b = self.uplink, self.buffer
         return {
-            "pid": os.getpid(), "updated_s": time.time(), "site": self.config.site, "device": self.config.device,
-            "sw_version": __version__, "config_version": self.config_version, "uplink": u.state,
-            "buffer_depth": b.readings, "buffer_messages": b.messages, "buffer_bytes": b.bytes,
-            "buffer_dropped_total": b.dropped_readings, "buffer_dropped_messages": b.dropped_messages,
-            "rejected_readings": self.rejected_readings + u.rejected, "inflight": u.inflight,
-            "sent_live": u.sent_live, "sent_backfill": u.sent_backfill, "acked": u.acked, "next_seq": b.next_seq,
-            "sensors": {p.id: {"driver": p.config.driver, "polls": p.health.polls, "errors": p.health.errors,
-                               "last_error": p.health.last_error, "bad_frames": _bad_frames(p.driver),
-                               "last_reading": (datetime.fromtimestamp(p.health.last_reading_s, timezone.utc)
-                                                .isoformat() if p.health.last_reading_s else None)}
-                        for p in self.polled},
+            "pid": os.getpid(),
+            "updated_s": time.time(),
+            "site": self.config.site,
+            "device": self.config.device,
+            "sw_version": __version__,
+            "config_version": self.config_version,
+            "uplink": u.state,
+            "buffer_depth": b.readings,
+            "buffer_messages": b.messages,
+            "buffer_bytes": b.bytes,
+            "buffer_dropped_total": b.dropped_readings,
+            "buffer_dropped_messages": b.dropped_messages,
+            "rejected_readings": self.rejected_readings + u.rejected,
+            "inflight": u.inflight,
+            "sent_live": u.sent_live,
+            "sent_backfill": u.sent_backfill,
+            "acked": u.acked,
+            "next_seq": b.next_seq,
+            "sensors": {
+                p.id: {
+                    "driver": p.config.driver,
+                    "polls": p.health.polls,
+                    "errors": p.health.errors,
+                    "last_error": p.health.last_error,
+                    "bad_frames": _bad_frames(p.driver),
+                    "last_reading": (
+                        datetime.fromtimestamp(p.health.last_reading_s, UTC).isoformat()
+                        if p.health.last_reading_s
+                        else None
+                    ),
+                }
+                for p in self.polled
+            },
         }
 
     def _health_readings(self) -> None:
         """The agent's own readings (device_health): they go through the buffer like any sensor's."""
         now = self.clock.now()
-        readings = [Reading(AGENT_SENSOR, q, float(v), now, QcFlag.NOT_EVALUATED) for q, v in (
-            ("buffer_depth", self.buffer.readings), ("buffer_dropped_total", self.buffer.dropped_readings),
-            ("uptime_s", time.monotonic() - self.started_s))]
+        readings = [
+            Reading(AGENT_SENSOR, q, float(v), now, QcFlag.NOT_EVALUATED)
+            for q, v in (
+                ("buffer_depth", self.buffer.readings),
+                ("buffer_dropped_total", self.buffer.dropped_readings),
+                ("uptime_s", time.monotonic() - self.started_s),
+            )
+        ]
         self._on_readings(self.agent_polled, readings)
 
     def _housekeeping(self) -> None:
@@ -184,9 +238,16 @@ class Agent:
 
     # ------------------------------------------------------------ life cycle
     def run(self) -> None:
-        log.info("edge agent %s/%s: %d sensors on %d workers; buffer %s holds %d messages (next seq %d)",
-                 self.config.site, self.config.device, len(self.polled), len(self.workers), self.buffer.path,
-                 self.buffer.messages, self.buffer.next_seq)
+        log.info(
+            "edge agent %s/%s: %d sensors on %d workers; buffer %s holds %d messages (next seq %d)",
+            self.config.site,
+            self.config.device,
+            len(self.polled),
+            len(self.workers),
+            self.buffer.path,
+            self.buffer.messages,
+            self.buffer.next_seq,
+        )
         self.buffer.expire()
         status.write(self.config.status_path, self.status_dict())
         self.commands.start()
@@ -212,5 +273,3 @@ class Agent:
 
     def stop(self) -> None:
         self.stop_event.set()
-
-

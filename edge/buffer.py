@@ -46,8 +46,9 @@ class Stored:
 class Buffer:
     """A thread-safe SQLite message store (one connection, one lock)."""
 
-    def __init__(self, path: Path, max_bytes: int = 256 * 1024 * 1024, max_age_s: float = 30 * 86400,
-                 synchronous: str = "FULL"):
+    def __init__(
+        self, path: Path, max_bytes: int = 256 * 1024 * 1024, max_age_s: float = 30 * 86400, synchronous: str = "FULL"
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
@@ -61,8 +62,9 @@ class Buffer:
             raise ValueError(f"synchronous {synchronous!r} must be FULL or NORMAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(length(body)), 0), COALESCE(SUM(n_samples), 0) "
-                               "FROM messages").fetchone()
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(length(body)), 0), COALESCE(SUM(n_samples), 0) FROM messages"
+        ).fetchone()
         self.messages, self.bytes, self.readings = row
         self.next_seq = self._meta("next_seq")
         self.dropped_readings = self._meta("dropped_readings")
@@ -103,8 +105,9 @@ class Buffer:
         with self._lock:
             first = self.next_seq
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)",
-                                 [(first + i, c, n, b) for i, (b, n, c) in enumerate(bodies)])
+            self._db.executemany(
+                "INSERT INTO messages VALUES (?, ?, ?, ?)", [(first + i, c, n, b) for i, (b, n, c) in enumerate(bodies)]
+            )
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (first + len(bodies),))
             self._db.execute("COMMIT")
             self.next_seq = first + len(bodies)
@@ -130,8 +133,9 @@ class Buffer:
                 rows.append((seq, size, n))
                 freed += size
         else:
-            rows = self._db.execute("SELECT seq, length(body), n_samples FROM messages WHERE created_s < ? "
-                                    "ORDER BY seq", (arg,)).fetchall()
+            rows = self._db.execute(
+                "SELECT seq, length(body), n_samples FROM messages WHERE created_s < ? ORDER BY seq", (arg,)
+            ).fetchall()
         if not rows:
             return 0
         n_read = sum(r[2] for r in rows)
@@ -145,19 +149,32 @@ class Buffer:
         self.readings -= n_read
         self.dropped_readings += n_read
         self.dropped_messages += len(rows)
-        log.error("BUFFER EVICTED %d messages (%d readings, seq %d..%d) by %s limit (max_bytes=%d, max_age_s=%s); "
-                  "dropped so far: %d readings in %d messages", len(rows), n_read, rows[0][0], rows[-1][0], why,
-                  self.max_bytes, self.max_age_s, self.dropped_readings, self.dropped_messages)
+        log.error(
+            "BUFFER EVICTED %d messages (%d readings, seq %d..%d) by %s limit (max_bytes=%d, max_age_s=%s); "
+            "dropped so far: %d readings in %d messages",
+            len(rows),
+            n_read,
+            rows[0][0],
+            rows[-1][0],
+            why,
+            self.max_bytes,
+            self.max_age_s,
+            self.dropped_readings,
+            self.dropped_messages,
+        )
         return len(rows)
 
-    def fetch(self, after_seq: int, before_seq: int | None = None, limit: int = 100,
-              skip: set[int] | frozenset = frozenset()) -> list[Stored]:
+    def fetch(
+        self, after_seq: int, before_seq: int | None = None, limit: int = 100, skip: set[int] | frozenset = frozenset()
+    ) -> list[Stored]:
         """Messages with ``after_seq < seq < before_seq`` in seq order, leaving out ``skip``."""
         before = self.next_seq if before_seq is None else before_seq
         out: list[Stored] = []
         with self._lock:
-            cur = self._db.execute("SELECT seq, body, n_samples FROM messages WHERE seq > ? AND seq < ? "
-                                   "ORDER BY seq LIMIT ?", (after_seq, before, limit + len(skip)))
+            cur = self._db.execute(
+                "SELECT seq, body, n_samples FROM messages WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+                (after_seq, before, limit + len(skip)),
+            )
             for seq, body, n in cur:
                 if seq not in skip:
                     out.append(Stored(seq, body, n))
@@ -174,11 +191,13 @@ class Buffer:
             try:
                 gone = 0
                 for i in range(0, len(seqs), 500):
-                    chunk = seqs[i:i + 500]
+                    chunk = seqs[i : i + 500]
                     marks = ",".join("?" * len(chunk))
-                    row = self._db.execute(f"SELECT COUNT(*), COALESCE(SUM(length(body)), 0), "
-                                           f"COALESCE(SUM(n_samples), 0) FROM messages WHERE seq IN ({marks})",
-                                           chunk).fetchone()
+                    row = self._db.execute(
+                        f"SELECT COUNT(*), COALESCE(SUM(length(body)), 0), "
+                        f"COALESCE(SUM(n_samples), 0) FROM messages WHERE seq IN ({marks})",
+                        chunk,
+                    ).fetchone()
                     self._db.execute(f"DELETE FROM messages WHERE seq IN ({marks})", chunk)
                     gone += row[0]
                     self.messages -= row[0]

@@ -16,8 +16,8 @@ import os
 import termios
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import serial
 
@@ -40,9 +40,16 @@ def open_port(url: str, line: LineSettings) -> serial.SerialBase:
     parity = serial.PARITY_NONE if pty else line.parity
     bytesize = serial.EIGHTBITS if pty else line.bytesize
     try:
-        return serial.serial_for_url(url, baudrate=line.baudrate, bytesize=bytesize, parity=parity,
-                                     stopbits=line.stopbits, timeout=PORT_POLL_S, write_timeout=5,
-                                     exclusive="://" not in url)
+        return serial.serial_for_url(
+            url,
+            baudrate=line.baudrate,
+            bytesize=bytesize,
+            parity=parity,
+            stopbits=line.stopbits,
+            timeout=PORT_POLL_S,
+            write_timeout=5,
+            exclusive="://" not in url,
+        )
     except (serial.SerialException, ValueError, OSError, termios.error) as exc:
         raise DriverError(f"cannot open {url}: {exc}") from exc
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import sys
+import threading
 from pathlib import Path
 
 import click
 
-from blueranch.signals import on_stop_signals
-
 from blueranch.contracts.errors import ContractError
+from blueranch.signals import on_stop_signals
 
 CONFIG_HELP = "The agent's YAML config (see 'blueranch edge sample-config')."
 
@@ -58,10 +57,15 @@ def sample_config() -> None:
 
 
 @group.command("run")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help=CONFIG_HELP)
-@click.option("--clock-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Simulator clock file (overrides clock_file in the config).")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help=CONFIG_HELP
+)
+@click.option(
+    "--clock-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Simulator clock file (overrides clock_file in the config).",
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
     """Run the agent until Ctrl-C or SIGTERM."""
@@ -71,10 +75,10 @@ def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
     cfg = _load_or_exit(config_path)
     if clock_file is not None:
         cfg = cfg.model_copy(update={"clock_file": clock_file})
+    import sqlite3
+
     from blueranch.edge.agent import Agent
     from blueranch.edge.config import config_version
-
-    import sqlite3
 
     # Handlers go in before the (slow) start-up, so a SIGTERM during start-up still stops cleanly.
     stop_requested = threading.Event()
@@ -98,10 +102,15 @@ def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
 
 
 @group.command("status")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help=CONFIG_HELP)
-@click.option("--status-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The agent's status file (default: from --config).")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help=CONFIG_HELP
+)
+@click.option(
+    "--status-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The agent's status file (default: from --config).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the raw status as JSON.")
 def status_cmd(config_path: Path | None, status_file: Path | None, as_json: bool) -> None:
     """Show buffer depth, dropped count, last reading per sensor and uplink state of the running agent.
@@ -124,16 +133,28 @@ def status_cmd(config_path: Path | None, status_file: Path | None, as_json: bool
 
 @group.command("probe")
 @click.argument("port")
-@click.option("--protocol", type=click.Choice(["auto", "sdi12", "nmea0183", "modbus_rtu"]), default="auto",
-              show_default=True)
+@click.option(
+    "--protocol", type=click.Choice(["auto", "sdi12", "nmea0183", "modbus_rtu"]), default="auto", show_default=True
+)
 @click.option("--baudrate", type=int, default=None, help="NMEA/Modbus speed (default: try the usual ones).")
 @click.option("--slave-ids", default="1-247", show_default=True, help="Modbus ids to scan, e.g. 1-10,20.")
 @click.option("--timeout-s", type=float, default=0.3, show_default=True, help="Reply timeout per question.")
 @click.option("--listen-s", type=float, default=3.0, show_default=True, help="How long to listen for NMEA.")
-@click.option("--sdi12-addresses", default="all", show_default=True,
-              help="SDI-12 addresses to ask (e.g. 0123), or 'all' (0-9, a-z, A-Z).")
-def probe(port: str, protocol: str, baudrate: int | None, slave_ids: str, timeout_s: float, listen_s: float,
-          sdi12_addresses: str) -> None:
+@click.option(
+    "--sdi12-addresses",
+    default="all",
+    show_default=True,
+    help="SDI-12 addresses to ask (e.g. 0123), or 'all' (0-9, a-z, A-Z).",
+)
+def probe(
+    port: str,
+    protocol: str,
+    baudrate: int | None,
+    slave_ids: str,
+    timeout_s: float,
+    listen_s: float,
+    sdi12_addresses: str,
+) -> None:
     """Find what is on serial PORT and print a ready-to-use config snippet.
 
     SDI-12: '?!' and 'a!' for each address, then 'aI!' and 'aM!'. NMEA: listen and list talkers and
@@ -147,9 +168,16 @@ def probe(port: str, protocol: str, baudrate: int | None, slave_ids: str, timeou
     from blueranch.edge.drivers.base import DriverError
 
     try:
-        found = p.probe(port, protocol, baudrate=baudrate, slave_ids=ids, timeout_s=timeout_s, listen_s=listen_s,
-                        sdi12_addresses=p.ADDRESSES if sdi12_addresses == "all" else sdi12_addresses,
-                        report=lambda line: click.echo(f"# {line}", err=True))
+        found = p.probe(
+            port,
+            protocol,
+            baudrate=baudrate,
+            slave_ids=ids,
+            timeout_s=timeout_s,
+            listen_s=listen_s,
+            sdi12_addresses=p.ADDRESSES if sdi12_addresses == "all" else sdi12_addresses,
+            report=lambda line: click.echo(f"# {line}", err=True),
+        )
     except DriverError as exc:  # cannot open the port (missing, busy: the agent holds it, no permission)
         click.echo(f"{port}: {exc}", err=True)
         sys.exit(2)

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 log = logging.getLogger("blueranch.edge.clock")
@@ -26,7 +26,7 @@ class Clock:
         return time.time()
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.time_s(), timezone.utc)
+        return datetime.fromtimestamp(self.time_s(), UTC)
 
     def wall_s(self, sim_s: float) -> float:
         """Wall-clock seconds that ``sim_s`` simulated seconds take."""

@@ -17,7 +17,8 @@ import logging
 import queue
 import re
 import threading
-from typing import Annotated, Callable, Literal, Union
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -51,7 +52,7 @@ class StatusNow(_Cmd):
     cmd: Literal["status"]
 
 
-Command = Annotated[Union[Poll, RawSdi12, StatusNow], Field(discriminator="cmd")]
+Command = Annotated[Poll | RawSdi12 | StatusNow, Field(discriminator="cmd")]
 _ADAPTER = TypeAdapter(Command)
 
 

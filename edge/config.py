@@ -21,7 +21,6 @@ from blueranch.edge import drivers
 from blueranch.edge.drivers.base import QuantityName, SerialSensorBase
 from blueranch.edge.qc import QuantityQc
 
-
 #: The sensor id of the agent's own housekeeping readings.
 AGENT_SENSOR = "agent"
 
@@ -48,7 +47,7 @@ class MqttConfig(Strict):
     status_interval_s: float = Field(default=60.0, gt=0, le=3600)
 
     @model_validator(mode="after")
-    def _one_password_source(self) -> "MqttConfig":
+    def _one_password_source(self) -> MqttConfig:
         if self.password_env and self.password_file:
             raise ValueError("give password_env or password_file, not both")
         return self
@@ -87,9 +86,14 @@ def _driver_of(value) -> str:
 def _sensor_union():
     registry = drivers.load_all()
     members = tuple(Annotated[cls.Config, Tag(name)] for name, cls in sorted(registry.items()))
-    return Annotated[Union[members], Discriminator(_driver_of, custom_error_type="unknown_driver",
-                                                   custom_error_message=f"driver must be one of "
-                                                   f"{', '.join(sorted(registry))}")]
+    return Annotated[
+        Union[members],  # noqa: UP007 (a union built from a tuple at run time)
+        Discriminator(
+            _driver_of,
+            custom_error_type="unknown_driver",
+            custom_error_message=f"driver must be one of {', '.join(sorted(registry))}",
+        ),
+    ]
 
 
 SensorConfig = _sensor_union()
@@ -131,8 +135,14 @@ def consistency(cfg: EdgeConfig) -> list[Violation]:
             line = s.line_settings()
             first = lines.setdefault(s.port, (s.id, line))
             if first[1] != line:
-                out.append(Violation(f"sensors[{i}].port", s.port, f"is shared with sensor {first[0]!r}, which uses "
-                                     f"{first[1]}; this sensor uses {line}: one line, one protocol and speed"))
+                out.append(
+                    Violation(
+                        f"sensors[{i}].port",
+                        s.port,
+                        f"is shared with sensor {first[0]!r}, which uses "
+                        f"{first[1]}; this sensor uses {line}: one line, one protocol and speed",
+                    )
+                )
     return out
 
 

@@ -12,8 +12,8 @@ exclusively, so a probe never talks over a running agent.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from blueranch.edge.bus import Bus, read_until
 from blueranch.edge.drivers.base import DriverError, LineSettings
@@ -21,14 +21,29 @@ from blueranch.edge.drivers.modbus_rtu import client_on, read_registers
 from blueranch.edge.drivers.nmea_framing import SENTENCES, NmeaError, parse_sentence
 from blueranch.edge.drivers.sdi12 import LINE as SDI12_LINE
 from blueranch.edge.drivers.sdi12 import transact
-from blueranch.edge.drivers.sdi12_framing import (ADDRESSES, Sdi12Error, command, parse_address_reply, parse_identification,
-                                        parse_measure_reply)
+from blueranch.edge.drivers.sdi12_framing import (
+    ADDRESSES,
+    Sdi12Error,
+    command,
+    parse_address_reply,
+    parse_identification,
+    parse_measure_reply,
+)
 
 #: SDI-12 sensors whose value order is known: (vendor, model) -> quantities in aM!/aD0! order.
 KNOWN_SDI12 = {
     # The BlueRanch simulator's sonde (firmware_sim/devices/sdi12_sonde.py, DEFAULT_PARAMETERS).
-    ("BLUERNCH", "SONDE9"): ["temp_c", "sp_cond_us_cm", "salinity_psu", "depth_m", "do_mg_l", "do_sat_pct", "ph",
-                             "chl_ug_l", "turbidity_ntu"],
+    ("BLUERNCH", "SONDE9"): [
+        "temp_c",
+        "sp_cond_us_cm",
+        "salinity_psu",
+        "depth_m",
+        "do_mg_l",
+        "do_sat_pct",
+        "ph",
+        "chl_ug_l",
+        "turbidity_ntu",
+    ],
 }
 NMEA_BAUDRATES = (4800, 38400, 9600)
 #: Modbus over Serial Line V1.02, 2.5.1: 19200 is the default, 9600 also required.
@@ -57,8 +72,9 @@ def parse_ids(text: str) -> list[int]:
     return ids
 
 
-def probe_sdi12(url: str, addresses: str = ADDRESSES, timeout_s: float = 0.3,
-                report: Callable[[str], None] = lambda s: None) -> list[Found]:
+def probe_sdi12(
+    url: str, addresses: str = ADDRESSES, timeout_s: float = 0.3, report: Callable[[str], None] = lambda s: None
+) -> list[Found]:
     bus = Bus(url, SDI12_LINE)
     found: list[Found] = []
     try:
@@ -77,8 +93,13 @@ def probe_sdi12(url: str, addresses: str = ADDRESSES, timeout_s: float = 0.3,
                 detail = {"address": a}
                 try:
                     ident = parse_identification(transact(port, command(a, "I"), timeout_s, 1), a)
-                    detail.update(vendor=ident.vendor, model=ident.model, version=ident.version,
-                                  serial=ident.extra, sdi12=ident.sdi12_version)
+                    detail.update(
+                        vendor=ident.vendor,
+                        model=ident.model,
+                        version=ident.version,
+                        serial=ident.extra,
+                        sdi12=ident.sdi12_version,
+                    )
                     m = parse_measure_reply(transact(port, command(a, "M"), timeout_s, 1), a)
                     detail.update(values=m.count, wait_s=m.wait_s)
                     read_until(port, b"\r\n", time.monotonic() + m.wait_s + 1.0)  # let the measurement finish
@@ -93,8 +114,9 @@ def probe_sdi12(url: str, addresses: str = ADDRESSES, timeout_s: float = 0.3,
     return found
 
 
-def probe_nmea(url: str, baudrates=NMEA_BAUDRATES, listen_s: float = 3.0,
-               report: Callable[[str], None] = lambda s: None) -> list[Found]:
+def probe_nmea(
+    url: str, baudrates=NMEA_BAUDRATES, listen_s: float = 3.0, report: Callable[[str], None] = lambda s: None
+) -> list[Found]:
     for baud in baudrates:
         bus = Bus(url, LineSettings(baud, 8, "N", 1, "nmea0183"))
         talkers: dict[str, set[str]] = {}
@@ -121,8 +143,13 @@ def probe_nmea(url: str, baudrates=NMEA_BAUDRATES, listen_s: float = 3.0,
     return []
 
 
-def probe_modbus(url: str, ids: list[int], baudrates=MODBUS_BAUDRATES, timeout_s: float = 0.3,
-                 report: Callable[[str], None] = lambda s: None) -> list[Found]:
+def probe_modbus(
+    url: str,
+    ids: list[int],
+    baudrates=MODBUS_BAUDRATES,
+    timeout_s: float = 0.3,
+    report: Callable[[str], None] = lambda s: None,
+) -> list[Found]:
     for baud in baudrates:
         bus = Bus(url, LineSettings(baud, 8, "E", 1, "modbus_rtu"))
         found: list[Found] = []
@@ -146,17 +173,25 @@ def probe_modbus(url: str, ids: list[int], baudrates=MODBUS_BAUDRATES, timeout_s
     return []
 
 
-def probe(url: str, protocol: str = "auto", baudrate: int | None = None, slave_ids: list[int] | None = None,
-          timeout_s: float = 0.3, listen_s: float = 3.0, sdi12_addresses: str = ADDRESSES,
-          report: Callable[[str], None] = lambda s: None) -> list[Found]:
+def probe(
+    url: str,
+    protocol: str = "auto",
+    baudrate: int | None = None,
+    slave_ids: list[int] | None = None,
+    timeout_s: float = 0.3,
+    listen_s: float = 3.0,
+    sdi12_addresses: str = ADDRESSES,
+    report: Callable[[str], None] = lambda s: None,
+) -> list[Found]:
     found: list[Found] = []
     if protocol in ("auto", "sdi12"):
         found += probe_sdi12(url, sdi12_addresses, timeout_s, report)
     if protocol == "nmea0183" or (protocol == "auto" and not found):
         found += probe_nmea(url, (baudrate,) if baudrate else NMEA_BAUDRATES, listen_s, report)
     if protocol == "modbus_rtu" or (protocol == "auto" and not found):
-        found += probe_modbus(url, slave_ids or list(range(1, 248)), (baudrate,) if baudrate else MODBUS_BAUDRATES,
-                              timeout_s, report)
+        found += probe_modbus(
+            url, slave_ids or list(range(1, 248)), (baudrate,) if baudrate else MODBUS_BAUDRATES, timeout_s, report
+        )
     return found
 
 
@@ -167,25 +202,35 @@ def snippet(found: list[Found]) -> str:
         d = f.detail
         if f.driver == "sdi12":
             known = KNOWN_SDI12.get((d.get("vendor"), d.get("model")))
-            out.append(f"  # {d.get('vendor', '?')} {d.get('model', '?')} v{d.get('version', '?')} "
-                       f"serial {d.get('serial', '?')}: {d.get('values', '?')} values per aM!\n")
-            out.append(f"  - id: sdi12-{d['address']}\n    driver: sdi12\n    port: {f.port}\n"
-                       f"    address: \"{d['address']}\"\n    interval_s: 60\n")
+            out.append(
+                f"  # {d.get('vendor', '?')} {d.get('model', '?')} v{d.get('version', '?')} "
+                f"serial {d.get('serial', '?')}: {d.get('values', '?')} values per aM!\n"
+            )
+            out.append(
+                f"  - id: sdi12-{d['address']}\n    driver: sdi12\n    port: {f.port}\n"
+                f'    address: "{d["address"]}"\n    interval_s: 60\n'
+            )
             if known:
                 out.append(f"    quantities: [{', '.join(known)}]\n")
             else:
-                out.append(f"    quantities: []   # FILL IN the {d.get('values', '?')} quantities in the "
-                           f"sensor's output order (its manual)\n")
+                out.append(
+                    f"    quantities: []   # FILL IN the {d.get('values', '?')} quantities in the "
+                    f"sensor's output order (its manual)\n"
+                )
         elif f.driver == "nmea0183":
             usable = [s for s in d["sentences"] if s in SENTENCES]
             out.append(f"  # talkers {', '.join(d['talkers'])}; sentences seen: {', '.join(d['sentences'])}\n")
-            out.append(f"  - id: nmea-{i}\n    driver: nmea0183\n    port: {f.port}\n    baudrate: {d['baudrate']}\n"
-                       f"    sentences: [{', '.join(usable) or 'GGA'}]\n    interval_s: 60\n")
+            out.append(
+                f"  - id: nmea-{i}\n    driver: nmea0183\n    port: {f.port}\n    baudrate: {d['baudrate']}\n"
+                f"    sentences: [{', '.join(usable) or 'GGA'}]\n    interval_s: 60\n"
+            )
         else:
             out.append(f"  # slave {d['slave_id']}: {d.get('registers_0_1') or d.get('reply')}\n")
-            out.append(f"  - id: modbus-{d['slave_id']}\n    driver: modbus_rtu\n    port: {f.port}\n"
-                       f"    baudrate: {d['baudrate']}\n    slave_id: {d['slave_id']}\n    interval_s: 60\n"
-                       f"    registers:   # FILL IN from the device's register map; e.g. a load cell:\n"
-                       f"      - {{address: 0, function: holding, type: float32, byte_order: big, "
-                       f"word_order: big, quantity: load_kg}}\n")
+            out.append(
+                f"  - id: modbus-{d['slave_id']}\n    driver: modbus_rtu\n    port: {f.port}\n"
+                f"    baudrate: {d['baudrate']}\n    slave_id: {d['slave_id']}\n    interval_s: 60\n"
+                f"    registers:   # FILL IN from the device's register map; e.g. a load cell:\n"
+                f"      - {{address: 0, function: holding, type: float32, byte_order: big, "
+                f"word_order: big, quantity: load_kg}}\n"
+            )
     return "".join(out)

@@ -77,8 +77,9 @@ def _evaluated(n: int, last_only: bool) -> range:
     return range(n - 1, n) if last_only and n else range(n)
 
 
-def flat_line_test(inp, tinp, suspect_threshold: float, fail_threshold: float, tolerance: float,
-                   last_only: bool = False) -> np.ndarray:
+def flat_line_test(
+    inp, tinp, suspect_threshold: float, fail_threshold: float, tolerance: float, last_only: bool = False
+) -> np.ndarray:
     """Suspect/fail when the value has stayed within ``tolerance`` of itself for at least the threshold
     seconds looking back; points whose history is shorter than ``suspect_threshold`` are not evaluated.
     ``last_only`` evaluates just the newest point (the streaming case; O(n) instead of O(n^2))."""
@@ -101,8 +102,16 @@ def flat_line_test(inp, tinp, suspect_threshold: float, fail_threshold: float, t
     return flags
 
 
-def attenuated_signal_test(inp, tinp, suspect_threshold: float, fail_threshold: float, test_period: float,
-                           check_type: str = "std", min_count: int = 3, last_only: bool = False) -> np.ndarray:
+def attenuated_signal_test(
+    inp,
+    tinp,
+    suspect_threshold: float,
+    fail_threshold: float,
+    test_period: float,
+    check_type: str = "std",
+    min_count: int = 3,
+    last_only: bool = False,
+) -> np.ndarray:
     """Suspect/fail when the signal's std (or range) over the trailing ``test_period`` seconds is below
     the thresholds (a fouled or stuck sensor); windows with fewer than ``min_count`` points are not evaluated."""
     x, flags = _prep(inp)

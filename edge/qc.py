@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -40,7 +41,7 @@ class GrossRange(_Test):
     suspect_span: tuple[float, float] | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "GrossRange":
+    def _ordered(self) -> GrossRange:
         for name, span in (("fail_span", self.fail_span), ("suspect_span", self.suspect_span)):
             if span is not None and span[0] >= span[1]:
                 raise ValueError(f"{name} {list(span)}: the low limit must be below the high limit")
@@ -106,19 +107,19 @@ def compile_checks(cfg: QuantityQc) -> list[Check]:
         out.append(lambda x, t, r=cfg.rate_of_change: qartod.rate_of_change_test(x, t, r.threshold_per_s))
     if cfg.flat_line:
         f = cfg.flat_line
-        out.append(lambda x, t, f=f: qartod.flat_line_test(x, t, f.suspect_s, f.fail_s, f.tolerance,
-                                                                       last_only=True))
+        out.append(lambda x, t, f=f: qartod.flat_line_test(x, t, f.suspect_s, f.fail_s, f.tolerance, last_only=True))
     if cfg.attenuated_signal:
         a = cfg.attenuated_signal
         out.append(partial(_attenuated, a))
     return out
 
 
-def _attenuated(a: AttenuatedSignal, x: "np.ndarray", t: "np.ndarray") -> "np.ndarray":
+def _attenuated(a: AttenuatedSignal, x: np.ndarray, t: np.ndarray) -> np.ndarray:
     from blueranch.edge import qartod
 
-    return qartod.attenuated_signal_test(x, t, a.suspect_threshold, a.fail_threshold, a.test_period_s,
-                                         a.check_type, a.min_count, last_only=True)
+    return qartod.attenuated_signal_test(
+        x, t, a.suspect_threshold, a.fail_threshold, a.test_period_s, a.check_type, a.min_count, last_only=True
+    )
 
 
 #: Rolling windows hold at most this many points per (sensor, quantity), whatever the time span.
@@ -141,6 +142,7 @@ class QcEngine:
         import numpy as np
 
         from blueranch.edge import qartod
+
         key = (reading.sensor, reading.quantity)
         t_s = reading.time.timestamp()
         with self._lock:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from blueranch.edge.clock import Clock
 from blueranch.edge.reading import Reading
@@ -39,8 +39,14 @@ class Polled:
 
 
 class BusWorker(threading.Thread):
-    def __init__(self, name: str, sensors: list[Polled], clock: Clock, stop: threading.Event,
-                 on_readings: Callable[[Polled, list[Reading]], None]):
+    def __init__(
+        self,
+        name: str,
+        sensors: list[Polled],
+        clock: Clock,
+        stop: threading.Event,
+        on_readings: Callable[[Polled, list[Reading]], None],
+    ):
         super().__init__(name=f"poll-{name}", daemon=True)
         self.sensors = sensors
         self.clock = clock
@@ -61,8 +67,9 @@ class BusWorker(threading.Thread):
             now = self.clock.time_s()
             if due[s.id] < now:
                 missed = int((now - due[s.id]) // s.interval_s) + 1
-                log.info("sensor %s: poll overran its interval of %s s; skipping %d slot(s)", s.id, s.interval_s,
-                         missed)
+                log.info(
+                    "sensor %s: poll overran its interval of %s s; skipping %d slot(s)", s.id, s.interval_s, missed
+                )
                 due[s.id] += missed * s.interval_s
 
     def poll(self, s: Polled) -> None:
@@ -94,5 +101,12 @@ class BusWorker(threading.Thread):
         cfg = s.config
         where = getattr(cfg, "port", None) or getattr(cfg, "broker_url", "")
         again = f" (failed {h.failing} polls in a row)" if repeated else ""
-        log.warning("sensor %s (%s on %s): %s%s", s.id, cfg.driver, where, reason, again,
-                    exc_info=not isinstance(exc, (OSError, ValueError, RuntimeError)))
+        log.warning(
+            "sensor %s (%s on %s): %s%s",
+            s.id,
+            cfg.driver,
+            where,
+            reason,
+            again,
+            exc_info=not isinstance(exc, (OSError, ValueError, RuntimeError)),
+        )

@@ -22,15 +22,15 @@ import ssl
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 
 from blueranch.contracts import mqtt as contract
-from blueranch.mqttc import connect_properties, make_client, parse_url
 from blueranch.edge.buffer import Buffer, Stored
 from blueranch.edge.config import MqttConfig
+from blueranch.mqttc import connect_properties, make_client, parse_url
 
 log = logging.getLogger("blueranch.edge.uplink")
 
@@ -53,8 +53,15 @@ def as_backfill(body: bytes) -> bytes:
 
 
 class Uplink:
-    def __init__(self, cfg: MqttConfig, site: str, device: str, buffer: Buffer,
-                 status: Callable[[str], contract.Status], on_command: Callable[[bytes], None] | None = None):
+    def __init__(
+        self,
+        cfg: MqttConfig,
+        site: str,
+        device: str,
+        buffer: Buffer,
+        status: Callable[[str], contract.Status],
+        on_command: Callable[[bytes], None] | None = None,
+    ):
         self.cfg = cfg
         self.buffer = buffer
         self.status = status
@@ -65,9 +72,14 @@ class Uplink:
         self.events_topic = contract.events_topic(site, device)
         url = parse_url(cfg.url)
         self.host, self.port = url.host, url.port
-        self.client = make_client(f"edge-{site}-{device}", clean=False, username=cfg.username,
-                                  password=cfg.password(), tls=url.tls,
-                                  ca_file=str(cfg.ca_file) if cfg.ca_file else None)
+        self.client = make_client(
+            f"edge-{site}-{device}",
+            clean=False,
+            username=cfg.username,
+            password=cfg.password(),
+            tls=url.tls,
+            ca_file=str(cfg.ca_file) if cfg.ca_file else None,
+        )
         self.client.max_inflight_messages_set(cfg.inflight_max)
         self.client.max_queued_messages_set(0)
         self.client.will_set(self.status_topic, status("offline").to_json(), qos=1, retain=True)
@@ -88,8 +100,10 @@ class Uplink:
         self._live_cursor = self.live_from - 1
         self._backlog_cursor = 0
         self.sent_live = self.sent_backfill = self.acked = self.rejected = 0
-        self._threads = [threading.Thread(target=self._network, name="uplink-net", daemon=True),
-                         threading.Thread(target=self._sender, name="uplink-send", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._network, name="uplink-net", daemon=True),
+            threading.Thread(target=self._sender, name="uplink-send", daemon=True),
+        ]
 
     # ------------------------------------------------------------ paho callbacks (network thread)
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -121,7 +135,7 @@ class Uplink:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
         if not self.stop_event.is_set():
-            self.state = f"disconnected since {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}: {reason_code}"
+            self.state = f"disconnected since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}: {reason_code}"
             log.warning("lost the broker %s:%d: %s", self.host, self.port, reason_code)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
@@ -136,8 +150,13 @@ class Uplink:
     def _network(self) -> None:
         while not self.stop_event.is_set():
             try:
-                self.client.connect(self.host, self.port, keepalive=self.cfg.keepalive_s, clean_start=False,
-                                    properties=connect_properties(self.cfg.session_expiry_s))
+                self.client.connect(
+                    self.host,
+                    self.port,
+                    keepalive=self.cfg.keepalive_s,
+                    clean_start=False,
+                    properties=connect_properties(self.cfg.session_expiry_s),
+                )
             except (OSError, ssl.SSLError) as exc:
                 self.state = f"cannot reach {self.host}:{self.port}: {exc.__class__.__name__}: {exc}"
                 log.warning("%s", self.state)
@@ -191,8 +210,9 @@ class Uplink:
             sent += 1
         room -= sent
         if room > 0 and self._backlog_cursor < self.live_from - 1:
-            chunk = self.buffer.fetch(self._backlog_cursor, self.live_from, min(room, REPLAY_CHUNK),
-                                      skip=set(self._pending.values()))
+            chunk = self.buffer.fetch(
+                self._backlog_cursor, self.live_from, min(room, REPLAY_CHUNK), skip=set(self._pending.values())
+            )
             for m in chunk:
                 self._publish(m, backfill=True)
                 self._backlog_cursor = m.seq
@@ -221,8 +241,7 @@ class Uplink:
                 continue  # a status message
             if rc is not None and getattr(rc, "is_failure", False):
                 self.rejected += 1
-                log.error("broker REJECTED telemetry seq %d: %s; dropped (rejected so far: %d)", seq, rc,
-                          self.rejected)
+                log.error("broker REJECTED telemetry seq %d: %s; dropped (rejected so far: %d)", seq, rc, self.rejected)
             done.append(seq)
         if done:
             self.acked += len(done)

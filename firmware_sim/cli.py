@@ -6,13 +6,12 @@ import logging
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from blueranch.signals import on_stop_signals
-
 from blueranch.sim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
 
 
@@ -38,7 +37,7 @@ def _speed(value: str) -> float | None:
 def _start(value: str, step_s: float) -> datetime:
     if value == "now":
         now = time.time()
-        return datetime.fromtimestamp(now - now % step_s, timezone.utc)
+        return datetime.fromtimestamp(now - now % step_s, UTC)
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -54,10 +53,18 @@ def group() -> None:
 
 
 @group.command("devices")
-@click.option("--scenario", default="single-buoy", show_default=True,
-              help=f"Scenario name ({', '.join(builtin_names())}) or YAML path.")
-@click.option("--tcp-base-port", type=click.IntRange(1, 65535), default=None,
-              help="Also show the TCP port each serial device would get.")
+@click.option(
+    "--scenario",
+    default="single-buoy",
+    show_default=True,
+    help=f"Scenario name ({', '.join(builtin_names())}) or YAML path.",
+)
+@click.option(
+    "--tcp-base-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also show the TCP port each serial device would get.",
+)
 def devices(scenario: str, tcp_base_port: int | None) -> None:
     """Print each device id, protocol, address, link name (serial) or MQTT topic (nodes)."""
     from blueranch.sim.runner import serial_devices
@@ -84,44 +91,97 @@ def validate(scenario: str) -> None:
 
 @group.command("run")
 @click.option("--scenario", default="single-buoy", show_default=True, help="Scenario name or YAML path.")
-@click.option("--pty-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for one symlink per serial device, named by device id.")
+@click.option(
+    "--pty-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for one symlink per serial device, named by device id.",
+)
 @click.option("--mqtt", "mqtt_url", default=None, help="Broker for LoRa/MQTT nodes, mqtt://HOST:PORT.")
 @click.option("--speed", default="1", show_default=True, help="Simulated seconds per wall second, or 'max'.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same bytes.")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=3660), default=None,
-              help="Simulated days to run (default: the scenario's).")
-@click.option("--truth-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the ground truth here (JSON Lines; docs/simulator.md).")
-@click.option("--clock-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the simulated clock here for the edge agent (agreement 4).")
-@click.option("--tcp-base-port", type=click.IntRange(1, 65535), default=None,
-              help="Also serve serial device N (in scenario order) as raw TCP on this port + N.")
-@click.option("--tcp-host", default="127.0.0.1", show_default=True,
-              help="Address the TCP ports listen on (0.0.0.0 for other containers).")
-@click.option("--start", "start", default=None,
-              help="Override the scenario's start: an RFC 3339 UTC time, or 'now' (rounded down to the step).")
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True, max=3660),
+    default=None,
+    help="Simulated days to run (default: the scenario's).",
+)
+@click.option(
+    "--truth-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the ground truth here (JSON Lines; docs/simulator.md).",
+)
+@click.option(
+    "--clock-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the simulated clock here for the edge agent (agreement 4).",
+)
+@click.option(
+    "--tcp-base-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also serve serial device N (in scenario order) as raw TCP on this port + N.",
+)
+@click.option(
+    "--tcp-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the TCP ports listen on (0.0.0.0 for other containers).",
+)
+@click.option(
+    "--start",
+    "start",
+    default=None,
+    help="Override the scenario's start: an RFC 3339 UTC time, or 'now' (rounded down to the step).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every device's link.")
-def run(scenario: str, pty_dir: Path | None, mqtt_url: str | None, speed: str, seed: int, days: float | None,
-        truth_out: Path | None, clock_file: Path | None, tcp_base_port: int | None, tcp_host: str,
-        start: str | None, verbose: bool) -> None:
+def run(
+    scenario: str,
+    pty_dir: Path | None,
+    mqtt_url: str | None,
+    speed: str,
+    seed: int,
+    days: float | None,
+    truth_out: Path | None,
+    clock_file: Path | None,
+    tcp_base_port: int | None,
+    tcp_host: str,
+    start: str | None,
+    verbose: bool,
+) -> None:
     """Run the scenario until its end, Ctrl-C or SIGTERM."""
     from blueranch.sim.runner import RunOptions
     from blueranch.sim.runner import run as run_scenario
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     sc = _scenario(scenario)
     if start is not None:
         sc = sc.model_copy(update={"start": _start(start, sc.step_s)})
-    opts = RunOptions(seed=seed, days=days, speed=_speed(speed), pty_dir=pty_dir, mqtt_url=mqtt_url,
-                      tcp_base_port=tcp_base_port, tcp_host=tcp_host, truth_out=truth_out, clock_file=clock_file)
+    opts = RunOptions(
+        seed=seed,
+        days=days,
+        speed=_speed(speed),
+        pty_dir=pty_dir,
+        mqtt_url=mqtt_url,
+        tcp_base_port=tcp_base_port,
+        tcp_host=tcp_host,
+        truth_out=truth_out,
+        clock_file=clock_file,
+    )
     stop = threading.Event()
     on_stop_signals(stop.set)
 
     def ready() -> None:
-        click.echo(f"sim {sc.name}: seed {seed}, speed {speed}, devices ready"
-                   + (f" in {pty_dir}" if pty_dir else ""), err=True)
+        click.echo(
+            f"sim {sc.name}: seed {seed}, speed {speed}, devices ready" + (f" in {pty_dir}" if pty_dir else ""),
+            err=True,
+        )
 
     try:
         counts = run_scenario(sc, opts, stop, on_ready=ready)

@@ -50,6 +50,5 @@ class SimClock:
             return
         speed = self.speed if self.speed is not None else self._measured
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"wall_epoch_s": self.wall_epoch_s, "sim_epoch_s": self.sim_epoch_s,
-                                   "speed": speed}))
+        tmp.write_text(json.dumps({"wall_epoch_s": self.wall_epoch_s, "sim_epoch_s": self.sim_epoch_s, "speed": speed}))
         os.replace(tmp, self.path)

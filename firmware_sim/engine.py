@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -29,8 +29,7 @@ from blueranch.sim.devices import values as V
 from blueranch.sim.faults import FaultInjector
 from blueranch.sim.physics.biology import Stock
 from blueranch.sim.physics.energy import diesel_l_h, grid_kw
-from blueranch.sim.physics.environment import (Environment, TimedEvent, buoy_power_at, water_at,
-                                              weather_at)
+from blueranch.sim.physics.environment import Environment, TimedEvent, buoy_power_at, water_at, weather_at
 from blueranch.sim.physics.water import seasonal
 from blueranch.sim.physics.weather import Synoptic
 from blueranch.sim.scenario import Event, Scenario
@@ -83,11 +82,16 @@ class Simulation:
         self._asset_index = {a.id: i for i, a in enumerate(scenario.assets)}
         self._pending: list[dict] = []
         e = scenario.energy
-        self.counters = {d.id: (e.grid_start_kwh if d.kind == "energy_meter" else e.diesel_start_l)
-                         for d in scenario.devices if d.kind in METER_QUANTITY}
+        self.counters = {
+            d.id: (e.grid_start_kwh if d.kind == "energy_meter" else e.diesel_start_l)
+            for d in scenario.devices
+            if d.kind in METER_QUANTITY
+        }
         self._counter_t = self.start_s
-        self.faults = {d.id: FaultInjector(d.id, d.faults, rng_for(seed, "faults", d.id), lambda: self.t,
-                                           self.emit, self.start_s) for d in scenario.devices}
+        self.faults = {
+            d.id: FaultInjector(d.id, d.faults, rng_for(seed, "faults", d.id), lambda: self.t, self.emit, self.start_s)
+            for d in scenario.devices
+        }
         self._noise = {d.id: rng_for(seed, "noise", d.id) for d in scenario.devices}
         self._fcnt: dict[str, int] = defaultdict(int)
         self._started = False
@@ -98,8 +102,9 @@ class Simulation:
 
     # ---- events --------------------------------------------------------------------------------
     def _resolve_events(self) -> list[TimedEvent]:
-        out = [TimedEvent(e.kind, self.start_s + e.at_h * 3600.0, e.duration_h * 3600.0, e)
-               for e in self.scenario.events]
+        out = [
+            TimedEvent(e.kind, self.start_s + e.at_h * 3600.0, e.duration_h * 3600.0, e) for e in self.scenario.events
+        ]
         rate = self.scenario.random_storms_per_year
         if rate > 0:
             rng = rng_for(self.seed, "storms")
@@ -113,14 +118,20 @@ class Simulation:
                         continue
                 # Tropical storm to typhoon: 17.2-32.6 m/s sustained wind (China's tropical cyclone grades,
                 # GB/T 19201-2006); a day or two over the site; pressure drops of 10-45 hPa (assumed).
-                spec = Event(kind="storm", at_h=(t - self.start_s) / 3600.0, duration_h=float(rng.uniform(18, 60)),
-                             wind_m_s=float(rng.uniform(17.2, 32.6)), pressure_drop_hpa=float(rng.uniform(10, 45)))
+                spec = Event(
+                    kind="storm",
+                    at_h=(t - self.start_s) / 3600.0,
+                    duration_h=float(rng.uniform(18, 60)),
+                    wind_m_s=float(rng.uniform(17.2, 32.6)),
+                    pressure_drop_hpa=float(rng.uniform(10, 45)),
+                )
                 out.append(TimedEvent("storm", t, spec.duration_h * 3600.0, spec))
         return sorted(out, key=lambda e: (e.start_s, e.kind))
 
     def silent(self, device: str, t_s: float) -> bool:
-        return any(e.kind == "silent_device" and e.spec.device == device and e.start_s <= t_s < e.end_s
-                   for e in self.events)
+        return any(
+            e.kind == "silent_device" and e.spec.device == device and e.start_s <= t_s < e.end_s for e in self.events
+        )
 
     def emit(self, record: dict) -> None:
         """Queue a truth record (faults injected by devices, live or batch)."""
@@ -145,8 +156,7 @@ class Simulation:
                 speed, course = (e.spec.drift_kn if adrift else 0.0), math.degrees(heading) % 360.0
         lat = loc.lat_deg + north / M_PER_DEG
         lon = loc.lon_deg + east / (M_PER_DEG * math.cos(math.radians(loc.lat_deg)))
-        return {"lat_deg": lat, "lon_deg": lon, "speed_kn": speed, "course_deg": course, "gps_sats": 9.0,
-                "hdop": 0.9}
+        return {"lat_deg": lat, "lon_deg": lon, "speed_kn": speed, "course_deg": course, "gps_sats": 9.0, "hdop": 0.9}
 
     def _load_kg(self, asset: str) -> float:
         a = self.scenario.assets[self._asset_index[asset]]
@@ -172,8 +182,7 @@ class Simulation:
         if d.kind == "load_cell":
             return {"load_kg": self._load_kg(d.asset)}
         if d.kind == "energy_meter":
-            return {"grid_kwh_total": self._counter(device, t_s),
-                    "power_kw": float(grid_kw(t_s, self.scenario.energy))}
+            return {"grid_kwh_total": self._counter(device, t_s), "power_kw": float(grid_kw(t_s, self.scenario.energy))}
         if d.kind == "fuel_meter":
             return {"diesel_l_total": self._counter(device, t_s)}
         if d.kind == "buoy_power":
@@ -241,31 +250,38 @@ class Simulation:
                 frac = 1.0 - (1.0 - e.spec.fraction) ** (1.0 / hours)
                 for f in self.stock.remove(self._asset_index[e.spec.asset], frac, "loss", "fall_off"):
                     flows_day[(f.kind, f.asset, f.cause)] += f.wet_t
-        for f in self.stock.step(t, 1.0, float(env["temp_c"][i]), float(env["do_mg_l"][i]),
-                                 float(env["wave_height_m"][i])):
+        for f in self.stock.step(
+            t, 1.0, float(env["temp_c"][i]), float(env["do_mg_l"][i]), float(env["wave_height_m"][i])
+        ):
             flows_day[(f.kind, f.asset, f.cause)] += f.wet_t
         ts = iso(t)
-        for a, w in zip(self.stock.ids, self.stock.wet_t(t)):
+        for a, w in zip(self.stock.ids, self.stock.wet_t(t), strict=False):
             yield {"type": "biomass", "time": ts, "asset": a, "wet_t": round(float(w), 6)}
         for d in self.scenario.devices:
             if d.kind == "sonde":
                 yield {"type": "water", "time": ts, "device": d.id, **_rounded(water_at(env, i, d.mount_depth_m))}
             elif d.kind == "gps_weather":
-                yield {"type": "weather", "time": ts, "device": d.id,
-                       **_rounded({**self._position(d.id, t, env, i), **weather_at(env, i)})}
+                yield {
+                    "type": "weather",
+                    "time": ts,
+                    "device": d.id,
+                    **_rounded({**self._position(d.id, t, env, i), **weather_at(env, i)}),
+                }
         for dev in self.counters:
             q = METER_QUANTITY[self.scenario.device(dev).kind]
             yield {"type": "energy", "time": ts, "meter": dev, q: round(self.counters[dev], 3)}
 
     def _start_event(self, e: TimedEvent) -> Iterator[dict]:
         s = e.spec
-        detail = {"storm": lambda: f"peak wind {s.wind_m_s:.1f} m/s, pressure -{s.pressure_drop_hpa:.0f} hPa",
-                  "hypoxia": lambda: f"night DO down to {s.min_do_mg_l:.2f} mg/L",
-                  "heatwave": lambda: f"+{s.anomaly_c:.1f} degC",
-                  "mooring_break": lambda: f"buoy adrift at {s.drift_kn:.1f} kn",
-                  "biomass_loss": lambda: f"{s.fraction:.0%} of {s.asset} falls off",
-                  "silent_device": lambda: "device stops answering",
-                  "harvest": lambda: f"{s.fraction:.0%} of {s.asset} harvested"}[e.kind]()
+        detail = {
+            "storm": lambda: f"peak wind {s.wind_m_s:.1f} m/s, pressure -{s.pressure_drop_hpa:.0f} hPa",
+            "hypoxia": lambda: f"night DO down to {s.min_do_mg_l:.2f} mg/L",
+            "heatwave": lambda: f"+{s.anomaly_c:.1f} degC",
+            "mooring_break": lambda: f"buoy adrift at {s.drift_kn:.1f} kn",
+            "biomass_loss": lambda: f"{s.fraction:.0%} of {s.asset} falls off",
+            "silent_device": lambda: "device stops answering",
+            "harvest": lambda: f"{s.fraction:.0%} of {s.asset} harvested",
+        }[e.kind]()
         rec = {"type": "event", "time": iso(e.start_s), "kind": e.kind, "until": iso(e.end_s), "detail": detail}
         if s.device:
             rec["device"] = s.device
@@ -273,8 +289,14 @@ class Simulation:
             rec["asset"] = s.asset
         yield rec
         if e.kind == "silent_device":
-            yield {"type": "fault", "time": iso(e.start_s), "device": s.device, "sensor": s.device,
-                   "kind": "silent", "detail": f"no answer until {iso(e.end_s)}"}
+            yield {
+                "type": "fault",
+                "time": iso(e.start_s),
+                "device": s.device,
+                "sensor": s.device,
+                "kind": "silent",
+                "detail": f"no answer until {iso(e.end_s)}",
+            }
         if e.kind == "harvest":
             for f in self.stock.remove(self._asset_index[s.asset], s.fraction, "harvest", "harvest"):
                 yield {"type": "harvest", "time": iso(e.start_s), "asset": f.asset, "wet_t": round(f.wet_t, 6)}
@@ -309,11 +331,23 @@ class Simulation:
             self._fcnt[d.id] = 0
         self._fcnt[d.id] += 1
         garbled = inj.roll("garbled", d.id, "corrupted frame")
-        yield Reading(t, d.id, d.kind, d.protocol, {k: float(v) for k, v in vals.items()}, d.edge_device,
-                      d.asset, d.farm, t + inj.clock_offset_s(), self._fcnt[d.id], garbled)
+        yield Reading(
+            t,
+            d.id,
+            d.kind,
+            d.protocol,
+            {k: float(v) for k, v in vals.items()},
+            d.edge_device,
+            d.asset,
+            d.farm,
+            t + inj.clock_offset_s(),
+            self._fcnt[d.id],
+            garbled,
+        )
 
     def meta(self) -> dict:
         from blueranch.sim.truth import meta_record
+
         return meta_record(self)
 
 

@@ -14,8 +14,8 @@ per simulated day. Every injected fault calls ``emit`` with a truth record
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,8 +67,16 @@ class FaultInjector:
     resets: int = 0
 
     def record(self, kind: str, sensor: str, detail: str) -> None:
-        self.emit({"type": "fault", "time": iso(self.now()), "device": self.device, "sensor": sensor,
-                   "kind": kind, "detail": detail})
+        self.emit(
+            {
+                "type": "fault",
+                "time": iso(self.now()),
+                "device": self.device,
+                "sensor": sensor,
+                "kind": kind,
+                "detail": detail,
+            }
+        )
 
     def roll(self, kind: str, sensor: str = "", detail: str = "") -> bool:
         """Draw a wire fault of ``kind``; when it happens it is recorded and True is returned."""
@@ -93,8 +101,11 @@ class FaultInjector:
         if r.drift:
             self.record("drift", sensor, f"values drift by {r.drift:+.4%} per day from {iso(self.start_s)}")
         if r.biofouling:
-            self.record("biofouling", sensor, f"signal attenuated by {r.biofouling:.4%} per day "
-                                              f"on {', '.join(sorted(FOULING_QUANTITIES))}")
+            self.record(
+                "biofouling",
+                sensor,
+                f"signal attenuated by {r.biofouling:.4%} per day on {', '.join(sorted(FOULING_QUANTITIES))}",
+            )
         if r.clock_skew_s_per_day:
             self.record("clock_skew", sensor, f"device clock gains {r.clock_skew_s_per_day:+.3f} s per day")
 

@@ -58,8 +58,9 @@ class LinkServer:
         self._sel.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
         self._thread = threading.Thread(target=self._run, name="sim-links", daemon=True)
 
-    def add(self, device: SerialDevice, link_path: Path | None, tcp_port: int | None = None,
-            tcp_host: str = "127.0.0.1") -> _Served:
+    def add(
+        self, device: SerialDevice, link_path: Path | None, tcp_port: int | None = None, tcp_host: str = "127.0.0.1"
+    ) -> _Served:
         """Open a pty for ``device`` (symlinked at ``link_path``) and, if ``tcp_port`` is set, listen there."""
         s = _Served(device, link_path)
         s.master, s.slave = pty.openpty()
@@ -80,8 +81,9 @@ class LinkServer:
                 lst.bind((tcp_host, tcp_port))
             except OSError as exc:
                 lst.close()
-                raise OSError(exc.errno, f"device {device.device_id}: cannot listen on {tcp_host}:{tcp_port}: "
-                                         f"{exc.strerror}") from None
+                raise OSError(
+                    exc.errno, f"device {device.device_id}: cannot listen on {tcp_host}:{tcp_port}: {exc.strerror}"
+                ) from None
             lst.listen(4)
             lst.setblocking(False)
             s.listener = lst
@@ -91,11 +93,11 @@ class LinkServer:
             self._schedule(time.monotonic() + device.tick_s, ("tick", s), b"")
         return s
 
-    def start(self) -> "LinkServer":
+    def start(self) -> LinkServer:
         self._thread.start()
         return self
 
-    def __enter__(self) -> "LinkServer":
+    def __enter__(self) -> LinkServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -137,8 +139,7 @@ class LinkServer:
         try:
             return fn(*args)
         except Exception:
-            log.exception("device %s: %s failed; the device stays up, this input is dropped",
-                          s.device.device_id, what)
+            log.exception("device %s: %s failed; the device stays up, this input is dropped", s.device.device_id, what)
             return []
 
     def _send_replies(self, s: _Served, replies: list[Reply], to) -> None:

@@ -35,18 +35,21 @@ REGISTER_MAPS: dict[str, tuple[Register, ...]] = {
     "load_cell": (Register(0x0000, "load_kg"),),
     "energy_meter": (Register(0x0000, "grid_kwh_total"), Register(0x0002, "power_kw")),
     "fuel_meter": (Register(0x0000, "diesel_l_total"),),
-    "buoy_power": (Register(0x0000, "battery_v"), Register(0x0002, "solar_a"),
-                   Register(0x0004, "enclosure_rh_pct"), Register(0x0006, "rssi_dbm")),
+    "buoy_power": (
+        Register(0x0000, "battery_v"),
+        Register(0x0002, "solar_a"),
+        Register(0x0004, "enclosure_rh_pct"),
+        Register(0x0006, "rssi_dbm"),
+    ),
 }
 
 
-def encode(value: float, type_: RegType = "float32", byte_order: Order = "big",
-           word_order: Order = "big") -> list[int]:
+def encode(value: float, type_: RegType = "float32", byte_order: Order = "big", word_order: Order = "big") -> list[int]:
     """The 16-bit register words that carry ``value``."""
     if type_ != "float32":
         value = int(round(value))
     raw = struct.pack(_FMT[type_], value)
-    words = [raw[i:i + 2] for i in range(0, len(raw), 2)]
+    words = [raw[i : i + 2] for i in range(0, len(raw), 2)]
     if byte_order == "little":
         words = [w[::-1] for w in words]
     if word_order == "little":
@@ -54,8 +57,7 @@ def encode(value: float, type_: RegType = "float32", byte_order: Order = "big",
     return [int.from_bytes(w, "big") for w in words]
 
 
-def decode(words: list[int], type_: RegType = "float32", byte_order: Order = "big",
-           word_order: Order = "big") -> float:
+def decode(words: list[int], type_: RegType = "float32", byte_order: Order = "big", word_order: Order = "big") -> float:
     """Inverse of :func:`encode` (used by tests and by ``sim`` diagnostics)."""
     ws = [w.to_bytes(2, "big") for w in words]
     if word_order == "little":
@@ -69,8 +71,9 @@ class IllegalAddress(LookupError):
     """A read outside the register map (Modbus exception 02)."""
 
 
-def read_registers(regmap: tuple[Register, ...], values: dict[str, float], start: int, count: int,
-                   byte_order: Order, word_order: Order) -> list[int]:
+def read_registers(
+    regmap: tuple[Register, ...], values: dict[str, float], start: int, count: int, byte_order: Order, word_order: Order
+) -> list[int]:
     """Registers ``start .. start+count-1``; every one must belong to a mapped value, else IllegalAddress."""
     words: dict[int, int] = {}
     for reg in regmap:
@@ -78,6 +81,8 @@ def read_registers(regmap: tuple[Register, ...], values: dict[str, float], start
             words[reg.address + i] = w
     missing = [a for a in range(start, start + count) if a not in words]
     if count < 1 or missing:
-        raise IllegalAddress(f"registers {start:#06x}..{start + count - 1:#06x}: "
-                             f"{'none requested' if count < 1 else f'{missing[0]:#06x} is not mapped'}")
+        raise IllegalAddress(
+            f"registers {start:#06x}..{start + count - 1:#06x}: "
+            f"{'none requested' if count < 1 else f'{missing[0]:#06x} is not mapped'}"
+        )
     return [words[a] for a in range(start, start + count)]

@@ -6,7 +6,7 @@ all; ``hh`` is the XOR of every byte between ``$`` and ``*``, as two upper-case 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 MAX_SENTENCE_CHARS = 82
 
@@ -47,19 +47,21 @@ def _hms(t: datetime) -> str:
     return t.strftime("%H%M%S.") + f"{t.microsecond // 10000:02d}"
 
 
-def gga(t_s: float, lat: float, lon: float, sats: int = 9, hdop: float = 0.9, alt_m: float = 2.0,
-        talker: str = "GP") -> bytes:
+def gga(
+    t_s: float, lat: float, lon: float, sats: int = 9, hdop: float = 0.9, alt_m: float = 2.0, talker: str = "GP"
+) -> bytes:
     """Fix data: time, position, quality 1 (GPS fix), satellites, HDOP, antenna altitude, geoid separation."""
-    t = datetime.fromtimestamp(t_s, timezone.utc)
-    return sentence(f"{talker}GGA,{_hms(t)},{_lat(lat)},{_lon(lon)},1,{sats:02d},{hdop:.1f},{alt_m:.1f},M,"
-                    f"10.5,M,,")
+    t = datetime.fromtimestamp(t_s, UTC)
+    return sentence(f"{talker}GGA,{_hms(t)},{_lat(lat)},{_lon(lon)},1,{sats:02d},{hdop:.1f},{alt_m:.1f},M,10.5,M,,")
 
 
 def rmc(t_s: float, lat: float, lon: float, speed_kn: float, course_deg: float, talker: str = "GP") -> bytes:
     """Recommended minimum: time, status A, position, speed over ground, course, date, mode A (autonomous)."""
-    t = datetime.fromtimestamp(t_s, timezone.utc)
-    return sentence(f"{talker}RMC,{_hms(t)},A,{_lat(lat)},{_lon(lon)},{speed_kn:.2f},{course_deg % 360:.1f},"
-                    f"{t.strftime('%d%m%y')},,,A")
+    t = datetime.fromtimestamp(t_s, UTC)
+    return sentence(
+        f"{talker}RMC,{_hms(t)},A,{_lat(lat)},{_lon(lon)},{speed_kn:.2f},{course_deg % 360:.1f},"
+        f"{t.strftime('%d%m%y')},,,A"
+    )
 
 
 def mwv(angle_deg: float, speed_m_s: float, talker: str = "WI") -> bytes:

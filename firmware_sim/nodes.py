@@ -20,9 +20,16 @@ def node_topic(node_id: str) -> str:
 
 
 def node_payload(r: Reading) -> bytes:
-    body = json.dumps({"node": r.device, "fcnt": r.fcnt, "time": iso(r.node_time_s),
-                       "values": {k: round(v, 6) for k, v in r.values.items()}},
-                      separators=(",", ":"), allow_nan=False).encode()
+    body = json.dumps(
+        {
+            "node": r.device,
+            "fcnt": r.fcnt,
+            "time": iso(r.node_time_s),
+            "values": {k: round(v, 6) for k, v in r.values.items()},
+        },
+        separators=(",", ":"),
+        allow_nan=False,
+    ).encode()
     if r.garbled:
         return body[: len(body) // 2]
     return body
@@ -33,6 +40,7 @@ class NodePublisher:
 
     def __init__(self, url: str, client_id: str = "blueranch-sim"):
         from blueranch.mqttc import make_client, parse_url
+
         target = parse_url(url)
         # A clean session: node uplinks are fire-and-forget radio frames; nothing to resume.
         self.client = make_client(client_id, clean=True, tls=target.tls)
@@ -63,4 +71,3 @@ class NodePublisher:
                 log.warning("publish not confirmed before close: %s", exc)
         self.client.loop_stop()
         self.client.disconnect()
-

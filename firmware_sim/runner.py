@@ -55,12 +55,28 @@ def build_device(d, sim: Simulation, clock: SimClock, truth: TruthWriter):
         return not sim.silent(d.id, clock.now())
 
     if d.protocol == "sdi12":
-        return Sdi12Sonde(device_id=d.id, address=d.address, read=read, faults=faults, rng=rng, alive=alive,
-                          serial=f"SIM{zlib.crc32(d.id.encode()) % 10_000_000:07d}")
+        return Sdi12Sonde(
+            device_id=d.id,
+            address=d.address,
+            read=read,
+            faults=faults,
+            rng=rng,
+            alive=alive,
+            serial=f"SIM{zlib.crc32(d.id.encode()) % 10_000_000:07d}",
+        )
     if d.protocol == "nmea":
         return NmeaTalker(device_id=d.id, read=read, clock=clock.now, faults=faults, rng=rng, alive=alive)
-    return ModbusSlave(d.id, d.kind, unit=int(d.address), read=read, byte_order=d.byte_order,
-                       word_order=d.word_order, faults=faults, rng=rng, alive=alive)
+    return ModbusSlave(
+        d.id,
+        d.kind,
+        unit=int(d.address),
+        read=read,
+        byte_order=d.byte_order,
+        word_order=d.word_order,
+        faults=faults,
+        rng=rng,
+        alive=alive,
+    )
 
 
 def run(scenario: Scenario, opts: RunOptions, stop: threading.Event, on_ready=None) -> dict:
@@ -75,14 +91,21 @@ def run(scenario: Scenario, opts: RunOptions, stop: threading.Event, on_ready=No
         if opts.pty_dir is not None:
             for i, d in enumerate(serial_devices(scenario)):
                 port = opts.tcp_base_port + i if opts.tcp_base_port is not None else None
-                served = links.add(build_device(d, sim, clock, truth), opts.pty_dir / link_name(d), port,
-                                   opts.tcp_host)
-                log.info("%s %s address %s on %s -> %s%s", d.id, d.protocol, d.address, served.slave_name,
-                         opts.pty_dir / link_name(d), f" and tcp://127.0.0.1:{port}" if port else "")
+                served = links.add(build_device(d, sim, clock, truth), opts.pty_dir / link_name(d), port, opts.tcp_host)
+                log.info(
+                    "%s %s address %s on %s -> %s%s",
+                    d.id,
+                    d.protocol,
+                    d.address,
+                    served.slave_name,
+                    opts.pty_dir / link_name(d),
+                    f" and tcp://127.0.0.1:{port}" if port else "",
+                )
                 counts["serial_devices"] += 1
             links.start()
         if opts.mqtt_url:
             from blueranch.sim.nodes import NodePublisher
+
             publisher = NodePublisher(opts.mqtt_url, client_id=f"blueranch-sim-{scenario.name}"[:60])
         if on_ready is not None:
             on_ready()

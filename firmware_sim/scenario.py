@@ -69,10 +69,13 @@ class Device(_Strict):
     faults: FaultRates = FaultRates()
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Device":
-        allowed = {"sdi12": {"sonde"}, "nmea": {"gps_weather"},
-                   "modbus": {"load_cell", "energy_meter", "fuel_meter", "buoy_power"},
-                   "mqtt_node": {"load_cell", "reef_monitor"}}[self.protocol]
+    def _consistent(self) -> Device:
+        allowed = {
+            "sdi12": {"sonde"},
+            "nmea": {"gps_weather"},
+            "modbus": {"load_cell", "energy_meter", "fuel_meter", "buoy_power"},
+            "mqtt_node": {"load_cell", "reef_monitor"},
+        }[self.protocol]
         if self.kind not in allowed:
             raise ValueError(f"kind {self.kind!r} cannot speak {self.protocol}; allowed: {sorted(allowed)}")
         if self.protocol == "sdi12" and not (len(self.address) == 1 and self.address.isalnum()):
@@ -100,7 +103,7 @@ class Event(_Strict):
     drift_kn: float = Field(1.0, ge=0, le=10, description="mooring_break: drift speed")
 
     @model_validator(mode="after")
-    def _targets(self) -> "Event":
+    def _targets(self) -> Event:
         if self.kind in ("mooring_break", "silent_device") and self.device is None:
             raise ValueError(f"a {self.kind} event needs a device")
         if self.kind in ("biomass_loss", "harvest") and self.asset is None:
@@ -131,7 +134,7 @@ class Scenario(_Strict):
     events: list[Event] = []
 
     @model_validator(mode="after")
-    def _references(self) -> "Scenario":
+    def _references(self) -> Scenario:
         if self.start.tzinfo is None or self.start.utcoffset() != timedelta(0):
             raise ValueError(f"start {self.start.isoformat()} must be UTC (end it with Z)")
         for what, ids in (("asset", [a.id for a in self.assets]), ("device", [d.id for d in self.devices])):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def iso(t_s: float) -> str:
     """``2026-11-21T14:00:00.000Z`` (millisecond precision, as the MQTT contract's timestamps)."""
-    return datetime.fromtimestamp(round(t_s, 3), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(round(t_s, 3), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def epoch(dt: datetime) -> float:

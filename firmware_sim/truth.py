@@ -26,32 +26,78 @@ def meta_record(sim) -> dict:
     assets = []
     for a in sc.assets:
         lc = load_cells.get(a.id)
-        assets.append({"asset": a.id, "farm": a.farm, "kind": a.kind, "group": a.group,
-                       "sensor": lc.id if lc else None, "device": lc.edge_device if lc else None,
-                       "tare_kg": a.tare_kg, "wet_per_submerged": a.wet_per_submerged,
-                       "lines_per_sensor": a.lines, "area_mu": a.area_mu})
+        assets.append(
+            {
+                "asset": a.id,
+                "farm": a.farm,
+                "kind": a.kind,
+                "group": a.group,
+                "sensor": lc.id if lc else None,
+                "device": lc.edge_device if lc else None,
+                "tare_kg": a.tare_kg,
+                "wet_per_submerged": a.wet_per_submerged,
+                "lines_per_sensor": a.lines,
+                "area_mu": a.area_mu,
+            }
+        )
     devices = []
     for d in sc.devices:
-        rec = {"device": d.id, "protocol": d.protocol, "kind": d.kind, "address": d.address, "link": link_name(d),
-               "edge_device": d.edge_device, "asset": d.asset, "farm": d.farm, "interval_s": d.interval_s}
+        rec = {
+            "device": d.id,
+            "protocol": d.protocol,
+            "kind": d.kind,
+            "address": d.address,
+            "link": link_name(d),
+            "edge_device": d.edge_device,
+            "asset": d.asset,
+            "farm": d.farm,
+            "interval_s": d.interval_s,
+        }
         if d.protocol == "modbus":
-            rec["registers"] = [{"address": r.address, "quantity": r.quantity, "type": r.type}
-                                for r in REGISTER_MAPS[d.kind]]
+            rec["registers"] = [
+                {"address": r.address, "quantity": r.quantity, "type": r.type} for r in REGISTER_MAPS[d.kind]
+            ]
             rec["byte_order"], rec["word_order"] = d.byte_order, d.word_order
         if d.protocol == "mqtt_node":
             rec["topic"] = f"nodes/{d.id}/up"
         if d.faults.any():
             rec["faults"] = {k: v for k, v in d.faults.model_dump().items() if v}
         devices.append(rec)
-    meters = [{"meter": d.id, "kind": d.kind, "device": d.edge_device,
-               "quantity": "grid_kwh_total" if d.kind == "energy_meter" else "diesel_l_total"}
-              for d in sc.devices if d.kind in ("energy_meter", "fuel_meter")]
-    events = [{"kind": e.kind, "start": iso(e.start_s), "until": iso(e.end_s),
-               **({"device": e.spec.device} if e.spec.device else {}),
-               **({"asset": e.spec.asset} if e.spec.asset else {})} for e in sim.events]
-    return {"type": "meta", "scenario": sc.name, "seed": sim.seed, "start": iso(sim.start_s), "end": iso(sim.end_s),
-            "site": sc.site, "step_s": sc.step_s, "location": sc.location.model_dump(), "assets": assets,
-            "devices": devices, "meters": meters, "events": events, "format": "blueranch.sim.truth/v1"}
+    meters = [
+        {
+            "meter": d.id,
+            "kind": d.kind,
+            "device": d.edge_device,
+            "quantity": "grid_kwh_total" if d.kind == "energy_meter" else "diesel_l_total",
+        }
+        for d in sc.devices
+        if d.kind in ("energy_meter", "fuel_meter")
+    ]
+    events = [
+        {
+            "kind": e.kind,
+            "start": iso(e.start_s),
+            "until": iso(e.end_s),
+            **({"device": e.spec.device} if e.spec.device else {}),
+            **({"asset": e.spec.asset} if e.spec.asset else {}),
+        }
+        for e in sim.events
+    ]
+    return {
+        "type": "meta",
+        "scenario": sc.name,
+        "seed": sim.seed,
+        "start": iso(sim.start_s),
+        "end": iso(sim.end_s),
+        "site": sc.site,
+        "step_s": sc.step_s,
+        "location": sc.location.model_dump(),
+        "assets": assets,
+        "devices": devices,
+        "meters": meters,
+        "events": events,
+        "format": "blueranch.sim.truth/v1",
+    }
 
 
 class TruthWriter:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import click
 
-from blueranch.signals import on_stop_signals
-
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import DEFAULT_DATABASE
+from blueranch.signals import on_stop_signals
 
 
 def _password(file: Path | None, env: str) -> str | None:
@@ -36,35 +35,74 @@ def group() -> None:
 
 
 @group.command("run")
-@click.option("--mqtt", "mqtt_url", default="mqtt://127.0.0.1:1883", show_default=True,
-              help="Broker URL (mqtt://HOST:PORT or mqtts://HOST:PORT).")
-@click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True,
-              help="InfluxDB base URL (v1 HTTP API).")
+@click.option(
+    "--mqtt",
+    "mqtt_url",
+    default="mqtt://127.0.0.1:1883",
+    show_default=True,
+    help="Broker URL (mqtt://HOST:PORT or mqtts://HOST:PORT).",
+)
+@click.option(
+    "--influx",
+    "influx_url",
+    default="http://127.0.0.1:8086",
+    show_default=True,
+    help="InfluxDB base URL (v1 HTTP API).",
+)
 @click.option("--database", default=DEFAULT_DATABASE, show_default=True)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes in the shared-subscription group.")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML ingest config (see docs/ingest.md); unknown keys are errors.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes in the shared-subscription group.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML ingest config (see docs/ingest.md); unknown keys are errors.",
+)
 @click.option("--mqtt-username", envvar="BLUERANCH_MQTT_USERNAME", show_envvar=True)
-@click.option("--mqtt-password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="File holding the MQTT password (else $BLUERANCH_MQTT_PASSWORD).")
+@click.option(
+    "--mqtt-password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the MQTT password (else $BLUERANCH_MQTT_PASSWORD).",
+)
 @click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
-@click.option("--influx-password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="File holding the InfluxDB password (else $BLUERANCH_INFLUX_PASSWORD).")
-@click.option("--metrics-port", type=click.IntRange(1, 65535),
-              help="Serve Prometheus metrics here (worker i of N uses PORT + i - 1).")
+@click.option(
+    "--influx-password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the InfluxDB password (else $BLUERANCH_INFLUX_PASSWORD).",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus metrics here (worker i of N uses PORT + i - 1).",
+)
 @click.option("--metrics-addr", default="127.0.0.1", show_default=True, help="Address the metrics server binds.")
 @click.option("--worker-index", default=1, type=click.IntRange(1, 1024), hidden=True)
 @click.option("--log-level", default="INFO", show_default=True)
-def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file: Path | None,
-        mqtt_username: str | None, mqtt_password_file: Path | None, influx_username: str | None,
-        influx_password_file: Path | None, metrics_port: int | None, metrics_addr: str, worker_index: int,
-        log_level: str) -> None:
+def run(
+    mqtt_url: str,
+    influx_url: str,
+    database: str,
+    workers: int,
+    config_file: Path | None,
+    mqtt_username: str | None,
+    mqtt_password_file: Path | None,
+    influx_username: str | None,
+    influx_password_file: Path | None,
+    metrics_port: int | None,
+    metrics_addr: str,
+    worker_index: int,
+    log_level: str,
+) -> None:
     """Subscribe to telemetry, validate it and write it to InfluxDB until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from blueranch.influxdb import InfluxClient
-    from blueranch.mqttc import parse_url
     from blueranch.ingest.config import load_config
+    from blueranch.mqttc import parse_url
 
     try:
         parse_url(mqtt_url)
@@ -74,11 +112,26 @@ def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file
     if workers > 1:
         from blueranch.ingest.pool import Pool
 
-        argv = ["--mqtt", mqtt_url, "--influx", influx_url, "--database", database, "--log-level", log_level,
-                "--metrics-addr", metrics_addr]
-        for flag, value in (("--config", config_file), ("--mqtt-username", mqtt_username),
-                            ("--mqtt-password-file", mqtt_password_file), ("--influx-username", influx_username),
-                            ("--influx-password-file", influx_password_file), ("--metrics-port", metrics_port)):
+        argv = [
+            "--mqtt",
+            mqtt_url,
+            "--influx",
+            influx_url,
+            "--database",
+            database,
+            "--log-level",
+            log_level,
+            "--metrics-addr",
+            metrics_addr,
+        ]
+        for flag, value in (
+            ("--config", config_file),
+            ("--mqtt-username", mqtt_username),
+            ("--mqtt-password-file", mqtt_password_file),
+            ("--influx-username", influx_username),
+            ("--influx-password-file", influx_password_file),
+            ("--metrics-port", metrics_port),
+        ):
             if value is not None:
                 argv += [flag, str(value)]
         pool = Pool(argv, workers)
@@ -87,12 +140,22 @@ def run(mqtt_url: str, influx_url: str, database: str, workers: int, config_file
 
     from blueranch.ingest.worker import Worker
 
-    influx = InfluxClient(influx_url, database, influx_username,
-                          _password(influx_password_file, "BLUERANCH_INFLUX_PASSWORD"),
-                          timeout_s=config.retry.timeout_s)
-    worker = Worker(mqtt_url, influx, config, index=worker_index, username=mqtt_username,
-                    password=_password(mqtt_password_file, "BLUERANCH_MQTT_PASSWORD"),
-                    metrics_port=None if metrics_port is None else metrics_port + worker_index - 1,
-                    metrics_addr=metrics_addr)
+    influx = InfluxClient(
+        influx_url,
+        database,
+        influx_username,
+        _password(influx_password_file, "BLUERANCH_INFLUX_PASSWORD"),
+        timeout_s=config.retry.timeout_s,
+    )
+    worker = Worker(
+        mqtt_url,
+        influx,
+        config,
+        index=worker_index,
+        username=mqtt_username,
+        password=_password(mqtt_password_file, "BLUERANCH_MQTT_PASSWORD"),
+        metrics_port=None if metrics_port is None else metrics_port + worker_index - 1,
+        metrics_addr=metrics_addr,
+    )
     on_stop_signals(worker.request_stop)
     worker.run()

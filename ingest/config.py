@@ -40,7 +40,7 @@ class DevicePolicy(BaseModel):
     known: list[contract.SafeId] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _known_needed(self) -> "DevicePolicy":
+    def _known_needed(self) -> DevicePolicy:
         if self.unknown == "reject" and not self.known:
             raise ValueError("unknown: reject needs a list of known devices (known: [buoy-01, ...])")
         return self

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from blueranch.contracts import mqtt as contract
 from blueranch.mqttc import make_client, parse_url
@@ -20,11 +20,12 @@ UNIT = "mg/L"
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def payload(device: str, seq: int, start_ms: int, samples: int = 1, sensor: str = "sonde-1",
-            value: float = 7.25) -> bytes:
+def payload(
+    device: str, seq: int, start_ms: int, samples: int = 1, sensor: str = "sonde-1", value: float = 7.25
+) -> bytes:
     """A valid telemetry message of ``samples`` samples of dissolved oxygen."""
     base = start_ms + seq * samples
     body = ",".join(
@@ -32,12 +33,12 @@ def payload(device: str, seq: int, start_ms: int, samples: int = 1, sensor: str 
         f'"unit":"{UNIT}","qc":1}}'
         for i in range(samples)
     )
-    return (f'{{"schema":"{contract.TELEMETRY_SCHEMA}","device":"{device}","seq":{seq},'
-            f'"samples":[{body}]}}').encode()
+    return (f'{{"schema":"{contract.TELEMETRY_SCHEMA}","device":"{device}","seq":{seq},"samples":[{body}]}}').encode()
 
 
-def stream(site: str, devices: list[str], messages: int, samples: int = 1,
-           start_ms: int | None = None) -> Iterator[tuple[str, bytes]]:
+def stream(
+    site: str, devices: list[str], messages: int, samples: int = 1, start_ms: int | None = None
+) -> Iterator[tuple[str, bytes]]:
     """``messages`` (topic, payload) pairs spread round-robin over ``devices``."""
     start = int(time.time() * 1000) - 3_600_000 if start_ms is None else start_ms
     topics = [contract.telemetry_topic(site, d) for d in devices]
@@ -49,8 +50,14 @@ def stream(site: str, devices: list[str], messages: int, samples: int = 1,
 class Publisher:
     """A paho QoS 1 publisher with a wide in-flight window; :meth:`publish_all` returns once all are acked."""
 
-    def __init__(self, url: str, client_id: str = "loadgen", username: str | None = None,
-                 password: str | None = None, inflight: int = 1000):
+    def __init__(
+        self,
+        url: str,
+        client_id: str = "loadgen",
+        username: str | None = None,
+        password: str | None = None,
+        inflight: int = 1000,
+    ):
         u = parse_url(url)
         self.client = make_client(client_id, clean=True, username=username, password=password)
         self.client.max_inflight_messages_set(inflight)
@@ -65,8 +72,13 @@ class Publisher:
             self._acked += 1
             self._lock.notify_all()
 
-    def publish_all(self, messages: Iterable[tuple[str, bytes]], rate_per_s: float | None = None,
-                    timeout_s: float = 300, on_send=None) -> int:
+    def publish_all(
+        self,
+        messages: Iterable[tuple[str, bytes]],
+        rate_per_s: float | None = None,
+        timeout_s: float = 300,
+        on_send=None,
+    ) -> int:
         """Publish at QoS 1 (optionally paced); wait for every PUBACK. Returns the number sent."""
         with self._lock:
             start_acked = self._acked

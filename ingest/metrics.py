@@ -26,24 +26,32 @@ class Metrics:
         r.register(_ReceivedCollector(self))
         self.points = Counter("blueranch_ingest_points", "Points written to InfluxDB", registry=r)
         self.batches = Counter("blueranch_ingest_batches", "Batches written to InfluxDB", registry=r)
-        self.errors = Counter("blueranch_ingest_errors", "Messages rejected or points refused, by reason",
-                              ["reason"], registry=r)
-        self.flagged = Counter("blueranch_ingest_flagged", "Messages written with flagged samples, by reason",
-                               ["reason"], registry=r)
-        self.retries = Counter("blueranch_ingest_write_retries", "InfluxDB write attempts that failed and were "
-                               "retried", registry=r)
-        self.batch_latency = Histogram("blueranch_ingest_batch_latency_seconds", "Time to write one batch",
-                                       buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-                                       registry=r)
-        self.lag = Gauge("blueranch_ingest_lag_seconds", "Server time minus the newest sample time written",
-                         registry=r)
-        self.pending_points = Gauge("blueranch_ingest_pending_points", "Points received, not yet written",
-                                    registry=r)
-        self.unacked = Gauge("blueranch_ingest_unacked_messages", "Messages received, not yet acknowledged",
-                             registry=r)
+        self.errors = Counter(
+            "blueranch_ingest_errors", "Messages rejected or points refused, by reason", ["reason"], registry=r
+        )
+        self.flagged = Counter(
+            "blueranch_ingest_flagged", "Messages written with flagged samples, by reason", ["reason"], registry=r
+        )
+        self.retries = Counter(
+            "blueranch_ingest_write_retries", "InfluxDB write attempts that failed and were retried", registry=r
+        )
+        self.batch_latency = Histogram(
+            "blueranch_ingest_batch_latency_seconds",
+            "Time to write one batch",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=r,
+        )
+        self.lag = Gauge("blueranch_ingest_lag_seconds", "Server time minus the newest sample time written", registry=r)
+        self.pending_points = Gauge("blueranch_ingest_pending_points", "Points received, not yet written", registry=r)
+        self.unacked = Gauge("blueranch_ingest_unacked_messages", "Messages received, not yet acknowledged", registry=r)
         self._lock = threading.Lock()
-        self.totals = {"messages_total": 0, "points_total": 0, "batches_total": 0, "errors_total": 0,
-                       "backfill_messages_total": 0}
+        self.totals = {
+            "messages_total": 0,
+            "points_total": 0,
+            "batches_total": 0,
+            "errors_total": 0,
+            "backfill_messages_total": 0,
+        }
         self.last_batch_latency_s = 0.0
         self.newest_ms = 0
 
@@ -91,7 +99,9 @@ class _ReceivedCollector:
 
     def collect(self):
         totals = self.metrics.totals
-        yield CounterMetricFamily("blueranch_ingest_messages", "MQTT messages received",
-                                  value=totals["messages_total"])
-        yield CounterMetricFamily("blueranch_ingest_backfill_messages", "Replayed (backfill) messages received",
-                                  value=totals["backfill_messages_total"])
+        yield CounterMetricFamily("blueranch_ingest_messages", "MQTT messages received", value=totals["messages_total"])
+        yield CounterMetricFamily(
+            "blueranch_ingest_backfill_messages",
+            "Replayed (backfill) messages received",
+            value=totals["backfill_messages_total"],
+        )

@@ -38,8 +38,18 @@ class Pool:
         self.backoff_s = {i: _RESTART_MIN_S for i in range(1, workers + 1)}
 
     def _start(self, index: int) -> None:
-        cmd = [sys.executable, "-m", "blueranch", "ingest", "run", *self.argv, "--workers", "1",
-               "--worker-index", str(index)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "blueranch",
+            "ingest",
+            "run",
+            *self.argv,
+            "--workers",
+            "1",
+            "--worker-index",
+            str(index),
+        ]
         self.procs[index] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
         self.started_at[index] = time.monotonic()
         log.info("started ingest worker %d (pid %d)", index, self.procs[index].pid)
@@ -57,8 +67,14 @@ class Pool:
                 lived = now - self.started_at[i]
                 if lived > _HEALTHY_AFTER_S:
                     self.backoff_s[i] = _RESTART_MIN_S
-                log.error("ingest worker %d (pid %d) exited with %s after %.1f s; restarting in %.1f s",
-                          i, proc.pid, code, lived, self.backoff_s[i])
+                log.error(
+                    "ingest worker %d (pid %d) exited with %s after %.1f s; restarting in %.1f s",
+                    i,
+                    proc.pid,
+                    code,
+                    lived,
+                    self.backoff_s[i],
+                )
                 restart_at[i] = now + self.backoff_s[i]
                 self.backoff_s[i] = min(self.backoff_s[i] * 2, _RESTART_MAX_S)
             for i, at in list(restart_at.items()):

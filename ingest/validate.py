@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError, Violation
@@ -43,13 +43,15 @@ class Validator:
 
     def _check_size(self, payload: bytes) -> None:
         if len(payload) > self.config.max_payload_bytes:
-            raise ContractError.single("oversize", "payload", f"{len(payload)} bytes",
-                                       f"must be at most {self.config.max_payload_bytes} bytes")
+            raise ContractError.single(
+                "oversize", "payload", f"{len(payload)} bytes", f"must be at most {self.config.max_payload_bytes} bytes"
+            )
 
     def _check_device(self, device: str) -> None:
         if self.config.devices.unknown == "reject" and device not in self.known:
-            raise ContractError.single("unknown_device", "device", device,
-                                       "is not in the ingest's list of known devices (devices.known)")
+            raise ContractError.single(
+                "unknown_device", "device", device, "is not in the ingest's list of known devices (devices.known)"
+            )
 
     def accept(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
         """Validate and serialise; raise :class:`ContractError` with a bounded ``reason``."""
@@ -57,7 +59,7 @@ class Validator:
         msg = contract.parse_telemetry(payload, topic)
         self._check_device(msg.device)
         site = topic.split("/", 3)[2]  # parse_telemetry has checked the topic's shape and ids
-        bad = contract.check_clock(msg, now or datetime.now(timezone.utc), self.max_future, self.max_past)
+        bad = contract.check_clock(msg, now or datetime.now(UTC), self.max_future, self.max_past)
         if not bad:  # the common case: serialise straight from the samples
             body = telemetry_lines(site, msg)
             newest = to_ms(max(smp.time for smp in msg.samples))
@@ -77,10 +79,11 @@ class Validator:
         self._check_size(payload)
         status = contract.parse_status(payload, topic)
         self._check_device(status.device)
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         if status.time is not None and status.time > now + self.max_future:
-            raise ContractError.single("clock_future", "time", status.time.isoformat(),
-                                       f"is more than {self.max_future} in the future")
+            raise ContractError.single(
+                "clock_future", "time", status.time.isoformat(), f"is more than {self.max_future} in the future"
+            )
         site = topic.split("/", 3)[2]  # parse_status has checked the topic's shape and ids
         points = status_points(site, status, int(now.timestamp() * 1000))
         return Accepted(lines(points), len(points), status.device, -1, False, points[0].time_ms)
@@ -97,7 +100,7 @@ class Validator:
                 rejected.append(v)
             else:
                 flags.append("clock_future" if future else "clock_past")
-                index = int(v.field[len("samples["):v.field.index("]")])
+                index = int(v.field[len("samples[") : v.field.index("]")])
                 points[index] = _suspect(points[index])
         if rejected:
             future = any("future" in v.rule for v in rejected)

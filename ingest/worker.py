@@ -34,11 +34,11 @@ from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.influxdb import InfluxClient, InfluxError
-from blueranch.mqttc import make_client, parse_url
 from blueranch.ingest.config import IngestConfig
 from blueranch.ingest.metrics import Metrics
 from blueranch.ingest.validate import ErrorClock, Validator
 from blueranch.ingest.writer import Refused, Stopped, Writer
+from blueranch.mqttc import make_client, parse_url
 
 log = logging.getLogger("blueranch.ingest")
 
@@ -63,9 +63,17 @@ class _Entry:
 
 
 class Worker:
-    def __init__(self, mqtt_url: str, influx: InfluxClient, config: IngestConfig | None = None,
-                 index: int = 1, username: str | None = None, password: str | None = None,
-                 metrics_port: int | None = None, metrics_addr: str = "127.0.0.1"):
+    def __init__(
+        self,
+        mqtt_url: str,
+        influx: InfluxClient,
+        config: IngestConfig | None = None,
+        index: int = 1,
+        username: str | None = None,
+        password: str | None = None,
+        metrics_port: int | None = None,
+        metrics_addr: str = "127.0.0.1",
+    ):
         self.config = config or IngestConfig()
         self.influx = influx
         self.worker_id = f"{self.config.client_id}-{index}"
@@ -75,8 +83,13 @@ class Worker:
         self.subscribed = threading.Event()
         self.metrics = Metrics(self.worker_id)
         self.validator = Validator(self.config)
-        self.writer = Writer(influx, self.config.retry, self.stop_event, compress=self.config.batch.gzip,
-                             on_retry=self.metrics.retries.inc)
+        self.writer = Writer(
+            influx,
+            self.config.retry,
+            self.stop_event,
+            compress=self.config.batch.gzip,
+            on_retry=self.metrics.retries.inc,
+        )
         self.errors_clock = ErrorClock()
         self._log_limit = _LogLimit()
         self._cond = threading.Condition()
@@ -92,8 +105,9 @@ class Worker:
         self._ack_lock = threading.Lock()
         self._generation = 0
         self._url = parse_url(mqtt_url)
-        self.client = make_client(self.worker_id, clean=False, manual_ack=True, tls=self._url.tls,
-                                  username=username, password=password)
+        self.client = make_client(
+            self.worker_id, clean=False, manual_ack=True, tls=self._url.tls, username=username, password=password
+        )
         self.client.max_inflight_messages_set(100)  # our own publishes: dead letters
         self.client.reconnect_delay_set(0.2, 10)
         self.client.on_connect = self._on_connect
@@ -112,20 +126,28 @@ class Worker:
         with self._ack_lock:
             self._generation += 1
         if reason_code.is_failure:
-            log.error("broker %s:%d refused the connection of %s: %s", self._url.host, self._url.port,
-                      self.worker_id, reason_code)
+            log.error(
+                "broker %s:%d refused the connection of %s: %s",
+                self._url.host,
+                self._url.port,
+                self.worker_id,
+                reason_code,
+            )
             return
         log.info("%s connected (session present: %s)", self.worker_id, flags.session_present)
         # Telemetry, and the agents' status messages (retained and Last Will) for device_status.
-        client.subscribe([(contract.shared_subscription(self.config.group, f), SubscribeOptions(qos=1))
-                          for f in (contract.TELEMETRY_FILTER, contract.STATUS_FILTER)])
+        client.subscribe(
+            [
+                (contract.shared_subscription(self.config.group, f), SubscribeOptions(qos=1))
+                for f in (contract.TELEMETRY_FILTER, contract.STATUS_FILTER)
+            ]
+        )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._ack_lock:
             self._generation += 1
         if not self.stop_event.is_set():
-            log.warning("%s lost the broker (%s); unacknowledged messages will be resent", self.worker_id,
-                        reason_code)
+            log.warning("%s lost the broker (%s); unacknowledged messages will be resent", self.worker_id, reason_code)
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         if self._closing:
@@ -146,8 +168,9 @@ class Worker:
             self._reject(entry, msg, exc)
         except Exception as exc:  # a bug must not stop the worker nor block the messages behind this one
             log.exception("unexpected error on a message on %r; dead-lettering it", msg._topic[:200])
-            self._reject(entry, msg, ContractError.single("internal_error", "payload", type(exc).__name__,
-                                                          str(exc)[:300]))
+            self._reject(
+                entry, msg, ContractError.single("internal_error", "payload", type(exc).__name__, str(exc)[:300])
+            )
         else:
             self.metrics.received(acc.backfill)
             entry.body, entry.points, entry.newest_ms, entry.topic = acc.body, acc.points, acc.newest_ms, topic
@@ -164,17 +187,32 @@ class Worker:
         self.metrics.error(exc.reason)
         entry.topic = topic
         entry.ops.append(self._error_point(exc.reason, topic, str(exc)))
-        self._deadletter(exc.reason, topic, str(exc), msg.payload[:_EXCERPT_BYTES],
-                         [{"field": v.field, "value": repr(v.value)[:200], "rule": v.rule} for v in exc.violations])
+        self._deadletter(
+            exc.reason,
+            topic,
+            str(exc),
+            msg.payload[:_EXCERPT_BYTES],
+            [{"field": v.field, "value": repr(v.value)[:200], "rule": v.rule} for v in exc.violations],
+        )
 
     def _error_point(self, reason: str, topic: str, detail: str) -> Point:
-        return Point(ERRORS.name, {"reason": reason, "worker": self.worker_id},
-                     {"count": 1, "topic": topic[:200], "detail": detail[:1000]}, self.errors_clock.next_ms())
+        return Point(
+            ERRORS.name,
+            {"reason": reason, "worker": self.worker_id},
+            {"count": 1, "topic": topic[:200], "detail": detail[:1000]},
+            self.errors_clock.next_ms(),
+        )
 
     def _deadletter(self, reason: str, topic: str, detail: str, excerpt: bytes, violations: list[dict]) -> None:
-        report = {"reason": reason, "topic": topic, "detail": detail, "violations": violations,
-                  "worker": self.worker_id, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  "payload_excerpt": excerpt.decode("utf-8", errors="replace")}
+        report = {
+            "reason": reason,
+            "topic": topic,
+            "detail": detail,
+            "violations": violations,
+            "worker": self.worker_id,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "payload_excerpt": excerpt.decode("utf-8", errors="replace"),
+        }
         self.client.publish(self.config.deadletter_topic, json.dumps(report), qos=1)
 
     # ------------------------------------------------------------ batching
@@ -183,9 +221,13 @@ class Worker:
             waited = False
             while self._pending_points >= self.config.max_pending_points and not self.stop_event.is_set():
                 if not waited:
-                    log.warning("%s holds %d unwritten points (max_pending_points %d): reading paused until "
-                                "InfluxDB catches up", self.worker_id, self._pending_points,
-                                self.config.max_pending_points)
+                    log.warning(
+                        "%s holds %d unwritten points (max_pending_points %d): reading paused until "
+                        "InfluxDB catches up",
+                        self.worker_id,
+                        self._pending_points,
+                        self.config.max_pending_points,
+                    )
                     waited = True
                 self._cond.wait(1.0)
             if not self._pending:
@@ -221,7 +263,7 @@ class Worker:
                     break
                 taken.append(entry)
                 n += entry.points
-            del self._pending[:len(taken)]
+            del self._pending[: len(taken)]
             self._pending_points -= n
             self._oldest = time.monotonic()
             self._cond.notify_all()
@@ -235,8 +277,12 @@ class Worker:
             try:
                 self._flush(batch)
             except Stopped as exc:
-                log.warning("%s stopped with %d messages unwritten and unacknowledged (the broker keeps them): "
-                            "%s", self.worker_id, sum(e.mid is not None for e in batch), exc)
+                log.warning(
+                    "%s stopped with %d messages unwritten and unacknowledged (the broker keeps them): %s",
+                    self.worker_id,
+                    sum(e.mid is not None for e in batch),
+                    exc,
+                )
 
     def _flush(self, batch: list[_Entry]) -> None:
         t0 = time.monotonic()
@@ -270,14 +316,16 @@ class Worker:
         self.metrics.unacked.set(self._unacked)
         self.metrics.pending_points.set(self._pending_points)
         if stale:
-            log.info("%s: %d written messages came on a previous connection; the broker resends them",
-                     self.worker_id, stale)
+            log.info(
+                "%s: %d written messages came on a previous connection; the broker resends them", self.worker_id, stale
+            )
 
     def _refused(self, entry: _Entry, r: Refused) -> None:
         """A point InfluxDB refused (4xx): dead-letter it alone; the message's other points are written."""
         line = r.line.decode("utf-8", errors="replace")
-        log.error("InfluxDB refused a point of a message from %r: %s; line: %s", entry.topic or "?", r.error,
-                  line[:300])
+        log.error(
+            "InfluxDB refused a point of a message from %r: %s; line: %s", entry.topic or "?", r.error, line[:300]
+        )
         self.metrics.error("influx_refused")
         entry.ops.append(self._error_point("influx_refused", entry.topic, f"{r.error}; line: {line[:600]}"))
         self._deadletter("influx_refused", entry.topic, r.error, r.line[:_EXCERPT_BYTES], [])
@@ -293,8 +341,11 @@ class Worker:
             self.influx.ensure_database()
         except InfluxError as exc:
             if exc.status in (401, 403):
-                log.warning("cannot create database %r with these credentials (%s); assuming an administrator "
-                            "created it", self.influx.database, exc)
+                log.warning(
+                    "cannot create database %r with these credentials (%s); assuming an administrator created it",
+                    self.influx.database,
+                    exc,
+                )
             elif exc.retryable:
                 log.warning("InfluxDB is not reachable yet (%s); writes will retry", exc)
             else:
@@ -310,8 +361,13 @@ class Worker:
         stats = threading.Thread(target=self._stats_loop, name=f"{self.worker_id}-stats", daemon=True)
         flusher.start()
         stats.start()
-        self.client.connect_async(self._url.host, self._url.port, keepalive=self.config.keepalive_s,
-                                  clean_start=False, properties=self._connect_properties())
+        self.client.connect_async(
+            self._url.host,
+            self._url.port,
+            keepalive=self.config.keepalive_s,
+            clean_start=False,
+            properties=self._connect_properties(),
+        )
         self.client.loop_start()
         while not self.stop_event.wait(0.2):
             if self._stop_requested:
@@ -355,12 +411,10 @@ class _LogLimit:
         w = self._windows.get(reason)
         if w is None or now - w[0] >= self.window_s:
             if w is not None and w[2]:
-                log.warning("%d more rejections (%s) were not logged in the last %.0f s", w[2], reason,
-                            self.window_s)
+                log.warning("%d more rejections (%s) were not logged in the last %.0f s", w[2], reason, self.window_s)
             w = self._windows[reason] = [now, 0, 0]
         if w[1] < self.per_window:
             w[1] += 1
             return True
         w[2] += 1
         return False
-

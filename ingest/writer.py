@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tenacity
@@ -46,8 +46,14 @@ class Refused:
 
 
 class Writer:
-    def __init__(self, client: InfluxClient, retry: RetryConfig, stop_event: threading.Event,
-                 compress: bool = True, on_retry: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        client: InfluxClient,
+        retry: RetryConfig,
+        stop_event: threading.Event,
+        compress: bool = True,
+        on_retry: Callable[[], None] = lambda: None,
+    ):
         self.client = client
         self.on_retry = on_retry
         self.stop_event = stop_event
@@ -67,8 +73,12 @@ class Writer:
         self.on_retry()
         exc = state.outcome.exception() if state.outcome else None
         level = logging.ERROR if isinstance(exc, InfluxError) and exc.status in (401, 403, 404) else logging.WARNING
-        log.log(level, "InfluxDB write failed (attempt %d), retrying; nothing is acknowledged meanwhile: %s",
-                state.attempt_number, exc)
+        log.log(
+            level,
+            "InfluxDB write failed (attempt %d), retrying; nothing is acknowledged meanwhile: %s",
+            state.attempt_number,
+            exc,
+        )
         if isinstance(exc, InfluxError) and exc.status == 404:  # InfluxDB was down when the worker started
             try:
                 self.client.ensure_database()
@@ -98,16 +108,20 @@ class Writer:
             first_error = exc
         lines: list[bytes] = []
         line_owner: list[int] = []
-        for chunk, owner in zip(chunks, owners):
+        for chunk, owner in zip(chunks, owners, strict=False):
             for ln in chunk.split(b"\n"):
                 lines.append(ln)
                 line_owner.append(owner)
-        log.warning("InfluxDB refused part of a batch of %d lines (%s); bisecting to find the refused points",
-                    len(lines), first_error)
+        log.warning(
+            "InfluxDB refused part of a batch of %d lines (%s); bisecting to find the refused points",
+            len(lines),
+            first_error,
+        )
         return self._bisect(lines, line_owner, 0, len(lines), first_error, retention_policy)
 
-    def _bisect(self, lines: list[bytes], owner: list[int], lo: int, hi: int, error: InfluxError,
-                rp: str | None) -> list[Refused]:
+    def _bisect(
+        self, lines: list[bytes], owner: list[int], lo: int, hi: int, error: InfluxError, rp: str | None
+    ) -> list[Refused]:
         if hi - lo == 1:
             return [Refused(lines[lo], owner[lo], str(error))]
         mid = (lo + hi) // 2

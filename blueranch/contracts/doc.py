@@ -26,7 +26,8 @@ def render() -> str:
     w("| topic | direction | payload |")
     w("|---|---|---|")
     w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/telemetry` | device -> server | `{mqtt.TELEMETRY_SCHEMA}`, QoS 1 |")
-    w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/status` | device -> server | `{mqtt.STATUS_SCHEMA}`, QoS 1, retained, Last Will |")
+    status = f"`{mqtt.STATUS_SCHEMA}`, QoS 1, retained, Last Will"
+    w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/status` | device -> server | {status} |")
     w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/events` | device -> server | device events, QoS 1 |")
     w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/cmd` | server -> device | commands, QoS 1 |")
     w(f"| `{mqtt.PREFIX}/{{site}}/_alerts` | alert worker -> subscribers | alert notifications |")
@@ -34,7 +35,8 @@ def render() -> str:
     w("")
     w(f"- Site and device ids: `{mqtt.ID_PATTERN}`.")
     w(f"- Largest payload: {mqtt.MAX_PAYLOAD_BYTES} bytes; at most {mqtt.MAX_SAMPLES} samples per message.")
-    w(f"- Default clock policy: samples at most {mqtt.DEFAULT_MAX_FUTURE} ahead and {mqtt.DEFAULT_MAX_PAST} behind the server clock.")
+    future, past = mqtt.DEFAULT_MAX_FUTURE, mqtt.DEFAULT_MAX_PAST
+    w(f"- Default clock policy: samples at most {future} ahead and {past} behind the server clock.")
     w("- QARTOD flags: " + ", ".join(f"{f.value} {f.name.lower()}" for f in mqtt.QcFlag) + ".")
     w("")
     for model in (mqtt.Telemetry, mqtt.Sample, mqtt.Position, mqtt.Status):
@@ -50,8 +52,10 @@ def render() -> str:
     w("| quantity (= field) | unit | measurement | physical range | description |")
     w("|---|---|---|---|---|")
     for q in QUANTITIES.values():
-        w(f"| `{q.name}` | {q.unit} | `{q.measurement}` | {q.gross_min:g} .. {q.gross_max:g} | {q.description}"
-          f"{' (cumulative counter)' if q.cumulative else ''} |")
+        w(
+            f"| `{q.name}` | {q.unit} | `{q.measurement}` | {q.gross_min:g} .. {q.gross_max:g} | {q.description}"
+            f"{' (cumulative counter)' if q.cumulative else ''} |"
+        )
     w("")
     w("### InfluxDB retention policies\n")
     w("| policy | duration | default | use |")
@@ -110,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         DOC.write_text(new)
         return 0
     if new != text:
-        print("docs/contracts.md disagrees with the contract modules; run: python -m blueranch.contracts.doc --write",
-              file=sys.stderr)
+        print(
+            "docs/contracts.md disagrees with the contract modules; run: python -m blueranch.contracts.doc --write",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -40,7 +41,7 @@ class ContractError(ValueError):
         super().__init__("; ".join(str(v) for v in self.violations) or reason)
 
     @classmethod
-    def single(cls, reason: str, field: str, value: Any, rule: str) -> "ContractError":
+    def single(cls, reason: str, field: str, value: Any, rule: str) -> ContractError:
         return cls(reason, [Violation(field, value, rule)])
 
 

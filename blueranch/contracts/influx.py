@@ -13,7 +13,7 @@ produces exactly the same point (the backfill marker is deliberately not stored 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from blueranch.contracts.mqtt import Status, Telemetry
@@ -38,7 +38,9 @@ RETENTION_POLICIES: dict[str, RetentionPolicy] = {
     rp.name: rp
     for rp in [
         RetentionPolicy("raw", "730d", True, "Sensor telemetry as received: two years for audit and re-computation."),
-        RetentionPolicy("derived", "INF", False, "Carbon stocks, budgets and alerts: the auditable record, kept forever."),
+        RetentionPolicy(
+            "derived", "INF", False, "Carbon stocks, budgets and alerts: the auditable record, kept forever."
+        ),
         RetentionPolicy("ops", "30d", False, "Ingest statistics and errors: operational, short-lived."),
     ]
 }
@@ -102,7 +104,9 @@ _TELEMETRY_MEASUREMENTS = {
 MEASUREMENTS: dict[str, Measurement] = {
     **{n: _telemetry_measurement(n, d) for n, d in _TELEMETRY_MEASUREMENTS.items()},
     "device_status": Measurement(
-        "device_status", "raw", ("site", "device"),
+        "device_status",
+        "raw",
+        ("site", "device"),
         (
             _F("online", "integer", "1", "1 when the agent is online, 0 when offline (Last Will)"),
             _F("buffer_depth", "integer", "count", "Readings waiting in the edge buffer"),
@@ -113,7 +117,9 @@ MEASUREMENTS: dict[str, Measurement] = {
         "Retained status messages from edge agents.",
     ),
     "carbon_stock": Measurement(
-        "carbon_stock", "derived", ("site", "farm", "asset", "category", "group"),
+        "carbon_stock",
+        "derived",
+        ("site", "farm", "asset", "category", "group"),
         (
             _F("wet_t", "float", "t", "Wet biomass (live weight) standing stock"),
             _F("t_c", "float", "t C", "Carbon in the standing stock"),
@@ -125,7 +131,9 @@ MEASUREMENTS: dict[str, Measurement] = {
         "Carbon stock per farmed asset (longline, raft, reef zone) from load cells and models.",
     ),
     "carbon_budget": Measurement(
-        "carbon_budget", "derived", ("site", "scope", "key", "period", "method"),
+        "carbon_budget",
+        "derived",
+        ("site", "scope", "key", "period", "method"),
         (
             _F("sinks_t_c", "float", "t C", "Creditable sinks over the period"),
             _F("sinks_t_co2e", "float", "t CO2e", "Creditable sinks over the period"),
@@ -140,7 +148,9 @@ MEASUREMENTS: dict[str, Measurement] = {
         "Island carbon budget per scope (site, farm, category, asset) and period (day, month, ytd).",
     ),
     "alerts": Measurement(
-        "alerts", "derived", ("site", "device", "kind", "severity", "state", "subject"),
+        "alerts",
+        "derived",
+        ("site", "device", "kind", "severity", "state", "subject"),
         (
             _F("alert_id", "string", "", "Stable alert id (one per condition per device)"),
             _F("message", "string", "", "Human-readable description"),
@@ -153,7 +163,9 @@ MEASUREMENTS: dict[str, Measurement] = {
         ("subject",),
     ),
     "ingest_errors": Measurement(
-        "ingest_errors", "ops", ("reason", "worker"),
+        "ingest_errors",
+        "ops",
+        ("reason", "worker"),
         (
             _F("count", "integer", "count", "1 per rejected message"),
             _F("topic", "string", "", "Topic of the rejected message (escaped, truncated)"),
@@ -162,7 +174,9 @@ MEASUREMENTS: dict[str, Measurement] = {
         "Messages the ingest rejected, with the reason.",
     ),
     "ingest_stats": Measurement(
-        "ingest_stats", "ops", ("worker",),
+        "ingest_stats",
+        "ops",
+        ("worker",),
         (
             _F("messages_total", "integer", "count", "Messages received"),
             _F("points_total", "integer", "count", "Points written"),
@@ -200,7 +214,7 @@ class Point:
 def to_ms(t: datetime) -> int:
     if t.tzinfo is None:
         raise ValueError("naive datetime: timestamps must be UTC-aware")
-    return int(round(t.astimezone(timezone.utc).timestamp() * 1000))
+    return int(round(t.astimezone(UTC).timestamp() * 1000))
 
 
 def telemetry_points(site: str, msg: Telemetry) -> list[Point]:
@@ -217,8 +231,9 @@ def telemetry_points(site: str, msg: Telemetry) -> list[Point]:
             tags["farm"] = s.farm
         if s.asset is not None:
             tags["asset"] = s.asset
-        points.append(Point(q.measurement, tags, {q.name: float(s.value), q.name + QC_SUFFIX: int(s.qc)},
-                            to_ms(s.time)))
+        points.append(
+            Point(q.measurement, tags, {q.name: float(s.value), q.name + QC_SUFFIX: int(s.qc)}, to_ms(s.time))
+        )
     position = position_point(site, msg)
     if position is not None:
         points.append(position)
@@ -230,9 +245,12 @@ def position_point(site: str, msg: Telemetry) -> Point | None:
     if msg.position is None or not msg.samples:
         return None
     t = max(s.time for s in msg.samples)
-    return Point("position", {"site": site, "device": msg.device, "sensor": "payload"},
-                 {"lat_deg": msg.position.lat_deg, "lon_deg": msg.position.lon_deg,
-                  "lat_deg_qc": 2, "lon_deg_qc": 2}, to_ms(t))
+    return Point(
+        "position",
+        {"site": site, "device": msg.device, "sensor": "payload"},
+        {"lat_deg": msg.position.lat_deg, "lon_deg": msg.position.lon_deg, "lat_deg_qc": 2, "lon_deg_qc": 2},
+        to_ms(t),
+    )
 
 
 def status_points(site: str, status: Status, received_ms: int) -> list[Point]:

@@ -13,7 +13,8 @@ end a line early and create a second point. A backslash is refused in measuremen
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import Point, position_point, to_ms
@@ -96,8 +97,14 @@ def line(point: Point) -> str:
         if len(_head_cache) >= _CACHE_MAX:
             _head_cache.clear()
         _head_cache[head_key] = head
-    body = ",".join([(_field_key_cache.get(k) or _cached(k, _field_key_cache, _KEY, "field key", backslash=False))
-                     + "=" + _field_value(k, v) for k, v in fields.items()])
+    body = ",".join(
+        [
+            (_field_key_cache.get(k) or _cached(k, _field_key_cache, _KEY, "field key", backslash=False))
+            + "="
+            + _field_value(k, v)
+            for k, v in fields.items()
+        ]
+    )
     return f"{head} {body} {point.time_ms}"
 
 
@@ -112,8 +119,11 @@ def _head(point: Point) -> str:
         v = tags[k]
         if v == "":
             continue  # InfluxDB drops empty tags; skipping keeps the series key stable
-        parts.append(_cached(k, _field_key_cache, _KEY, "tag key", backslash=False) + "="
-                     + _cached(v, _key_cache, _KEY, f"tags.{k}"))
+        parts.append(
+            _cached(k, _field_key_cache, _KEY, "tag key", backslash=False)
+            + "="
+            + _cached(v, _key_cache, _KEY, f"tags.{k}")
+        )
     return ",".join(parts)
 
 
@@ -126,7 +136,7 @@ def lines(points: Iterable[Point]) -> bytes:
 _telemetry_heads: dict[tuple, str] = {}
 
 
-def telemetry_lines(site: str, msg: "Telemetry") -> list[str]:
+def telemetry_lines(site: str, msg: Telemetry) -> list[str]:
     """``[line(p) for p in telemetry_points(site, msg)]``, without building the points (the ingest's hot
     path). Same output to the byte (``tests/foundation/test_lineprotocol_fast.py``): the series key of each
     sample is escaped once and cached, the fields are the quantity's and its ``_qc`` flag."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Annotated, Literal
 
@@ -161,7 +161,7 @@ _ZERO = timedelta(0)
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() != _ZERO:
         raise ValueError("must be a UTC timestamp (end with 'Z' or '+00:00')")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
@@ -190,7 +190,7 @@ class Sample(BaseModel):
     asset: SafeId | None = None
 
     @model_validator(mode="after")
-    def _known_quantity_and_unit(self) -> "Sample":
+    def _known_quantity_and_unit(self) -> Sample:
         q = QUANTITIES.get(self.quantity)
         if q is None:
             raise ValueError(f"quantity {self.quantity!r} is not known; see blueranch.contracts.quantities")
@@ -277,16 +277,18 @@ def _expect_topic(topic: str | None, kind: str) -> TopicParts | None:
 
 def _expect_device(parts: TopicParts | None, device: str) -> None:
     if parts is not None and device != parts.device:
-        raise ContractError.single("device_mismatch", "device", device,
-                                   f"must equal the topic's device {parts.device!r}")
+        raise ContractError.single(
+            "device_mismatch", "device", device, f"must equal the topic's device {parts.device!r}"
+        )
 
 
 def _is_json_error(exc: ValidationError) -> bool:
     return any(e["type"] == "json_invalid" for e in exc.errors())
 
 
-def check_clock(msg: Telemetry, now: datetime, max_future: timedelta = DEFAULT_MAX_FUTURE,
-                max_past: timedelta = DEFAULT_MAX_PAST) -> list[Violation]:
+def check_clock(
+    msg: Telemetry, now: datetime, max_future: timedelta = DEFAULT_MAX_FUTURE, max_past: timedelta = DEFAULT_MAX_PAST
+) -> list[Violation]:
     """Samples whose time is implausible against the server clock ``now`` (policy is the caller's)."""
     out = []
     for i, s in enumerate(msg.samples):

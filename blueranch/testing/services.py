@@ -71,12 +71,19 @@ class _Service:
     def ready(self) -> bool:
         raise NotImplementedError
 
-    def start(self, timeout_s: float = 30.0) -> "_Service":
+    def start(self, timeout_s: float = 30.0) -> _Service:
         if self.proc is not None and self.proc.poll() is None:
             return self
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, cwd=self.workdir, preexec_fn=die_with_parent)
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=self.workdir,
+            preexec_fn=die_with_parent,
+        )
         log.close()
         deadline = time.monotonic() + timeout_s
         delay = 0.02
@@ -88,8 +95,9 @@ class _Service:
             time.sleep(delay)  # polling a process we do not control; not test synchronisation
             delay = min(delay * 1.5, 0.25)
         self.stop()
-        raise ServiceError(f"{self.name} did not answer on port {self.port} within {timeout_s} s; log:\n"
-                           f"{self.tail_log()}")
+        raise ServiceError(
+            f"{self.name} did not answer on port {self.port} within {timeout_s} s; log:\n{self.tail_log()}"
+        )
 
     def tail_log(self, n: int = 30) -> str:
         try:
@@ -139,8 +147,7 @@ class Mosquitto(_Service):
 
     name = "mosquitto"
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_config: str = "",
-                 allow_anonymous: bool = True):
+    def __init__(self, workdir: Path, port: int | None = None, extra_config: str = "", allow_anonymous: bool = True):
         super().__init__(workdir, port)
         self.extra_config = extra_config
         self.allow_anonymous = allow_anonymous
@@ -201,18 +208,18 @@ class InfluxDB(_Service):
         d = self.workdir
         conf = d / "influxdb.conf"
         conf.write_text(
-            f'reporting-disabled = true\n'
+            f"reporting-disabled = true\n"
             f'bind-address = "127.0.0.1:{self.rpc_port}"\n'
             f'[meta]\n  dir = "{d / "meta"}"\n  logging-enabled = false\n'
             f'[data]\n  dir = "{d / "data"}"\n  wal-dir = "{d / "wal"}"\n'
-            f'  query-log-enabled = false\n  trace-logging-enabled = false\n'
+            f"  query-log-enabled = false\n  trace-logging-enabled = false\n"
             f'  cache-snapshot-write-cold-duration = "10s"\n'
             f'[http]\n  enabled = true\n  bind-address = "127.0.0.1:{self.port}"\n'
-            f'  auth-enabled = {"true" if self.auth_enabled else "false"}\n'
-            f'  log-enabled = false\n  max-body-size = 0\n'
-            f'[monitor]\n  store-enabled = false\n'
+            f"  auth-enabled = {'true' if self.auth_enabled else 'false'}\n"
+            f"  log-enabled = false\n  max-body-size = 0\n"
+            f"[monitor]\n  store-enabled = false\n"
             f'[logging]\n  level = "warn"\n'
-            f'[subscriber]\n  enabled = false\n'
+            f"[subscriber]\n  enabled = false\n"
         )
         return [find_binary("influxd", ("/usr/bin/influxd",)), "run", "-config", str(conf)]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -12,8 +13,9 @@ class Timeout(AssertionError):
     pass
 
 
-def wait_until(predicate: Callable[[], T], timeout_s: float = 30.0, interval_s: float = 0.05,
-               message: str = "condition") -> T:
+def wait_until(
+    predicate: Callable[[], T], timeout_s: float = 30.0, interval_s: float = 0.05, message: str = "condition"
+) -> T:
     """Return the first truthy value of ``predicate()``; raise :class:`Timeout` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     last: T | None = None

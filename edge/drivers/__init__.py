@@ -6,7 +6,7 @@ Each driver module defines ``Config`` (its typed sensor config, ``driver: Litera
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 REGISTRY: dict[str, type] = {}
 #: every driver module; a test checks each is registered and has a sample config that validates

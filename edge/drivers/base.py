@@ -39,8 +39,9 @@ class SensorBase(Strict):
 
     id: SafeId
     driver: str
-    interval_s: float = Field(default=60.0, gt=0, le=86400,
-                              description="Polling interval (simulated seconds with a clock file)")
+    interval_s: float = Field(
+        default=60.0, gt=0, le=86400, description="Polling interval (simulated seconds with a clock file)"
+    )
     timeout_s: float = Field(default=1.0, gt=0, le=60, description="How long to wait for one reply")
     retries: int = Field(default=2, ge=0, le=5, description="Extra attempts after a failed exchange")
     farm: SafeId | None = None
@@ -60,8 +61,9 @@ class LineSettings:
 
 
 class SerialSensorBase(SensorBase):
-    port: str = Field(min_length=1,
-                      description="A pyserial URL: /dev/ttyUSB0, a pty path, socket://host:port, rfc2217://host:port")
+    port: str = Field(
+        min_length=1, description="A pyserial URL: /dev/ttyUSB0, a pty path, socket://host:port, rfc2217://host:port"
+    )
 
     def line_settings(self) -> LineSettings:
         raise NotImplementedError

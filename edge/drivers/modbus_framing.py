@@ -38,7 +38,7 @@ def decode(registers: list[int], type_: RegisterType, byte_order: Order = "big",
 def encode(value: float, type_: RegisterType, byte_order: Order = "big", word_order: Order = "big") -> list[int]:
     """The inverse of :func:`decode` (used by tests and scripted peers)."""
     raw = struct.pack(_STRUCT[type_], int(value) if type_ != "float32" else value)
-    words = [raw[i:i + 2] for i in range(0, len(raw), 2)]
+    words = [raw[i : i + 2] for i in range(0, len(raw), 2)]
     regs = [int.from_bytes(w, "big" if byte_order == "big" else "little") for w in words]
     return regs if word_order == "big" else list(reversed(regs))
 

@@ -10,15 +10,20 @@ with the sensor, slave id and reason in the log; the other registers of the sens
 from __future__ import annotations
 
 import logging
-from typing import Literal
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from blueranch.edge.drivers import register
-from blueranch.edge.drivers.base import (DriverError, LineSettings, Parity, QuantityName, SerialDriver, SerialSensorBase,
-                               Strict)
+from blueranch.edge.drivers.base import (
+    DriverError,
+    LineSettings,
+    Parity,
+    QuantityName,
+    SerialDriver,
+    SerialSensorBase,
+    Strict,
+)
 from blueranch.edge.drivers.modbus_framing import WIDTH, Order, RegisterType, decode
 from blueranch.edge.reading import Reading
 
@@ -53,7 +58,7 @@ class Register(Strict):
     quantity: QuantityName
 
     @model_validator(mode="after")
-    def _fits(self) -> "Register":
+    def _fits(self) -> Register:
         if self.address + WIDTH[self.type] - 1 > 0xFFFF:
             raise ValueError(f"a {self.type} at address {self.address} runs past register 65535")
         return self
@@ -73,7 +78,7 @@ class Config(SerialSensorBase):
         return LineSettings(self.baudrate, 8, self.parity, self.stopbits, "modbus_rtu")
 
 
-def client_on(port, url: str, timeout_s: float, retries: int) -> "ModbusSerialClient":
+def client_on(port, url: str, timeout_s: float, retries: int) -> ModbusSerialClient:
     """A pymodbus client that speaks over an already open (shared) pyserial port."""
     from pymodbus.client import ModbusSerialClient
 
@@ -82,7 +87,7 @@ def client_on(port, url: str, timeout_s: float, retries: int) -> "ModbusSerialCl
     return client
 
 
-def read_registers(client: "ModbusSerialClient", slave_id: int, function: str, address: int, count: int) -> list[int]:
+def read_registers(client: ModbusSerialClient, slave_id: int, function: str, address: int, count: int) -> list[int]:
     """Read ``count`` registers; raise :class:`DriverError` on a timeout or an exception reply."""
     from pymodbus.exceptions import ModbusException
 
@@ -93,8 +98,11 @@ def read_registers(client: "ModbusSerialClient", slave_id: int, function: str, a
         raise DriverError(f"slave {slave_id} {function} register {address}: {exc}") from exc
     if rr.isError():
         code = getattr(rr, "exception_code", None)
-        raise DriverError(f"slave {slave_id} {function} register {address}: exception {code:02d}" if code
-                          else f"slave {slave_id} {function} register {address}: error reply {rr}")
+        raise DriverError(
+            f"slave {slave_id} {function} register {address}: exception {code:02d}"
+            if code
+            else f"slave {slave_id} {function} register {address}: error reply {rr}"
+        )
     if len(rr.registers) != count:
         raise DriverError(f"slave {slave_id} register {address}: {len(rr.registers)} registers, asked {count}")
     return list(rr.registers)

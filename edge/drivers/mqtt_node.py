@@ -24,11 +24,11 @@ from pydantic import Field, ValidationError
 
 from blueranch.contracts.mqtt import QcFlag, SafeId, UtcTime
 from blueranch.contracts.quantities import QUANTITIES
-from blueranch.mqttc import make_client, parse_url
 from blueranch.edge.clock import Clock
 from blueranch.edge.drivers import register
 from blueranch.edge.drivers.base import QuantityName, SensorBase, Strict
 from blueranch.edge.reading import Reading
+from blueranch.mqttc import make_client, parse_url
 
 log = logging.getLogger("blueranch.edge.mqtt_node")
 
@@ -166,8 +166,13 @@ class MqttNodeDriver:
             when, qc = up.time, QcFlag.NOT_EVALUATED
             now = self.clock.now()
             if when > now + timedelta(seconds=c.max_future_s):
-                log.warning("node %s: clock %s is more than %s s ahead of %s; using the receive time, flag 3",
-                            c.node, when.isoformat(), c.max_future_s, now.isoformat())
+                log.warning(
+                    "node %s: clock %s is more than %s s ahead of %s; using the receive time, flag 3",
+                    c.node,
+                    when.isoformat(),
+                    c.max_future_s,
+                    now.isoformat(),
+                )
                 when, qc = now, QcFlag.SUSPECT
             for q, v in up.values.items():
                 if q not in QUANTITIES:

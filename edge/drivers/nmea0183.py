@@ -95,8 +95,13 @@ class NmeaDriver(SerialDriver):
         now = self.clock.now()
         taken, qc = (rmc.time if rmc is not None and rmc.time is not None else now), QcFlag.NOT_EVALUATED
         if taken > now + timedelta(seconds=c.max_future_s):
-            log.warning("sensor %s: receiver clock %s is more than %s s ahead of %s; using the agent's clock, "
-                        "flag 3", c.id, taken.isoformat(), c.max_future_s, now.isoformat())
+            log.warning(
+                "sensor %s: receiver clock %s is more than %s s ahead of %s; using the agent's clock, flag 3",
+                c.id,
+                taken.isoformat(),
+                c.max_future_s,
+                now.isoformat(),
+            )
             taken, qc = now, QcFlag.SUSPECT
         values: dict[str, float] = {}
         for t in c.sentences:  # later sentence types in the list win for shared quantities

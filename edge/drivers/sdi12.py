@@ -18,8 +18,14 @@ from pydantic import Field
 from blueranch.edge.bus import read_until
 from blueranch.edge.drivers import register
 from blueranch.edge.drivers.base import LineSettings, QuantityName, SerialDriver, SerialSensorBase
-from blueranch.edge.drivers.sdi12_framing import (MAX_REPLY_BYTES, Sdi12Error, command, parse_address_reply,
-                                        parse_data_reply, parse_measure_reply)
+from blueranch.edge.drivers.sdi12_framing import (
+    MAX_REPLY_BYTES,
+    Sdi12Error,
+    command,
+    parse_address_reply,
+    parse_data_reply,
+    parse_measure_reply,
+)
 from blueranch.edge.reading import Reading
 
 log = logging.getLogger("blueranch.edge.sdi12")
@@ -100,8 +106,9 @@ class Sdi12Driver(SerialDriver):
         for page in range(10):
             if len(values) >= count:
                 break
-            got = parse_data_reply(transact(port, command(c.address, f"D{page}"), c.timeout_s, c.retries),
-                                   c.address, crc=crc)
+            got = parse_data_reply(
+                transact(port, command(c.address, f"D{page}"), c.timeout_s, c.retries), c.address, crc=crc
+            )
             if not got:
                 raise Sdi12Error(f"sensor {c.address} sent no values in D{page} (data not ready)")
             values += got
@@ -113,6 +120,13 @@ class Sdi12Driver(SerialDriver):
         c = self.config
         taken = self.clock.now()
         if len(values) < len(c.quantities):
-            log.warning("sensor %s (sdi12 %s on %s): %d values for %d quantities; missing: %s", c.id, c.address,
-                        c.port, len(values), len(c.quantities), ", ".join(c.quantities[len(values):]))
-        return [Reading(c.id, q, v, taken) for q, v in zip(c.quantities, values)]
+            log.warning(
+                "sensor %s (sdi12 %s on %s): %d values for %d quantities; missing: %s",
+                c.id,
+                c.address,
+                c.port,
+                len(values),
+                len(c.quantities),
+                ", ".join(c.quantities[len(values) :]),
+            )
+        return [Reading(c.id, q, v, taken) for q, v in zip(c.quantities, values, strict=False)]

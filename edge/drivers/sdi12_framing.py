@@ -92,8 +92,9 @@ def parse_identification(line: bytes, address: str) -> Identification:
     text = _text(line, "identification")
     if len(text) < 20 or text[0] != address or not text[1:3].isdigit():
         raise Sdi12Error(f"bad identification {text!r} from address {address!r}")
-    return Identification(text[0], f"{text[1]}.{text[2]}", text[3:11].strip(), text[11:17].strip(),
-                          text[17:20].strip(), text[20:].strip())
+    return Identification(
+        text[0], f"{text[1]}.{text[2]}", text[3:11].strip(), text[11:17].strip(), text[17:20].strip(), text[20:].strip()
+    )
 
 
 def parse_data_reply(line: bytes, address: str, crc: bool = False) -> list[float]:

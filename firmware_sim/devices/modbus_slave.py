@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from pymodbus.exceptions import ModbusIOException
@@ -55,8 +55,9 @@ class ModbusSlave:
 
     def __post_init__(self) -> None:
         if self.kind not in REGISTER_MAPS:
-            raise ValueError(f"device {self.device_id}: unknown Modbus kind {self.kind!r}; "
-                             f"known: {', '.join(REGISTER_MAPS)}")
+            raise ValueError(
+                f"device {self.device_id}: unknown Modbus kind {self.kind!r}; known: {', '.join(REGISTER_MAPS)}"
+            )
         if not 1 <= self.unit <= 247:
             raise ValueError(f"device {self.device_id}: unit id {self.unit} outside 1..247 (Modbus spec 2.2)")
         self.regmap = REGISTER_MAPS[self.kind]
@@ -92,8 +93,9 @@ class ModbusSlave:
     def answer(self, pdu) -> list[Reply]:
         if pdu.dev_id != self.unit or not self.alive():
             return []
-        if self.faults is not None and self.faults.roll("timeout", self.device_id,
-                                                        f"no reply to function {pdu.function_code}"):
+        if self.faults is not None and self.faults.roll(
+            "timeout", self.device_id, f"no reply to function {pdu.function_code}"
+        ):
             return []
         response = self._response(pdu)
         frame = self.framer.buildFrame(response)

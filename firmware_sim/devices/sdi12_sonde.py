@@ -16,8 +16,8 @@ address and forgets its measurement), plus every value fault.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -131,8 +131,7 @@ class Sdi12Sonde:
 
     def _wait_s(self) -> float:
         wait = float(self.measure_time_s)
-        if self.faults is not None and self.faults.roll("slow", self.device_id,
-                                                        f"data {self.slow_extra_s:.1f} s late"):
+        if self.faults is not None and self.faults.roll("slow", self.device_id, f"data {self.slow_extra_s:.1f} s late"):
             wait += self.slow_extra_s
         self._ready_at = self.clock() + wait
         return wait
@@ -143,8 +142,11 @@ class Sdi12Sonde:
             return a + b"\r\n"
         values = self._pages[page] if page < len(self._pages) else b""
         frame = sdi12.add_crc(a + values) if self._crc else a + values + b"\r\n"
-        if values and self.faults is not None and self.faults.roll("garbled", self.device_id,
-                                                                   f"bit error in D{page} reply"):
+        if (
+            values
+            and self.faults is not None
+            and self.faults.roll("garbled", self.device_id, f"bit error in D{page} reply")
+        ):
             frame = corrupt(frame, self.rng)
         return frame
 

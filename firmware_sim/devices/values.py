@@ -11,10 +11,24 @@ import math
 import numpy as np
 
 #: Random measurement noise (1 sd) per quantity, absolute units (assumed; see module docstring).
-NOISE_SD = {"temp_c": 0.01, "sp_cond_us_cm": 5.0, "salinity_psu": 0.01, "depth_m": 0.005, "do_mg_l": 0.03,
-            "do_sat_pct": 0.3, "ph": 0.005, "chl_ug_l": 0.05, "turbidity_ntu": 0.2, "wind_speed_m_s": 0.2,
-            "wind_dir_deg": 3.0, "air_pressure_hpa": 0.1, "air_temp_c": 0.1, "wave_height_m": 0.03,
-            "load_kg": 0.05, "battery_v": 0.01}
+NOISE_SD = {
+    "temp_c": 0.01,
+    "sp_cond_us_cm": 5.0,
+    "salinity_psu": 0.01,
+    "depth_m": 0.005,
+    "do_mg_l": 0.03,
+    "do_sat_pct": 0.3,
+    "ph": 0.005,
+    "chl_ug_l": 0.05,
+    "turbidity_ntu": 0.2,
+    "wind_speed_m_s": 0.2,
+    "wind_dir_deg": 3.0,
+    "air_pressure_hpa": 0.1,
+    "air_temp_c": 0.1,
+    "wave_height_m": 0.03,
+    "load_kg": 0.05,
+    "battery_v": 0.01,
+}
 #: Relative noise for quantities whose scale varies a lot.
 REL_NOISE = {"load_kg": 0.003, "fish_density_m3": 0.1, "nasc_m2_nmi2": 0.1}
 
@@ -47,8 +61,12 @@ def reef_values(wet_t: float, bio, t_s: float, interval_s: float, rng: np.random
     sigma_bs = 10 ** ((20 * math.log10(length_cm) + TS_B20_DB) / 10.0)
     nasc = 4 * math.pi * 1852.0**2 * density * sigma_bs * REEF_LAYER_M
     lam = density * CAMERA_VOLUME_M3 * interval_s / 600.0
-    return {"fish_density_m3": density, "nasc_m2_nmi2": nasc, "fish_count": float(rng.poisson(lam)),
-            "fish_length_cm": length_cm + float(rng.normal(0, 0.5))}
+    return {
+        "fish_density_m3": density,
+        "nasc_m2_nmi2": nasc,
+        "fish_count": float(rng.poisson(lam)),
+        "fish_length_cm": length_cm + float(rng.normal(0, 0.5)),
+    }
 
 
 def node_battery_v(t_s: float, start_s: float) -> float:

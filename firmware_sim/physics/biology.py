@@ -10,7 +10,7 @@ over ``harvest_days``. Every mass moved (seeding, harvest, loss) is returned as 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class Flow:
 def _md_in_year(md: str, year: int) -> float:
     m, d = (int(x) for x in md.split("-"))
     d = min(d, 28) if m == 2 else d
-    return datetime(year, m, d, tzinfo=timezone.utc).timestamp()
+    return datetime(year, m, d, tzinfo=UTC).timestamp()
 
 
 def _thermal(temp_c: float, topt: float, width: float) -> float:
@@ -63,7 +63,7 @@ class Stock:
         return self._cache
 
     def _wet_kg_per_line(self) -> np.ndarray:
-        w_g = self.p.mussel_wa_g_cm3 * self.length_cm ** self.p.mussel_wb
+        w_g = self.p.mussel_wa_g_cm3 * self.length_cm**self.p.mussel_wb
         out = np.where(self.is_bivalve, self.n_line * w_g / 1000.0, 0.0)
         return np.where(self.is_algae, self.kelp_kg_line, out)
 
@@ -73,8 +73,11 @@ class Stock:
         out = farmed.copy()
         for i, a in enumerate(self.assets):
             if a.kind == "reef":
-                out[i] = a.standing_wet_t * (1.0 + self.p.reef_seasonal_frac * float(
-                    np.cos(2 * np.pi * ((t_s / 86400.0) % 365.2425 - self.p.reef_peak_doy) / 365.2425)))
+                out[i] = a.standing_wet_t * (
+                    1.0
+                    + self.p.reef_seasonal_frac
+                    * float(np.cos(2 * np.pi * ((t_s / 86400.0) % 365.2425 - self.p.reef_peak_doy) / 365.2425))
+                )
             elif a.kind == "pen":  # croaker stocked in spring, grown out to a late-autumn harvest (assumed)
                 out[i] = float(seasonal(t_s, a.standing_wet_t, 0.6 * a.standing_wet_t, 320.0))
         return out
@@ -86,7 +89,7 @@ class Stock:
         self._cache = None
         p = self.p
         end_s = t_s + dt_h * 3600.0
-        year = datetime.fromtimestamp(t_s, timezone.utc).year
+        year = datetime.fromtimestamp(t_s, UTC).year
         for i, a in enumerate(self.assets):
             if a.kind not in ("bivalve", "macroalgae"):
                 continue

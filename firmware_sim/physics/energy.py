@@ -12,8 +12,9 @@ def grid_kw(t_s, e, utc_offset_h: float = 8.0):
     """Island load: morning and evening peaks, night trough (typical residential/commercial shape,
     assumed), summer air-conditioning peak."""
     h = local_hour(np.asarray(t_s, dtype=float), utc_offset_h)
-    daily = 1.0 + e.grid_daily_amp * (0.7 * np.cos(2 * np.pi * (h - 19.5) / 24.0)
-                                      + 0.3 * np.cos(4 * np.pi * (h - 10.0) / 24.0))
+    daily = 1.0 + e.grid_daily_amp * (
+        0.7 * np.cos(2 * np.pi * (h - 19.5) / 24.0) + 0.3 * np.cos(4 * np.pi * (h - 10.0) / 24.0)
+    )
     return e.grid_mean_kw * daily * seasonal(t_s, 1.0, e.grid_seasonal_amp, e.grid_peak_doy)
 
 

@@ -71,8 +71,11 @@ class Environment:
         chl_season = np.maximum(0.2, W.seasonal(t, c.chl_mean_ug_l, c.chl_amp_ug_l, c.chl_peak_doy))
         # non-photochemical quenching dims midday fluorescence by ~20 % (assumed)
         chl = chl_season * (1.0 - 0.2 * light)
-        pct = (100.0 + c.do_production_pct * (chl_season / max(c.chl_mean_ug_l, 0.1)) * metab
-               - c.do_respiration_pct * W.q10_factor(temp))
+        pct = (
+            100.0
+            + c.do_production_pct * (chl_season / max(c.chl_mean_ug_l, 0.1)) * metab
+            - c.do_respiration_pct * W.q10_factor(temp)
+        )
         pct = pct + (100.0 - pct) * 0.8 * storm_env  # wind mixing pulls DO towards saturation
         do = sat * pct / 100.0
         # a hypoxia event bites hardest before dawn, when respiration has drawn DO down all night
@@ -87,18 +90,37 @@ class Environment:
         # sediment on this coast rises several-fold in typhoons)
         turb = c.turbidity_ntu * (1.0 + 0.5 * current) * (1.0 + 8.0 * storm_env)
         return {
-            "temp_c": temp, "salinity_psu": sal, "sp_cond_us_cm": W.sp_cond_us_cm(sal, temp),
-            "do_mg_l": do, "do_sat_pct": pct, "ph": W.ph_from_do(pct, c.ph_mean), "chl_ug_l": chl,
-            "turbidity_ntu": turb, "tide_m": tide,
-            "wind_speed_m_s": wind, "wind_dir_deg": WX.wind_dir_deg(t, c, self.syn), "wave_height_m": waves,
+            "temp_c": temp,
+            "salinity_psu": sal,
+            "sp_cond_us_cm": W.sp_cond_us_cm(sal, temp),
+            "do_mg_l": do,
+            "do_sat_pct": pct,
+            "ph": W.ph_from_do(pct, c.ph_mean),
+            "chl_ug_l": chl,
+            "turbidity_ntu": turb,
+            "tide_m": tide,
+            "wind_speed_m_s": wind,
+            "wind_dir_deg": WX.wind_dir_deg(t, c, self.syn),
+            "wave_height_m": waves,
             "air_pressure_hpa": WX.air_pressure_hpa(t, c, self.syn, storm_env, storm_drop),
             "air_temp_c": WX.air_temp_c(t, c, metab) - 2.0 * storm_env,  # rain-cooled air (assumed 2 degC)
-            "storm_env": storm_env, "hypoxia_env": hyp_env, "daylight": light,
+            "storm_env": storm_env,
+            "hypoxia_env": hyp_env,
+            "daylight": light,
         }
 
 
-WATER_QUANTITIES = ("temp_c", "sp_cond_us_cm", "salinity_psu", "depth_m", "do_mg_l", "do_sat_pct", "ph",
-                    "chl_ug_l", "turbidity_ntu")
+WATER_QUANTITIES = (
+    "temp_c",
+    "sp_cond_us_cm",
+    "salinity_psu",
+    "depth_m",
+    "do_mg_l",
+    "do_sat_pct",
+    "ph",
+    "chl_ug_l",
+    "turbidity_ntu",
+)
 WEATHER_QUANTITIES = ("wind_speed_m_s", "wind_dir_deg", "air_pressure_hpa", "air_temp_c", "wave_height_m")
 
 
@@ -118,7 +140,9 @@ def buoy_power_at(env: dict, i, syn: WX.Synoptic, t_s: float) -> dict[str, float
     light = float(env["daylight"][i])
     storm = float(env["storm_env"][i])
     wig = float(syn.wiggle(np.array([t_s]), 3)[0])
-    return {"battery_v": 12.4 + 0.9 * light - 0.2 * storm,
-            "solar_a": max(0.0, 4.0 * light * (1.0 - 0.6 * storm) * (0.85 + 0.15 * wig)),
-            "enclosure_rh_pct": float(np.clip(60.0 + 12.0 * wig - 10.0 * light + 20.0 * storm, 5, 100)),
-            "rssi_dbm": -78.0 + 6.0 * wig - 15.0 * storm}
+    return {
+        "battery_v": 12.4 + 0.9 * light - 0.2 * storm,
+        "solar_a": max(0.0, 4.0 * light * (1.0 - 0.6 * storm) * (0.85 + 0.15 * wig)),
+        "enclosure_rh_pct": float(np.clip(60.0 + 12.0 * wig - 10.0 * light + 20.0 * storm, 5, 100)),
+        "rssi_dbm": -78.0 + 6.0 * wig - 15.0 * storm,
+    }

@@ -30,16 +30,25 @@ def oxygen_solubility_mg_l(temp_c, salinity_psu):
     s = np.asarray(salinity_psu, dtype=float)
     ts = np.log((298.15 - t) / (273.15 + t))
     a = _GG_A
-    ln_c = (a[0] + a[1] * ts + a[2] * ts**2 + a[3] * ts**3 + a[4] * ts**4 + a[5] * ts**5
-            + s * (_GG_B[0] + _GG_B[1] * ts + _GG_B[2] * ts**2 + _GG_B[3] * ts**3) + _GG_C0 * s**2)
+    ln_c = (
+        a[0]
+        + a[1] * ts
+        + a[2] * ts**2
+        + a[3] * ts**3
+        + a[4] * ts**4
+        + a[5] * ts**5
+        + s * (_GG_B[0] + _GG_B[1] * ts + _GG_B[2] * ts**2 + _GG_B[3] * ts**3)
+        + _GG_C0 * s**2
+    )
     return np.exp(ln_c) * O2_MG_PER_ML
 
 
 def tide_m(t_s, m2_amp_m: float, s2_amp_m: float, m2_phase_rad: float = 0.0, s2_phase_rad: float = 0.0):
     """Tidal elevation about mean sea level from the M2 and S2 constituents (spring-neap beat ~14.77 d)."""
     h = np.asarray(t_s, dtype=float) / 3600.0
-    return (m2_amp_m * np.cos(2 * np.pi * h / M2_PERIOD_H - m2_phase_rad)
-            + s2_amp_m * np.cos(2 * np.pi * h / S2_PERIOD_H - s2_phase_rad))
+    return m2_amp_m * np.cos(2 * np.pi * h / M2_PERIOD_H - m2_phase_rad) + s2_amp_m * np.cos(
+        2 * np.pi * h / S2_PERIOD_H - s2_phase_rad
+    )
 
 
 def seasonal(t_s, mean: float, amp: float, peak_doy: float):

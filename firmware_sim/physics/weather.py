@@ -28,7 +28,7 @@ class Synoptic:
     phases: np.ndarray
 
     @classmethod
-    def draw(cls, rng: np.random.Generator) -> "Synoptic":
+    def draw(cls, rng: np.random.Generator) -> Synoptic:
         # Synoptic systems pass every ~3-7 days over the East China Sea (mid-latitude cyclone time scale).
         return cls(np.array([26.0, 71.0, 113.0, 167.0]) * rng.uniform(0.9, 1.1, 4), rng.uniform(0, 2 * np.pi, 4))
 
@@ -67,10 +67,15 @@ def wave_height_m(wind_m_s, climate):
 
 
 def air_pressure_hpa(t_s, climate, syn: Synoptic, storm_env, storm_drop_hpa):
-    return (seasonal(t_s, climate.pressure_mean_hpa, climate.pressure_seasonal_amp_hpa, 15.0)
-            + 6.0 * syn.wiggle(t_s, 2) - storm_env * storm_drop_hpa)
+    return (
+        seasonal(t_s, climate.pressure_mean_hpa, climate.pressure_seasonal_amp_hpa, 15.0)
+        + 6.0 * syn.wiggle(t_s, 2)
+        - storm_env * storm_drop_hpa
+    )
 
 
 def air_temp_c(t_s, climate, diurnal):
-    return (seasonal(t_s, climate.air_temp_mean_c, climate.air_temp_amp_c, climate.sst_peak_doy - 15)
-            + climate.air_diurnal_amp_c * diurnal)
+    return (
+        seasonal(t_s, climate.air_temp_mean_c, climate.air_temp_amp_c, climate.sst_peak_doy - 15)
+        + climate.air_diurnal_amp_c * diurnal
+    )

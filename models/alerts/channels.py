@@ -16,8 +16,9 @@ import math
 import os
 import smtplib
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -50,9 +51,11 @@ class Channel(Protocol):
 
 
 def text(body: dict[str, Any]) -> str:
-    return (f"[{body['severity'].upper()}] {body['event']}: {body['kind']} at {body['site']}/{body['device']}"
-            f"{'/' + body['subject'] if body['subject'] else ''} - {body['message']} (alert {body['alert_id']}, "
-            f"{body['time']})")
+    return (
+        f"[{body['severity'].upper()}] {body['event']}: {body['kind']} at {body['site']}/{body['device']}"
+        f"{'/' + body['subject'] if body['subject'] else ''} - {body['message']} (alert {body['alert_id']}, "
+        f"{body['time']})"
+    )
 
 
 class InfluxChannel:
@@ -68,13 +71,21 @@ class InfluxChannel:
 
     def send(self, body: dict[str, Any]) -> None:
         m = MEASUREMENTS["alerts"]
-        fields: dict[str, Any] = {"alert_id": body["alert_id"], "message": body["message"][:1000],
-                                  "open": 0 if body["state"] == "resolved" else 1}
+        fields: dict[str, Any] = {
+            "alert_id": body["alert_id"],
+            "message": body["message"][:1000],
+            "open": 0 if body["state"] == "resolved" else 1,
+        }
         for f in ("value", "threshold"):
             if body[f] is not None and math.isfinite(body[f]):
                 fields[f] = float(body[f])
-        tags = {"site": body["site"], "device": body["device"], "kind": body["kind"], "severity": body["severity"],
-                "state": body["state"]}
+        tags = {
+            "site": body["site"],
+            "device": body["device"],
+            "kind": body["kind"],
+            "severity": body["severity"],
+            "state": body["state"],
+        }
         if body["subject"]:
             tags["subject"] = body["subject"]
         try:
@@ -127,18 +138,29 @@ class WebhookSender:
         self.cfg = cfg
         self.name = f"webhook:{cfg.name}"
         self.session = session or requests.Session()
-        self._post = retry(retry=retry_if_exception_type(Retryable), stop=stop_after_attempt(cfg.attempts),
-                           wait=wait_exponential(multiplier=0.2, max=2.0), reraise=True)(self._post_once)
+        self._post = retry(
+            retry=retry_if_exception_type(Retryable),
+            stop=stop_after_attempt(cfg.attempts),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            reraise=True,
+        )(self._post_once)
 
     def wants(self, body: dict[str, Any]) -> bool:
         return SEVERITY_RANK[body["severity"]] >= SEVERITY_RANK[self.cfg.min_severity]
 
     def _post_once(self, body: dict[str, Any]) -> None:
-        headers = {"Content-Type": "application/json", "X-BlueRanch-Notification-Id": body["notification_id"],
-                   **self.cfg.headers}
+        headers = {
+            "Content-Type": "application/json",
+            "X-BlueRanch-Notification-Id": body["notification_id"],
+            **self.cfg.headers,
+        }
         try:
-            r = self.session.post(self.cfg.url, data=json.dumps(webhook_payload(body, self.cfg.format)),
-                                  headers=headers, timeout=self.cfg.timeout_s)
+            r = self.session.post(
+                self.cfg.url,
+                data=json.dumps(webhook_payload(body, self.cfg.format)),
+                headers=headers,
+                timeout=self.cfg.timeout_s,
+            )
         except requests.RequestException as exc:
             raise Retryable(f"{self.name}: {exc}") from exc
         if r.status_code >= 500 or r.status_code in (408, 429):
@@ -163,7 +185,9 @@ class SmtpSender:
     def send(self, body: dict[str, Any]) -> None:
         msg = EmailMessage()
         msg["From"], msg["To"] = self.cfg.sender, ", ".join(self.cfg.recipients)
-        msg["Subject"] = f"[BlueRanch {body['severity']}] {body['event']}: {body['kind']} {body['site']}/{body['device']}"
+        msg["Subject"] = (
+            f"[BlueRanch {body['severity']}] {body['event']}: {body['kind']} {body['site']}/{body['device']}"
+        )
         msg["Message-ID"] = f"<{body['notification_id'].replace(':', '.')}@blueranch>"
         msg.set_content(text(body) + "\n\n" + json.dumps(body, indent=2, sort_keys=True))
         try:
@@ -180,8 +204,7 @@ class SmtpSender:
 
 
 class Dispatcher:
-    def __init__(self, store: Store, channels: list[Channel], cfg: Channels,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, store: Store, channels: list[Channel], cfg: Channels, clock: Callable[[], float] = time.time):
         self.store = store
         self.channels = {c.name: c for c in channels}
         self.cfg = cfg
@@ -202,11 +225,16 @@ class Dispatcher:
             except Retryable as exc:
                 blocked.add(d.channel)
                 give_up = now - d.created_s >= self.cfg.give_up_after_s
-                delay = min(self.cfg.retry_base_s * 2 ** d.attempts, self.cfg.retry_max_s)
+                delay = min(self.cfg.retry_base_s * 2**d.attempts, self.cfg.retry_max_s)
                 self.store.retry_later(d, now + delay, str(exc), give_up)
                 (log.error if give_up else log.warning)(
-                    "alerts: %s delivery of %s failed (attempt %d)%s: %s", d.channel, d.body["notification_id"],
-                    d.attempts + 1, ", giving up" if give_up else f", retry in {delay:.0f} s", exc)
+                    "alerts: %s delivery of %s failed (attempt %d)%s: %s",
+                    d.channel,
+                    d.body["notification_id"],
+                    d.attempts + 1,
+                    ", giving up" if give_up else f", retry in {delay:.0f} s",
+                    exc,
+                )
                 failed += 1
                 continue
             except Permanent as exc:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import click
 
+from blueranch.models.alerts.config import AlertsConfig, load_config
 from blueranch.signals import on_stop_signals
 
 log = logging.getLogger("blueranch.alerts")
-
-from blueranch.models.alerts.config import AlertsConfig, load_config
 
 
 def _config(path: str | None, state: str | None) -> AlertsConfig:
@@ -28,8 +27,9 @@ def _config(path: str | None, state: str | None) -> AlertsConfig:
 
 
 # The file is checked when it is read (not by click): compose's test parses the container's command on the host.
-_config_opt = click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                           help="Alerts config (YAML); defaults apply without it.")
+_config_opt = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Alerts config (YAML); defaults apply without it."
+)
 _state_opt = click.option("--state", help="State file (SQLite); overrides state_path of the config.")
 
 
@@ -51,11 +51,15 @@ def _mqtt(url: str, username: str | None, wait_s: float = 10.0):
         b = parse_url(url)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    client = make_client(f"blueranch-alerts-{int(time.time())}", clean=True, tls=b.tls, username=username,
-                         password=_mqtt_password())
+    client = make_client(
+        f"blueranch-alerts-{int(time.time())}", clean=True, tls=b.tls, username=username, password=_mqtt_password()
+    )
     connected = threading.Event()
-    client.on_connect = lambda c, u, flags, rc, props: connected.set() if not rc.is_failure else log.error(
-        "alerts: MQTT broker %s refused the connection: %s", url, rc)
+    client.on_connect = lambda c, u, flags, rc, props: (
+        connected.set()
+        if not rc.is_failure
+        else log.error("alerts: MQTT broker %s refused the connection: %s", url, rc)
+    )
     client.connect_async(b.host, b.port, keepalive=30, clean_start=True, properties=connect_properties(0))
     client.loop_start()
     # Give the broker a moment so the first notifications go out at once; if it is down, the outbox keeps
@@ -65,17 +69,28 @@ def _mqtt(url: str, username: str | None, wait_s: float = 10.0):
     return client
 
 
-_influx_user_opt = click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True,
-                                help="InfluxDB user; the password comes from $BLUERANCH_INFLUX_PASSWORD.")
+_influx_user_opt = click.option(
+    "--influx-username",
+    envvar="BLUERANCH_INFLUX_USERNAME",
+    show_envvar=True,
+    help="InfluxDB user; the password comes from $BLUERANCH_INFLUX_PASSWORD.",
+)
 
 
-def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None, influx_username: str | None = None,
-            mqtt_username: str | None = None):
+def _worker(
+    influx: str,
+    database: str,
+    cfg: AlertsConfig,
+    mqtt: str | None,
+    influx_username: str | None = None,
+    mqtt_username: str | None = None,
+):
     from blueranch.influxdb import InfluxClient
     from blueranch.models.alerts.worker import Worker
 
-    client = InfluxClient(influx, database, username=influx_username,
-                          password=os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    client = InfluxClient(
+        influx, database, username=influx_username, password=os.environ.get("BLUERANCH_INFLUX_PASSWORD")
+    )
     try:
         return Worker(client, cfg, mqtt_client=_mqtt(mqtt, mqtt_username) if mqtt else None)
     except ValueError as exc:
@@ -89,19 +104,35 @@ def _worker(influx: str, database: str, cfg: AlertsConfig, mqtt: str | None, inf
 @_state_opt
 @click.option("--mqtt", help="Broker URL (mqtt://HOST:PORT) to publish alerts on blueranch/v1/{site}/_alerts.")
 @_influx_user_opt
-@click.option("--mqtt-username", envvar="BLUERANCH_MQTT_USERNAME", show_envvar=True,
-              help="MQTT user; the password comes from $BLUERANCH_ALERTS_MQTT_PASSWORD, else "
-                   "$BLUERANCH_MQTT_PASSWORD.")
+@click.option(
+    "--mqtt-username",
+    envvar="BLUERANCH_MQTT_USERNAME",
+    show_envvar=True,
+    help="MQTT user; the password comes from $BLUERANCH_ALERTS_MQTT_PASSWORD, else $BLUERANCH_MQTT_PASSWORD.",
+)
 @click.option("--interval-s", type=click.FloatRange(min=0.1), help="Evaluation interval (config interval_s).")
 @click.option("--once", is_flag=True, help="Evaluate once, deliver, and exit.")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), help="Serve Prometheus metrics on this port.")
 @click.option("--metrics-addr", default="127.0.0.1", show_default=True, help="Address the metrics server binds.")
 @click.option("-v", "--verbose", is_flag=True)
-def run(influx, database, config_path, state, mqtt, influx_username, mqtt_username, interval_s, once,
-        metrics_port, metrics_addr, verbose) -> None:
+def run(
+    influx,
+    database,
+    config_path,
+    state,
+    mqtt,
+    influx_username,
+    mqtt_username,
+    interval_s,
+    once,
+    metrics_port,
+    metrics_addr,
+    verbose,
+) -> None:
     """Evaluate the rules over InfluxDB data every interval; notify on lifecycle events."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     cfg = _config(config_path, state)
     worker = _worker(influx, database, cfg, mqtt, influx_username, mqtt_username)
     stop = threading.Event()
@@ -138,8 +169,10 @@ def replay(influx, database, config_path, state, start, end, step_s, influx_user
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     for ev in worker.replay(s, e, step_s):
-        click.echo(f"{ev['time']} {ev['event']:<12} {ev['severity']:<8} {ev['kind']:<16} "
-                   f"{ev['site']}/{ev['device']} {ev['alert_id']} {ev['message']}")
+        click.echo(
+            f"{ev['time']} {ev['event']:<12} {ev['severity']:<8} {ev['kind']:<16} "
+            f"{ev['site']}/{ev['device']} {ev['alert_id']} {ev['message']}"
+        )
 
 
 @group.command("list")
@@ -158,8 +191,10 @@ def list_(config_path, state, open_only, limit) -> None:
         click.echo("no alerts")
     for a in rows:
         who = f" by {a.acked_by}" if a.acked_by else ""
-        click.echo(f"{a.id}  {a.state + who:<24} {a.severity:<8} {a.kind:<16} {a.site}/{a.device}"
-                   f"{'/' + a.subject if a.subject else ''}  opened {iso(a.opened_ms)}  {a.message}")
+        click.echo(
+            f"{a.id}  {a.state + who:<24} {a.severity:<8} {a.kind:<16} {a.site}/{a.device}"
+            f"{'/' + a.subject if a.subject else ''}  opened {iso(a.opened_ms)}  {a.message}"
+        )
 
 
 @group.command("ack")
@@ -186,5 +221,7 @@ def ack(alert_id, by, config_path, state) -> None:
 def check_config(path) -> None:
     """Validate an alerts config and print the rules in force per configured device."""
     cfg = _config(path, None)
-    click.echo(f"{path}: OK ({len(cfg.sites)} site(s), {len(cfg.channels.webhooks)} webhook(s), "
-               f"{len(cfg.channels.smtp)} SMTP channel(s))")
+    click.echo(
+        f"{path}: OK ({len(cfg.sites)} site(s), {len(cfg.channels.webhooks)} webhook(s), "
+        f"{len(cfg.channels.smtp)} SMTP channel(s))"
+    )

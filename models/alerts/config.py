@@ -103,7 +103,7 @@ class Climatology(Strict):
     source: str = "Hobday et al. 2016 (percentile over an 11-day window, 30-year baseline recommended)"
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Climatology":
+    def _one_source(self) -> Climatology:
         if (self.p90_c_by_month is not None) != self.from_history:
             return self
         raise ValueError("climatology: give exactly one of p90_c_by_month or from_history: true")
@@ -181,11 +181,16 @@ class BufferDropsRule(RuleBase):
 class Rules(Strict):
     do_low: DoLowRule = DoLowRule(threshold_mg_l=_GB_LOW.value, severity="critical", source=_GB_LOW.citation)
     do_daily: DoDailyRule = DoDailyRule()
-    do_mussel_byssus: DoLowRule = DoLowRule(enabled=False, threshold_mg_l=_MUSSEL_BYSSUS.value,
-                                            source=_MUSSEL_BYSSUS.citation)
-    do_mussel_lethal: DoLowRule = DoLowRule(enabled=False, threshold_mg_l=_MUSSEL_LETHAL.value, severity="critical",
-                                            lifecycle=LifecycleOverride(min_duration_s=12 * 3600),
-                                            source=_MUSSEL_LETHAL.citation + "; sustained = 12 h (operator margin)")
+    do_mussel_byssus: DoLowRule = DoLowRule(
+        enabled=False, threshold_mg_l=_MUSSEL_BYSSUS.value, source=_MUSSEL_BYSSUS.citation
+    )
+    do_mussel_lethal: DoLowRule = DoLowRule(
+        enabled=False,
+        threshold_mg_l=_MUSSEL_LETHAL.value,
+        severity="critical",
+        lifecycle=LifecycleOverride(min_duration_s=12 * 3600),
+        source=_MUSSEL_LETHAL.citation + "; sustained = 12 h (operator margin)",
+    )
     do_forecast: DoForecastRule = DoForecastRule()
     heatwave: HeatwaveRule = HeatwaveRule()
     storm: StormRule = StormRule()
@@ -284,7 +289,7 @@ class AlertsConfig(Strict):
     _resolved: dict[tuple[str, str], Rules] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _check_overrides(self) -> "AlertsConfig":
+    def _check_overrides(self) -> AlertsConfig:
         self.resolve_rules("*", "*")
         for site_name, site in self.sites.items():
             for sp in site.species:

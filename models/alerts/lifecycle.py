@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from blueranch.models.alerts.config import RULE_NAMES, SEVERITY_RANK, AlertsConfig, Lifecycle
 from blueranch.models.alerts.rules.base import Observation
@@ -33,15 +33,27 @@ def alert_id(key: tuple[str, str, str, str], since_ms: int) -> str:
 def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def notification(a: Alert, event: str, now_ms: int) -> dict:
     return {
-        "notification_id": f"{a.id}:{event}:{now_ms}", "event": event, "alert_id": a.id, "site": a.site,
-        "device": a.device, "kind": a.kind, "subject": a.subject, "severity": a.severity, "state": a.state,
-        "message": a.message, "value": a.value, "threshold": a.threshold, "time": iso(now_ms), "time_ms": now_ms,
-        "opened_at": iso(a.opened_ms), "acknowledged_by": a.acked_by,
+        "notification_id": f"{a.id}:{event}:{now_ms}",
+        "event": event,
+        "alert_id": a.id,
+        "site": a.site,
+        "device": a.device,
+        "kind": a.kind,
+        "subject": a.subject,
+        "severity": a.severity,
+        "state": a.state,
+        "message": a.message,
+        "value": a.value,
+        "threshold": a.threshold,
+        "time": iso(now_ms),
+        "time_ms": now_ms,
+        "opened_at": iso(a.opened_ms),
+        "acknowledged_by": a.acked_by,
     }
 
 
@@ -89,8 +101,20 @@ class Engine:
         if a is None:
             if not ob.triggered:
                 return []
-            a = Alert(alert_id(ob.key, now_ms), ob.site, ob.device, ob.kind, ob.subject, ob.severity, "pending",
-                      now_ms, ob.message, now_ms, value=ob.value, threshold=ob.threshold)
+            a = Alert(
+                alert_id(ob.key, now_ms),
+                ob.site,
+                ob.device,
+                ob.kind,
+                ob.subject,
+                ob.severity,
+                "pending",
+                now_ms,
+                ob.message,
+                now_ms,
+                value=ob.value,
+                threshold=ob.threshold,
+            )
         if a.state == "pending":
             if not ob.triggered:
                 self.store.delete(a.id)
@@ -144,8 +168,11 @@ class Engine:
         if a.state == "open" and lc.escalate_after_s > 0 and now_ms - a.opened_ms >= lc.escalate_after_s * 1000:
             a.state, a.escalated_ms = "escalated", now_ms
             out.append(self._emit(a, "escalated", now_ms))
-        elif a.state in ("open", "escalated") and lc.repeat_every_s > 0 and \
-                now_ms - (a.last_notified_ms or a.opened_ms) >= lc.repeat_every_s * 1000:
+        elif (
+            a.state in ("open", "escalated")
+            and lc.repeat_every_s > 0
+            and now_ms - (a.last_notified_ms or a.opened_ms) >= lc.repeat_every_s * 1000
+        ):
             out.append(self._emit(a, "reminder", now_ms))
         if out:
             self.store.save(a)

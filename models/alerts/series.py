@@ -36,12 +36,13 @@ class Track:
     def v(self, name: str) -> np.ndarray:
         return self.values[name]
 
-    def window(self, start_ms: int, end_ms: int) -> "Track":
+    def window(self, start_ms: int, end_ms: int) -> Track:
         """Readings with ``start_ms <= t <= end_ms`` (views, no copy)."""
         i = int(np.searchsorted(self.t_ms, start_ms, side="left"))
         j = int(np.searchsorted(self.t_ms, end_ms, side="right"))
-        return Track(self.site, self.device, self.sensor, self.asset, self.t_ms[i:j],
-                     {k: a[i:j] for k, a in self.values.items()})
+        return Track(
+            self.site, self.device, self.sensor, self.asset, self.t_ms[i:j], {k: a[i:j] for k, a in self.values.items()}
+        )
 
     def __len__(self) -> int:
         return len(self.t_ms)
@@ -57,7 +58,7 @@ class Frames:
     #: (site, device, sensor) -> sorted times of any telemetry (sensor "" : status of the edge agent).
     seen: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)
 
-    def window(self, start_ms: int, end_ms: int) -> "Frames":
+    def window(self, start_ms: int, end_ms: int) -> Frames:
         tracks = {k: [t.window(start_ms, end_ms) for t in ts] for k, ts in self.tracks.items()}
         seen = {k: a[: np.searchsorted(a, end_ms, side="right")] for k, a in self.seen.items()}
         return Frames(start_ms, end_ms, tracks, seen)
@@ -76,11 +77,20 @@ def _tracks(client: InfluxClient, q: str, names: tuple[str, ...]) -> list[Track]
         rows = s.values
         t = np.array([r[0] for r in rows], dtype=np.int64)
         cols = {c: i for i, c in enumerate(s.columns)}
-        vals = {n: np.array([np.nan if r[cols[n]] is None else r[cols[n]] for r in rows], dtype=np.float64)
-                for n in names}
+        vals = {
+            n: np.array([np.nan if r[cols[n]] is None else r[cols[n]] for r in rows], dtype=np.float64) for n in names
+        }
         order = np.argsort(t, kind="stable")
-        out.append(Track(s.tags.get("site", ""), s.tags.get("device", ""), s.tags.get("sensor", ""),
-                         s.tags.get("asset", ""), t[order], {k: a[order] for k, a in vals.items()}))
+        out.append(
+            Track(
+                s.tags.get("site", ""),
+                s.tags.get("device", ""),
+                s.tags.get("sensor", ""),
+                s.tags.get("asset", ""),
+                t[order],
+                {k: a[order] for k, a in vals.items()},
+            )
+        )
     return out
 
 
@@ -89,8 +99,10 @@ def fetch_fields(client: InfluxClient, names: tuple[str, ...], start_ms: int, en
     m = MEASUREMENTS[quantity(names[0]).measurement]
     cols = ", ".join(f'"{n}"' for n in names)
     qc = " AND ".join(f'"{n}{QC_SUFFIX}" != {b}' for n in names for b in BAD_QC)
-    q = (f"SELECT {cols} FROM {m.qualified} WHERE {_time_clause(start_ms, end_ms)} AND {qc} "
-         f'GROUP BY "site", "device", "sensor", "asset"')
+    q = (
+        f"SELECT {cols} FROM {m.qualified} WHERE {_time_clause(start_ms, end_ms)} AND {qc} "
+        f'GROUP BY "site", "device", "sensor", "asset"'
+    )
     return _tracks(client, q, names)
 
 
@@ -98,11 +110,16 @@ def fetch_seen(client: InfluxClient, start_ms: int, end_ms: int) -> dict[tuple[s
     """Every time a sensor reported anything (any telemetry measurement), and every status message of an
     edge agent (sensor ""). A sensor can fall silent while its buoy's agent goes on publishing."""
     acc: dict[tuple[str, str, str], list[np.ndarray]] = {}
-    queries = [f'SELECT /{QC_SUFFIX}$/ FROM {MEASUREMENTS[m].qualified} WHERE {_time_clause(start_ms, end_ms)} '
-               f'GROUP BY "site", "device", "sensor"' for m in TELEMETRY_MEASUREMENTS]
+    queries = [
+        f"SELECT /{QC_SUFFIX}$/ FROM {MEASUREMENTS[m].qualified} WHERE {_time_clause(start_ms, end_ms)} "
+        f'GROUP BY "site", "device", "sensor"'
+        for m in TELEMETRY_MEASUREMENTS
+    ]
     # Only "online" statuses count as signs of life: the Last Will's "offline" is the broker speaking.
-    queries.append(f'SELECT "online" FROM {MEASUREMENTS["device_status"].qualified} '
-                   f'WHERE {_time_clause(start_ms, end_ms)} AND "online" = 1 GROUP BY "site", "device"')
+    queries.append(
+        f'SELECT "online" FROM {MEASUREMENTS["device_status"].qualified} '
+        f'WHERE {_time_clause(start_ms, end_ms)} AND "online" = 1 GROUP BY "site", "device"'
+    )
     for q in queries:
         for s in client.query(q):
             key = (s.tags.get("site", ""), s.tags.get("device", ""), s.tags.get("sensor", ""))
@@ -112,16 +129,19 @@ def fetch_seen(client: InfluxClient, start_ms: int, end_ms: int) -> dict[tuple[s
 
 def fetch_status_drops(client: InfluxClient, start_ms: int, end_ms: int) -> list[Track]:
     """``buffer_dropped_total`` from retained status messages (``device_status``)."""
-    q = (f'SELECT "buffer_dropped_total" FROM {MEASUREMENTS["device_status"].qualified} '
-         f'WHERE {_time_clause(start_ms, end_ms)} GROUP BY "site", "device"')
+    q = (
+        f'SELECT "buffer_dropped_total" FROM {MEASUREMENTS["device_status"].qualified} '
+        f'WHERE {_time_clause(start_ms, end_ms)} GROUP BY "site", "device"'
+    )
     tracks = _tracks(client, q, ("buffer_dropped_total",))
     for t in tracks:
         t.sensor = "status"
     return tracks
 
 
-def fetch_frames(client: InfluxClient, start_ms: int, end_ms: int,
-                 lookback_h: dict[str, float] | None = None) -> Frames:
+def fetch_frames(
+    client: InfluxClient, start_ms: int, end_ms: int, lookback_h: dict[str, float] | None = None
+) -> Frames:
     """All series the rules read between ``start_ms`` and ``end_ms``; ``lookback_h`` narrows the window
     per series (keys: the rule fields, ``position``, ``seen``) to what the rules need."""
     lookback_h = lookback_h or {}
@@ -141,6 +161,8 @@ def fetch_frames(client: InfluxClient, start_ms: int, end_ms: int,
 def fetch_daily_means(client: InfluxClient, name: str, start_ms: int, end_ms: int) -> list[Track]:
     """Daily means of a quantity per (site, device) — the history a climatology is computed from."""
     m = MEASUREMENTS[quantity(name).measurement]
-    q = (f'SELECT mean("{name}") AS "{name}" FROM {m.qualified} WHERE {_time_clause(start_ms, end_ms)} '
-         f'AND "{name}{QC_SUFFIX}" != 4 GROUP BY time(1d), "site", "device" fill(none)')
+    q = (
+        f'SELECT mean("{name}") AS "{name}" FROM {m.qualified} WHERE {_time_clause(start_ms, end_ms)} '
+        f'AND "{name}{QC_SUFFIX}" != 4 GROUP BY time(1d), "site", "device" fill(none)'
+    )
     return _tracks(client, q, (name,))

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from blueranch.models.alerts.rules.base import DeviceRecord
 
@@ -37,8 +38,8 @@ CREATE TABLE IF NOT EXISTS notifications (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, fanned_out INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS deliveries (
     notification_seq INTEGER NOT NULL, channel TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_s REAL NOT NULL DEFAULT 0, created_s REAL NOT NULL, delivered_s REAL, failed INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT, PRIMARY KEY (notification_seq, channel));
+    next_attempt_s REAL NOT NULL DEFAULT 0, created_s REAL NOT NULL, delivered_s REAL,
+    failed INTEGER NOT NULL DEFAULT 0, last_error TEXT, PRIMARY KEY (notification_seq, channel));
 """
 
 
@@ -96,7 +97,7 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def transaction(self) -> "_Tx":
+    def transaction(self) -> _Tx:
         return _Tx(self.db)
 
     # ------------------------------------------------------------ alerts
@@ -121,8 +122,10 @@ class Store:
 
     def save(self, alert: Alert) -> None:
         cols = ",".join(_ALERT_COLS)
-        self.db.execute(f"INSERT OR REPLACE INTO alerts ({cols}) VALUES ({','.join('?' * len(_ALERT_COLS))})",
-                        [getattr(alert, c) for c in _ALERT_COLS])
+        self.db.execute(
+            f"INSERT OR REPLACE INTO alerts ({cols}) VALUES ({','.join('?' * len(_ALERT_COLS))})",
+            [getattr(alert, c) for c in _ALERT_COLS],
+        )
 
     def delete(self, alert_id: str) -> None:
         self.db.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
@@ -137,13 +140,16 @@ class Store:
         for r in self.db.execute("SELECT * FROM sensors"):
             anchor = (r["anchor_lat"], r["anchor_lon"]) if r["anchor_lat"] is not None else None
             out[(r["site"], r["device"], r["sensor"])] = DeviceRecord(
-                r["site"], r["device"], r["sensor"], r["last_seen_ms"], r["interval_s"], anchor)
+                r["site"], r["device"], r["sensor"], r["last_seen_ms"], r["interval_s"], anchor
+            )
         return out
 
     def save_device(self, rec: DeviceRecord) -> None:
         lat, lon = rec.anchor if rec.anchor is not None else (None, None)
-        self.db.execute("INSERT OR REPLACE INTO sensors VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (rec.site, rec.device, rec.sensor, rec.last_seen_ms, rec.interval_s, lat, lon))
+        self.db.execute(
+            "INSERT OR REPLACE INTO sensors VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (rec.site, rec.device, rec.sensor, rec.last_seen_ms, rec.interval_s, lat, lon),
+        )
 
     # ------------------------------------------------------------ outbox
     def add_notification(self, body: dict[str, Any]) -> int:
@@ -158,38 +164,53 @@ class Store:
                 body = json.loads(r["body"])
                 for ch in channels:
                     if wanted(ch, body):
-                        self.db.execute("INSERT OR IGNORE INTO deliveries (notification_seq, channel, created_s) "
-                                        "VALUES (?, ?, ?)", (r["seq"], ch, now_s))
+                        self.db.execute(
+                            "INSERT OR IGNORE INTO deliveries (notification_seq, channel, created_s) VALUES (?, ?, ?)",
+                            (r["seq"], ch, now_s),
+                        )
                 self.db.execute("UPDATE notifications SET fanned_out = 1 WHERE seq = ?", (r["seq"],))
         return len(rows)
 
     def due(self, now_s: float) -> Iterator[Delivery]:
-        q = ("SELECT d.*, n.body FROM deliveries d JOIN notifications n ON n.seq = d.notification_seq "
-             "WHERE d.delivered_s IS NULL AND d.failed = 0 AND d.next_attempt_s <= ? ORDER BY d.notification_seq")
+        q = (
+            "SELECT d.*, n.body FROM deliveries d JOIN notifications n ON n.seq = d.notification_seq "
+            "WHERE d.delivered_s IS NULL AND d.failed = 0 AND d.next_attempt_s <= ? ORDER BY d.notification_seq"
+        )
         for r in self.db.execute(q, (now_s,)).fetchall():
             yield Delivery(r["notification_seq"], r["channel"], r["attempts"], r["created_s"], json.loads(r["body"]))
 
     def delivered(self, d: Delivery, now_s: float) -> None:
-        self.db.execute("UPDATE deliveries SET delivered_s = ?, attempts = attempts + 1 "
-                        "WHERE notification_seq = ? AND channel = ?", (now_s, d.notification_seq, d.channel))
+        self.db.execute(
+            "UPDATE deliveries SET delivered_s = ?, attempts = attempts + 1 WHERE notification_seq = ? AND channel = ?",
+            (now_s, d.notification_seq, d.channel),
+        )
 
     def retry_later(self, d: Delivery, next_s: float, error: str, give_up: bool) -> None:
-        self.db.execute("UPDATE deliveries SET attempts = attempts + 1, next_attempt_s = ?, last_error = ?, failed = ? "
-                        "WHERE notification_seq = ? AND channel = ?",
-                        (next_s, error[:1000], int(give_up), d.notification_seq, d.channel))
+        self.db.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_s = ?, last_error = ?, failed = ? "
+            "WHERE notification_seq = ? AND channel = ?",
+            (next_s, error[:1000], int(give_up), d.notification_seq, d.channel),
+        )
 
     def prune(self, before_s: float) -> int:
         """Drop deliveries settled (delivered or failed) before ``before_s`` and notifications with none left."""
         with self.transaction():
-            n = self.db.execute("DELETE FROM deliveries WHERE (delivered_s IS NOT NULL AND delivered_s < ?) "
-                                "OR (failed = 1 AND created_s < ?)", (before_s, before_s)).rowcount
-            self.db.execute("DELETE FROM notifications WHERE fanned_out = 1 AND seq NOT IN "
-                            "(SELECT notification_seq FROM deliveries)")
+            n = self.db.execute(
+                "DELETE FROM deliveries WHERE (delivered_s IS NOT NULL AND delivered_s < ?) "
+                "OR (failed = 1 AND created_s < ?)",
+                (before_s, before_s),
+            ).rowcount
+            self.db.execute(
+                "DELETE FROM notifications WHERE fanned_out = 1 AND seq NOT IN "
+                "(SELECT notification_seq FROM deliveries)"
+            )
         return n
 
     def outbox_counts(self) -> dict[str, int]:
-        r = self.db.execute("SELECT SUM(delivered_s IS NOT NULL) AS delivered, SUM(failed) AS failed, "
-                            "SUM(delivered_s IS NULL AND failed = 0) AS waiting FROM deliveries").fetchone()
+        r = self.db.execute(
+            "SELECT SUM(delivered_s IS NOT NULL) AS delivered, SUM(failed) AS failed, "
+            "SUM(delivered_s IS NULL AND failed = 0) AS waiting FROM deliveries"
+        ).fetchone()
         return {k: int(r[k] or 0) for k in ("delivered", "failed", "waiting")}
 
 

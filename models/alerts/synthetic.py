@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -11,14 +11,22 @@ from blueranch.contracts.lineprotocol import lines
 from blueranch.contracts.quantities import quantity
 
 #: A fixed start for synthetic data: 2026-07-01T00:00Z (summer, night minimum near dawn).
-T0_MS = int(datetime(2026, 7, 1, tzinfo=timezone.utc).timestamp() * 1000)
+T0_MS = int(datetime(2026, 7, 1, tzinfo=UTC).timestamp() * 1000)
 MIN_MS = 60_000
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 
 
-def write_series(client, site: str, device: str, t_ms, values: dict[str, np.ndarray], sensor: str = "s1",
-                 asset: str | None = None, qc: int = 1) -> None:
+def write_series(
+    client,
+    site: str,
+    device: str,
+    t_ms,
+    values: dict[str, np.ndarray],
+    sensor: str = "s1",
+    asset: str | None = None,
+    qc: int = 1,
+) -> None:
     """Write readings of quantities that share a measurement (one point per time), as the ingest would."""
     names = list(values)
     m = quantity(names[0]).measurement
@@ -33,7 +41,7 @@ def write_series(client, site: str, device: str, t_ms, values: dict[str, np.ndar
             fields[n + "_qc"] = qc
         points.append(Point(m, tags, fields, int(t)))
     for k in range(0, len(points), 5000):
-        client.write(lines(points[k:k + 5000]), retention_policy=MEASUREMENTS[m].retention_policy)
+        client.write(lines(points[k : k + 5000]), retention_policy=MEASUREMENTS[m].retention_policy)
 
 
 def diel_do(t_ms: np.ndarray, mean: float = 7.0, amp: float = 1.2, trend_per_day: float = 0.0) -> np.ndarray:

@@ -49,8 +49,7 @@ def reference(parameter: str, context: str) -> Reference:
 
 def do_reference(context: str, value: float) -> Reference:
     """The dissolved-oxygen row for ``context`` with the given threshold (two GB 11607 rows share a context)."""
-    found = [r for r in references() if r.parameter == "dissolved_oxygen" and context in r.context
-             and r.value == value]
+    found = [r for r in references() if r.parameter == "dissolved_oxygen" and context in r.context and r.value == value]
     if len(found) != 1:
         raise KeyError(f"thresholds table: no unique dissolved_oxygen row for {context!r} at {value} mg/L")
     return found[0]

@@ -21,8 +21,11 @@ def config_from_truth_meta(meta: dict[str, Any], truth_path: str | Path | None =
     for d in meta["devices"]:
         dev = devices.setdefault(d["edge_device"], {"sensor_intervals_s": {}})
         dev["sensor_intervals_s"][d["device"]] = float(d["interval_s"])
-    assets = {a["asset"]: {"tare_kg": float(a["tare_kg"]), "source": f"simulator truth meta ({meta['scenario']})"}
-              for a in meta["assets"] if a.get("sensor")}
+    assets = {
+        a["asset"]: {"tare_kg": float(a["tare_kg"]), "source": f"simulator truth meta ({meta['scenario']})"}
+        for a in meta["assets"]
+        if a.get("sensor")
+    }
     site = {"species": ["mussel"] if "mussel" in groups else [], "assets": assets, "devices": devices}
     cfg: dict[str, Any] = {"sites": {meta["site"]: site}}
     if truth_path is not None:

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,9 @@ def load_harvests(cfg: AlertsConfig) -> list[tuple[str, int, int]]:
                 t = to_ms(datetime.fromisoformat(str(rec["time"]).replace("Z", "+00:00")))
                 out.append((str(rec["asset"]), t, t))
             except (KeyError, ValueError) as exc:
-                raise ValueError(f"{cfg.harvest_log}:{n}: harvest needs 'time' (RFC 3339 UTC) and 'asset': {exc}") from exc
+                raise ValueError(
+                    f"{cfg.harvest_log}:{n}: harvest needs 'time' (RFC 3339 UTC) and 'asset': {exc}"
+                ) from exc
     return out
 
 
@@ -79,8 +81,9 @@ def needed_lookback_h(config: AlertsConfig) -> dict[str, float]:
 
 
 class Worker:
-    def __init__(self, client: InfluxClient, config: AlertsConfig, store: Store | None = None,
-                 mqtt_client=None, clock=time.time):
+    def __init__(
+        self, client: InfluxClient, config: AlertsConfig, store: Store | None = None, mqtt_client=None, clock=time.time
+    ):
         self.client = client
         self.config = config
         self.store = store or Store(config.state_path)
@@ -112,15 +115,20 @@ class Worker:
         if key not in self._clim:
             start = now_ms - int(40 * 365.25 * DAY_MS)
             end = now_ms - int(clim.exclude_recent_days * DAY_MS)
-            tracks = [t for t in fetch_daily_means(self.client, "temp_c", start, end)
-                      if t.site == site and t.device == device]
+            tracks = [
+                t for t in fetch_daily_means(self.client, "temp_c", start, end) if t.site == site and t.device == device
+            ]
             self._clim[key] = None
             if tracks and (tracks[0].t_ms[-1] - tracks[0].t_ms[0]) >= clim.min_history_years * 365 * DAY_MS:
                 days = tracks[0].t_ms // DAY_MS
                 self._clim[key] = history_climatology(days, tracks[0].v("temp_c"), clim.window_days)
             else:
-                log.warning("alerts: heatwave %s/%s: less than %g years of temp_c history: no climatology yet",
-                            site, device, clim.min_history_years)
+                log.warning(
+                    "alerts: heatwave %s/%s: less than %g years of temp_c history: no climatology yet",
+                    site,
+                    device,
+                    clim.min_history_years,
+                )
         return self._clim[key]
 
     # ------------------------------------------------------------ evaluation
@@ -147,8 +155,14 @@ class Worker:
         if mtime != self._harvest_mtime:  # the farm's harvest log grew: read it again
             self.harvests, self._harvest_mtime = load_harvests(self.config), mtime
         devices, before = self._update_devices(frames)
-        ctx = Context(now_ms, frames, self.config, devices, self.harvests,
-                      lambda site, device: self.climatology(site, device, now_ms))
+        ctx = Context(
+            now_ms,
+            frames,
+            self.config,
+            devices,
+            self.harvests,
+            lambda site, device: self.climatology(site, device, now_ms),
+        )
         observations = evaluate_all(ctx)
         changed = [r for k, r in devices.items() if before.get(k) != (r.last_seen_ms, r.interval_s, r.anchor)]
         if changed:
@@ -180,8 +194,9 @@ class Worker:
             now += int(step_s * 1000)
         return events
 
-    def run(self, interval_s: float, once: bool = False, stop: threading.Event | None = None,
-            metrics: Metrics | None = None) -> None:
+    def run(
+        self, interval_s: float, once: bool = False, stop: threading.Event | None = None, metrics: Metrics | None = None
+    ) -> None:
         """Evaluate and deliver every ``interval_s`` until ``stop`` is set. A failing evaluation (InfluxDB
         down) is logged and retried next time, and the outbox is still delivered (webhooks may be up)."""
         stop = stop or threading.Event()
@@ -225,4 +240,4 @@ def utc_ms(text: str) -> int:
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if t.tzinfo is None:
         raise ValueError(f"time {text!r} has no zone: write it in UTC, e.g. 2026-11-21T14:00:00Z")
-    return to_ms(t.astimezone(timezone.utc))
+    return to_ms(t.astimezone(UTC))

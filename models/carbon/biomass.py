@@ -9,8 +9,8 @@ Pipeline for one asset:
    no level (a gap is never filled).
 5. Declines: a zigzag tracker over the binned levels finds every sustained decline - a sharp drop or a
    harvest spread over weeks - from a peak to a trough; it starts once the level is ``min_step_fraction``
-   of the peak and ``noise_multiple`` SDs of one reading's noise below it, and ends once the level rises as many SDs above
-   the trough. Noise and spikes make no declines. Each bin-to-bin decrease inside a decline is a harvest
+   of the peak and ``noise_multiple`` SDs of one reading's noise below it, and ends once the level rises as many
+   SDs above the trough. Noise and spikes make no declines. Each bin-to-bin decrease inside a decline is a harvest
    when the bin lies in one of the asset's harvest windows (the farm's calendar), else a loss; without
    windows a whole decline of at least ``harvest_min_fraction`` of its peak is a harvest.
 6. Hidden growth: while a line is harvested gradually it keeps growing, which the load cell cannot see
@@ -39,8 +39,8 @@ from blueranch.models.carbon.periods import utc
 QC_SUSPECT, QC_FAIL, QC_MISSING = 3, 4, 9
 MAD_TO_SD = 1.4826  # SD of a normal distribution = 1.4826 x MAD (consistency constant)
 DAY_MS = 86_400_000
-GROWTH_BOUNDS_PER_DAY = (-0.02, 0.05)
-EDGE_BINS = 5  # bins at each end of a decline whose median level measures it  # plausible net specific growth of farmed stocks (assumption)
+GROWTH_BOUNDS_PER_DAY = (-0.02, 0.05)  # plausible net specific growth of farmed stocks (assumption)
+EDGE_BINS = 5  # bins at each end of a decline whose median level measures it
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,17 @@ class AssetSeries:
     """The cleaned biomass record of one asset. Times are ms since the epoch (UTC)."""
 
     asset: str
-    times_ms: np.ndarray          # bin starts (or truth record times) with a level
-    level_wet_t: np.ndarray       # wet biomass level at those times
+    times_ms: np.ndarray  # bin starts (or truth record times) with a level
+    level_wet_t: np.ndarray  # wet biomass level at those times
     reading_times_ms: np.ndarray  # valid readings (after QC)
-    all_times_ms: np.ndarray      # every reading received (any flag)
-    qc: np.ndarray                # flag of every reading
-    raw_load_kg: np.ndarray       # value of every reading as received (for the report's digest)
-    flow_times_ms: np.ndarray     # times at which the cumulative flows below change
+    all_times_ms: np.ndarray  # every reading received (any flag)
+    qc: np.ndarray  # flag of every reading
+    raw_load_kg: np.ndarray  # value of every reading as received (for the report's digest)
+    flow_times_ms: np.ndarray  # times at which the cumulative flows below change
     harvest_cum_wet_t: np.ndarray  # harvested at or before each flow time, cumulative
     loss_cum_wet_t: np.ndarray
     declines: list[Decline]
-    noise_wet_t: float            # robust SD of one reading
+    noise_wet_t: float  # robust SD of one reading
     detection: DetectionConfig
     level_sd_wet_t: float = field(init=False)
     _prefix: tuple | None = field(init=False, default=None, repr=False)
@@ -168,8 +168,14 @@ class AssetSeries:
         expected = (e - s) / 1000.0 / self.detection.expected_interval_s
         with np.errstate(divide="ignore", invalid="ignore"):
             completeness = np.where(expected > 0, np.minimum(1.0, present / expected), 1.0)
-        return {"start_wet_t": start, "end_wet_t": end, "harvested_wet_t": h[n:] - h[:n],
-                "lost_wet_t": lo[n:] - lo[:n], "declines": n_dec, "completeness": completeness}
+        return {
+            "start_wet_t": start,
+            "end_wet_t": end,
+            "harvested_wet_t": h[n:] - h[:n],
+            "lost_wet_t": lo[n:] - lo[:n],
+            "declines": n_dec,
+            "completeness": completeness,
+        }
 
     def _cum_before(self, cum: np.ndarray, t_ms: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self.flow_times_ms, t_ms, side="left") - 1
@@ -201,7 +207,7 @@ class AssetSeries:
     def qc_counts(self, start_ms: int, end_ms: int) -> dict[int, int]:
         a, b = np.searchsorted(self.all_times_ms, [start_ms, end_ms])
         flags, counts = np.unique(self.qc[a:b], return_counts=True)
-        return {int(f): int(c) for f, c in zip(flags, counts)}
+        return {int(f): int(c) for f, c in zip(flags, counts, strict=False)}
 
     def gaps(self, start_ms: int, end_ms: int) -> list[tuple[int, int]]:
         """Intervals longer than ``gap_intervals`` expected intervals without a valid reading."""
@@ -227,9 +233,9 @@ def running_median(x: np.ndarray, window: int) -> np.ndarray:
     half = window // 2
     out = np.empty(n)
     if n > 2 * half:
-        out[half:n - half] = np.median(sliding_window_view(x, window), axis=1)
+        out[half : n - half] = np.median(sliding_window_view(x, window), axis=1)
     for i in list(range(min(half, n))) + list(range(max(n - half, 0), n)):
-        out[i] = np.median(x[max(0, i - half):i + half + 1])
+        out[i] = np.median(x[max(0, i - half) : i + half + 1])
     return out
 
 
@@ -312,8 +318,9 @@ def _growth_per_ms(t: np.ndarray, level: np.ndarray, peak: int, det: DetectionCo
     return float(np.clip(slope, lo / DAY_MS, hi / DAY_MS))
 
 
-def flows_from_levels(t: np.ndarray, level: np.ndarray, noise: float, det: DetectionConfig,
-                      windows: list[HarvestWindow]) -> tuple[np.ndarray, np.ndarray, list[Decline]]:
+def flows_from_levels(
+    t: np.ndarray, level: np.ndarray, noise: float, det: DetectionConfig, windows: list[HarvestWindow]
+) -> tuple[np.ndarray, np.ndarray, list[Decline]]:
     """Per-bin harvested and lost wet t (not cumulative) and the declines found."""
     harvest = np.zeros(level.size)
     loss = np.zeros(level.size)
@@ -321,11 +328,11 @@ def flows_from_levels(t: np.ndarray, level: np.ndarray, noise: float, det: Detec
     in_win = in_windows(t, windows, det.harvest_margin_days)
     for p, q in zigzag_declines(level, noise, det):
         seg = slice(p + 1, q + 1)
-        running_min = np.minimum.accumulate(level[p:q + 1])
+        running_min = np.minimum.accumulate(level[p : q + 1])
         dec = -np.diff(running_min)  # removal per bin, >= 0, sums to peak - trough
         # The peak is the highest and the trough the lowest of noisy levels: measure the drop between the
         # medians of EDGE_BINS bins at either end instead, and share it out as the bins' decreases.
-        drop = float(np.median(level[max(0, p - EDGE_BINS + 1):p + 1]) - np.median(level[q:q + EDGE_BINS]))
+        drop = float(np.median(level[max(0, p - EDGE_BINS + 1) : p + 1]) - np.median(level[q : q + EDGE_BINS]))
         if dec.sum() > 0 and drop > 0:
             dec = dec * (drop / dec.sum())
         if windows:
@@ -334,27 +341,34 @@ def flows_from_levels(t: np.ndarray, level: np.ndarray, noise: float, det: Detec
             is_h = np.full(dec.size, level[p] > 0 and (level[p] - level[q]) >= det.harvest_min_fraction * level[p])
         if is_h.any():
             g = _growth_per_ms(t, level, p, det)
-            dt = np.diff(t[p:q + 1]).astype(float)
-            hidden = g * level[p + 1:q + 1] * dt  # growth during the bin, taken away by the harvest
+            dt = np.diff(t[p : q + 1]).astype(float)
+            hidden = g * level[p + 1 : q + 1] * dt  # growth during the bin, taken away by the harvest
             dec = np.where(is_h, dec + hidden, dec)
         harvest[seg] += np.where(is_h, dec, 0.0)
         loss[seg] += np.where(is_h, 0.0, dec)
-        kind: Literal["harvest", "loss", "mixed"] = "harvest" if is_h.all() else ("loss" if not is_h.any()
-                                                                                 else "mixed")
+        kind: Literal["harvest", "loss", "mixed"] = "harvest" if is_h.all() else ("loss" if not is_h.any() else "mixed")
         declines.append(Decline(int(t[p]), int(t[q]), kind, float(dec.sum()), float(level[p]), float(level[q])))
     return harvest, loss, declines
 
 
-def build_series(asset: str, times_ms: np.ndarray, load_kg: np.ndarray, qc: np.ndarray, cal: Calibration,
-                 det: DetectionConfig, exclude_suspect: bool = False,
-                 windows: list[HarvestWindow] | None = None) -> AssetSeries:
+def build_series(
+    asset: str,
+    times_ms: np.ndarray,
+    load_kg: np.ndarray,
+    qc: np.ndarray,
+    cal: Calibration,
+    det: DetectionConfig,
+    exclude_suspect: bool = False,
+    windows: list[HarvestWindow] | None = None,
+) -> AssetSeries:
     """Clean one asset's load-cell readings (any order; duplicates: the last one wins)."""
     t = np.asarray(times_ms, dtype=np.int64)
     v = np.asarray(load_kg, dtype=float)
     f = np.asarray(qc, dtype=np.int64)
     if not (t.shape == v.shape == f.shape):
-        raise ValueError(f"asset {asset}: times, load_kg and qc must have one shape, got {t.shape}, {v.shape}, "
-                         f"{f.shape}")
+        raise ValueError(
+            f"asset {asset}: times, load_kg and qc must have one shape, got {t.shape}, {v.shape}, {f.shape}"
+        )
     order = np.argsort(t, kind="stable")
     t, v, f = t[order], v[order], f[order]
     if t.size:
@@ -369,5 +383,6 @@ def build_series(asset: str, times_ms: np.ndarray, load_kg: np.ndarray, qc: np.n
     # median, and the peak of a long noisy record sits several of their SDs above its mean).
     noise = robust_noise(wet)
     harvest, loss, declines = flows_from_levels(bt, level, noise, det, windows or [])
-    return AssetSeries(asset, bt, level, t[used], t, f, v, bt, np.cumsum(harvest), np.cumsum(loss), declines,
-                       noise, det)
+    return AssetSeries(
+        asset, bt, level, t[used], t, f, v, bt, np.cumsum(harvest), np.cumsum(loss), declines, noise, det
+    )

@@ -16,9 +16,23 @@ from blueranch.models.carbon.biomass import AssetSeries
 from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.method import stock_change_wet_t, to_t_co2e
 from blueranch.models.carbon.periods import Period
-from blueranch.models.carbon.sources import MeterSeries, ReefRow, SourceRow, meter_id, meter_rows, pen_rows, reef_stock_at
-from blueranch.models.carbon.uncertainty import (SinkSampler, creditable_c_per_wet_t, interval95, source_draws_t_co2,
-                                       u_coefficient, u_sink_asset)
+from blueranch.models.carbon.sources import (
+    MeterSeries,
+    ReefRow,
+    SourceRow,
+    meter_id,
+    meter_rows,
+    pen_rows,
+    reef_stock_at,
+)
+from blueranch.models.carbon.uncertainty import (
+    SinkSampler,
+    creditable_c_per_wet_t,
+    interval95,
+    source_draws_t_co2,
+    u_coefficient,
+    u_sink_asset,
+)
 
 Scope = tuple[str, str]  # (scope, key)
 
@@ -91,17 +105,25 @@ class Budget:
         raise KeyError(f"no total for {scope}={key} in {period}")
 
 
-def _asset_figures(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], latest_ms: int
-                   ) -> dict[str, dict[str, np.ndarray]]:
+def _asset_figures(
+    cfg: CarbonConfig, inputs: Inputs, periods: list[Period], latest_ms: int
+) -> dict[str, dict[str, np.ndarray]]:
     """Per asset, the figures of every period at once (vectorised over periods)."""
     starts = np.array([p.start_ms for p in periods], dtype=np.int64)
     ends = np.array([min(p.end_ms, latest_ms + 1) for p in periods], dtype=np.int64)
-    return {a.asset: inputs.assets[a.asset].period_figures(starts, ends)
-            for a in cfg.assets if a.asset in inputs.assets}
+    return {
+        a.asset: inputs.assets[a.asset].period_figures(starts, ends) for a in cfg.assets if a.asset in inputs.assets
+    }
 
 
-def _sink_rows(cfg: CarbonConfig, inputs: Inputs, figures: dict[str, dict[str, np.ndarray]], k: int, p: Period,
-               c_per_wet: dict[str, float]) -> list[SinkRow]:
+def _sink_rows(
+    cfg: CarbonConfig,
+    inputs: Inputs,
+    figures: dict[str, dict[str, np.ndarray]],
+    k: int,
+    p: Period,
+    c_per_wet: dict[str, float],
+) -> list[SinkRow]:
     rows = []
     for a in cfg.assets:
         f = figures.get(a.asset)
@@ -113,25 +135,53 @@ def _sink_rows(cfg: CarbonConfig, inputs: Inputs, figures: dict[str, dict[str, n
         harvested, lost = float(f["harvested_wet_t"][k]), float(f["lost_wet_t"][k])
         sink = float(stock_change_wet_t(start, end, harvested, lost, cfg.losses))
         sd = inputs.assets[a.asset].level_sd_wet_t * np.sqrt(2.0 + 2.0 * f["declines"][k])
-        rows.append(SinkRow(a.asset, a.farm, a.kind, a.group, p, start, end, harvested, lost, sink,
-                            float(sd), sink * c_per_wet[a.group], float(f["completeness"][k])))
+        rows.append(
+            SinkRow(
+                a.asset,
+                a.farm,
+                a.kind,
+                a.group,
+                p,
+                start,
+                end,
+                harvested,
+                lost,
+                sink,
+                float(sd),
+                sink * c_per_wet[a.group],
+                float(f["completeness"][k]),
+            )
+        )
     return rows
 
 
 def _scopes(cfg: CarbonConfig) -> list[Scope]:
     out: list[Scope] = [("site", cfg.site)]
-    farms = sorted({a.farm for a in cfg.assets} | {m.farm for m in cfg.meters if m.farm}
-                   | {p.farm for p in cfg.pens} | {r.farm for r in cfg.reefs})
+    farms = sorted(
+        {a.farm for a in cfg.assets}
+        | {m.farm for m in cfg.meters if m.farm}
+        | {p.farm for p in cfg.pens}
+        | {r.farm for r in cfg.reefs}
+    )
     out += [("farm", f) for f in farms]
-    cats = sorted({a.kind for a in cfg.assets} | ({"reef"} if cfg.reefs else set())
-                  | ({"source"} if cfg.meters or cfg.pens else set()))
+    cats = sorted(
+        {a.kind for a in cfg.assets}
+        | ({"reef"} if cfg.reefs else set())
+        | ({"source"} if cfg.meters or cfg.pens else set())
+    )
     out += [("category", c) for c in cats]
     out += [("asset", a.asset) for a in cfg.assets]
     return out
 
 
-def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], latest_ms: int,
-                   draws: int | None = None, seed: int | None = None) -> Budget:
+def compute_budget(
+    cfg: CarbonConfig,
+    inputs: Inputs,
+    periods: list[Period],
+    latest_ms: int,
+    draws: int | None = None,
+    seed: int | None = None,
+) -> Budget:
     """Sinks, sources, reef stock and scope totals with Monte Carlo 95 % intervals for every period."""
     n = draws or cfg.uncertainty.draws
     seed = cfg.uncertainty.seed if seed is None else seed
@@ -139,8 +189,9 @@ def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], lat
     factors = cfg.emission_factors()
     c_per_wet = {g: float(creditable_c_per_wet_t(c, cfg.calcification, cfg.psi)) for g, c in coeffs.items()}
     u_c = {g: u_coefficient(c, cfg.calcification, cfg.psi, cfg.uncertainty) for g, c in coeffs.items()}
-    sampler = SinkSampler.create([a.group for a in cfg.assets], coeffs, cfg.calcification, cfg.psi,
-                                 cfg.uncertainty, n, seed)
+    sampler = SinkSampler.create(
+        [a.group for a in cfg.assets], coeffs, cfg.calcification, cfg.psi, cfg.uncertainty, n, seed
+    )
     scopes = _scopes(cfg)
     idx = {s: i for i, s in enumerate(scopes)}
     m_sink = np.zeros((len(cfg.assets), len(scopes)))
@@ -162,20 +213,30 @@ def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], lat
     has_src = m_src.any(axis=0)
     for k, p in enumerate(periods):
         sinks = _sink_rows(cfg, inputs, figures, k, p, c_per_wet)
-        sources = [r for m in cfg.meters for r in meter_rows(
-            m, inputs.meters.get(meter_id(m), MeterSeries(*empty)), factors[m.factor], [p], latest_ms)]
+        sources = [
+            r
+            for m in cfg.meters
+            for r in meter_rows(
+                m, inputs.meters.get(meter_id(m), MeterSeries(*empty)), factors[m.factor], [p], latest_ms
+            )
+        ]
         sources += [r for pen in cfg.pens for r in pen_rows(pen, [p], latest_ms)]
         reefs = []
         end_ms = min(p.end_ms, latest_ms + 1)
         reef_sink_t_c = np.zeros(len(scopes))
         for r in cfg.reefs:
-            wet, fish_c, att = reef_stock_at(r, coeffs, end_ms, inputs.reef_density.get(r.zone),
-                                             inputs.reef_length.get(r.zone))
+            wet, fish_c, att = reef_stock_at(
+                r, coeffs, end_ms, inputs.reef_density.get(r.zone), inputs.reef_length.get(r.zone)
+            )
             dens = inputs.reef_density.get(r.zone)
-            present = 0 if dens is None else int(((dens.times_ms >= end_ms - 86_400_000)
-                                                  & (dens.times_ms < end_ms)).sum())
-            reefs.append(ReefRow(r.zone, r.farm, p, wet, fish_c, att,
-                                 min(1.0, present / (86400 / cfg.detection.expected_interval_s))))
+            present = (
+                0 if dens is None else int(((dens.times_ms >= end_ms - 86_400_000) & (dens.times_ms < end_ms)).sum())
+            )
+            reefs.append(
+                ReefRow(
+                    r.zone, r.farm, p, wet, fish_c, att, min(1.0, present / (86400 / cfg.detection.expected_interval_s))
+                )
+            )
             if cfg.credit_reef:
                 _, c0, a0 = reef_stock_at(r, coeffs, p.start_ms, dens, inputs.reef_length.get(r.zone))
                 change = (fish_c + att) - (c0 + a0)
@@ -187,8 +248,12 @@ def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], lat
         sd = np.where(ok, [r.sink_sd_wet_t for r in sinks], 0.0)
         d_sink = sampler.draws_t_c(np.where(ok, wet, 0.0), sd) @ m_sink + reef_sink_t_c  # (n x S) t C
         src_t = np.array([r.t_co2e for r in sources])
-        d_src = source_draws_t_co2(src_t, [r.factor_kind for r in sources], [r.factor_key for r in sources],
-                                   cfg.uncertainty, n, seed) @ m_src
+        d_src = (
+            source_draws_t_co2(
+                src_t, [r.factor_kind for r in sources], [r.factor_key for r in sources], cfg.uncertainty, n, seed
+            )
+            @ m_src
+        )
         sink_t_c = np.nan_to_num(np.array([r.t_c for r in sinks])) @ m_sink + reef_sink_t_c
         src_sum = src_t @ m_src if len(sources) else np.zeros(len(scopes))
         d_sink_co2e = to_t_co2e(d_sink)
@@ -199,8 +264,12 @@ def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], lat
         if has_src.any():
             q_lo[has_src], q_hi[has_src] = interval95(d_src[:, has_src])
             n_lo[has_src], n_hi[has_src] = interval95(d_src[:, has_src] - d_sink_co2e[:, has_src])
-        u_asset = np.array([u_sink_asset(u_c[r.group], r.sink_wet_t, r.sink_sd_wet_t, cfg.uncertainty)
-                            if ok[i] else 0.0 for i, r in enumerate(sinks)])
+        u_asset = np.array(
+            [
+                u_sink_asset(u_c[r.group], r.sink_wet_t, r.sink_sd_wet_t, cfg.uncertainty) if ok[i] else 0.0
+                for i, r in enumerate(sinks)
+            ]
+        )
         t_c_ok = np.where(ok, [r.t_c for r in sinks], 0.0)
         # Approach 1 per scope (Eq. 3.2 over the member assets), completeness and missing assets, all as
         # matrix products over the membership matrices (one row per asset or meter, one column per scope).
@@ -223,12 +292,28 @@ def compute_budget(cfg: CarbonConfig, inputs: Inputs, periods: list[Period], lat
         for j, (scope, key) in enumerate(scopes):
             co2e = float(to_t_co2e(sink_t_c[j]))
             src = float(src_sum[j])
-            totals.append(Total(
-                scope, key, p, float(sink_t_c[j]), co2e, float(s_lo[j]), float(s_hi[j]), src, float(q_lo[j]),
-                float(q_hi[j]), src - co2e, float(n_lo[j]), float(n_hi[j]), float(reef_by_scope[j]),
-                co2e * cfg.price_per_t_co2e if cfg.price_per_t_co2e is not None else None,
-                float(comp_sum[j] / comp_n[j]) if comp_n[j] else 1.0, int(missing[j]),
-                float(ipcc_num[j] / ipcc_den[j]) if ipcc_den[j] else 0.0))
+            totals.append(
+                Total(
+                    scope,
+                    key,
+                    p,
+                    float(sink_t_c[j]),
+                    co2e,
+                    float(s_lo[j]),
+                    float(s_hi[j]),
+                    src,
+                    float(q_lo[j]),
+                    float(q_hi[j]),
+                    src - co2e,
+                    float(n_lo[j]),
+                    float(n_hi[j]),
+                    float(reef_by_scope[j]),
+                    co2e * cfg.price_per_t_co2e if cfg.price_per_t_co2e is not None else None,
+                    float(comp_sum[j] / comp_n[j]) if comp_n[j] else 1.0,
+                    int(missing[j]),
+                    float(ipcc_num[j] / ipcc_den[j]) if ipcc_den[j] else 0.0,
+                )
+            )
         all_sinks += sinks
         all_sources += sources
         all_reefs += reefs

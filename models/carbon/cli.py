@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from blueranch.signals import on_stop_signals
-from pydantic import ValidationError
 
 log = logging.getLogger("blueranch.carbon")
 
@@ -37,6 +38,7 @@ def _fail(message: str) -> None:
 
 def load_config_or_exit(path: str):
     from blueranch.models.carbon.config import load_config
+
     try:
         return load_config(path)
     except ValidationError as exc:
@@ -51,14 +53,21 @@ def group() -> None:
 
 
 @group.command("compute")
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="JSON input (see docs/carbon.md); '-' reads stdin.")
-@click.option("--draws", default=10_000, show_default=True, type=click.IntRange(100, 1_000_000),
-              help="Monte Carlo draws.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSON input (see docs/carbon.md); '-' reads stdin.",
+)
+@click.option(
+    "--draws", default=10_000, show_default=True, type=click.IntRange(100, 1_000_000), help="Monte Carlo draws."
+)
 @click.option("--seed", default=20231031, show_default=True, type=int, help="Monte Carlo seed.")
 def compute_cmd(input_path: str, draws: int, seed: int) -> None:
     """Budget of reported tonnages and fuel/energy figures; prints JSON (units in every key)."""
     from blueranch.models.carbon.compute import ComputeInput, compute
+
     try:
         text = sys.stdin.read() if input_path == "-" else Path(input_path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -77,20 +86,42 @@ def compute_cmd(input_path: str, draws: int, seed: int) -> None:
 
 
 @group.command("worker")
-@click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True,
-              help="InfluxDB base URL (v1 HTTP API).")
+@click.option(
+    "--influx",
+    "influx_url",
+    default="http://127.0.0.1:8086",
+    show_default=True,
+    help="InfluxDB base URL (v1 HTTP API).",
+)
 @click.option("--database", default="blueranch", show_default=True)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Carbon config YAML (deploy/blueranch/carbon.yaml); unknown keys are errors.")
-@click.option("--from-truth", "truth_path", type=click.Path(exists=True, dir_okay=False),
-              help="Build the config from a simulator truth file's meta line instead (agreement 3).")
-@click.option("--interval-s", default=300.0, show_default=True, type=click.FloatRange(1, 86400),
-              help="Seconds between cycles.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Carbon config YAML (deploy/blueranch/carbon.yaml); unknown keys are errors.",
+)
+@click.option(
+    "--from-truth",
+    "truth_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Build the config from a simulator truth file's meta line instead (agreement 3).",
+)
+@click.option(
+    "--interval-s", default=300.0, show_default=True, type=click.FloatRange(1, 86400), help="Seconds between cycles."
+)
 @click.option("--once", is_flag=True, help="Run one cycle and exit.")
 @click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
 @click.option("--log-level", default="INFO", show_default=True)
-def worker_cmd(influx_url: str, database: str, config_path: str | None, truth_path: str | None,
-               interval_s: float, once: bool, influx_username: str | None, log_level: str) -> None:
+def worker_cmd(
+    influx_url: str,
+    database: str,
+    config_path: str | None,
+    truth_path: str | None,
+    interval_s: float,
+    once: bool,
+    influx_username: str | None,
+    log_level: str,
+) -> None:
     """Live stocks and budget per asset, farm, category and site (day, month, year to date)."""
     import os
     import threading
@@ -100,8 +131,9 @@ def worker_cmd(influx_url: str, database: str, config_path: str | None, truth_pa
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = _config(config_path, truth_path)
-    client = InfluxClient(influx_url, database, username=influx_username,
-                          password=os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    client = InfluxClient(
+        influx_url, database, username=influx_username, password=os.environ.get("BLUERANCH_INFLUX_PASSWORD")
+    )
     worker = CarbonWorker(client, cfg)
     if once:
         try:
@@ -113,8 +145,14 @@ def worker_cmd(influx_url: str, database: str, config_path: str | None, truth_pa
         return
     stop = threading.Event()
     on_stop_signals(stop.set)
-    log.info("carbon worker: site=%s assets=%d influx=%s database=%s interval=%.0fs", cfg.site, len(cfg.assets),
-             influx_url, database, interval_s)
+    log.info(
+        "carbon worker: site=%s assets=%d influx=%s database=%s interval=%.0fs",
+        cfg.site,
+        len(cfg.assets),
+        influx_url,
+        database,
+        interval_s,
+    )
     worker.run(interval_s, stop)
 
 
@@ -123,8 +161,9 @@ def _config(config_path: str | None, truth_path: str | None):
         _fail("give exactly one of --config FILE or --from-truth FILE")
     if config_path:
         return load_config_or_exit(config_path)
-    from blueranch.models.carbon.truth import read_meta
     from blueranch.models.carbon.config import config_from_truth_meta
+    from blueranch.models.carbon.truth import read_meta
+
     try:
         return config_from_truth_meta(read_meta(truth_path))
     except (OSError, ValueError, KeyError, ValidationError) as exc:
@@ -133,10 +172,11 @@ def _config(config_path: str | None, truth_path: str | None):
 
 def _date(value: str, option: str, end: bool) -> int:
     """``YYYY-MM-DD`` (UTC; as ``--to`` the whole day is included) or an RFC 3339 UTC time -> ms."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
+
     try:
         if len(value) == 10:
-            d = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            d = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
             return int((d + timedelta(days=1 if end else 0)).timestamp() * 1000)
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -150,19 +190,39 @@ def _date(value: str, option: str, end: bool) -> int:
 @click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True)
 @click.option("--database", default="blueranch", show_default=True)
 @click.option("--site", required=True, help="Site id; must be the config's site.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              envvar="BLUERANCH_CARBON_CONFIG", show_envvar=True, help="Carbon config YAML.")
-@click.option("--from-truth", "truth_path", type=click.Path(exists=True, dir_okay=False),
-              help="Build the config from a simulator truth file's meta line instead.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="BLUERANCH_CARBON_CONFIG",
+    show_envvar=True,
+    help="Carbon config YAML.",
+)
+@click.option(
+    "--from-truth",
+    "truth_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Build the config from a simulator truth file's meta line instead.",
+)
 @click.option("--from", "date_from", required=True, help="First day (YYYY-MM-DD, UTC) or RFC 3339 time.")
 @click.option("--to", "date_to", required=True, help="Last day, included (YYYY-MM-DD) or RFC 3339 end (excluded).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--price-per-t-co2e", type=click.FloatRange(0, 1e6), help="Price per t CO2e (overrides the config).")
 @click.option("--draws", type=click.IntRange(100, 1_000_000), help="Monte Carlo draws (default: the config's).")
 @click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
-def report_cmd(influx_url: str, database: str, site: str, config_path: str | None, truth_path: str | None,
-               date_from: str, date_to: str, out_dir: str, price_per_t_co2e: float | None, draws: int | None,
-               influx_username: str | None) -> None:
+def report_cmd(
+    influx_url: str,
+    database: str,
+    site: str,
+    config_path: str | None,
+    truth_path: str | None,
+    date_from: str,
+    date_to: str,
+    out_dir: str,
+    price_per_t_co2e: float | None,
+    draws: int | None,
+    influx_username: str | None,
+) -> None:
     """Self-contained HTML MRV report (and a JSON of its figures) for a site and period."""
     import os
     import shlex
@@ -175,18 +235,27 @@ def report_cmd(influx_url: str, database: str, site: str, config_path: str | Non
     if site != cfg.site:
         _fail(f"--site: {site!r} is not the config's site {cfg.site!r}")
     if price_per_t_co2e is not None:
-        cfg = cfg.model_copy(update={"price_per_t_co2e": price_per_t_co2e,
-                                     "price_source": "given on the command line (--price-per-t-co2e)"})
+        cfg = cfg.model_copy(
+            update={
+                "price_per_t_co2e": price_per_t_co2e,
+                "price_source": "given on the command line (--price-per-t-co2e)",
+            }
+        )
     start_ms, end_ms = _date(date_from, "--from", False), _date(date_to, "--to", True)
     if end_ms <= start_ms:
         _fail(f"--to: {date_to!r} must be after --from {date_from!r}")
     args = ["blueranch", "carbon", "report", "--influx", influx_url, "--database", database, "--site", site]
-    args += ["--config", str(Path(config_path).resolve())] if config_path else ["--from-truth", str(Path(truth_path).resolve())]
+    args += (
+        ["--config", str(Path(config_path).resolve())]
+        if config_path
+        else ["--from-truth", str(Path(truth_path).resolve())]
+    )
     args += ["--from", date_from, "--to", date_to, "--out", out_dir]
     args += ["--price-per-t-co2e", f"{price_per_t_co2e:g}"] if price_per_t_co2e is not None else []
     args += ["--draws", str(draws)] if draws else []
-    client = InfluxClient(influx_url, database, username=influx_username,
-                          password=os.environ.get("BLUERANCH_INFLUX_PASSWORD"))
+    client = InfluxClient(
+        influx_url, database, username=influx_username, password=os.environ.get("BLUERANCH_INFLUX_PASSWORD")
+    )
     try:
         inputs, latest, _ = CarbonWorker(client, cfg).inputs(start_ms, end_ms)
     except InfluxError as exc:
@@ -196,10 +265,18 @@ def report_cmd(influx_url: str, database: str, site: str, config_path: str | Non
         _fail(f"no load-cell readings for site {site!r} in database {database!r}: nothing to report")
     result = write_report(Path(out_dir), cfg, inputs, start_ms, end_ms, latest, shlex.join(args), draws)
     site_total = result.budget.total("site", cfg.site, result.period)
-    click.echo(json.dumps({"html": str(result.html_path), "json": str(result.json_path),
-                           "sinks_t_co2e": round(site_total.sinks_t_co2e, 6),
-                           "net_emissions_t_co2e": round(site_total.net_emissions_t_co2e, 6),
-                           "data_sha256": result.data_sha256, "parameters_sha256": result.parameters_sha256}))
+    click.echo(
+        json.dumps(
+            {
+                "html": str(result.html_path),
+                "json": str(result.json_path),
+                "sinks_t_co2e": round(site_total.sinks_t_co2e, 6),
+                "net_emissions_t_co2e": round(site_total.net_emissions_t_co2e, 6),
+                "data_sha256": result.data_sha256,
+                "parameters_sha256": result.parameters_sha256,
+            }
+        )
+    )
 
 
 @group.command("sim-feed")
@@ -220,6 +297,7 @@ def sim_feed_cmd(mqtt_url: str, scenario: str, days: float | None, seed: int, tr
     except ImportError as exc:
         _fail(f"sim-feed needs the simulator (pip install 'blueranch[sim]'): {exc}")
     from blueranch.models.carbon.simbridge import ContractPublisher, run_simulation
+
     try:
         sc = load_scenario(scenario)
     except ScenarioError as exc:
@@ -228,5 +306,13 @@ def sim_feed_cmd(mqtt_url: str, scenario: str, days: float | None, seed: int, tr
         sc = sc.model_copy(update={"days": days})
     sc = sc.model_copy(update={"devices": [d for d in sc.devices if d.kind == "load_cell"]})
     stats = run_simulation(Simulation(sc, seed=seed), ContractPublisher(mqtt_url, sc.site), Path(truth_out))
-    click.echo(json.dumps({"samples_published": stats.samples_published, "messages": stats.messages,
-                           "garbled_dropped": stats.garbled_dropped, "truth_records": stats.truth_records}))
+    click.echo(
+        json.dumps(
+            {
+                "samples_published": stats.samples_published,
+                "messages": stats.messages,
+                "garbled_dropped": stats.garbled_dropped,
+                "truth_records": stats.truth_records,
+            }
+        )
+    )

@@ -17,8 +17,10 @@ from typing import Literal
 Kind = Literal["bivalve", "macroalgae"]
 
 #: Citation of every row of carbon_coefficients.csv (from the file's header comment).
-COEFFICIENTS_SOURCE = ("Sun Kang et al. 2020, Geographical Research (Dili Yanjiu) 39(11):2508, Table 2 "
-                       "(coefficients of Zhang Jihong, Yue Dongdong et al.); package file carbon_coefficients.csv")
+COEFFICIENTS_SOURCE = (
+    "Sun Kang et al. 2020, Geographical Research (Dili Yanjiu) 39(11):2508, Table 2 "
+    "(coefficients of Zhang Jihong, Yue Dongdong et al.); package file carbon_coefficients.csv"
+)
 EMISSION_FACTORS_FILE = "emission_factors.csv"
 COEFFICIENTS_FILE = "carbon_coefficients.csv"
 
@@ -51,7 +53,7 @@ class GroupCoefficients:
             return self.dry_wet_ratio * self.shell_fraction * self.shell_c
         return 0.0
 
-    def with_values(self, source: str, **values: float) -> "GroupCoefficients":
+    def with_values(self, source: str, **values: float) -> GroupCoefficients:
         return replace(self, source=source, **values)
 
 
@@ -90,9 +92,15 @@ def load_coefficients() -> dict[str, GroupCoefficients]:
         if kind not in ("bivalve", "macroalgae"):
             raise ValueError(f"{COEFFICIENTS_FILE}: row {row['group']!r} has unknown kind {kind!r}")
         out[row["group"]] = GroupCoefficients(
-            kind=kind, group=row["group"], dry_wet_ratio=_f(row["dry_wet_ratio"]),
-            tissue_fraction=_f(row["tissue_fraction"]), shell_fraction=_f(row["shell_fraction"]),
-            tissue_c=_f(row["tissue_c"]), shell_c=_f(row["shell_c"]), algae_c=_f(row["algae_c"]))
+            kind=kind,
+            group=row["group"],
+            dry_wet_ratio=_f(row["dry_wet_ratio"]),
+            tissue_fraction=_f(row["tissue_fraction"]),
+            shell_fraction=_f(row["shell_fraction"]),
+            tissue_c=_f(row["tissue_c"]),
+            shell_c=_f(row["shell_c"]),
+            algae_c=_f(row["algae_c"]),
+        )
     return out
 
 
@@ -100,8 +108,12 @@ def load_emission_factors() -> dict[str, EmissionFactor]:
     """Emission factors by key (``diesel``, ``grid_china_national``, ...) from the packaged table."""
     return {
         row["source"]: EmissionFactor(
-            key=row["source"], unit=row["unit"], kg_co2_per_unit=float(row["value"]), vintage=row["vintage"],
-            source=f"{row['note']} ({row['vintage']}); package file {EMISSION_FACTORS_FILE}")
+            key=row["source"],
+            unit=row["unit"],
+            kg_co2_per_unit=float(row["value"]),
+            vintage=row["vintage"],
+            source=f"{row['note']} ({row['vintage']}); package file {EMISSION_FACTORS_FILE}",
+        )
         for row in _rows(EMISSION_FACTORS_FILE)
     }
 

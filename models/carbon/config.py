@@ -15,7 +15,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from blueranch.contracts.mqtt import SafeId, UtcTime
-from blueranch.models.carbon.coefficients import EmissionFactor, GroupCoefficients, load_coefficients, load_emission_factors
+from blueranch.models.carbon.coefficients import (
+    EmissionFactor,
+    GroupCoefficients,
+    load_coefficients,
+    load_emission_factors,
+)
 from blueranch.models.carbon.method import PSI_DEFAULT
 
 Citation = str
@@ -108,14 +113,18 @@ class ReefConfig(_Strict):
     species: FishSpecies = FishSpecies(
         # Larimichthys polyactis (small yellow croaker), north coast of China, mixed-effects LWR:
         # a = 0.0192, b = 2.917 (cm, g). Xu et al. 2017, PLoS ONE 12(2): e0171811, doi:10.1371/journal.pone.0171811.
-        name="Larimichthys polyactis", a_g_per_cm_b=0.0192, b=2.917,
-        source="Xu et al. 2017, PLoS ONE 12(2):e0171811 (mixed-effects LWR, a=0.0192, b=2.917, cm/g)")
+        name="Larimichthys polyactis",
+        a_g_per_cm_b=0.0192,
+        b=2.917,
+        source="Xu et al. 2017, PLoS ONE 12(2):e0171811 (mixed-effects LWR, a=0.0192, b=2.917, cm/g)",
+    )
     fish_dry_wet_ratio: float = Field(default=0.25, gt=0, le=1)
     fish_c_of_dry: float = Field(default=0.43, gt=0, le=1)
     fish_c_source: Citation = (
         "C of dry weight 0.43: whole-fish C 41.2 % (Lateolabrax maculatus) and 43.4 % (Acanthogobius ommaturus), "
         "Yangtze estuary, Sun et al. 2014, Acta Ecologica Sinica 34:71, doi:10.1016/j.chnaes.2013.06.009; "
-        "dry/wet 0.25 is an assumption (fish are about 75 % water)")
+        "dry/wet 0.25 is an assumption (fish are about 75 % water)"
+    )
     attached_wet_t: float = Field(default=0.0, ge=0)
     attached_group: str = "oyster"
     attached_source: Citation = "no survey configured: attached organisms counted as 0 t"
@@ -133,7 +142,8 @@ class PenConfig(_Strict):
     fish_t_c_per_wet_t: float = Field(default=0.25 * 0.43, ge=0, le=1)
     feed_source: Citation = (
         "assumptions to verify with the feed supplier: FCR 1.6 for extruded compound feed, feed C 0.43 of feed "
-        "as fed (about 90 % dry matter x 48 % C); fish C per wet t 0.25 x 0.43 as for reef fish")
+        "as fed (about 90 % dry matter x 48 % C); fish C per wet t 0.25 x 0.43 as for reef fish"
+    )
     rule: Literal["net_of_retention", "gross"] = "net_of_retention"
 
 
@@ -181,8 +191,12 @@ class UncertaintyConfig(_Strict):
     coefficient_rel_sd: dict[str, float] = {
         # Assumptions informed by the field ranges in carbon_coefficients.csv (Sanshawan Bay 2022: tissue
         # 23.67-43.89 % C, shell 11.12-15.05 % C): relative SDs of the group coefficients.
-        "dry_wet_ratio": 0.05, "tissue_fraction": 0.05, "shell_fraction": 0.01,
-        "tissue_c": 0.10, "shell_c": 0.07, "algae_c": 0.10,
+        "dry_wet_ratio": 0.05,
+        "tissue_fraction": 0.05,
+        "shell_fraction": 0.01,
+        "tissue_c": 0.10,
+        "shell_c": 0.07,
+        "algae_c": 0.10,
     }
     #: Line-to-line variability of the instrumented line vs the asset (assumption).
     lines_rel_sd: float = Field(default=0.05, ge=0, le=1)
@@ -222,7 +236,7 @@ class CarbonConfig(_Strict):
     uncertainty: UncertaintyConfig = UncertaintyConfig()
 
     @model_validator(mode="after")
-    def _references(self) -> "CarbonConfig":
+    def _references(self) -> CarbonConfig:
         coeffs = self.coefficients()
         for i, a in enumerate(self.assets):
             allowed = sorted(g for g, c in coeffs.items() if c.kind == a.kind)
@@ -279,11 +293,23 @@ def config_from_truth_meta(meta: dict, source: str = "simulator truth file meta 
     for a in meta["assets"]:
         if a["kind"] not in ("bivalve", "macroalgae"):
             continue
-        assets.append(AssetConfig(
-            asset=a["asset"], farm=a["farm"], kind=a["kind"], group=a["group"], sensor=a.get("sensor"),
-            device=a.get("device"),
-            calibration=Calibration(tare_kg=a["tare_kg"], wet_per_submerged=a["wet_per_submerged"],
-                                    lines_per_sensor=a["lines_per_sensor"], source=source)))
+        assets.append(
+            AssetConfig(
+                asset=a["asset"],
+                farm=a["farm"],
+                kind=a["kind"],
+                group=a["group"],
+                sensor=a.get("sensor"),
+                device=a.get("device"),
+                calibration=Calibration(
+                    tare_kg=a["tare_kg"],
+                    wet_per_submerged=a["wet_per_submerged"],
+                    lines_per_sensor=a["lines_per_sensor"],
+                    source=source,
+                ),
+            )
+        )
     start = meta.get("start")
-    return CarbonConfig(site=meta["site"], assets=assets,
-                        start=datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None)
+    return CarbonConfig(
+        site=meta["site"], assets=assets, start=datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+    )

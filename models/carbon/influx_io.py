@@ -61,15 +61,19 @@ class DayCache:
         """Re-read changed days in ``[start_ms, end_ms)``; return how many (series, day) were re-read."""
         full = time.monotonic() - self._last_full > self.full_refresh_s
         group = ", ".join(f'"{t}"' for t in self.group_by)
-        q = (f'SELECT count("{self.field_name}") FROM {self._from} WHERE {self._where} '
-             f"AND time >= {start_ms}ms AND time < {end_ms}ms GROUP BY time(1d), {group} fill(none)")
+        q = (
+            f'SELECT count("{self.field_name}") FROM {self._from} WHERE {self._where} '
+            f"AND time >= {start_ms}ms AND time < {end_ms}ms GROUP BY time(1d), {group} fill(none)"
+        )
         counts: dict[tuple[tuple[str, ...], int], int] = {}
         for s in self.client.query(q):
             key = self._key(s.tags)
             for row in s.rows():
                 counts[(key, int(row["time"]))] = int(row["count"])
-        stale_days = sorted({d for k, d in counts if full or self._counts.get((k, d)) != counts[(k, d)]}
-                            | {d for k, d in self._counts if (k, d) not in counts})
+        stale_days = sorted(
+            {d for k, d in counts if full or self._counts.get((k, d)) != counts[(k, d)]}
+            | {d for k, d in self._counts if (k, d) not in counts}
+        )
         for k in [k for k in self._days if k not in counts]:
             del self._days[k]
         self._counts = counts
@@ -85,8 +89,10 @@ class DayCache:
         fresh: dict[tuple[tuple[str, ...], int], list[tuple[int, float, int]]] = {}
         for t0 in range(start_ms, end_ms, QUERY_DAYS * DAY_MS):
             t1 = min(end_ms, t0 + QUERY_DAYS * DAY_MS)
-            q = (f'SELECT "{self.field_name}", "{self.field_name}_qc" FROM {self._from} WHERE {self._where} '
-                 f"AND time >= {t0}ms AND time < {t1}ms GROUP BY {group}")
+            q = (
+                f'SELECT "{self.field_name}", "{self.field_name}_qc" FROM {self._from} WHERE {self._where} '
+                f"AND time >= {t0}ms AND time < {t1}ms GROUP BY {group}"
+            )
             for s in self.client.query(q):
                 key = self._key(s.tags)
                 for t, v, qc in s.values:
@@ -108,8 +114,14 @@ class DayCache:
         by_key: dict[tuple[str, ...], list[SeriesData]] = {}
         for (key, _day), d in sorted(self._days.items(), key=lambda kv: kv[0][1]):
             by_key.setdefault(key, []).append(d)
-        return {k: SeriesData(np.concatenate([d.times_ms for d in ds]), np.concatenate([d.values for d in ds]),
-                              np.concatenate([d.qc for d in ds])) for k, ds in by_key.items()}
+        return {
+            k: SeriesData(
+                np.concatenate([d.times_ms for d in ds]),
+                np.concatenate([d.values for d in ds]),
+                np.concatenate([d.qc for d in ds]),
+            )
+            for k, ds in by_key.items()
+        }
 
     def latest_ms(self) -> int | None:
         return max((int(d.times_ms.max()) for d in self._days.values() if d.times_ms.size), default=None)
@@ -153,7 +165,7 @@ class PointWriter:
             by_rp.setdefault(MEASUREMENTS[item[2].measurement].retention_policy, []).append(item)
         for rp, items in by_rp.items():
             for i in range(0, len(items), self.batch):
-                chunk = items[i:i + self.batch]
+                chunk = items[i : i + self.batch]
                 self.client.write(b"\n".join(b for _, b, _ in chunk), retention_policy=rp)
                 for ident, body, _ in chunk:
                     self._written[ident] = body

@@ -25,14 +25,21 @@ CO2_PER_C = 44.0 / 12.0
 PSI_DEFAULT = 0.7
 
 
-def bivalve_t_c(wet_t: ArrayLike, dry_wet_ratio: ArrayLike, tissue_fraction: ArrayLike, tissue_c: ArrayLike,
-                shell_fraction: ArrayLike, shell_c: ArrayLike) -> np.ndarray:
+def bivalve_t_c(
+    wet_t: ArrayLike,
+    dry_wet_ratio: ArrayLike,
+    tissue_fraction: ArrayLike,
+    tissue_c: ArrayLike,
+    shell_fraction: ArrayLike,
+    shell_c: ArrayLike,
+) -> np.ndarray:
     """t C = wet t x dry/wet x (tissue fraction x tissue C + shell fraction x shell C)."""
     return np.asarray(wet_t) * dry_wet_ratio * (tissue_fraction * np.asarray(tissue_c) + shell_fraction * shell_c)
 
 
-def bivalve_shell_t_c(wet_t: ArrayLike, dry_wet_ratio: ArrayLike, shell_fraction: ArrayLike,
-                      shell_c: ArrayLike) -> np.ndarray:
+def bivalve_shell_t_c(
+    wet_t: ArrayLike, dry_wet_ratio: ArrayLike, shell_fraction: ArrayLike, shell_c: ArrayLike
+) -> np.ndarray:
     """Shell carbon alone: wet t x dry/wet x shell fraction x shell C."""
     return np.asarray(wet_t) * dry_wet_ratio * shell_fraction * shell_c
 
@@ -47,8 +54,9 @@ def to_t_co2e(t_c: ArrayLike) -> np.ndarray:
     return np.asarray(t_c) * CO2_PER_C
 
 
-def calcification_adjusted_t_c(total_t_c: ArrayLike, shell_t_c: ArrayLike, mode: Calcification,
-                               psi: ArrayLike = PSI_DEFAULT) -> np.ndarray:
+def calcification_adjusted_t_c(
+    total_t_c: ArrayLike, shell_t_c: ArrayLike, mode: Calcification, psi: ArrayLike = PSI_DEFAULT
+) -> np.ndarray:
     """``count``: shell carbon is a sink (Chinese practice). ``deduct``: total - psi x shell carbon."""
     if mode == "count":
         return np.asarray(total_t_c, dtype=float)
@@ -57,8 +65,13 @@ def calcification_adjusted_t_c(total_t_c: ArrayLike, shell_t_c: ArrayLike, mode:
     raise ValueError(f"calcification mode {mode!r}: must be 'count' or 'deduct'")
 
 
-def stock_change_wet_t(start_wet_t: ArrayLike, end_wet_t: ArrayLike, harvested_wet_t: ArrayLike,
-                       lost_wet_t: ArrayLike = 0.0, losses: LossRule = "exclude") -> np.ndarray:
+def stock_change_wet_t(
+    start_wet_t: ArrayLike,
+    end_wet_t: ArrayLike,
+    harvested_wet_t: ArrayLike,
+    lost_wet_t: ArrayLike = 0.0,
+    losses: LossRule = "exclude",
+) -> np.ndarray:
     """Sink over a period in wet t: end - start + harvested (+ lost when ``losses == 'include'``).
 
     ``exclude`` (default, conservative): biomass that fell off the lines (storms, mooring breaks) left the
@@ -93,8 +106,9 @@ def grid_t_co2(kwh: ArrayLike, kg_co2_per_kwh: ArrayLike) -> np.ndarray:
     return np.asarray(kwh) * kg_co2_per_kwh / 1000.0
 
 
-def feed_t_co2e(feed_t: ArrayLike, feed_c: ArrayLike, fish_wet_t: ArrayLike = 0.0,
-                fish_t_c_per_wet_t: ArrayLike = 0.0) -> np.ndarray:
+def feed_t_co2e(
+    feed_t: ArrayLike, feed_c: ArrayLike, fish_wet_t: ArrayLike = 0.0, fish_t_c_per_wet_t: ArrayLike = 0.0
+) -> np.ndarray:
     """Feed carbon of fed pens not retained in the harvested fish, as CO2e.
 
     ``(feed t x feed C - fish wet t x fish C per wet t) x 44/12``: the carbon fed and not built into the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 PeriodName = Literal["day", "month", "ytd", "custom"]
@@ -17,9 +17,10 @@ class Period:
 
     @property
     def label(self) -> str:
-        d = datetime.fromtimestamp(self.start_ms / 1000, timezone.utc)
+        d = datetime.fromtimestamp(self.start_ms / 1000, UTC)
         return {"day": d.strftime("%Y-%m-%d"), "month": d.strftime("%Y-%m"), "ytd": d.strftime("%Y")}.get(
-            self.name, f"{d:%Y-%m-%d}..{datetime.fromtimestamp(self.end_ms / 1000, timezone.utc):%Y-%m-%d}")
+            self.name, f"{d:%Y-%m-%d}..{datetime.fromtimestamp(self.end_ms / 1000, UTC):%Y-%m-%d}"
+        )
 
 
 def ms(t: datetime) -> int:
@@ -29,7 +30,7 @@ def ms(t: datetime) -> int:
 
 
 def utc(t_ms: int) -> datetime:
-    return datetime.fromtimestamp(t_ms / 1000, timezone.utc)
+    return datetime.fromtimestamp(t_ms / 1000, UTC)
 
 
 def _month_start(d: datetime) -> datetime:
@@ -65,10 +66,10 @@ def periods_between(start_ms: int, latest_ms: int, kinds: tuple[str, ...] = ("da
             m = nxt
     if "ytd" in kinds:
         for year in range(s.year, e.year + 1):
-            y0 = datetime(year, 1, 1, tzinfo=timezone.utc)
+            y0 = datetime(year, 1, 1, tzinfo=UTC)
             out.append(Period("ytd", max(ms(y0), start_ms), ms(y0.replace(year=year + 1))))
     return out
 
 
 def year_start_ms(t_ms: int) -> int:
-    return ms(datetime(utc(t_ms).year, 1, 1, tzinfo=timezone.utc))
+    return ms(datetime(utc(t_ms).year, 1, 1, tzinfo=UTC))

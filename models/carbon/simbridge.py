@@ -14,15 +14,15 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable
 
 from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
 from blueranch.contracts.quantities import QUANTITIES
-from blueranch.mqttc import make_client, parse_url
 from blueranch.models.carbon.config import AssetConfig, CarbonConfig, HarvestWindow
+from blueranch.mqttc import make_client, parse_url
 
 log = logging.getLogger("blueranch.carbon.simbridge")
 BATCH = 500
@@ -40,7 +40,7 @@ class BridgeStats:
 
 
 def _utc(t_s: float) -> datetime:
-    return datetime.fromtimestamp(t_s, timezone.utc)
+    return datetime.fromtimestamp(t_s, UTC)
 
 
 class ContractPublisher:
@@ -68,9 +68,18 @@ class ContractPublisher:
             if not (q.gross_min <= value <= q.gross_max):
                 self.stats.out_of_range_dropped += 1
                 continue
-            self.pending[r.edge_device].append(Sample(
-                time=_utc(r.node_time_s or r.time_s), sensor=r.device, quantity=quantity, value=float(value),
-                unit=q.unit, qc=QcFlag.NOT_EVALUATED, farm=r.farm, asset=r.asset))
+            self.pending[r.edge_device].append(
+                Sample(
+                    time=_utc(r.node_time_s or r.time_s),
+                    sensor=r.device,
+                    quantity=quantity,
+                    value=float(value),
+                    unit=q.unit,
+                    qc=QcFlag.NOT_EVALUATED,
+                    farm=r.farm,
+                    asset=r.asset,
+                )
+            )
             self.stats.by_sensor[r.device] += 1
         if len(self.pending[r.edge_device]) >= BATCH:
             self._send(r.edge_device)
@@ -98,6 +107,7 @@ class ContractPublisher:
 def run_simulation(sim, publisher: ContractPublisher, truth_path: Path) -> BridgeStats:
     """Drive a ``Simulation`` to its end: readings to the publisher, truth records to ``truth_path``."""
     from blueranch.sim.engine import Reading
+
     with open(truth_path, "w", encoding="utf-8") as truth:
         for item in sim.run():
             if isinstance(item, Reading):
@@ -111,13 +121,15 @@ def run_simulation(sim, publisher: ContractPublisher, truth_path: Path) -> Bridg
 
 def harvest_windows(scenario) -> dict[str, list[HarvestWindow]]:
     """Each farmed asset's harvest season from a simulator scenario (the farm's harvest calendar)."""
-    return {a.id: [HarvestWindow(start=a.harvest_start, days=a.harvest_days)]
-            for a in scenario.assets if a.harvest_start}
+    return {
+        a.id: [HarvestWindow(start=a.harvest_start, days=a.harvest_days)] for a in scenario.assets if a.harvest_start
+    }
 
 
 def with_harvest_windows(cfg: CarbonConfig, windows: dict[str, list[HarvestWindow]], source: str) -> CarbonConfig:
-    assets: list[AssetConfig] = [a.model_copy(update={"harvest_windows": windows.get(a.asset, []),
-                                                      "harvest_source": source}) for a in cfg.assets]
+    assets: list[AssetConfig] = [
+        a.model_copy(update={"harvest_windows": windows.get(a.asset, []), "harvest_source": source}) for a in cfg.assets
+    ]
     return cfg.model_copy(update={"assets": assets})
 
 

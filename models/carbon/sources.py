@@ -15,7 +15,14 @@ import numpy as np
 from blueranch.models.carbon.biomass import QC_FAIL, QC_MISSING
 from blueranch.models.carbon.coefficients import EmissionFactor, GroupCoefficients
 from blueranch.models.carbon.config import MeterConfig, PenConfig, ReefConfig
-from blueranch.models.carbon.method import biomass_t_c, counter_increments, diesel_t_co2, feed_t_co2e, fish_wet_g, grid_t_co2
+from blueranch.models.carbon.method import (
+    biomass_t_c,
+    counter_increments,
+    diesel_t_co2,
+    feed_t_co2e,
+    fish_wet_g,
+    grid_t_co2,
+)
 from blueranch.models.carbon.periods import Period
 
 YEAR_MS = 365.25 * 86_400_000  # Julian year, for pro-rating annual production
@@ -37,14 +44,14 @@ class MeterSeries:
 @dataclass
 class SourceRow:
     id: str
-    kind: str            # diesel | electricity | feed
+    kind: str  # diesel | electricity | feed
     farm: str | None
     period: Period
-    amount: float        # litres, kWh or t feed
+    amount: float  # litres, kWh or t feed
     unit: str
     t_co2e: float
     factor_key: str
-    factor_kind: str     # diesel | grid | feed (for the uncertainty distributions)
+    factor_kind: str  # diesel | grid | feed (for the uncertainty distributions)
     completeness: float
 
 
@@ -52,8 +59,9 @@ def meter_id(m: MeterConfig) -> str:
     return f"{m.device}.{m.sensor}" if m.sensor else m.device
 
 
-def meter_rows(m: MeterConfig, series: MeterSeries, factor: EmissionFactor, periods: list[Period],
-               latest_ms: int) -> list[SourceRow]:
+def meter_rows(
+    m: MeterConfig, series: MeterSeries, factor: EmissionFactor, periods: list[Period], latest_ms: int
+) -> list[SourceRow]:
     t, v = series.cleaned()
     inc = counter_increments(v)
     cum = np.concatenate([[0.0], np.cumsum(inc)])
@@ -66,8 +74,20 @@ def meter_rows(m: MeterConfig, series: MeterSeries, factor: EmissionFactor, peri
             kind, fk, t_co2 = "diesel", "diesel", float(diesel_t_co2(amount, factor.kg_co2_per_unit))
         else:
             kind, fk, t_co2 = "electricity", "grid", float(grid_t_co2(amount, factor.kg_co2_per_unit))
-        rows.append(SourceRow(meter_id(m), kind, m.farm, p, amount, "L" if kind == "diesel" else "kWh", t_co2,
-                              factor.key, fk, min(1.0, (b - a) / expected) if expected > 0 else 1.0))
+        rows.append(
+            SourceRow(
+                meter_id(m),
+                kind,
+                m.farm,
+                p,
+                amount,
+                "L" if kind == "diesel" else "kWh",
+                t_co2,
+                factor.key,
+                fk,
+                min(1.0, (b - a) / expected) if expected > 0 else 1.0,
+            )
+        )
     return rows
 
 
@@ -80,8 +100,7 @@ def pen_rows(pen: PenConfig, periods: list[Period], latest_ms: int) -> list[Sour
         feed_t = fish_t * pen.fcr
         retained = fish_t if pen.rule == "net_of_retention" else 0.0
         t_co2e = float(feed_t_co2e(feed_t, pen.feed_c, retained, pen.fish_t_c_per_wet_t))
-        rows.append(SourceRow(pen.pen, "feed", pen.farm, p, feed_t, "t feed", t_co2e, f"feed:{pen.pen}", "feed",
-                              1.0))
+        rows.append(SourceRow(pen.pen, "feed", pen.farm, p, feed_t, "t feed", t_co2e, f"feed:{pen.pen}", "feed", 1.0))
     return rows
 
 
@@ -100,9 +119,14 @@ class ReefRow:
         return self.fish_t_c + self.attached_t_c
 
 
-def reef_stock_at(reef: ReefConfig, coeffs: dict[str, GroupCoefficients], t_ms: int,
-                  density: MeterSeries | None, length: MeterSeries | None,
-                  window_ms: int = 86_400_000) -> tuple[float, float, float]:
+def reef_stock_at(
+    reef: ReefConfig,
+    coeffs: dict[str, GroupCoefficients],
+    t_ms: int,
+    density: MeterSeries | None,
+    length: MeterSeries | None,
+    window_ms: int = 86_400_000,
+) -> tuple[float, float, float]:
     """(fish wet t, fish t C, attached t C) from the readings of the day before ``t_ms``.
 
     Fish wet t = mean density (1/m3) x volume (m3) x W(mean length) (g) / 1e6. W at the mean length

@@ -25,20 +25,32 @@ class SyntheticAsset:
     times_ms: np.ndarray
     load_kg: np.ndarray
     qc: np.ndarray
-    truth_times_ms: np.ndarray      # every simulated time, gaps included
-    true_wet_t: np.ndarray          # true asset wet biomass at those times
+    truth_times_ms: np.ndarray  # every simulated time, gaps included
+    true_wet_t: np.ndarray  # true asset wet biomass at those times
     harvests: list[tuple[int, float]]  # (time_ms, wet t)
     losses: list[tuple[int, float]]
     calibration: Calibration
 
 
-def make_asset(rng: np.random.Generator, start_ms: int, days: float, interval_s: float = 600,
-               seed_wet_t: float = 2.0, max_wet_t: float = 60.0, growth_per_day: float = 0.03,
-               harvest_days: tuple[float, ...] = (), harvest_spread_days: float = 0.0,
-               loss_days: tuple[tuple[float, float], ...] = (),
-               noise_rel: float = 0.01, spike_rate: float = 0.002, fail_rate: float = 0.002,
-               gaps: tuple[tuple[float, float], ...] = (), lines_per_sensor: float = 100.0,
-               wet_per_submerged: float = 4.0, tare_kg: float = 25.0) -> SyntheticAsset:
+def make_asset(
+    rng: np.random.Generator,
+    start_ms: int,
+    days: float,
+    interval_s: float = 600,
+    seed_wet_t: float = 2.0,
+    max_wet_t: float = 60.0,
+    growth_per_day: float = 0.03,
+    harvest_days: tuple[float, ...] = (),
+    harvest_spread_days: float = 0.0,
+    loss_days: tuple[tuple[float, float], ...] = (),
+    noise_rel: float = 0.01,
+    spike_rate: float = 0.002,
+    fail_rate: float = 0.002,
+    gaps: tuple[tuple[float, float], ...] = (),
+    lines_per_sensor: float = 100.0,
+    wet_per_submerged: float = 4.0,
+    tare_kg: float = 25.0,
+) -> SyntheticAsset:
     """One asset: logistic growth; each harvest takes 98 % of the stock, at once or spread evenly over
     ``harvest_spread_days`` (as the simulator does); ``loss_days`` = (day, fraction) sudden losses."""
     n = int(days * 86400 / interval_s)
@@ -68,8 +80,9 @@ def make_asset(rng: np.random.Generator, start_ms: int, days: float, interval_s:
             losses.append((int(t[i]), moved))
             b -= moved
         wet[i] = b
-    cal = Calibration(tare_kg=tare_kg, wet_per_submerged=wet_per_submerged, lines_per_sensor=lines_per_sensor,
-                      source="synthetic")
+    cal = Calibration(
+        tare_kg=tare_kg, wet_per_submerged=wet_per_submerged, lines_per_sensor=lines_per_sensor, source="synthetic"
+    )
     line_kg = wet * 1000 / lines_per_sensor
     load = tare_kg + line_kg / wet_per_submerged
     load = load + rng.normal(0, noise_rel, n) * load
@@ -88,22 +101,37 @@ def make_asset(rng: np.random.Generator, start_ms: int, days: float, interval_s:
 
 def load_points(site: str, asset_cfg, times_ms, load_kg, qc) -> list[Point]:
     """Raw ``biomass_load`` points (contract tags and fields) of one asset's readings."""
-    tags = {"site": site, "device": asset_cfg.device or "lc-dev", "sensor": asset_cfg.sensor or "lc",
-            "farm": asset_cfg.farm, "asset": asset_cfg.asset}
-    return [Point("biomass_load", tags, {"load_kg": float(v), "load_kg_qc": int(q)}, int(t))
-            for t, v, q in zip(times_ms, load_kg, qc) if np.isfinite(v)]
+    tags = {
+        "site": site,
+        "device": asset_cfg.device or "lc-dev",
+        "sensor": asset_cfg.sensor or "lc",
+        "farm": asset_cfg.farm,
+        "asset": asset_cfg.asset,
+    }
+    return [
+        Point("biomass_load", tags, {"load_kg": float(v), "load_kg_qc": int(q)}, int(t))
+        for t, v, q in zip(times_ms, load_kg, qc, strict=False)
+        if np.isfinite(v)
+    ]
 
 
 def write_points(client, points: list[Point], rp: str = "raw") -> None:
     for i in range(0, len(points), 20000):
-        client.write(lines(points[i:i + 20000]), retention_policy=rp)
+        client.write(lines(points[i : i + 20000]), retention_policy=rp)
 
 
 def meter_points(site: str, n_hours: int = 40 * 24) -> list[Point]:
     """An hourly diesel flow-meter register from START_MS: 12.5 L per hour."""
     t = START_MS + np.arange(n_hours, dtype=np.int64) * 3_600_000
-    return [Point("energy", {"site": site, "device": "meter-1", "sensor": "fuel"},
-                  {"diesel_l_total": 1000.0 + 12.5 * i, "diesel_l_total_qc": 1}, int(x)) for i, x in enumerate(t)]
+    return [
+        Point(
+            "energy",
+            {"site": site, "device": "meter-1", "sensor": "fuel"},
+            {"diesel_l_total": 1000.0 + 12.5 * i, "diesel_l_total_qc": 1},
+            int(x),
+        )
+        for i, x in enumerate(t)
+    ]
 
 
 def write_scenario(client, cfg, synth: dict[str, SyntheticAsset], drop=None) -> None:
@@ -117,9 +145,15 @@ def write_scenario(client, cfg, synth: dict[str, SyntheticAsset], drop=None) -> 
     write_points(client, pts + meter_points(cfg.site))
 
 
-def make_fleet(rng: np.random.Generator, units: int, start_ms: int, days: float, interval_s: float = 600,
-               noise_rel: float = 0.005, fail_rate: float = 0.001) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                          list[Calibration]]:
+def make_fleet(
+    rng: np.random.Generator,
+    units: int,
+    start_ms: int,
+    days: float,
+    interval_s: float = 600,
+    noise_rel: float = 0.005,
+    fail_rate: float = 0.001,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Calibration]]:
     """Vectorised fleet for the benchmark: ``units`` lines with logistic growth (closed form) and one
     sudden harvest each on a random day; returns (times_ms (n,), load_kg (units, n), qc (units, n), cals)."""
     n = int(days * 86400 / interval_s)

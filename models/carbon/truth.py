@@ -53,7 +53,7 @@ def read_truth(path: str | Path) -> Truth:
     truth = Truth(read_meta(path))
     with open(path, encoding="utf-8") as f:
         next(f)
-        for n, line in enumerate(f, start=2):
+        for _n, line in enumerate(f, start=2):
             if '"biomass"' not in line and '"harvest"' not in line and '"loss"' not in line:
                 continue
             rec = json.loads(line)
@@ -67,7 +67,8 @@ def read_truth(path: str | Path) -> Truth:
                 # before that instant, so they belong to the period that ends there.
                 t_ms = _ms(rec["time"]) - 1
                 truth.events.setdefault(rec["asset"], []).append(
-                    Decline(t_ms, t_ms, kind, float(rec["wet_t"]), float("nan"), float("nan")))
+                    Decline(t_ms, t_ms, kind, float(rec["wet_t"]), float("nan"), float("nan"))
+                )
     return truth
 
 
@@ -87,6 +88,7 @@ def truth_inputs(truth: Truth, cfg: CarbonConfig) -> Inputs:
         lo = np.cumsum([e.wet_t if e.kind == "loss" else 0.0 for e in events])
         # Exact values: no boundary smoothing (the truth's daily flow records would also make it jagged).
         det = cfg.detection.model_copy(update={"expected_interval_s": 3600, "boundary_fit_hours": 0.0})
-        assets[a.asset] = AssetSeries(a.asset, times, wet, times, times, np.ones(times.size, dtype=np.int64), wet,
-                                      ft, h, lo, events, 0.0, det)
+        assets[a.asset] = AssetSeries(
+            a.asset, times, wet, times, times, np.ones(times.size, dtype=np.int64), wet, ft, h, lo, events, 0.0, det
+        )
     return Inputs(assets)

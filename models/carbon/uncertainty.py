@@ -52,15 +52,22 @@ class SinkSampler:
     noise: np.ndarray
 
     @classmethod
-    def create(cls, groups: list[str], coeffs: dict[str, GroupCoefficients], mode: str, psi: float,
-               unc: UncertaintyConfig, draws: int, seed: int) -> "SinkSampler":
+    def create(
+        cls,
+        groups: list[str],
+        coeffs: dict[str, GroupCoefficients],
+        mode: str,
+        psi: float,
+        unc: UncertaintyConfig,
+        draws: int,
+        seed: int,
+    ) -> SinkSampler:
         rng = np.random.default_rng(seed)
         psi_d = rng.uniform(*unc.psi_range, draws) if mode == "deduct" else np.full(draws, psi)
         per_group: dict[str, np.ndarray] = {}
         for g in sorted(set(groups)):
             c = coeffs[g]
-            v = {f: _normal_pos(rng, getattr(c, f), unc.coefficient_rel_sd.get(f, 0.0), draws)
-                 for f in COEFF_FIELDS}
+            v = {f: _normal_pos(rng, getattr(c, f), unc.coefficient_rel_sd.get(f, 0.0), draws) for f in COEFF_FIELDS}
             if c.kind == "bivalve":
                 total = v["dry_wet_ratio"] * (v["tissue_fraction"] * v["tissue_c"] + v["shell_fraction"] * v["shell_c"])
                 shell = v["dry_wet_ratio"] * v["shell_fraction"] * v["shell_c"]
@@ -69,8 +76,9 @@ class SinkSampler:
             per_group[g] = calcification_adjusted_t_c(total, shell, mode, psi_d)
         a = len(groups)
         c_draws = np.stack([per_group[g] for g in groups], axis=1) if a else np.zeros((draws, 0))
-        cal = (_normal_pos(rng, 1.0, unc.lines_rel_sd, draws * a).reshape(draws, a)
-               * _normal_pos(rng, 1.0, unc.wet_per_submerged_rel_sd, draws * a).reshape(draws, a))
+        cal = _normal_pos(rng, 1.0, unc.lines_rel_sd, draws * a).reshape(draws, a) * _normal_pos(
+            rng, 1.0, unc.wet_per_submerged_rel_sd, draws * a
+        ).reshape(draws, a)
         noise = rng.standard_normal((draws, a))
         return cls(c_draws, cal, noise)
 
@@ -79,13 +87,16 @@ class SinkSampler:
         return (self.cal_mult * sink_wet_t + self.noise * sink_sd_wet_t) * self.c_draws
 
 
-def source_draws_t_co2(t_co2: np.ndarray, factor_kinds: list[str], factor_keys: list[str],
-                       unc: UncertaintyConfig, draws: int, seed: int) -> np.ndarray:
+def source_draws_t_co2(
+    t_co2: np.ndarray, factor_kinds: list[str], factor_keys: list[str], unc: UncertaintyConfig, draws: int, seed: int
+) -> np.ndarray:
     """(n x M) draws of each source's t CO2: one factor draw per key, one register draw per meter."""
     rng = np.random.default_rng(seed + 1)
     m = len(t_co2)
-    per_key = {k: _normal_pos(rng, 1.0, unc.factor_rel_sd.get(kind, 0.0), draws)
-               for k, kind in sorted(set(zip(factor_keys, factor_kinds)))}
+    per_key = {
+        k: _normal_pos(rng, 1.0, unc.factor_rel_sd.get(kind, 0.0), draws)
+        for k, kind in sorted(set(zip(factor_keys, factor_kinds, strict=False)))
+    }
     f = np.stack([per_key[k] for k in factor_keys], axis=1) if m else np.zeros((draws, 0))
     reg = _normal_pos(rng, 1.0, unc.meter_rel_sd, draws * m).reshape(draws, m)
     return f * reg * np.asarray(t_co2, dtype=float)
@@ -119,8 +130,10 @@ def u_coefficient(c: GroupCoefficients, mode: str, psi: float, unc: UncertaintyC
         return u_product(r["dry_wet_ratio"], r["algae_c"])
     tissue = c.tissue_fraction * c.tissue_c
     shell = c.shell_fraction * c.shell_c
-    u_inner = u_sum(np.array([tissue, shell]), np.array([u_product(r["tissue_fraction"], r["tissue_c"]),
-                                                          u_product(r["shell_fraction"], r["shell_c"])]))
+    u_inner = u_sum(
+        np.array([tissue, shell]),
+        np.array([u_product(r["tissue_fraction"], r["tissue_c"]), u_product(r["shell_fraction"], r["shell_c"])]),
+    )
     u_total = u_product(r["dry_wet_ratio"], u_inner)
     if mode == "count":
         return u_total

@@ -43,15 +43,18 @@ class CycleStats:
 
 
 def _merge(parts: list[SeriesData]) -> SeriesData:
-    return SeriesData(np.concatenate([p.times_ms for p in parts]), np.concatenate([p.values for p in parts]),
-                      np.concatenate([p.qc for p in parts]))
+    return SeriesData(
+        np.concatenate([p.times_ms for p in parts]),
+        np.concatenate([p.values for p in parts]),
+        np.concatenate([p.qc for p in parts]),
+    )
 
 
-def select(series: dict[tuple[str, ...], SeriesData], keys: tuple[str, ...], want: dict[str, str | None]
-           ) -> SeriesData | None:
+def select(
+    series: dict[tuple[str, ...], SeriesData], keys: tuple[str, ...], want: dict[str, str | None]
+) -> SeriesData | None:
     """The readings of the series whose tags match ``want`` (None matches anything), merged."""
-    parts = [d for k, d in series.items()
-             if all(v is None or k[keys.index(t)] == v for t, v in want.items())]
+    parts = [d for k, d in series.items() if all(v is None or k[keys.index(t)] == v for t, v in want.items())]
     return _merge(parts) if parts else None
 
 
@@ -65,10 +68,12 @@ class CarbonWorker:
         self.lookback_ms = int(lookback_s * 1000)
         site = cfg.site
         self.biomass = DayCache(client, "biomass_load", "load_kg", site, self.BIOMASS_TAGS)
-        self.meters = {q: DayCache(client, "energy", q, site, self.METER_TAGS)
-                       for q in ("grid_kwh_total", "diesel_l_total")}
-        self.reef = {q: DayCache(client, "reef", q, site, self.REEF_TAGS)
-                     for q in ("fish_density_m3", "fish_length_cm")}
+        self.meters = {
+            q: DayCache(client, "energy", q, site, self.METER_TAGS) for q in ("grid_kwh_total", "diesel_l_total")
+        }
+        self.reef = {
+            q: DayCache(client, "reef", q, site, self.REEF_TAGS) for q in ("fish_density_m3", "fish_length_cm")
+        }
         self.writer = PointWriter(client)
         self.last_budget: Budget | None = None
 
@@ -78,8 +83,7 @@ class CarbonWorker:
 
     def _latest_ms(self) -> int | None:
         bound = self.future_bound_ms()
-        q = (f"SELECT last(\"load_kg\") FROM \"raw\".\"biomass_load\" WHERE \"site\" = '{self.cfg.site}' "
-             f"AND time <= {bound}ms")
+        q = f'SELECT last("load_kg") FROM "raw"."biomass_load" WHERE "site" = \'{self.cfg.site}\' AND time <= {bound}ms'
         for s in self.client.query(q):
             for row in s.rows():
                 return int(row["time"])
@@ -105,12 +109,20 @@ class CarbonWorker:
         for a in self.cfg.assets:
             d = select(bio, self.BIOMASS_TAGS, {"asset": a.asset, "device": a.device, "sensor": a.sensor})
             if d is None:
-                log.warning("asset=%s device=%s sensor=%s: no load_kg readings since %s", a.asset, a.device,
-                            a.sensor, start)
+                log.warning(
+                    "asset=%s device=%s sensor=%s: no load_kg readings since %s", a.asset, a.device, a.sensor, start
+                )
                 continue
-            assets[a.asset] = build_series(a.asset, d.times_ms, d.values, d.qc, a.calibration, self.cfg.detection,
-                                           exclude_suspect=self.cfg.suspect == "exclude",
-                                           windows=a.harvest_windows)
+            assets[a.asset] = build_series(
+                a.asset,
+                d.times_ms,
+                d.values,
+                d.qc,
+                a.calibration,
+                self.cfg.detection,
+                exclude_suspect=self.cfg.suspect == "exclude",
+                windows=a.harvest_windows,
+            )
         meters = {}
         for m in self.cfg.meters:
             d = select(self.meters[m.quantity].series(), self.METER_TAGS, {"device": m.device, "sensor": m.sensor})
@@ -139,12 +151,22 @@ class CarbonWorker:
         budget = compute_budget(self.cfg, inputs, periods, latest)
         self.last_budget = budget
         start = self.start_ms(latest)
-        points = (budget_points(self.cfg, budget) + stock_points(self.cfg, inputs, start, latest)
-                  + reef_points(self.cfg, inputs, start, latest))
+        points = (
+            budget_points(self.cfg, budget)
+            + stock_points(self.cfg, inputs, start, latest)
+            + reef_points(self.cfg, inputs, start, latest)
+        )
         written = self.writer.write(points)
         stats = CycleStats(latest, reread, written, len(periods), time.monotonic() - t0)
-        log.info("site=%s latest=%d periods=%d series_days_reread=%d points_written=%d in %.2fs", self.cfg.site, latest,
-                 stats.periods, reread, written, stats.seconds)
+        log.info(
+            "site=%s latest=%d periods=%d series_days_reread=%d points_written=%d in %.2fs",
+            self.cfg.site,
+            latest,
+            stats.periods,
+            reread,
+            written,
+            stats.seconds,
+        )
         return stats
 
     def run(self, interval_s: float, stop: threading.Event) -> None:
@@ -153,8 +175,13 @@ class CarbonWorker:
             try:
                 self.cycle()
             except InfluxError as exc:
-                log.error("site=%s: cycle failed, retrying in %.0fs: %s (retryable=%s)", self.cfg.site,
-                          interval_s, exc, exc.retryable)
+                log.error(
+                    "site=%s: cycle failed, retrying in %.0fs: %s (retryable=%s)",
+                    self.cfg.site,
+                    interval_s,
+                    exc,
+                    exc.retryable,
+                )
             stop.wait(interval_s)
 
 
@@ -168,12 +195,18 @@ def budget_points(cfg: CarbonConfig, budget: Budget) -> list[Point]:
     for t in budget.totals:
         if t.period.name not in ("day", "month", "ytd"):
             continue
-        fields = _fields(sinks_t_c=t.sinks_t_c, sinks_t_co2e=t.sinks_t_co2e, sources_t_co2e=t.sources_t_co2e,
-                         net_emissions_t_co2e=t.net_emissions_t_co2e, sinks_lo95_t_co2e=t.sinks_lo95_t_co2e,
-                         sinks_hi95_t_co2e=t.sinks_hi95_t_co2e, reef_stock_t_c=t.reef_stock_t_c, value=t.value,
-                         completeness=t.completeness)
-        tags = {"site": cfg.site, "scope": t.scope, "key": t.key, "period": t.period.name,
-                "method": cfg.calcification}
+        fields = _fields(
+            sinks_t_c=t.sinks_t_c,
+            sinks_t_co2e=t.sinks_t_co2e,
+            sources_t_co2e=t.sources_t_co2e,
+            net_emissions_t_co2e=t.net_emissions_t_co2e,
+            sinks_lo95_t_co2e=t.sinks_lo95_t_co2e,
+            sinks_hi95_t_co2e=t.sinks_hi95_t_co2e,
+            reef_stock_t_c=t.reef_stock_t_c,
+            value=t.value,
+            completeness=t.completeness,
+        )
+        tags = {"site": cfg.site, "scope": t.scope, "key": t.key, "period": t.period.name, "method": cfg.calcification}
         out.append(Point("carbon_budget", tags, fields, t.period.start_ms))
     return out
 
@@ -196,9 +229,21 @@ def stock_points(cfg: CarbonConfig, inputs: Inputs, start_ms: int, latest_ms: in
         comp = np.minimum(1.0, n_in / (3600 / cfg.detection.expected_interval_s))
         tags = {"site": cfg.site, "farm": a.farm, "asset": a.asset, "category": a.kind, "group": a.group}
         for i in np.nonzero(np.isfinite(wet))[0]:
-            out.append(Point("carbon_stock", tags, _fields(
-                wet_t=wet[i], t_c=wet[i] * c, t_co2e=float(to_t_co2e(wet[i] * c)), harvested_wet_t=harvested[i],
-                lost_wet_t=lost[i], completeness=comp[i]), int(hours[i])))
+            out.append(
+                Point(
+                    "carbon_stock",
+                    tags,
+                    _fields(
+                        wet_t=wet[i],
+                        t_c=wet[i] * c,
+                        t_co2e=float(to_t_co2e(wet[i] * c)),
+                        harvested_wet_t=harvested[i],
+                        lost_wet_t=lost[i],
+                        completeness=comp[i],
+                    ),
+                    int(hours[i]),
+                )
+            )
     return out
 
 
@@ -210,10 +255,15 @@ def reef_points(cfg: CarbonConfig, inputs: Inputs, start_ms: int, latest_ms: int
     for r in cfg.reefs:
         tags = {"site": cfg.site, "farm": r.farm, "asset": r.zone, "category": "reef", "group": "reef"}
         for d in days:
-            wet, fish_c, att = reef_stock_at(r, coeffs, int(d), inputs.reef_density.get(r.zone),
-                                             inputs.reef_length.get(r.zone))
-            out.append(Point("carbon_stock", tags, _fields(wet_t=wet, t_c=fish_c + att,
-                                                           t_co2e=float(to_t_co2e(fish_c + att))), int(d)))
+            wet, fish_c, att = reef_stock_at(
+                r, coeffs, int(d), inputs.reef_density.get(r.zone), inputs.reef_length.get(r.zone)
+            )
+            out.append(
+                Point(
+                    "carbon_stock",
+                    tags,
+                    _fields(wet_t=wet, t_c=fish_c + att, t_co2e=float(to_t_co2e(fish_c + att))),
+                    int(d),
+                )
+            )
     return out
-
-

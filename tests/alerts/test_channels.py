@@ -11,13 +11,20 @@ import pytest
 
 from blueranch.contracts.influx import MEASUREMENTS
 from blueranch.contracts.mqtt import alerts_topic
-from blueranch.mqttc import make_client
-from blueranch.testing.wait import wait_until
-from blueranch.models.alerts.channels import Dispatcher, InfluxChannel, MqttChannel, SmtpSender, WebhookSender, webhook_payload
+from blueranch.models.alerts.channels import (
+    Dispatcher,
+    InfluxChannel,
+    MqttChannel,
+    SmtpSender,
+    WebhookSender,
+    webhook_payload,
+)
 from blueranch.models.alerts.config import AlertsConfig, Channels, SmtpChannel, WebhookChannel
 from blueranch.models.alerts.lifecycle import Engine
 from blueranch.models.alerts.rules.base import Observation
 from blueranch.models.alerts.store import Store
+from blueranch.mqttc import make_client
+from blueranch.testing.wait import wait_until
 
 MIN = 60_000
 T0 = 1_780_000_000_000
@@ -70,8 +77,10 @@ def make_events(store: Store, n_devices: int = 3) -> list[dict]:
     e = Engine(cfg, store)
     events = []
     for i, (trig, clear) in enumerate([(True, False), (True, False), (False, True)]):
-        obs = [Observation("dachen", f"wx-{d}", "storm", "", "warning", trig, clear, 20.0, 17.2, "wind 20 m/s")
-               for d in range(n_devices)]
+        obs = [
+            Observation("dachen", f"wx-{d}", "storm", "", "warning", trig, clear, 20.0, 17.2, "wind 20 m/s")
+            for d in range(n_devices)
+        ]
         events += e.apply(obs, T0 + i * 2 * MIN)
     return events
 
@@ -140,8 +149,17 @@ def test_webhook_4xx_is_permanent_and_logged_not_retried(store, caplog):
 
 
 def test_webhook_formats():
-    body = {"severity": "critical", "event": "open", "kind": "do_low", "site": "dachen", "device": "b1",
-            "subject": "", "message": "DO 2.1 mg/L", "alert_id": "abc", "time": "2026-07-01T00:00:00Z"}
+    body = {
+        "severity": "critical",
+        "event": "open",
+        "kind": "do_low",
+        "site": "dachen",
+        "device": "b1",
+        "subject": "",
+        "message": "DO 2.1 mg/L",
+        "alert_id": "abc",
+        "time": "2026-07-01T00:00:00Z",
+    }
     assert "DO 2.1 mg/L" in webhook_payload(body, "slack")["text"]
     assert webhook_payload(body, "wecom")["msgtype"] == "text"
     assert "CRITICAL" in webhook_payload(body, "dingtalk")["text"]["content"]
@@ -152,9 +170,10 @@ def test_webhook_formats():
 def test_influx_alerts_measurement(store, influx):
     make_events(store, n_devices=1)
     Dispatcher(store, [InfluxChannel(influx)], Channels(), Clock()).deliver()
-    rows = influx.query(f'SELECT * FROM {MEASUREMENTS["alerts"].qualified} GROUP BY *')
-    got = sorted((s.tags["state"], r["open"], r["kind"] if "kind" in r else s.tags["kind"]) for s in rows
-                 for r in s.rows())
+    rows = influx.query(f"SELECT * FROM {MEASUREMENTS['alerts'].qualified} GROUP BY *")
+    got = sorted(
+        (s.tags["state"], r["open"], r["kind"] if "kind" in r else s.tags["kind"]) for s in rows for r in s.rows()
+    )
     assert got == [("escalated", 1, "storm"), ("open", 1, "storm"), ("resolved", 0, "storm")]
     assert {s.tags["device"] for s in rows} == {"wx-0"}
 
@@ -211,8 +230,13 @@ def test_smtp_channel_with_local_sink(store):
     ctl.start()
     try:
         make_events(store, n_devices=1)
-        cfg = SmtpChannel(host="127.0.0.1", port=port, sender="alerts@farm.example", recipients=["ops@farm.example"],
-                          min_severity="info")
+        cfg = SmtpChannel(
+            host="127.0.0.1",
+            port=port,
+            sender="alerts@farm.example",
+            recipients=["ops@farm.example"],
+            min_severity="info",
+        )
         Dispatcher(store, [SmtpSender(cfg)], Channels(), Clock()).deliver()
         assert len(mails) == 3
         assert mails[0].rcpt_tos == ["ops@farm.example"]
@@ -237,7 +261,7 @@ def test_injected_names_are_refused_on_mqtt_and_escaped_in_influx(store, influx,
     Dispatcher(store, [MqttChannel(client), InfluxChannel(influx)], Channels(), Clock()).deliver()
     assert store.outbox_counts() == {"delivered": 1, "failed": 1, "waiting": 0}
     assert "no alert topic for site" in caplog.text
-    rows = influx.query(f'SELECT * FROM {MEASUREMENTS["alerts"].qualified}')[0].rows()
+    rows = influx.query(f"SELECT * FROM {MEASUREMENTS['alerts'].qualified}")[0].rows()
     assert len(rows) == 1 and rows[0]["device"] == "wx 1,kind=x" and rows[0]["kind"] == "storm"
 
 

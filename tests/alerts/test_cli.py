@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from blueranch.cli import main
 from blueranch.contracts.influx import MEASUREMENTS
-from blueranch.testing.services import free_port
 from blueranch.models.alerts.synthetic import MIN_MS, T0_MS, write_series
+from blueranch.testing.services import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +39,23 @@ def test_run_once_list_and_ack(influx, influxdb, blueranch_bin, tmp_path):
     write_series(influx, "dachen", "buoy-01", t, {"do_mg_l": do}, sensor="sonde")
     cfg = tmp_path / "alerts.yaml"
     cfg.write_text(yaml.safe_dump({"state_path": str(tmp_path / "state.sqlite")}))
-    cli(blueranch_bin, "run", "--influx", influxdb.url, "--database", influx.database, "--config", str(cfg), "--once",
-        "--metrics-port", str(free_port()))
+    cli(
+        blueranch_bin,
+        "run",
+        "--influx",
+        influxdb.url,
+        "--database",
+        influx.database,
+        "--config",
+        str(cfg),
+        "--once",
+        "--metrics-port",
+        str(free_port()),
+    )
     out = cli(blueranch_bin, "list", "--open", "--config", str(cfg)).stdout
     assert "do_low" in out and "critical" in out and "dachen/buoy-01/sonde" in out
     alert_id = out.split()[0]
-    rows = influx.query(f'SELECT * FROM {MEASUREMENTS["alerts"].qualified}')[0].rows()
+    rows = influx.query(f"SELECT * FROM {MEASUREMENTS['alerts'].qualified}")[0].rows()
     assert [(r["kind"], r["state"], r["alert_id"]) for r in rows] == [("do_low", "open", alert_id)]
 
     assert "acknowledged" in cli(blueranch_bin, "ack", alert_id, "--by", "Li Na", "--config", str(cfg)).stdout
@@ -55,20 +66,45 @@ def test_run_once_list_and_ack(influx, influxdb, blueranch_bin, tmp_path):
     assert unknown.returncode != 0 and "no alert with id '0000'" in unknown.stderr
     # The next evaluation delivers the acknowledgement to the alerts measurement.
     cli(blueranch_bin, "run", "--influx", influxdb.url, "--database", influx.database, "--config", str(cfg), "--once")
-    states = {r["state"] for r in influx.query(f'SELECT * FROM {MEASUREMENTS["alerts"].qualified}')[0].rows()}
+    states = {r["state"] for r in influx.query(f"SELECT * FROM {MEASUREMENTS['alerts'].qualified}")[0].rows()}
     assert states == {"open", "acknowledged"}
 
 
 def test_replay_prints_events(influx, influxdb, blueranch_bin, tmp_path):
     t = np.arange(T0_MS, T0_MS + 6 * 3600_000, 5 * MIN_MS)
-    write_series(influx, "dachen", "wx-01", t, {"wind_speed_m_s": np.where(t > T0_MS + 3 * 3600_000, 26.0, 5.0)},
-                 sensor="wx")
-    out = cli(blueranch_bin, "replay", "--influx", influxdb.url, "--database", influx.database,
-              "--state", str(tmp_path / "s.sqlite"), "--start", "2026-07-01T01:00:00Z",
-              "--end", "2026-07-01T05:00:00Z").stdout
+    write_series(
+        influx, "dachen", "wx-01", t, {"wind_speed_m_s": np.where(t > T0_MS + 3 * 3600_000, 26.0, 5.0)}, sensor="wx"
+    )
+    out = cli(
+        blueranch_bin,
+        "replay",
+        "--influx",
+        influxdb.url,
+        "--database",
+        influx.database,
+        "--state",
+        str(tmp_path / "s.sqlite"),
+        "--start",
+        "2026-07-01T01:00:00Z",
+        "--end",
+        "2026-07-01T05:00:00Z",
+    ).stdout
     assert "open" in out and "storm" in out and "critical" in out
-    bad = cli(blueranch_bin, "replay", "--influx", influxdb.url, "--database", influx.database,
-              "--state", str(tmp_path / "s.sqlite"), "--start", "2026-07-01T01:00:00", "--end", "x", ok=False)
+    bad = cli(
+        blueranch_bin,
+        "replay",
+        "--influx",
+        influxdb.url,
+        "--database",
+        influx.database,
+        "--state",
+        str(tmp_path / "s.sqlite"),
+        "--start",
+        "2026-07-01T01:00:00",
+        "--end",
+        "x",
+        ok=False,
+    )
     assert bad.returncode != 0 and "has no zone" in bad.stderr
 
 
@@ -101,8 +137,19 @@ def test_run_once_publishes_on_the_alert_topic(influx, influxdb, mosquitto, blue
         now = int(time.time() * 1000)
         t = np.arange(now - 3600_000, now, 5 * MIN_MS)
         write_series(influx, "dachen", "wx-01", t, {"wind_speed_m_s": np.full(len(t), 26.0)}, sensor="wx")
-        cli(blueranch_bin, "run", "--influx", influxdb.url, "--database", influx.database, "--once",
-            "--state", str(tmp_path / "s.sqlite"), "--mqtt", mosquitto.url)
+        cli(
+            blueranch_bin,
+            "run",
+            "--influx",
+            influxdb.url,
+            "--database",
+            influx.database,
+            "--once",
+            "--state",
+            str(tmp_path / "s.sqlite"),
+            "--mqtt",
+            mosquitto.url,
+        )
         wait_until(lambda: got, 30, message="an alert on the MQTT topic")
         assert got[0]["kind"] == "storm" and got[0]["severity"] == "critical" and got[0]["event"] == "open"
     finally:

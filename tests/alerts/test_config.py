@@ -37,11 +37,18 @@ def test_every_rule_is_registered_and_every_registered_rule_configurable():
 
 
 def test_site_species_and_device_overrides_resolve_in_order():
-    cfg = AlertsConfig.model_validate({
-        "rules": {"do_low": {"threshold_mg_l": 3.5}},
-        "sites": {"dachen": {"species": ["mussel"], "rules": {"do_low": {"threshold_mg_l": 4.0}},
-                             "devices": {"b2": {"species": [], "rules": {"storm": {"gale_wind_m_s": 15}}}}}},
-    })
+    cfg = AlertsConfig.model_validate(
+        {
+            "rules": {"do_low": {"threshold_mg_l": 3.5}},
+            "sites": {
+                "dachen": {
+                    "species": ["mussel"],
+                    "rules": {"do_low": {"threshold_mg_l": 4.0}},
+                    "devices": {"b2": {"species": [], "rules": {"storm": {"gale_wind_m_s": 15}}}},
+                }
+            },
+        }
+    )
     assert cfg.resolve_rules("other", "x").do_low.threshold_mg_l == 3.5
     d = cfg.resolve_rules("dachen", "b1")
     assert d.do_low.threshold_mg_l == 4.0 and d.do_mussel_lethal.enabled and d.do_mussel_byssus.enabled
@@ -51,20 +58,23 @@ def test_site_species_and_device_overrides_resolve_in_order():
     assert cfg.lifecycle_for(d.heatwave).clear_after_s == 2 * 86400
 
 
-@pytest.mark.parametrize("data, match", [
-    ({"rules": {"do_lowx": {}}}, "unknown rule 'do_lowx'"),
-    ({"sites": {"d": {"rules": {"hypoxia": {}}}}}, "sites.d.rules: unknown rule 'hypoxia'"),
-    ({"rules": {"do_low": {"threshold": 3}}}, "threshold"),
-    ({"rules": {"do_low": {"threshold_mg_l": -1}}}, "greater than 0"),
-    ({"rules": {"storm": {"severity": "panic"}}}, "severity"),
-    ({"sites": {"d": {"species": ["oyster"]}}}, "unknown species 'oyster'"),
-    ({"channels": {"webhooks": [{"url": "ftp://x"}]}}, "url"),
-    ({"channels": {"smtp": [{"host": "h", "sender": "a@b", "recipients": []}]}}, "recipients"),
-    ({"interval": 5}, "interval"),
-    ({"rules": {"heatwave": {"climatology": {}}}}, "exactly one"),
-    ({"rules": {"heatwave": {"climatology": {"p90_c_by_month": [20] * 11}}}}, "12"),
-    ({"sites": {"d": {"devices": {"b": {"anchor": {"lat_deg": 95, "lon_deg": 0}}}}}}, "lat_deg"),
-])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        ({"rules": {"do_lowx": {}}}, "unknown rule 'do_lowx'"),
+        ({"sites": {"d": {"rules": {"hypoxia": {}}}}}, "sites.d.rules: unknown rule 'hypoxia'"),
+        ({"rules": {"do_low": {"threshold": 3}}}, "threshold"),
+        ({"rules": {"do_low": {"threshold_mg_l": -1}}}, "greater than 0"),
+        ({"rules": {"storm": {"severity": "panic"}}}, "severity"),
+        ({"sites": {"d": {"species": ["oyster"]}}}, "unknown species 'oyster'"),
+        ({"channels": {"webhooks": [{"url": "ftp://x"}]}}, "url"),
+        ({"channels": {"smtp": [{"host": "h", "sender": "a@b", "recipients": []}]}}, "recipients"),
+        ({"interval": 5}, "interval"),
+        ({"rules": {"heatwave": {"climatology": {}}}}, "exactly one"),
+        ({"rules": {"heatwave": {"climatology": {"p90_c_by_month": [20] * 11}}}}, "12"),
+        ({"sites": {"d": {"devices": {"b": {"anchor": {"lat_deg": 95, "lon_deg": 0}}}}}}, "lat_deg"),
+    ],
+)
 def test_bad_config_is_a_clear_error(data, match):
     with pytest.raises(ValueError, match=match):
         AlertsConfig.model_validate(data)
@@ -89,7 +99,9 @@ def test_harvest_log_lines_and_errors(tmp_path):
     from blueranch.models.alerts.worker import load_harvests
 
     log = tmp_path / "harvests.jsonl"
-    log.write_text('{"type": "meta"}\n\n{"type": "harvest", "time": "2026-04-01T06:00:00Z", "asset": "ml-1", "wet_t": 2}\n')
+    log.write_text(
+        '{"type": "meta"}\n\n{"type": "harvest", "time": "2026-04-01T06:00:00Z", "asset": "ml-1", "wet_t": 2}\n'
+    )
     cfg = AlertsConfig(harvest_log=log, harvests=[{"asset": "ml-2", "start": "2026-04-02T00:00:00Z"}])
     assert [(a, s == e) for a, s, e in load_harvests(cfg)] == [("ml-2", True), ("ml-1", True)]
     log.write_text('{"type": "harvest", "asset": "ml-1"}\n')
@@ -106,10 +118,16 @@ def test_harvest_log_lines_and_errors(tmp_path):
 def test_config_from_truth_meta():
     from blueranch.models.alerts.truth import config_from_truth_meta
 
-    meta = {"type": "meta", "scenario": "s", "site": "dachen",
-            "assets": [{"asset": "m1", "kind": "bivalve", "group": "mussel", "sensor": "lc-1", "tare_kg": 25.0},
-                       {"asset": "k1", "kind": "macroalgae", "group": "kelp", "sensor": None, "tare_kg": 40.0}],
-            "devices": [{"device": "lc-1", "edge_device": "buoy-01", "interval_s": 600}]}
+    meta = {
+        "type": "meta",
+        "scenario": "s",
+        "site": "dachen",
+        "assets": [
+            {"asset": "m1", "kind": "bivalve", "group": "mussel", "sensor": "lc-1", "tare_kg": 25.0},
+            {"asset": "k1", "kind": "macroalgae", "group": "kelp", "sensor": None, "tare_kg": 40.0},
+        ],
+        "devices": [{"device": "lc-1", "edge_device": "buoy-01", "interval_s": 600}],
+    }
     cfg = AlertsConfig.model_validate(config_from_truth_meta(meta))
     assert cfg.sites["dachen"].species == ["mussel"] and cfg.tare_kg("dachen", "m1") == 25.0
     assert cfg.tare_kg("dachen", "k1") == 0.0
@@ -124,8 +142,9 @@ def test_each_series_is_read_only_as_far_back_as_its_rules_need():
     need = needed_lookback_h(AlertsConfig())
     assert need["do_mg_l"] == 73 and need["wind_speed_m_s"] < 2 and need["load_kg"] == 27
     assert need["temp_c"] == 5 * 24 + 48
-    wider = AlertsConfig.model_validate({"sites": {"d": {"devices": {"b": {"rules": {"heatwave": {"min_days": 7}}}}}},
-                                         "lookback_h": 100})
+    wider = AlertsConfig.model_validate(
+        {"sites": {"d": {"devices": {"b": {"rules": {"heatwave": {"min_days": 7}}}}}}, "lookback_h": 100}
+    )
     assert needed_lookback_h(wider)["temp_c"] == 100  # capped by lookback_h
 
 

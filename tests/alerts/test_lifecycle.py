@@ -19,8 +19,9 @@ def cfg(**lifecycle) -> AlertsConfig:
     return AlertsConfig.model_validate({"rules": {"storm": {"lifecycle": lifecycle}}})
 
 
-def ob(triggered: bool, cleared: bool = False, severity: str = "warning", device: str = "wx-01",
-       value: float = 20.0) -> Observation:
+def ob(
+    triggered: bool, cleared: bool = False, severity: str = "warning", device: str = "wx-01", value: float = 20.0
+) -> Observation:
     return Observation("dachen", device, "storm", "", severity, triggered, cleared, value, 17.2, "wind")
 
 
@@ -131,8 +132,19 @@ def test_duplicate_observation_is_a_bug_not_a_second_alert(store):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["wx-01", "wx-02"]), st.booleans(), st.booleans(),
-                          st.sampled_from(["warning", "critical"]), st.booleans()), min_size=1, max_size=60))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["wx-01", "wx-02"]),
+            st.booleans(),
+            st.booleans(),
+            st.sampled_from(["warning", "critical"]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
 def test_lifecycle_invariants_under_any_sequence(tmp_path_factory, seq):
     """Whatever the rules report: at most one active alert per condition, every alert's events start
     with open and end at resolved, and nothing follows a resolution."""

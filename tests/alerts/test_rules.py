@@ -11,8 +11,13 @@ from blueranch.models.alerts.config import StormRule
 from blueranch.models.alerts.rules.biomass import harvested, load_drop
 from blueranch.models.alerts.rules.devices import counter_increase, infer_interval_s
 from blueranch.models.alerts.rules.forecast import fit_diel, forecast_min, theil_sen
-from blueranch.models.alerts.rules.heatwave import (daily_means, day_of_year, history_climatology, monthly_climatology,
-                                          run_above)
+from blueranch.models.alerts.rules.heatwave import (
+    daily_means,
+    day_of_year,
+    history_climatology,
+    monthly_climatology,
+    run_above,
+)
 from blueranch.models.alerts.rules.mooring import haversine_m
 from blueranch.models.alerts.rules.oxygen import hours_above, low_state
 from blueranch.models.alerts.rules.storm import storm_level

@@ -26,8 +26,12 @@ def test_mussel_profile_needs_twelve_hours_below_one_mg_l(influx, make_worker):
     start = T0_MS + 12 * HOUR_MS
     do = np.where(t >= start, 0.8, 6.5)
     write_series(influx, "dachen", "buoy-01", t, {"do_mg_l": do}, sensor="sonde")
-    w = make_worker({"sites": {"dachen": {"species": ["mussel"]}},
-                     "rules": {"do_forecast": {"enabled": False}, "do_daily": {"enabled": False}}})
+    w = make_worker(
+        {
+            "sites": {"dachen": {"species": ["mussel"]}},
+            "rules": {"do_forecast": {"enabled": False}, "do_daily": {"enabled": False}},
+        }
+    )
     events = w.replay(T0_MS + 6 * HOUR_MS, T0_MS + 2 * DAY_MS - 1, 600)
     opens = {e["kind"]: e["time_ms"] for e in events if e["event"] == "open"}
     assert set(opens) == {"do_low", "do_mussel_byssus", "do_mussel_lethal"}
@@ -63,8 +67,15 @@ def test_edge_agent_silence_counts_online_statuses_only(influx, make_worker):
     from blueranch.contracts.lineprotocol import lines
 
     t = np.arange(T0_MS, T0_MS + 2 * HOUR_MS, MIN_MS)
-    pts = [Point("device_status", {"site": "dachen", "device": "buoy-01"},
-                 {"online": 1, "buffer_depth": 0, "buffer_dropped_total": 0}, int(x)) for x in t]
+    pts = [
+        Point(
+            "device_status",
+            {"site": "dachen", "device": "buoy-01"},
+            {"online": 1, "buffer_depth": 0, "buffer_dropped_total": 0},
+            int(x),
+        )
+        for x in t
+    ]
     # The agent drops off; the broker publishes its Last Will ("offline") a keep-alive later.
     pts.append(Point("device_status", {"site": "dachen", "device": "buoy-01"}, {"online": 0}, int(t[-1]) + 90_000))
     influx.write(lines(pts), retention_policy="raw")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from blueranch.models.alerts.synthetic import DAY_MS, HOUR_MS, MIN_MS, T0_MS, diel_do, write_series
 
 pytestmark = pytest.mark.integration
@@ -114,8 +115,9 @@ def test_buffer_drops(influx, make_worker):
     t = np.arange(T0_MS, T0_MS + DAY_MS, 10 * MIN_MS)
     jump = T0_MS + 12 * HOUR_MS
     dropped = np.where(t >= jump, 40.0, 0.0)
-    write_series(influx, SITE, "buoy-04", t, {"buffer_dropped_total": dropped, "buffer_depth": np.zeros(len(t))},
-                 sensor="agent")
+    write_series(
+        influx, SITE, "buoy-04", t, {"buffer_dropped_total": dropped, "buffer_depth": np.zeros(len(t))}, sensor="agent"
+    )
     w = make_worker()
     events = w.replay(T0_MS + 6 * HOUR_MS, T0_MS + DAY_MS - 1, STEP_S)
     b = [e for e in events if e["kind"] == "buffer_drops"]

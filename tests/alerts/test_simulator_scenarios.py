@@ -47,20 +47,39 @@ def build(name: str, start: str, days: float, events: list[dict]):
 
 
 OWN = {
-    "hypoxia-night": lambda: build("hypoxia-night", "2026-07-20T00:00:00Z", 6,
-                                   [{"kind": "hypoxia", "at_h": 96, "duration_h": 30, "min_do_mg_l": 1.8}]),
-    "heatwave": lambda: build("heatwave", "2026-07-01T00:00:00Z", 12,
-                              [{"kind": "heatwave", "at_h": 48, "duration_h": 168, "anomaly_c": 3.0}]),
-    "storm": lambda: build("storm", "2026-08-01T00:00:00Z", 4,
-                           [{"kind": "storm", "at_h": 48, "duration_h": 24, "wind_m_s": 28}]),
-    "mooring-break": lambda: build("mooring-break", "2026-06-01T00:00:00Z", 3,
-                                   [{"kind": "mooring_break", "at_h": 36, "device": "gps-1", "drift_kn": 1.0}]),
-    "biomass-loss": lambda: build("biomass-loss", "2026-01-05T00:00:00Z", 5,
-                                  [{"kind": "biomass_loss", "at_h": 60, "asset": "m1-ll-01", "fraction": 0.3,
-                                    "duration_h": 6},
-                                   {"kind": "harvest", "at_h": 60, "asset": "m1-ll-02", "fraction": 0.4}]),
-    "silent-device": lambda: build("silent-device", "2026-06-01T00:00:00Z", 3,
-                                   [{"kind": "silent_device", "at_h": 30, "duration_h": 12, "device": "lc-2"}]),
+    "hypoxia-night": lambda: build(
+        "hypoxia-night",
+        "2026-07-20T00:00:00Z",
+        6,
+        [{"kind": "hypoxia", "at_h": 96, "duration_h": 30, "min_do_mg_l": 1.8}],
+    ),
+    "heatwave": lambda: build(
+        "heatwave", "2026-07-01T00:00:00Z", 12, [{"kind": "heatwave", "at_h": 48, "duration_h": 168, "anomaly_c": 3.0}]
+    ),
+    "storm": lambda: build(
+        "storm", "2026-08-01T00:00:00Z", 4, [{"kind": "storm", "at_h": 48, "duration_h": 24, "wind_m_s": 28}]
+    ),
+    "mooring-break": lambda: build(
+        "mooring-break",
+        "2026-06-01T00:00:00Z",
+        3,
+        [{"kind": "mooring_break", "at_h": 36, "device": "gps-1", "drift_kn": 1.0}],
+    ),
+    "biomass-loss": lambda: build(
+        "biomass-loss",
+        "2026-01-05T00:00:00Z",
+        5,
+        [
+            {"kind": "biomass_loss", "at_h": 60, "asset": "m1-ll-01", "fraction": 0.3, "duration_h": 6},
+            {"kind": "harvest", "at_h": 60, "asset": "m1-ll-02", "fraction": 0.4},
+        ],
+    ),
+    "silent-device": lambda: build(
+        "silent-device",
+        "2026-06-01T00:00:00Z",
+        3,
+        [{"kind": "silent_device", "at_h": 30, "duration_h": 12, "device": "lc-2"}],
+    ),
 }
 
 
@@ -101,7 +120,7 @@ def run_alerts(influx, make_worker, tmp_path, name: str, step_s: float = STEP_S)
     readings, truth = simulate(sc)
     pts = to_points(sc.site, readings)
     for i in range(0, len(pts), 5000):
-        influx.write(lines(pts[i:i + 5000]), retention_policy="raw")
+        influx.write(lines(pts[i : i + 5000]), retention_policy="raw")
     path = tmp_path / "truth.jsonl"
     path.write_text("".join(json.dumps(t) + "\n" for t in truth))
     meta = truth[0]
@@ -109,9 +128,16 @@ def run_alerts(influx, make_worker, tmp_path, name: str, step_s: float = STEP_S)
     c = sc.climate
     mid = [datetime(2026, m, 15).timestamp() for m in range(1, 13)]
     # The simulator's seasonal cycle + 1 degC stands in for a 30-year p90 (its sea has no weather noise).
-    cfg["rules"] = {"heatwave": {"climatology": {
-        "p90_c_by_month": [float(water.seasonal(t, c.sst_mean_c, c.sst_amp_c, c.sst_peak_doy)) + 1.0 for t in mid],
-        "source": "simulator seasonal SST + 1 degC"}}}
+    cfg["rules"] = {
+        "heatwave": {
+            "climatology": {
+                "p90_c_by_month": [
+                    float(water.seasonal(t, c.sst_mean_c, c.sst_amp_c, c.sst_peak_doy)) + 1.0 for t in mid
+                ],
+                "source": "simulator seasonal SST + 1 degC",
+            }
+        }
+    }
     events = [t for t in truth if t["type"] == "event"]
     assert events, f"scenario {name} has no event"
     first = min(ms(e["time"]) for e in events)
@@ -123,8 +149,14 @@ def run_alerts(influx, make_worker, tmp_path, name: str, step_s: float = STEP_S)
 
 
 def opened(alerts, kind, device=None, subject=None):
-    return [a for a in alerts if a["event"] == "open" and a["kind"] == kind
-            and (device is None or a["device"] == device) and (subject is None or a["subject"] == subject)]
+    return [
+        a
+        for a in alerts
+        if a["event"] == "open"
+        and a["kind"] == kind
+        and (device is None or a["device"] == device)
+        and (subject is None or a["subject"] == subject)
+    ]
 
 
 def edge_of(meta, sim_device: str) -> str:
@@ -141,8 +173,10 @@ def test_hypoxia_night(influx, make_worker, tmp_path):
     fc = opened(alerts, "do_forecast", cross.edge_device, cross.device)
     assert low and cross_ms <= low[0]["time_ms"] <= cross_ms + STEP_S * 1000
     assert fc and fc[0]["time_ms"] < cross_ms, "the forecast must warn before DO crosses 3 mg/L"
-    print(f"hypoxia-night: forecast {(cross_ms - fc[0]['time_ms']) / 60000:.0f} min ahead of the crossing, "
-          f"do_low {(low[0]['time_ms'] - cross_ms) / 60000:.0f} min after")
+    print(
+        f"hypoxia-night: forecast {(cross_ms - fc[0]['time_ms']) / 60000:.0f} min ahead of the crossing, "
+        f"do_low {(low[0]['time_ms'] - cross_ms) / 60000:.0f} min after"
+    )
 
 
 def test_heatwave(influx, make_worker, tmp_path):
@@ -154,7 +188,9 @@ def test_heatwave(influx, make_worker, tmp_path):
 
 def test_storm(influx, make_worker, tmp_path):
     meta, truth, readings, events, alerts = run_alerts(influx, make_worker, tmp_path, "storm")
-    gale = next(r for r in readings if r.values.get("wind_speed_m_s", 0) >= 17.2 or r.values.get("wave_height_m", 0) >= 4)
+    gale = next(
+        r for r in readings if r.values.get("wind_speed_m_s", 0) >= 17.2 or r.values.get("wave_height_m", 0) >= 4
+    )
     st = opened(alerts, "storm", gale.edge_device)
     assert st and int(gale.time_s * 1000) <= st[0]["time_ms"] <= int(gale.time_s * 1000) + 2 * STEP_S * 1000
     assert [e for e in truth if e["type"] == "event" and e["kind"] == "storm"]
@@ -186,8 +222,11 @@ def test_silent_device(influx, make_worker, tmp_path):
     silent = [e for e in events if e["kind"] == "silent_device"]
     for ev in silent:
         interval = next(d["interval_s"] for d in meta["devices"] if d["device"] == ev["device"])
-        s = [a for a in opened(alerts, "silent", edge_of(meta, ev["device"]), ev["device"])
-             if a["time_ms"] >= ms(ev["time"])]
+        s = [
+            a
+            for a in opened(alerts, "silent", edge_of(meta, ev["device"]), ev["device"])
+            if a["time_ms"] >= ms(ev["time"])
+        ]
         assert s and s[0]["time_ms"] <= ms(ev["time"]) + int((3 * interval + STEP_S) * 1000), ev
         resolved = [a for a in alerts if a["alert_id"] == s[0]["alert_id"] and a["event"] == "resolved"]
         assert resolved and resolved[0]["time_ms"] >= ms(ev["until"])
@@ -201,7 +240,7 @@ def test_clean_simulated_month_raises_no_critical_alert(influx, make_worker, tmp
     readings, truth = simulate(sc)
     pts = to_points(sc.site, readings)
     for i in range(0, len(pts), 5000):
-        influx.write(lines(pts[i:i + 5000]), retention_policy="raw")
+        influx.write(lines(pts[i : i + 5000]), retention_policy="raw")
     # The deployed config (anchor, placeholder climatology) with the truth meta's tares and intervals.
     deployed = yaml.safe_load((REPO / "deploy/blueranch/alerts.yaml").read_text())
     deployed.pop("state_path")

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from blueranch.influxdb import InfluxClient
-from blueranch.testing.wait import wait_until
 from blueranch.models.alerts.config import AlertsConfig
 from blueranch.models.alerts.metrics import Metrics
 from blueranch.models.alerts.store import Store
 from blueranch.models.alerts.synthetic import DAY_MS, MIN_MS, write_series
 from blueranch.models.alerts.worker import Worker
+from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -44,12 +44,17 @@ def test_run_loop_survives_an_influxdb_outage(influxdb_factory, tmp_path, caplog
         server.start()
         now = int(time.time() * 1000)
         t = np.arange(now - 3 * 3600_000, now, 10 * MIN_MS)
-        write_series(client, "dachen", "buoy-01", t, {"do_mg_l": np.where(t > now - 20 * MIN_MS, 2.0, 7.0)},
-                     sensor="sonde")
+        write_series(
+            client, "dachen", "buoy-01", t, {"do_mg_l": np.where(t > now - 20 * MIN_MS, 2.0, 7.0)}, sensor="sonde"
+        )
         wait_until(lambda: store.list(open_only=True), 60, 0.1, "an open alert after the outage")
         assert store.list(open_only=True)[0].kind == "do_low"
-        wait_until(lambda: metrics.registry.get_sample_value("blueranch_alerts_active", {"state": "open"}) == 1, 30,
-                   0.1, "the open alert in the metrics")
+        wait_until(
+            lambda: metrics.registry.get_sample_value("blueranch_alerts_active", {"state": "open"}) == 1,
+            30,
+            0.1,
+            "the open alert in the metrics",
+        )
         assert metrics.registry.get_sample_value("blueranch_alerts_evaluations_total", {"result": "failed"}) >= 1
         assert metrics.registry.get_sample_value("blueranch_alerts_events_total", {"event": "open"}) == 1
     finally:

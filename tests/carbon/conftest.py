@@ -13,16 +13,34 @@ from blueranch.models.carbon.synthetic import START_MS, make_asset
 def scenario():
     """Two mussel lines and one kelp raft, 40 days from 1 March 2026, a harvest, a storm loss and a gap."""
     rng = np.random.default_rng(2026)
-    specs = [("m-01", "farm-a", "bivalve", "mussel", dict(harvest_days=(30.3,), loss_days=((12.5, 0.2),))),
-             ("m-02", "farm-a", "bivalve", "mussel", dict(gaps=((20.0, 22.5),))),
-             ("k-01", "farm-b", "macroalgae", "kelp", dict(harvest_days=(35.6,), seed_wet_t=5.0))]
+    specs = [
+        ("m-01", "farm-a", "bivalve", "mussel", dict(harvest_days=(30.3,), loss_days=((12.5, 0.2),))),
+        ("m-02", "farm-a", "bivalve", "mussel", dict(gaps=((20.0, 22.5),))),
+        ("k-01", "farm-b", "macroalgae", "kelp", dict(harvest_days=(35.6,), seed_wet_t=5.0)),
+    ]
     assets, synth = [], {}
     for asset, farm, kind, group, extra in specs:
         s = make_asset(rng, START_MS, 40, **extra)
         synth[asset] = s
-        assets.append(AssetConfig(asset=asset, farm=farm, kind=kind, group=group, sensor=f"lc-{asset}",
-                                  device=f"node-{asset}", calibration=s.calibration))
-    cfg = CarbonConfig(site="dachen", assets=assets, price_per_t_co2e=45.2,
-                       meters=[MeterConfig(device="meter-1", sensor="fuel", quantity="diesel_l_total",
-                                           factor="diesel", expected_interval_s=3600)])
+        assets.append(
+            AssetConfig(
+                asset=asset,
+                farm=farm,
+                kind=kind,
+                group=group,
+                sensor=f"lc-{asset}",
+                device=f"node-{asset}",
+                calibration=s.calibration,
+            )
+        )
+    cfg = CarbonConfig(
+        site="dachen",
+        assets=assets,
+        price_per_t_co2e=45.2,
+        meters=[
+            MeterConfig(
+                device="meter-1", sensor="fuel", quantity="diesel_l_total", factor="diesel", expected_interval_s=3600
+            )
+        ],
+    )
     return cfg, synth

@@ -20,8 +20,7 @@ from blueranch.models.carbon.accuracy import CATEGORIES, run_accuracy  # noqa: E
 def test_dachen_sinks_within_5_percent_of_truth(mosquitto, influxdb, influx, tmp_path, blueranch_bin):
     if "dachen" not in scenario_mod.builtin_names():
         pytest.skip("the simulator has no dachen scenario yet")
-    r = run_accuracy(mosquitto.url, influxdb.url, influx.database, tmp_path, days=73,
-                     ingest_bin=[blueranch_bin])
+    r = run_accuracy(mosquitto.url, influxdb.url, influx.database, tmp_path, days=73, ingest_bin=[blueranch_bin])
     print(f"accuracy: sensor {r.sensor_t_c} truth {r.truth_t_c} error % {r.error_pct}")
     assert r.samples_in_influx == r.samples_published > 100_000
     for c in CATEGORIES:
@@ -32,9 +31,14 @@ def test_dachen_sinks_within_5_percent_of_truth(mosquitto, influxdb, influx, tmp
 def test_sim_feed_cli_publishes_contract_telemetry(mosquitto, tmp_path, blueranch_bin):
     import json
     import subprocess
+
     truth = tmp_path / "truth.jsonl"
-    r = subprocess.run([blueranch_bin, "carbon", "sim-feed", "--mqtt", mosquitto.url, "--days", "0.25",
-                        "--truth-out", str(truth)], capture_output=True, text=True, timeout=240)
+    r = subprocess.run(
+        [blueranch_bin, "carbon", "sim-feed", "--mqtt", mosquitto.url, "--days", "0.25", "--truth-out", str(truth)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["samples_published"] > 14 * 30 and out["messages"] >= 1

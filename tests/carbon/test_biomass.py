@@ -57,8 +57,7 @@ def test_sudden_drop_to_empty_is_a_harvest_and_a_partial_drop_a_loss():
 
 def test_gradual_harvest_in_window_with_hidden_growth():
     rng = np.random.default_rng(5)
-    a = make_asset(rng, START_MS, 200, harvest_days=(120,), harvest_spread_days=30, growth_per_day=0.02,
-                   max_wet_t=200)
+    a = make_asset(rng, START_MS, 200, harvest_days=(120,), harvest_spread_days=30, growth_per_day=0.02, max_wet_t=200)
     # Day 120 from 1 March 2026 is 29 June.
     windows = [HarvestWindow(start="06-29", days=30)]
     s = build_series("a", a.times_ms, a.load_kg, a.qc, a.calibration, DET, windows=windows)
@@ -113,8 +112,14 @@ def test_gaps_are_reported_and_never_filled():
 def test_duplicates_and_order():
     t, v, q = flat(n=50)
     s1 = build_series("a", t, v, q, CAL, DET)
-    s2 = build_series("a", np.concatenate([t[::-1], t[:5]]), np.concatenate([v[::-1], v[:5]]),
-                      np.concatenate([q[::-1], q[:5]]), CAL, DET)
+    s2 = build_series(
+        "a",
+        np.concatenate([t[::-1], t[:5]]),
+        np.concatenate([v[::-1], v[:5]]),
+        np.concatenate([q[::-1], q[:5]]),
+        CAL,
+        DET,
+    )
     np.testing.assert_array_equal(s1.level_wet_t, s2.level_wet_t)
     with pytest.raises(ValueError, match="one shape"):
         build_series("a", t, v[:-1], q, CAL, DET)

@@ -14,13 +14,27 @@ MUSSEL_C_PER_WET = 0.7528 * (0.0847 * 0.4440 + 0.9153 * 0.1176)  # carbon_coeffi
 MUSSEL_SHELL_C_PER_WET = 0.7528 * 0.9153 * 0.1176
 KELP_C_PER_WET = 0.20 * 0.3120
 
-DOC = {"site": "dachen", "period": {"start": "2023-01-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"},
-       "calcification": "count", "price_per_t_co2e": 45.2,
-       "sinks": [{"id": "m1", "kind": "bivalve", "group": "mussel", "harvested_wet_t": 2000,
-                  "stock_start_wet_t": 100, "stock_end_wet_t": 150},
-                 {"id": "k1", "kind": "macroalgae", "group": "kelp", "harvested_wet_t": 500}],
-       "sources": [{"id": "boats", "kind": "diesel", "litres": 20000},
-                   {"id": "grid", "kind": "electricity", "kwh": 100000, "factor_kg_co2_per_kwh": 0.5}]}
+DOC = {
+    "site": "dachen",
+    "period": {"start": "2023-01-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"},
+    "calcification": "count",
+    "price_per_t_co2e": 45.2,
+    "sinks": [
+        {
+            "id": "m1",
+            "kind": "bivalve",
+            "group": "mussel",
+            "harvested_wet_t": 2000,
+            "stock_start_wet_t": 100,
+            "stock_end_wet_t": 150,
+        },
+        {"id": "k1", "kind": "macroalgae", "group": "kelp", "harvested_wet_t": 500},
+    ],
+    "sources": [
+        {"id": "boats", "kind": "diesel", "litres": 20000},
+        {"id": "grid", "kind": "electricity", "kwh": 100000, "factor_kg_co2_per_kwh": 0.5},
+    ],
+}
 
 
 def run(tmp_path, doc, *args):
@@ -60,20 +74,23 @@ def test_no_price_no_value(tmp_path):
     assert "sinks_value" not in json.loads(run(tmp_path, doc).output)
 
 
-@pytest.mark.parametrize("mutate, field, words", [
-    (lambda d: d["sinks"][0].update(harvested_wet_t=-5), "sinks.0.harvested_wet_t", "greater than or equal to 0"),
-    (lambda d: d["sinks"][0].update(group="seagrass"), "sinks.0", "allowed values: clam, mussel, other_bivalve"),
-    (lambda d: d["sinks"][1].update(kind="fish"), "sinks.1.kind", "'bivalve' or 'macroalgae'"),
-    (lambda d: d["sinks"][0].pop("harvested_wet_t"), "sinks.0.harvested_wet_t", "Field required"),
-    (lambda d: d.pop("site"), "site", "Field required"),
-    (lambda d: d.update(calcification="partial"), "calcification", "'count' or 'deduct'"),
-    (lambda d: d["sources"][0].update(kind="gas"), "sources.0", "'diesel', 'electricity'"),
-    (lambda d: d["sources"][0].update(litres="lots"), "sources.0.diesel.litres", "valid number"),
-    (lambda d: d["period"].update(end="2022-01-01T00:00:00Z"), "period", "must be after start"),
-    (lambda d: d["period"].update(start="2023-01-01T00:00:00"), "period.start", "UTC"),
-    (lambda d: d.update(extra_field=1), "extra_field", "Extra inputs are not permitted"),
-    (lambda d: d["sinks"][0].update(harvested_wet_t=float("inf")), "sinks.0.harvested_wet_t", "finite"),
-])
+@pytest.mark.parametrize(
+    "mutate, field, words",
+    [
+        (lambda d: d["sinks"][0].update(harvested_wet_t=-5), "sinks.0.harvested_wet_t", "greater than or equal to 0"),
+        (lambda d: d["sinks"][0].update(group="seagrass"), "sinks.0", "allowed values: clam, mussel, other_bivalve"),
+        (lambda d: d["sinks"][1].update(kind="fish"), "sinks.1.kind", "'bivalve' or 'macroalgae'"),
+        (lambda d: d["sinks"][0].pop("harvested_wet_t"), "sinks.0.harvested_wet_t", "Field required"),
+        (lambda d: d.pop("site"), "site", "Field required"),
+        (lambda d: d.update(calcification="partial"), "calcification", "'count' or 'deduct'"),
+        (lambda d: d["sources"][0].update(kind="gas"), "sources.0", "'diesel', 'electricity'"),
+        (lambda d: d["sources"][0].update(litres="lots"), "sources.0.diesel.litres", "valid number"),
+        (lambda d: d["period"].update(end="2022-01-01T00:00:00Z"), "period", "must be after start"),
+        (lambda d: d["period"].update(start="2023-01-01T00:00:00"), "period.start", "UTC"),
+        (lambda d: d.update(extra_field=1), "extra_field", "Extra inputs are not permitted"),
+        (lambda d: d["sinks"][0].update(harvested_wet_t=float("inf")), "sinks.0.harvested_wet_t", "finite"),
+    ],
+)
 def test_bad_input_exits_2_naming_field_and_allowed_values(tmp_path, mutate, field, words):
     doc = json.loads(json.dumps(DOC))
     mutate(doc)
@@ -82,8 +99,9 @@ def test_bad_input_exits_2_naming_field_and_allowed_values(tmp_path, mutate, fie
     assert f"{field}:" in r.output and words in r.output, r.output
 
 
-@pytest.mark.parametrize("text, words", [("{not json", "not JSON"), ("[1, 2]", "valid dictionary"),
-                                         ("\x00\xff", "not JSON")])
+@pytest.mark.parametrize(
+    "text, words", [("{not json", "not JSON"), ("[1, 2]", "valid dictionary"), ("\x00\xff", "not JSON")]
+)
 def test_garbage_input(tmp_path, text, words):
     r = run(tmp_path, text)
     assert r.exit_code == 2 and words in r.output, r.output
@@ -92,10 +110,18 @@ def test_garbage_input(tmp_path, text, words):
 def test_cli_entry_point(blueranch_bin, tmp_path):
     p = tmp_path / "in.json"
     p.write_text(json.dumps(DOC))
-    ok = subprocess.run([blueranch_bin, "carbon", "compute", "--input", str(p), "--draws", "500"],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [blueranch_bin, "carbon", "compute", "--input", str(p), "--draws", "500"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["sinks_t_co2e"] > 0
-    bad = subprocess.run([blueranch_bin, "carbon", "compute", "--input", str(tmp_path / "missing.json")],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [blueranch_bin, "carbon", "compute", "--input", str(tmp_path / "missing.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "missing.json" in bad.stderr

@@ -6,9 +6,21 @@ import numpy as np
 import pytest
 
 from blueranch.models.carbon.coefficients import load_coefficients, load_emission_factors
-from blueranch.models.carbon.method import (CO2_PER_C, bivalve_shell_t_c, bivalve_t_c, calcification_adjusted_t_c,
-                                  counter_increments, diesel_t_co2, feed_t_co2e, fish_wet_g, grid_t_co2,
-                                  macroalgae_t_c, net_emissions_t_co2e, stock_change_wet_t, to_t_co2e)
+from blueranch.models.carbon.method import (
+    CO2_PER_C,
+    bivalve_shell_t_c,
+    bivalve_t_c,
+    calcification_adjusted_t_c,
+    counter_increments,
+    diesel_t_co2,
+    feed_t_co2e,
+    fish_wet_g,
+    grid_t_co2,
+    macroalgae_t_c,
+    net_emissions_t_co2e,
+    stock_change_wet_t,
+    to_t_co2e,
+)
 from blueranch.models.carbon.uncertainty import creditable_c_per_wet_t
 
 # 100 wet t of each group, coefficients typed in from carbon_coefficients.csv (Sun Kang et al. 2020, Table 2).
@@ -19,8 +31,13 @@ BIVALVES = {  # group: (total t C, shell t C)
     "mussel": (100 * 0.7528 * (0.0847 * 0.4440 + 0.9153 * 0.1176), 100 * 0.7528 * 0.9153 * 0.1176),
     "other_bivalve": (100 * 0.6421 * (0.1141 * 0.4387 + 0.8859 * 0.1144), 100 * 0.6421 * 0.8859 * 0.1144),
 }
-ALGAE = {"kelp": 100 * 0.20 * 0.3120, "undaria": 100 * 0.20 * 0.2640, "porphyra": 100 * 0.20 * 0.2739,
-         "gracilaria": 100 * 0.20 * 0.2060, "other_algae": 100 * 0.20 * 0.2776}
+ALGAE = {
+    "kelp": 100 * 0.20 * 0.3120,
+    "undaria": 100 * 0.20 * 0.2640,
+    "porphyra": 100 * 0.20 * 0.2739,
+    "gracilaria": 100 * 0.20 * 0.2060,
+    "other_algae": 100 * 0.20 * 0.2776,
+}
 
 
 def test_mussel_by_hand():
@@ -82,7 +99,7 @@ def test_sources_and_net():
 
 def test_fish_length_weight():
     # Xu et al. 2017: a = 0.0192, b = 2.917; a 20 cm fish: 0.0192 x 20^2.917 g
-    assert fish_wet_g(20, 0.0192, 2.917) == pytest.approx(0.0192 * 20 ** 2.917)
+    assert fish_wet_g(20, 0.0192, 2.917) == pytest.approx(0.0192 * 20**2.917)
     assert 100 < fish_wet_g(20, 0.0192, 2.917) < 140
 
 

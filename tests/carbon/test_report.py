@@ -17,10 +17,24 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def chromium(url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                           "--disable-component-update", "--disable-sync", "--no-first-run",
-                           f"--user-data-dir={tmp_path / 'chromium-profile'}", *args, url],
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 @pytest.fixture
@@ -32,14 +46,33 @@ def config_file(scenario, tmp_path):
 
 
 @pytest.mark.slow
-def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, config_file, tmp_path,
-                                                    blueranch_bin):
+def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, config_file, tmp_path, blueranch_bin):
     cfg, synth = scenario
     write_scenario(influx, cfg, synth)
     out = tmp_path / "out"
-    cmd = [blueranch_bin, "carbon", "report", "--influx", influxdb.url, "--database", influx.database,
-           "--site", "dachen", "--config", str(config_file), "--from", "2026-03-01", "--to", "2026-04-09",
-           "--out", str(out), "--price-per-t-co2e", "45.2", "--draws", "1000"]
+    cmd = [
+        blueranch_bin,
+        "carbon",
+        "report",
+        "--influx",
+        influxdb.url,
+        "--database",
+        influx.database,
+        "--site",
+        "dachen",
+        "--config",
+        str(config_file),
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-04-09",
+        "--out",
+        str(out),
+        "--price-per-t-co2e",
+        "45.2",
+        "--draws",
+        "1000",
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
@@ -52,44 +85,91 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
     dom = chromium(f"file://{summary['html']}", tmp_path, "--dump-dom")
     assert dom.returncode == 0, dom.stderr
     text = dom.stdout
-    shown = {k: float(re.search(rf'id="{k}">([-0-9.]+)<', text).group(1))
-             for k in ("sinks-t-c", "sinks-t-co2e", "sources-t-co2e", "net-t-co2e", "value")}
+    shown = {
+        k: float(re.search(rf'id="{k}">([-0-9.]+)<', text).group(1))
+        for k in ("sinks-t-c", "sinks-t-co2e", "sources-t-co2e", "net-t-co2e", "value")
+    }
     assert shown["sinks-t-co2e"] == pytest.approx(site["sinks_t_co2e"], abs=0.001)
     assert shown["sinks-t-c"] == pytest.approx(site["sinks_t_c"], abs=0.001)
     assert shown["sources-t-co2e"] == pytest.approx(site["sources_t_co2e"], abs=0.001)
     assert shown["net-t-co2e"] == pytest.approx(site["net_emissions_t_co2e"], abs=0.001)
     assert shown["value"] == pytest.approx(site["sinks_t_co2e"] * 45.2, abs=0.01)
     assert shown["sinks-t-co2e"] > 0
-    for words in ("95 % interval", "Sun Kang et al. 2020", "IPCC", "HY/T 0305-2021", "Share of expected readings",
-                  summary["data_sha256"], summary["parameters_sha256"], "blueranch carbon report", "farm-a",
-                  "macroalgae", "<svg"):
+    for words in (
+        "95 % interval",
+        "Sun Kang et al. 2020",
+        "IPCC",
+        "HY/T 0305-2021",
+        "Share of expected readings",
+        summary["data_sha256"],
+        summary["parameters_sha256"],
+        "blueranch carbon report",
+        "farm-a",
+        "macroalgae",
+        "<svg",
+    ):
         assert words in text, words
-    shot = chromium(f"file://{summary['html']}", tmp_path, f"--screenshot={tmp_path / 'report.png'}",
-                    "--window-size=1100,2000")
+    shot = chromium(
+        f"file://{summary['html']}", tmp_path, f"--screenshot={tmp_path / 'report.png'}", "--window-size=1100,2000"
+    )
     assert shot.returncode == 0 and (tmp_path / "report.png").stat().st_size > 10_000
 
     # The printed command reproduces the same digests and figures.
-    again = subprocess.run([blueranch_bin, *shlex.split(figures["command"])[1:]], capture_output=True, text=True,
-                           timeout=240)
+    again = subprocess.run(
+        [blueranch_bin, *shlex.split(figures["command"])[1:]], capture_output=True, text=True, timeout=240
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["data_sha256"] == summary["data_sha256"]
     assert json.loads(again.stdout)["sinks_t_co2e"] == summary["sinks_t_co2e"]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--from", "2026-13-01", "--to", "2026-04-01"], "--from: '2026-13-01' is not a date"),
-    (["--from", "2026-04-01", "--to", "2026-03-01"], "--to: '2026-03-01' must be after"),
-    (["--from", "2026-03-01T00:00:00+08:00", "--to", "2026-04-01"], "must be UTC"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--from", "2026-13-01", "--to", "2026-04-01"], "--from: '2026-13-01' is not a date"),
+        (["--from", "2026-04-01", "--to", "2026-03-01"], "--to: '2026-03-01' must be after"),
+        (["--from", "2026-03-01T00:00:00+08:00", "--to", "2026-04-01"], "must be UTC"),
+    ],
+)
 def test_report_bad_dates(config_file, tmp_path, blueranch_bin, args, words):
-    r = subprocess.run([blueranch_bin, "carbon", "report", "--site", "dachen", "--config", str(config_file),
-                        "--out", str(tmp_path), *args], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            blueranch_bin,
+            "carbon",
+            "report",
+            "--site",
+            "dachen",
+            "--config",
+            str(config_file),
+            "--out",
+            str(tmp_path),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and words in r.stderr, r.stderr
 
 
 def test_report_wrong_site_and_empty_database(influx, influxdb, config_file, tmp_path, blueranch_bin):
-    base = [blueranch_bin, "carbon", "report", "--influx", influxdb.url, "--database", influx.database,
-            "--config", str(config_file), "--from", "2026-03-01", "--to", "2026-03-31", "--out", str(tmp_path)]
+    base = [
+        blueranch_bin,
+        "carbon",
+        "report",
+        "--influx",
+        influxdb.url,
+        "--database",
+        influx.database,
+        "--config",
+        str(config_file),
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--out",
+        str(tmp_path),
+    ]
     r = subprocess.run(base + ["--site", "other"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "--site: 'other' is not the config's site 'dachen'" in r.stderr
     r = subprocess.run(base + ["--site", "dachen"], capture_output=True, text=True, timeout=120)

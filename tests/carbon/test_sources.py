@@ -18,13 +18,14 @@ def test_meter_increments_reset_qc_and_periods():
     t = np.arange(6, dtype=np.int64) * H
     v = np.array([100.0, 110.0, 9999.0, 130.0, 5.0, 15.0])  # 9999 is flagged fail; 130 -> 5 is a reset
     qc = np.array([1, 1, 4, 1, 1, 1])
-    m = MeterConfig(device="shore-01", sensor="fuel-1", quantity="diesel_l_total", factor="diesel",
-                    expected_interval_s=3600)
+    m = MeterConfig(
+        device="shore-01", sensor="fuel-1", quantity="diesel_l_total", factor="diesel", expected_interval_s=3600
+    )
     f = load_emission_factors()["diesel"]
     p1, p2 = Period("day", 0, 3 * H), Period("day", 3 * H, 6 * H)
     r1, r2 = meter_rows(m, MeterSeries(t, v, qc), f, [p1, p2], latest_ms=6 * H)
-    assert r1.amount == pytest.approx(10.0)            # 100 -> 110 (the flagged reading is skipped)
-    assert r2.amount == pytest.approx(20 + 5 + 10)     # 110 -> 130 lands with the 130 reading; reset; 5 -> 15
+    assert r1.amount == pytest.approx(10.0)  # 100 -> 110 (the flagged reading is skipped)
+    assert r2.amount == pytest.approx(20 + 5 + 10)  # 110 -> 130 lands with the 130 reading; reset; 5 -> 15
     assert r2.t_co2e == pytest.approx(35 * 2.68 / 1000)
     assert r1.completeness == pytest.approx(2 / 3) and r1.unit == "L" and r1.factor_kind == "diesel"
 
@@ -37,19 +38,26 @@ def test_pen_feed_carbon_by_hand():
     assert row.t_co2e == pytest.approx((fish * 1.6 * 0.43 - fish * 0.25 * 0.43) * 44 / 12)
     gross = pen.model_copy(update={"rule": "gross"})
     assert pen_rows(gross, [Period("day", 0, 10 * DAY)], 10 * DAY)[0].t_co2e == pytest.approx(
-        fish * 1.6 * 0.43 * 44 / 12)
+        fish * 1.6 * 0.43 * 44 / 12
+    )
     # The current period counts only its elapsed part.
     assert pen_rows(pen, [Period("day", 0, 10 * DAY)], latest_ms=5 * DAY)[0].amount == pytest.approx(fish * 0.8)
 
 
 def test_reef_stock_by_hand():
-    reef = ReefConfig(zone="reef-zone-1", farm="reef-1", volume_m3=105_000, volume_source="article",
-                      attached_wet_t=10.0, attached_source="survey")
+    reef = ReefConfig(
+        zone="reef-zone-1",
+        farm="reef-1",
+        volume_m3=105_000,
+        volume_source="article",
+        attached_wet_t=10.0,
+        attached_source="survey",
+    )
     t = np.arange(24, dtype=np.int64) * H
     dens = MeterSeries(t, np.full(24, 0.002), np.ones(24, dtype=np.int64))
     length = MeterSeries(t, np.full(24, 20.0), np.ones(24, dtype=np.int64))
     wet, fish_c, att = reef_stock_at(reef, load_coefficients(), DAY, dens, length)
-    w_g = 0.0192 * 20 ** 2.917  # Xu et al. 2017
+    w_g = 0.0192 * 20**2.917  # Xu et al. 2017
     assert wet == pytest.approx(0.002 * 105_000 * w_g / 1e6)
     assert fish_c == pytest.approx(wet * 0.25 * 0.43)
     oyster = 0.6510 * (0.0614 * 0.4598 + 0.9386 * 0.1268)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
-from blueranch.models.carbon.budget import Inputs, compute_budget
 from blueranch.models.carbon.biomass import build_series
+from blueranch.models.carbon.budget import Inputs, compute_budget
 from blueranch.models.carbon.coefficients import load_coefficients
 from blueranch.models.carbon.config import AssetConfig, CarbonConfig, DetectionConfig, MeterConfig, UncertaintyConfig
 from blueranch.models.carbon.periods import ms, periods_between
 from blueranch.models.carbon.sources import MeterSeries
 from blueranch.models.carbon.synthetic import make_asset
-from blueranch.models.carbon.uncertainty import (SinkSampler, interval95, u_coefficient, u_product, u_sum)
+from blueranch.models.carbon.uncertainty import SinkSampler, interval95, u_coefficient, u_product, u_sum
 
 UNC = UncertaintyConfig()
 
@@ -50,18 +50,22 @@ def test_sampler_is_seeded_and_deduct_is_lower():
 
 @pytest.fixture(scope="module")
 def budget():
-    start = ms(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    start = ms(datetime(2026, 1, 1, tzinfo=UTC))
     rng = np.random.default_rng(11)
     assets, series = [], {}
     for i in range(4):
         kind, group = ("bivalve", "mussel") if i < 2 else ("macroalgae", "kelp")
         a = make_asset(rng, start, 70, harvest_days=(45,))
-        assets.append(AssetConfig(asset=f"a{i}", farm=f"f{i % 2}", kind=kind, group=group,
-                                  calibration=a.calibration))
+        assets.append(AssetConfig(asset=f"a{i}", farm=f"f{i % 2}", kind=kind, group=group, calibration=a.calibration))
         series[f"a{i}"] = build_series(f"a{i}", a.times_ms, a.load_kg, a.qc, a.calibration, DetectionConfig())
-    cfg = CarbonConfig(site="dachen", assets=assets, price_per_t_co2e=45.2,
-                       meters=[MeterConfig(device="m1", quantity="diesel_l_total", factor="diesel", farm="f0",
-                                           expected_interval_s=3600)])
+    cfg = CarbonConfig(
+        site="dachen",
+        assets=assets,
+        price_per_t_co2e=45.2,
+        meters=[
+            MeterConfig(device="m1", quantity="diesel_l_total", factor="diesel", farm="f0", expected_interval_s=3600)
+        ],
+    )
     t = np.arange(start, start + 70 * 86_400_000, 3_600_000)
     inputs = Inputs(series, {"m1": MeterSeries(t, np.arange(t.size) * 10.0, np.ones(t.size, dtype=np.int64))})
     latest = int(max(s.times_ms[-1] for s in series.values()))

@@ -14,15 +14,14 @@ from blueranch.models.carbon.biomass import build_series
 from blueranch.models.carbon.budget import Inputs, compute_budget
 from blueranch.models.carbon.periods import periods_between
 from blueranch.models.carbon.sources import MeterSeries
-from blueranch.models.carbon.worker import CarbonWorker
-
 from blueranch.models.carbon.synthetic import START_MS, load_points, write_points, write_scenario
+from blueranch.models.carbon.worker import CarbonWorker
 
 DAY_MS = 86_400_000
 
 
 def budget_rows(client, where=""):
-    q = ('SELECT * FROM "derived"."carbon_budget" WHERE "site" = \'dachen\' ' + where)
+    q = 'SELECT * FROM "derived"."carbon_budget" WHERE "site" = \'dachen\' ' + where
     return [r for s in client.query(q) for r in s.rows()]
 
 
@@ -42,11 +41,19 @@ def test_worker_budget_late_data_restart_idempotent(influx, scenario):
     assert stats.points_written > 0 and stats.latest_ms is not None
 
     # The worker's site ytd equals the method applied in memory to the same readings.
-    series = {a.asset: build_series(a.asset, synth[a.asset].times_ms[hole(synth[a.asset].times_ms)]
-                                    if a.asset == "m-01" else synth[a.asset].times_ms,
-                                    *(x[hole(synth[a.asset].times_ms)] if a.asset == "m-01" else x
-                                      for x in (synth[a.asset].load_kg, synth[a.asset].qc)),
-                                    a.calibration, cfg.detection) for a in cfg.assets}
+    series = {
+        a.asset: build_series(
+            a.asset,
+            synth[a.asset].times_ms[hole(synth[a.asset].times_ms)] if a.asset == "m-01" else synth[a.asset].times_ms,
+            *(
+                x[hole(synth[a.asset].times_ms)] if a.asset == "m-01" else x
+                for x in (synth[a.asset].load_kg, synth[a.asset].qc)
+            ),
+            a.calibration,
+            cfg.detection,
+        )
+        for a in cfg.assets
+    }
     latest = stats.latest_ms
     t = START_MS + np.arange(40 * 24, dtype=np.int64) * 3_600_000
     meters = {"meter-1.fuel": MeterSeries(t, 1000.0 + 12.5 * np.arange(t.size), np.ones(t.size, dtype=np.int64))}
@@ -62,10 +69,18 @@ def test_worker_budget_late_data_restart_idempotent(influx, scenario):
     assert row["method"] == "count"
     n_before = len(budget_rows(influx))
     scopes = {(r["scope"], r["key"]) for r in budget_rows(influx)}
-    assert {("site", "dachen"), ("farm", "farm-a"), ("farm", "farm-b"), ("category", "bivalve"),
-            ("category", "macroalgae"), ("category", "source"), ("asset", "m-01")} <= scopes
-    day5 = budget_rows(influx, f"AND \"scope\" = 'asset' AND \"key\" = 'm-01' AND \"period\" = 'day' "
-                               f"AND time = {late_day}ms")
+    assert {
+        ("site", "dachen"),
+        ("farm", "farm-a"),
+        ("farm", "farm-b"),
+        ("category", "bivalve"),
+        ("category", "macroalgae"),
+        ("category", "source"),
+        ("asset", "m-01"),
+    } <= scopes
+    day5 = budget_rows(
+        influx, f"AND \"scope\" = 'asset' AND \"key\" = 'm-01' AND \"period\" = 'day' AND time = {late_day}ms"
+    )
     assert day5[0]["completeness"] == 0.0
 
     # Late (backfilled) readings for day 5 arrive: the next cycle re-reads only that day and corrects it.
@@ -74,8 +89,9 @@ def test_worker_budget_late_data_restart_idempotent(influx, scenario):
     write_points(influx, load_points(cfg.site, cfg.asset("m-01"), s.times_ms[sel], s.load_kg[sel], s.qc[sel]))
     stats2 = worker.cycle()
     assert stats2.series_days_reread == 3  # one day, re-read for the 3 load-cell series
-    day5 = budget_rows(influx, f"AND \"scope\" = 'asset' AND \"key\" = 'm-01' AND \"period\" = 'day' "
-                               f"AND time = {late_day}ms")
+    day5 = budget_rows(
+        influx, f"AND \"scope\" = 'asset' AND \"key\" = 'm-01' AND \"period\" = 'day' AND time = {late_day}ms"
+    )
     assert day5[0]["completeness"] > 0.95
     assert len(budget_rows(influx)) == n_before
     after_late = ytd_site(influx)
@@ -86,8 +102,11 @@ def test_worker_budget_late_data_restart_idempotent(influx, scenario):
     assert fresh.cycle().points_written > 0
     assert ytd_site(influx) == after_late
     assert len(budget_rows(influx)) == n_before
-    stock = [r for s in influx.query('SELECT count("wet_t") FROM "derived"."carbon_stock" GROUP BY "asset"')
-             for r in s.rows()]
+    stock = [
+        r
+        for s in influx.query('SELECT count("wet_t") FROM "derived"."carbon_stock" GROUP BY "asset"')
+        for r in s.rows()
+    ]
     assert len(stock) == 3 and all(r["count"] > 900 for r in stock)
 
 
@@ -96,8 +115,23 @@ def test_worker_cli_once(influx, scenario, tmp_path, blueranch_bin, influxdb):
     write_scenario(influx, cfg, synth)
     path = tmp_path / "carbon.yaml"
     path.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_defaults=True)))
-    r = subprocess.run([blueranch_bin, "carbon", "worker", "--influx", influxdb.url, "--database", influx.database,
-                        "--config", str(path), "--once"], capture_output=True, text=True, timeout=240)
+    r = subprocess.run(
+        [
+            blueranch_bin,
+            "carbon",
+            "worker",
+            "--influx",
+            influxdb.url,
+            "--database",
+            influx.database,
+            "--config",
+            str(path),
+            "--once",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1])["points_written"] > 0
     assert ytd_site(influx)["sinks_t_co2e"] > 0
@@ -105,16 +139,28 @@ def test_worker_cli_once(influx, scenario, tmp_path, blueranch_bin, influxdb):
 
 def test_worker_cli_bad_config(tmp_path, blueranch_bin):
     path = tmp_path / "carbon.yaml"
-    path.write_text("site: dachen\nassets:\n  - {asset: a, farm: f, kind: bivalve, group: kelp, "
-                    "calibration: {tare_kg: 1, wet_per_submerged: 2, lines_per_sensor: 3, source: survey 2026}}\nbogus: 1\n")
-    r = subprocess.run([blueranch_bin, "carbon", "worker", "--config", str(path), "--once"],
-                       capture_output=True, text=True, timeout=120)
+    path.write_text(
+        "site: dachen\nassets:\n  - {asset: a, farm: f, kind: bivalve, group: kelp, "
+        "calibration: {tare_kg: 1, wet_per_submerged: 2, lines_per_sensor: 3, source: survey 2026}}\nbogus: 1\n"
+    )
+    r = subprocess.run(
+        [blueranch_bin, "carbon", "worker", "--config", str(path), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert "bogus: Extra inputs are not permitted" in r.stderr
-    path.write_text("site: dachen\nassets:\n  - {asset: a, farm: f, kind: bivalve, group: kelp, "
-                    "calibration: {tare_kg: 1, wet_per_submerged: 2, lines_per_sensor: 3, source: survey 2026}}\n")
-    r = subprocess.run([blueranch_bin, "carbon", "worker", "--config", str(path), "--once"],
-                       capture_output=True, text=True, timeout=120)
+    path.write_text(
+        "site: dachen\nassets:\n  - {asset: a, farm: f, kind: bivalve, group: kelp, "
+        "calibration: {tare_kg: 1, wet_per_submerged: 2, lines_per_sensor: 3, source: survey 2026}}\n"
+    )
+    r = subprocess.run(
+        [blueranch_bin, "carbon", "worker", "--config", str(path), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "assets[0].group: 'kelp' is not a bivalve group" in r.stderr
 
 
@@ -125,8 +171,11 @@ def test_worker_ignores_clocks_far_in_the_future_and_failed_readings(influx, sce
     n = 3 * 144
     write_points(influx, load_points(cfg.site, a, s.times_ms[:n], s.load_kg[:n], s.qc[:n]))
     far = 4_070_908_800_000  # 2099-01-01
-    write_points(influx, load_points(cfg.site, a, [far], [5000.0], [1])
-                 + load_points(cfg.site, a, [int(s.times_ms[100])], [90_000.0], [4]))
+    write_points(
+        influx,
+        load_points(cfg.site, a, [far], [5000.0], [1])
+        + load_points(cfg.site, a, [int(s.times_ms[100])], [90_000.0], [4]),
+    )
     worker = CarbonWorker(influx, cfg)
     stats = worker.cycle()
     assert stats.latest_ms == int(s.times_ms[n - 1])

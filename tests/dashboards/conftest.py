@@ -5,16 +5,16 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # helper modules beside this file (dashtest_fake_grafana)
 
-from blueranch.influxdb import InfluxClient  # noqa: E402
 from blueranch.dashboards.sample_day import Day, simulated_day  # noqa: E402
-
+from blueranch.influxdb import InfluxClient  # noqa: E402
 
 _databases = itertools.count(1)
 

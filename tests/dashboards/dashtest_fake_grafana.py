@@ -17,8 +17,7 @@ from typing import Any
 
 
 class FakeGrafana:
-    def __init__(self, token: str, datasources: tuple[str, ...] = ("blueranch-influxdb",),
-                 fail_saves: bool = False):
+    def __init__(self, token: str, datasources: tuple[str, ...] = ("blueranch-influxdb",), fail_saves: bool = False):
         self.token = token
         #: answer every dashboard save with 500, as a Grafana whose database is locked does
         self.fail_saves = fail_saves
@@ -35,7 +34,7 @@ class FakeGrafana:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> "FakeGrafana":
+    def __enter__(self) -> FakeGrafana:
         self._thread.start()
         return self
 
@@ -104,8 +103,14 @@ class FakeGrafana:
             version = old["dashboard"]["version"] + 1
         stored = {**d, "version": version, "id": old["dashboard"]["id"] if old else len(self.dashboards) + 1}
         self.dashboards[d["uid"]] = {"dashboard": stored, "folderUid": folder_uid, "message": body.get("message")}
-        return 200, {"id": stored["id"], "uid": d["uid"], "url": f"/d/{d['uid']}/x", "status": "success",
-                     "version": version, "slug": "x"}
+        return 200, {
+            "id": stored["id"],
+            "uid": d["uid"],
+            "url": f"/d/{d['uid']}/x",
+            "status": "success",
+            "version": version,
+            "slug": "x",
+        }
 
     def _handler(self):
         fake = self
@@ -122,8 +127,7 @@ class FakeGrafana:
                     if self.headers.get("Authorization") != f"Bearer {fake.token}":
                         status, payload = 401, {"message": "Unauthorized"}
                     else:
-                        status, payload = fake.handle(method, self.path.split("?")[0],
-                                                      json.loads(raw) if raw else None)
+                        status, payload = fake.handle(method, self.path.split("?")[0], json.loads(raw) if raw else None)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

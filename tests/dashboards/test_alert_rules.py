@@ -14,23 +14,25 @@ from pathlib import Path
 
 import pytest
 import yaml
-from blueranch.dashboards.sample_day import DROPPING, HYPOXIC, STALE
 
 from blueranch.dashboards.alerting import render_rules
 from blueranch.dashboards.build import AUDIENCES
 from blueranch.dashboards.macros import interpolate
+from blueranch.dashboards.sample_day import DROPPING, HYPOXIC, STALE
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONED = REPO / "dashboards" / "provisioning" / "alerting" / "blueranch.yaml"
 DOC = yaml.safe_load(PROVISIONED.read_text())
 RULES = {r["uid"]: r for g in DOC["groups"] for r in g["rules"]}
 DATASOURCE_UID = yaml.safe_load((REPO / "dashboards/provisioning/datasources/influxdb.yaml").read_text())[
-    "datasources"][0]["uid"]
+    "datasources"
+][0]["uid"]
 
 
 def test_provisioned_file_is_the_generated_one():
-    assert PROVISIONED.read_text() == render_rules(), "rebuild: blueranch dashboards build --alert-rules " \
-                                                      "dashboards/provisioning/alerting/blueranch.yaml"
+    assert PROVISIONED.read_text() == render_rules(), (
+        "rebuild: blueranch dashboards build --alert-rules dashboards/provisioning/alerting/blueranch.yaml"
+    )
 
 
 def test_rules_are_valid_provisioning():
@@ -44,8 +46,10 @@ def test_rules_are_valid_provisioning():
             assert d["datasourceUid"] in (DATASOURCE_UID, "__expr__"), uid
             if d["datasourceUid"] == "__expr__":
                 expr = d["model"].get("expression", "")
-                assert all(x in refs for x in re.findall(r"\$?(\w+)", expr) if not x.isdigit()) or \
-                    d["model"]["type"] == "math", uid
+                assert (
+                    all(x in refs for x in re.findall(r"\$?(\w+)", expr) if not x.isdigit())
+                    or d["model"]["type"] == "math"
+                ), uid
         assert r["labels"]["severity"] in ("warning", "critical") and r["annotations"]["summary"], uid
     assert {"blueranch-hypoxia", "blueranch-stale-device", "blueranch-edge-buffer-drops"} <= set(RULES)
 
@@ -70,24 +74,29 @@ def _evaluate(rule: dict, influx) -> dict[tuple, float]:
         m = d["model"]
         if d["datasourceUid"] != "__expr__":
             rng = d["relativeTimeRange"]
-            q = interpolate(m["query"], now_ms - rng["from"] * 1000, now_ms - rng["to"] * 1000,
-                            interval=m["intervalMs"])
-            frames[d["refId"]] = {tuple(sorted(s.tags.items())): [v[1] for v in s.values]
-                                  for s in influx.query(q)}
+            q = interpolate(
+                m["query"], now_ms - rng["from"] * 1000, now_ms - rng["to"] * 1000, interval=m["intervalMs"]
+            )
+            frames[d["refId"]] = {tuple(sorted(s.tags.items())): [v[1] for v in s.values] for s in influx.query(q)}
         elif m["type"] == "reduce":
             fn = {"last": lambda xs: xs[-1], "sum": sum}[m["reducer"]]
-            numbers[d["refId"]] = {k: fn([x for x in v if x is not None])
-                                   for k, v in frames[m["expression"]].items() if any(x is not None for x in v)}
+            numbers[d["refId"]] = {
+                k: fn([x for x in v if x is not None])
+                for k, v in frames[m["expression"]].items()
+                if any(x is not None for x in v)
+            }
         elif m["type"] == "threshold":
             ev = m["conditions"][0]["evaluator"]
-            numbers[d["refId"]] = {k: float(_OPS[ev["type"]](v, ev["params"][0]))
-                                   for k, v in numbers[m["expression"]].items()}
+            numbers[d["refId"]] = {
+                k: float(_OPS[ev["type"]](v, ev["params"][0])) for k, v in numbers[m["expression"]].items()
+            }
         elif m["type"] == "math":
             refs = re.findall(r"\$(\w+)", m["expression"])
             keys = set.intersection(*(set(numbers[r]) for r in refs))
             numbers[d["refId"]] = {
-                k: float(eval(re.sub(r"\$(\w+)", lambda x: repr(numbers[x[1]][k]), m["expression"]), {}))
-                for k in keys}
+                k: float(eval(re.sub(r"\$(\w+)", lambda x, k=k: repr(numbers[x[1]][k]), m["expression"]), {}))
+                for k in keys
+            }
     return numbers[rule["condition"]]
 
 

@@ -26,8 +26,12 @@ def _tree(root: Path) -> dict[str, bytes]:
 def test_committed_build_is_what_build_writes(tmp_path, blueranch_bin):
     out = tmp_path / "build"
     rules = tmp_path / "alerting.yaml"
-    r = subprocess.run([blueranch_bin, "dashboards", "build", "--out", str(out), "--alert-rules", str(rules)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [blueranch_bin, "dashboards", "build", "--out", str(out), "--alert-rules", str(rules)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     mounted = REPO / _mounts()["/var/lib/grafana/dashboards"]
     committed, built = _tree(mounted), _tree(out)
@@ -72,4 +76,4 @@ def test_home_dashboard_is_a_mounted_file():
     home = GRAFANA["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     mount = "/var/lib/grafana/dashboards"
     assert home.startswith(mount + "/")
-    assert (REPO / _mounts()[mount] / home[len(mount) + 1:]).is_file(), home
+    assert (REPO / _mounts()[mount] / home[len(mount) + 1 :]).is_file(), home

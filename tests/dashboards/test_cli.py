@@ -21,8 +21,11 @@ def test_build_writes_one_folder_per_audience(tmp_path, blueranch_bin):
     r = cli(blueranch_bin, "build", "--out", str(tmp_path), "--currency", "USD")
     assert r.returncode == 0, r.stderr
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
-    assert files == ["government/blueranch-island-carbon-budget.json", "operators/blueranch-farm-operations.json",
-                     "technicians/blueranch-fleet-health.json"]
+    assert files == [
+        "government/blueranch-island-carbon-budget.json",
+        "operators/blueranch-farm-operations.json",
+        "technicians/blueranch-fleet-health.json",
+    ]
     gov = json.loads((tmp_path / files[0]).read_text())
     assert "currency:USD" in {p["fieldConfig"]["defaults"]["unit"] for p in gov["panels"]}
 
@@ -40,13 +43,16 @@ def in_process(*args: str):
     return CliRunner().invoke(main, ["dashboards", *args])
 
 
-@pytest.mark.parametrize("args,message", [
-    (("build", "--currency", "yuan"), "currency"),
-    (("build", "--datasource-uid", "bad uid!"), "datasource_uid"),
-    (("check", "--influx", "http://127.0.0.1:9", "--var", "site"), "expected NAME=V1,V2"),
-    (("sample-data", "--influx", "http://127.0.0.1:9", "--site", "dachen/x"), "--site"),
-    (("publish", "--grafana", "http://127.0.0.1:9", "--token-env", "DASHTEST_UNSET_TOKEN"), "DASHTEST_UNSET_TOKEN"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("build", "--currency", "yuan"), "currency"),
+        (("build", "--datasource-uid", "bad uid!"), "datasource_uid"),
+        (("check", "--influx", "http://127.0.0.1:9", "--var", "site"), "expected NAME=V1,V2"),
+        (("sample-data", "--influx", "http://127.0.0.1:9", "--site", "dachen/x"), "--site"),
+        (("publish", "--grafana", "http://127.0.0.1:9", "--token-env", "DASHTEST_UNSET_TOKEN"), "DASHTEST_UNSET_TOKEN"),
+    ],
+)
 def test_bad_options_are_clear_errors(tmp_path, args, message):
     r = in_process(*args, "--out", str(tmp_path)) if args[0] == "build" else in_process(*args)
     assert r.exit_code != 0 and message in r.output
@@ -54,8 +60,7 @@ def test_bad_options_are_clear_errors(tmp_path, args, message):
 
 @pytest.mark.integration
 def test_check_reports_every_query_ok_on_live_data(influxdb, shared_day, blueranch_bin):
-    r = cli(blueranch_bin, "check", "--influx", influxdb.url, "--database", shared_day.influx.database,
-            "--hours", "24")
+    r = cli(blueranch_bin, "check", "--influx", influxdb.url, "--database", shared_day.influx.database, "--hours", "24")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("ok    ") >= 40 and "EMPTY" not in r.stdout and "ERROR" not in r.stdout
 
@@ -70,8 +75,9 @@ def test_check_fails_on_an_empty_database(influx, influxdb, blueranch_bin):
 def test_sample_data_then_check_passes(influxdb):
     db = f"dashtest_sample_{os.getpid()}"
     try:
-        r = in_process("sample-data", "--influx", influxdb.url, "--database", db, "--site", "dachen",
-                       "--site", "xiangshan")
+        r = in_process(
+            "sample-data", "--influx", influxdb.url, "--database", db, "--site", "dachen", "--site", "xiangshan"
+        )
         assert r.exit_code == 0, r.output
         assert "dachen, xiangshan" in r.output
         r = in_process("check", "--influx", influxdb.url, "--database", db, "--var", "site=xiangshan")

@@ -7,8 +7,10 @@ import pytest
 from blueranch.dashboards.macros import ALL, Variable, format_interval, interpolate, interval_ms, regex_escape
 
 DAY_MS = 86_400_000
-Q = 'SELECT mean("do_mg_l") FROM "raw"."water_quality" WHERE "device" =~ /^$device$/ AND $timeFilter ' \
-    'GROUP BY time($__interval)'
+Q = (
+    'SELECT mean("do_mg_l") FROM "raw"."water_quality" WHERE "device" =~ /^$device$/ AND $timeFilter '
+    "GROUP BY time($__interval)"
+)
 
 
 def test_time_filter_and_interval():
@@ -19,8 +21,10 @@ def test_time_filter_and_interval():
     assert interpolate("${__interval}", 0, 30 * DAY_MS) == "30m"
 
 
-@pytest.mark.parametrize("range_ms,expected", [(3_600_000, "10s"), (DAY_MS, "1m"), (7 * DAY_MS, "10m"),
-                                               (30 * DAY_MS, "30m"), (365 * DAY_MS, "6h")])
+@pytest.mark.parametrize(
+    "range_ms,expected",
+    [(3_600_000, "10s"), (DAY_MS, "1m"), (7 * DAY_MS, "10m"), (30 * DAY_MS, "30m"), (365 * DAY_MS, "6h")],
+)
 def test_interval_rounds_like_grafana(range_ms, expected):
     assert format_interval(interval_ms(0, range_ms)) == expected
 

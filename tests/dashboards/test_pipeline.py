@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -22,13 +22,13 @@ import yaml
 from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
 from blueranch.contracts.quantities import QUANTITIES
-from blueranch.mqttc import make_client, parse_url
-from blueranch.procs import Supervisor
-from blueranch.testing.wait import Timeout, wait_until
 from blueranch.dashboards import fleet_health
 from blueranch.dashboards.build import build_all
 from blueranch.dashboards.check import run
 from blueranch.dashboards.sample_day import PRICE_PER_T_CO2E, write_points
+from blueranch.mqttc import make_client, parse_url
+from blueranch.procs import Supervisor
+from blueranch.testing.wait import Timeout, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HOURS = 40  # the scenario's hypoxia starts 36 h after its start: the last 4 h are hypoxic
@@ -39,7 +39,7 @@ NOT_SIMULATED = {"Oxidation-reduction potential (mV)": "orp_mv"}
 
 
 def _utc(t_s: float) -> datetime:
-    return datetime.fromtimestamp(t_s, timezone.utc)
+    return datetime.fromtimestamp(t_s, UTC)
 
 
 def simulate(end: datetime):
@@ -49,8 +49,12 @@ def simulate(end: datetime):
 
     base = load_scenario("hypoxia-night")
     start = (end - timedelta(hours=HOURS)).replace(minute=0, second=0, microsecond=0)
-    scenario = base.model_copy(update={"start": start, "events": [
-        *base.events, Event(kind="harvest", at_h=20, asset="m1-ll-01", fraction=0.95)]})
+    scenario = base.model_copy(
+        update={
+            "start": start,
+            "events": [*base.events, Event(kind="harvest", at_h=20, asset="m1-ll-01", fraction=0.95)],
+        }
+    )
     cycles: dict[tuple[str, float], list[Sample]] = defaultdict(list)
     meta = None
     produced: set[str] = set()
@@ -65,9 +69,18 @@ def simulate(end: datetime):
             if not q.gross_min <= value <= q.gross_max:
                 continue
             produced.add(name)
-            cycles[(rec.edge_device, rec.time_s)].append(Sample(
-                time=_utc(rec.node_time_s or rec.time_s), sensor=rec.device, quantity=name, value=float(value),
-                unit=q.unit, qc=QcFlag.NOT_EVALUATED, farm=rec.farm, asset=rec.asset))
+            cycles[(rec.edge_device, rec.time_s)].append(
+                Sample(
+                    time=_utc(rec.node_time_s or rec.time_s),
+                    sensor=rec.device,
+                    quantity=name,
+                    value=float(value),
+                    unit=q.unit,
+                    qc=QcFlag.NOT_EVALUATED,
+                    farm=rec.farm,
+                    asset=rec.asset,
+                )
+            )
     seq: dict[str, int] = defaultdict(int)
     messages = []
     for (device, _), samples in sorted(cycles.items(), key=lambda kv: kv[0][1]):
@@ -78,9 +91,15 @@ def simulate(end: datetime):
 
 def _statuses(scenario, messages: list[Telemetry]) -> list[Point]:
     """The agents' status, one per reading cycle (the contract's ``device_status``)."""
-    return [Point("device_status", {"site": scenario.site, "device": m.device},
-                  {"online": 1, "buffer_depth": 0, "buffer_dropped_total": 0, "sw_version": "sim",
-                   "config_version": "1"}, int(m.samples[0].time.timestamp() * 1000)) for m in messages]
+    return [
+        Point(
+            "device_status",
+            {"site": scenario.site, "device": m.device},
+            {"online": 1, "buffer_depth": 0, "buffer_dropped_total": 0, "sw_version": "sim", "config_version": "1"},
+            int(m.samples[0].time.timestamp() * 1000),
+        )
+        for m in messages
+    ]
 
 
 class Publisher:
@@ -111,8 +130,10 @@ def _count(influx, measurement: str, field: str) -> int:
 
 
 def _stats_buckets(influx) -> int:
-    q = (f'SELECT count("messages_total") FROM {MEASUREMENTS["ingest_stats"].qualified} WHERE time > now() - 10m '
-         'GROUP BY time(10s) fill(none)')
+    q = (
+        f'SELECT count("messages_total") FROM {MEASUREMENTS["ingest_stats"].qualified} WHERE time > now() - 10m '
+        "GROUP BY time(10s) fill(none)"
+    )
     return sum(len(s.values) for s in influx.query(q))
 
 
@@ -126,18 +147,41 @@ def _wait(sup: Supervisor, predicate, what: str) -> None:
 def _ingest(mosquitto, influxdb, influx, tmp_path, blueranch_bin, site: str, messages: list[Telemetry]) -> None:
     config = tmp_path / "ingest.yaml"
     # Its own group and client id, no lingering session: other tests share this broker.
-    config.write_text(yaml.safe_dump({"stats_interval_s": 0.5, "group": f"dash-{site}", "client_id": f"dash-{site}",
-                                      "session_expiry_s": 0}))
+    config.write_text(
+        yaml.safe_dump(
+            {"stats_interval_s": 0.5, "group": f"dash-{site}", "client_id": f"dash-{site}", "session_expiry_s": 0}
+        )
+    )
     with Supervisor(tmp_path / "logs") as sup:
-        sup.start("ingest", [blueranch_bin, "ingest", "run", "--mqtt", mosquitto.url, "--influx", influxdb.url,
-                             "--database", influx.database, "--config", str(config)])
+        sup.start(
+            "ingest",
+            [
+                blueranch_bin,
+                "ingest",
+                "run",
+                "--mqtt",
+                mosquitto.url,
+                "--influx",
+                influxdb.url,
+                "--database",
+                influx.database,
+                "--config",
+                str(config),
+            ],
+        )
         pub = Publisher(mosquitto.url)
         try:
             first = messages[0]
             # The ingest's shared subscription exists once a (re)published message lands; republishing the
             # same message rewrites the same points, so this probe is idempotent.
-            _wait(sup, lambda: pub.publish(telemetry_topic(site, first.device), first.to_json())
-                  or _count(influx, "water_quality", "do_mg_l") > 0, "the ingest to write the probe message")
+            _wait(
+                sup,
+                lambda: (
+                    pub.publish(telemetry_topic(site, first.device), first.to_json())
+                    or _count(influx, "water_quality", "do_mg_l") > 0
+                ),
+                "the ingest to write the probe message",
+            )
             for msg in messages:
                 pub.publish(telemetry_topic(site, msg.device), msg.to_json())
             pub.publish(telemetry_topic(site, "buoy-01"), b'{"schema": "blueranch.telemetry/v1", "device": ')
@@ -157,15 +201,17 @@ def _workers(influx, tmp_path, scenario, meta: dict, end: datetime) -> None:
     from blueranch.models.carbon.worker import CarbonWorker
 
     cfg = config_from_truth_meta(meta).model_copy(
-        update={"start": scenario.start, "price_per_t_co2e": PRICE_PER_T_CO2E})
+        update={"start": scenario.start, "price_per_t_co2e": PRICE_PER_T_CO2E}
+    )
     assert CarbonWorker(influx, cfg).cycle().points_written > 0
     end_ms = int(end.timestamp() * 1000)
     Worker(influx, AlertsConfig(state_path=tmp_path / "alerts.sqlite")).replay(end_ms - 6 * 3_600_000, end_ms, 600)
 
 
-def test_dashboards_on_a_simulated_ranch_through_the_real_pipeline(mosquitto, influxdb, influx, tmp_path,
-                                                                   blueranch_bin):
-    end = datetime.now(timezone.utc)
+def test_dashboards_on_a_simulated_ranch_through_the_real_pipeline(
+    mosquitto, influxdb, influx, tmp_path, blueranch_bin
+):
+    end = datetime.now(UTC)
     scenario, meta, messages, produced = simulate(end)
     assert not set(NOT_SIMULATED.values()) & produced, "the simulator reports it now: drop it from NOT_SIMULATED"
     _ingest(mosquitto, influxdb, influx, tmp_path, blueranch_bin, scenario.site, messages)
@@ -173,7 +219,7 @@ def test_dashboards_on_a_simulated_ranch_through_the_real_pipeline(mosquitto, in
     _workers(influx, tmp_path, scenario, meta, end)
     assert _count(influx, "alerts", "open") > 0, "the alert worker saw no hypoxia"
 
-    now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
     start_ms = int(scenario.start.timestamp() * 1000)
     bad = []
     for _, d in build_all():

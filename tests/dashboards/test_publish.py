@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+
 import pytest
 from dashtest_fake_grafana import FakeGrafana
 
@@ -43,7 +44,8 @@ def test_publish_twice_overwrites_in_place():
         assert second["folders"]["blueranch-operators"] == "renamed"
         assert second["folders"]["blueranch-government"] == "exists"
         assert sum(len(grp["rules"]) for grp in g.rule_groups.values()) == len(
-            [r for grp in rules()["groups"] for r in grp["rules"]])
+            [r for grp in rules()["groups"] for r in grp["rules"]]
+        )
         assert g.folders["blueranch-operators"]["title"] == AUDIENCES[0].folder_title
 
 
@@ -77,10 +79,20 @@ def test_unreachable_grafana_is_a_clear_error():
 def test_cli_reads_the_token_from_the_environment(blueranch_bin):
     with FakeGrafana(TOKEN) as g:
         env = {"PATH": "/usr/bin:/bin", "GRAFANA_TOKEN": TOKEN}
-        out = subprocess.run([blueranch_bin, "dashboards", "publish", "--grafana", g.url], env=env,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [blueranch_bin, "dashboards", "publish", "--grafana", g.url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         assert {d["uid"] for d in json.loads(out.stdout)["dashboards"]} == set(g.dashboards)
-        missing = subprocess.run([blueranch_bin, "dashboards", "publish", "--grafana", g.url],
-                                 env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
+        missing = subprocess.run(
+            [blueranch_bin, "dashboards", "publish", "--grafana", g.url],
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert missing.returncode == 2 and "GRAFANA_TOKEN" in missing.stderr

@@ -4,10 +4,10 @@ with Grafana's macros and template variables substituted as Grafana does (All, o
 from __future__ import annotations
 
 import pytest
-from blueranch.dashboards.sample_day import SITE
 
 from blueranch.dashboards.build import build_all
 from blueranch.dashboards.check import resolve_variables, run
+from blueranch.dashboards.sample_day import SITE
 
 pytestmark = pytest.mark.integration
 DASHBOARDS = {d.uid: d.to_json() for _, d in build_all()}
@@ -25,11 +25,15 @@ def test_every_query_returns_data_with_all_selected(shared_day, uid):
     assert all("$" not in r.query.replace("$/", "") for r in results), "a macro or variable was left in a query"
 
 
-@pytest.mark.parametrize("chosen", [
-    {"site": (SITE,), "farm": ("m1", "k1"), "device": ("buoy-01", "buoy-02")},  # several values: /^(a|b)$/
-    {"site": (SITE,), "farm": ("m1",), "device": ("buoy-01",)},  # one value each
-    {"site": (SITE,), "method": ("deduct",)},
-], ids=["multi", "single", "deduct"])
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        {"site": (SITE,), "farm": ("m1", "k1"), "device": ("buoy-01", "buoy-02")},  # several values: /^(a|b)$/
+        {"site": (SITE,), "farm": ("m1",), "device": ("buoy-01",)},  # one value each
+        {"site": (SITE,), "method": ("deduct",)},
+    ],
+    ids=["multi", "single", "deduct"],
+)
 def test_every_query_returns_data_with_values_selected(shared_day, chosen):
     influx, day = shared_day
     for uid, d in DASHBOARDS.items():

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from blueranch.dashboards.sample_day import BUOYS, HARVESTED, HYPOXIC, METER, PRICE_PER_T_CO2E, SITE, simulated_day
 
 from blueranch.dashboards.build import build_all
 from blueranch.dashboards.check import run
+from blueranch.dashboards.sample_day import BUOYS, HARVESTED, HYPOXIC, METER, PRICE_PER_T_CO2E, SITE, simulated_day
 
 pytestmark = pytest.mark.integration
 
@@ -23,13 +23,30 @@ def _carbon(influx, start: datetime) -> None:
     from blueranch.models.carbon.config import AssetConfig, Calibration, CarbonConfig, MeterConfig
     from blueranch.models.carbon.worker import CarbonWorker
 
-    cal = Calibration(tare_kg=25, wet_per_submerged=4, lines_per_sensor=100,
-                      source="test calibration of the simulated day (tests/dashboards/dashtest_simday.py)")
+    cal = Calibration(
+        tare_kg=25,
+        wet_per_submerged=4,
+        lines_per_sensor=100,
+        source="test calibration of the simulated day (tests/dashboards/dashtest_simday.py)",
+    )
     kinds = {"m1": ("bivalve", "mussel"), "k1": ("macroalgae", "kelp")}
-    assets = [AssetConfig(asset=asset, farm=farm, kind=kinds[farm][0], group=kinds[farm][1], device=device,
-                          sensor="loadcell", calibration=cal) for device, farm, asset, *_ in BUOYS if asset]
-    meters = [MeterConfig(device=METER, sensor="fuel", quantity="diesel_l_total", factor="diesel"),
-              MeterConfig(device=METER, sensor="grid", quantity="grid_kwh_total", factor="grid_east_china")]
+    assets = [
+        AssetConfig(
+            asset=asset,
+            farm=farm,
+            kind=kinds[farm][0],
+            group=kinds[farm][1],
+            device=device,
+            sensor="loadcell",
+            calibration=cal,
+        )
+        for device, farm, asset, *_ in BUOYS
+        if asset
+    ]
+    meters = [
+        MeterConfig(device=METER, sensor="fuel", quantity="diesel_l_total", factor="diesel"),
+        MeterConfig(device=METER, sensor="grid", quantity="grid_kwh_total", factor="grid_east_china"),
+    ]
     cfg = CarbonConfig(site=SITE, price_per_t_co2e=PRICE_PER_T_CO2E, assets=assets, meters=meters, start=start)
     stats = CarbonWorker(influx, cfg).cycle()
     assert stats.points_written > 0
@@ -48,8 +65,9 @@ def run_workers(influx, tmp_path, day) -> None:
     _alerts(influx, tmp_path, int(day.end.timestamp() * 1000))
     alarms = influx.query('SELECT "open" FROM "derived"."alerts" GROUP BY "device"')
     assert HYPOXIC in {s.tags["device"] for s in alarms}
-    harvests = influx.query('SELECT "harvested_wet_t" FROM "derived"."carbon_stock" WHERE "harvested_wet_t" > 0 '
-                            'GROUP BY "asset"')
+    harvests = influx.query(
+        'SELECT "harvested_wet_t" FROM "derived"."carbon_stock" WHERE "harvested_wet_t" > 0 GROUP BY "asset"'
+    )
     assert {s.tags["asset"] for s in harvests} == {HARVESTED}
 
 
@@ -58,6 +76,9 @@ def test_every_panel_has_data_from_the_real_workers(influx, tmp_path):
     run_workers(influx, tmp_path, day)
     bad = []
     for _, d in build_all():
-        bad += [f"{d.uid}: {r.panel} [{r.ref}]: {r.error or 'no rows'}\n    {r.query}"
-                for r in run(influx, d.to_json(), day.from_ms, day.to_ms) if not r.ok]
+        bad += [
+            f"{d.uid}: {r.panel} [{r.ref}]: {r.error or 'no rows'}\n    {r.query}"
+            for r in run(influx, d.to_json(), day.from_ms, day.to_ms)
+            if not r.ok
+        ]
     assert not bad, "\n".join(bad)

@@ -38,8 +38,11 @@ def test_three_audiences_and_unique_uids():
 
 def test_uids_are_stable():
     """Renaming a uid breaks every bookmark and duplicates the dashboard on publish: change it deliberately."""
-    assert sorted(d["uid"] for _, d in BUILT) == ["blueranch-farm-operations", "blueranch-fleet-health",
-                                                  "blueranch-island-carbon-budget"]
+    assert sorted(d["uid"] for _, d in BUILT) == [
+        "blueranch-farm-operations",
+        "blueranch-fleet-health",
+        "blueranch-island-carbon-budget",
+    ]
 
 
 @pytest.mark.parametrize("audience,d", BUILT, ids=[d["uid"] for _, d in BUILT])
@@ -101,8 +104,9 @@ def test_queries_name_only_contract_measurements_fields_and_tags(audience, d):
 
 def test_dissolved_oxygen_bands_come_from_the_cited_table():
     farm = next(d for a, d in BUILT if a.key == "operators")
-    do = next(p for p in farm["panels"] if "do_mg_l" in p["targets"][0]["query"] and "_qc" not in
-              p["targets"][0]["query"])
+    do = next(
+        p for p in farm["panels"] if "do_mg_l" in p["targets"][0]["query"] and "_qc" not in p["targets"][0]["query"]
+    )
     steps = [s["value"] for s in do["fieldConfig"]["defaults"]["thresholds"]["steps"]]
     table = {t.value for t in thresholds.load() if t.parameter == "dissolved_oxygen"}
     assert steps[0] is None and set(steps[1:]) <= table
@@ -113,16 +117,30 @@ def test_dissolved_oxygen_bands_come_from_the_cited_table():
 
 def test_every_measurement_a_dashboard_promises_is_queried():
     queried = {name for _, d in BUILT for q in _all_queries(d) for _, name in _FROM.findall(q)}
-    promised = {"water_quality", "weather", "position", "biomass_load", "device_health", "device_status",
-                "carbon_stock", "carbon_budget", "alerts", "ingest_errors", "ingest_stats"}
+    promised = {
+        "water_quality",
+        "weather",
+        "position",
+        "biomass_load",
+        "device_health",
+        "device_status",
+        "carbon_stock",
+        "carbon_budget",
+        "alerts",
+        "ingest_errors",
+        "ingest_stats",
+    }
     assert promised <= queried
 
 
 def test_the_95_percent_band_is_drawn_between_lo95_and_hi95():
     gov = next(d for a, d in BUILT if a.key == "government")
-    band = next(p for p in gov["panels"] if "sinks_hi95_t_co2e" in p["targets"][0]["query"]
-                and p["type"] == "timeseries")
-    props = {o["matcher"]["options"]: {x["id"]: x["value"] for x in o["properties"]}
-             for o in band["fieldConfig"]["overrides"]}
+    band = next(
+        p for p in gov["panels"] if "sinks_hi95_t_co2e" in p["targets"][0]["query"] and p["type"] == "timeseries"
+    )
+    props = {
+        o["matcher"]["options"]: {x["id"]: x["value"] for x in o["properties"]}
+        for o in band["fieldConfig"]["overrides"]
+    }
     assert props["hi95"]["custom.fillBelowTo"] == "lo95"
     assert 'AS "lo95"' in band["targets"][0]["query"] and band["targets"][0]["alias"] == "$col"

@@ -14,16 +14,15 @@ import select
 import struct
 import threading
 import tty
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from blueranch.contracts import mqtt as contract
-from blueranch.mqttc import connect_properties, make_client, parse_url
-
 from blueranch.edge.drivers.modbus_framing import crc16_modbus
 from blueranch.edge.drivers.sdi12_framing import crc_chars
+from blueranch.mqttc import connect_properties, make_client, parse_url
 
 
 class Peer:
@@ -231,8 +230,6 @@ def talker_factory():
         t.close()
 
 
-
-
 @pytest.fixture
 def wire():
     """The scripted devices, for tests (conftest modules cannot be imported under --import-mode=importlib)."""
@@ -255,8 +252,9 @@ class Collector:
         u = parse_url(broker_url)
         self.device = device
         self.client = make_client(f"collector-{device}-{next(_collector_ids)}", clean=False, **auth)
-        self.client.on_connect = lambda c, *a: c.subscribe([(contract.telemetry_topic(site, device), 1),
-                                                            (contract.status_topic(site, device), 1)])
+        self.client.on_connect = lambda c, *a: c.subscribe(
+            [(contract.telemetry_topic(site, device), 1), (contract.status_topic(site, device), 1)]
+        )
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 0.5)
         self.client.connect_async(u.host, u.port, clean_start=False, properties=connect_properties(3600))

@@ -18,31 +18,63 @@ import pytest
 import yaml
 
 from blueranch.contracts import mqtt as contract
+from blueranch.edge.drivers.modbus_framing import encode
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.wait import wait_until
-from blueranch.edge.drivers.modbus_framing import encode
 
 pytestmark = pytest.mark.integration
 #: Broker outage in the outage test; the issue's 2 minutes run in bench/bench_edge.py (EDGE_OUTAGE_S=120 here too).
 OUTAGE_S = float(os.environ.get("EDGE_OUTAGE_S", "20"))
 
 
-def agent_config(tmp_path: Path, device: str, broker_url: str, sonde: Path, rs485: Path | None = None,
-                 **mqtt_extra) -> Path:
-    sensors = [{"id": "sonde-1", "driver": "sdi12", "port": str(sonde), "address": "0", "command": "M",
-                "interval_s": 0.2, "timeout_s": 0.5, "retries": 1, "farm": "mussel-1",
-                "quantities": ["sp_cond_us_cm", "do_mg_l", "ph"]}]
+def agent_config(
+    tmp_path: Path, device: str, broker_url: str, sonde: Path, rs485: Path | None = None, **mqtt_extra
+) -> Path:
+    sensors = [
+        {
+            "id": "sonde-1",
+            "driver": "sdi12",
+            "port": str(sonde),
+            "address": "0",
+            "command": "M",
+            "interval_s": 0.2,
+            "timeout_s": 0.5,
+            "retries": 1,
+            "farm": "mussel-1",
+            "quantities": ["sp_cond_us_cm", "do_mg_l", "ph"],
+        }
+    ]
     if rs485 is not None:
-        sensors += [{"id": f"lc-{i}", "driver": "modbus_rtu", "port": str(rs485), "slave_id": i, "interval_s": 0.2,
-                     "timeout_s": 0.3, "retries": 0, "asset": f"ll-0{i}",
-                     "registers": [{"address": 0, "quantity": "load_kg"}]} for i in (1, 2)]
-    cfg = {"site": "dachen", "device": device,
-           "mqtt": {"url": broker_url, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0, "status_interval_s": 1,
-                    **mqtt_extra},
-           "buffer": {"path": str(tmp_path / "buffer.sqlite")}, "health_interval_s": 1,
-           "qc": {"do_mg_l": {"gross_range": {"fail_span": [0, 20], "suspect_span": [2, 15]}}},
-           "sensors": sensors}
+        sensors += [
+            {
+                "id": f"lc-{i}",
+                "driver": "modbus_rtu",
+                "port": str(rs485),
+                "slave_id": i,
+                "interval_s": 0.2,
+                "timeout_s": 0.3,
+                "retries": 0,
+                "asset": f"ll-0{i}",
+                "registers": [{"address": 0, "quantity": "load_kg"}],
+            }
+            for i in (1, 2)
+        ]
+    cfg = {
+        "site": "dachen",
+        "device": device,
+        "mqtt": {
+            "url": broker_url,
+            "reconnect_min_s": 0.2,
+            "reconnect_max_s": 1.0,
+            "status_interval_s": 1,
+            **mqtt_extra,
+        },
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "health_interval_s": 1,
+        "qc": {"do_mg_l": {"gross_range": {"fail_span": [0, 20], "suspect_span": [2, 15]}}},
+        "sensors": sensors,
+    }
     path = tmp_path / "edge.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -66,8 +98,10 @@ def check_complete_and_ordered(messages: list[contract.Telemetry], last_seq: int
         seen.add(m.seq)
         (backfill if m.backfill else live).append(m.seq)
     missing = sorted(set(range(1, last_seq + 1)) - seen)
-    assert not missing, f"{len(missing)} missing: {missing[:5]}..{missing[-5:]} of {last_seq}; " \
-                        f"arrivals: {[(m.seq, m.backfill) for m in messages][:60]}"
+    assert not missing, (
+        f"{len(missing)} missing: {missing[:5]}..{missing[-5:]} of {last_seq}; "
+        f"arrivals: {[(m.seq, m.backfill) for m in messages][:60]}"
+    )
     assert live == sorted(live) and backfill == sorted(backfill)
 
 
@@ -79,8 +113,9 @@ def sonde(peer_factory, wire):
 
 @pytest.fixture
 def rs485(peer_factory, wire):
-    dev = wire.ModbusSlaves({1: dict(enumerate(encode(812.5, "float32"))),
-                             2: dict(enumerate(encode(640.0, "float32")))})
+    dev = wire.ModbusSlaves(
+        {1: dict(enumerate(encode(812.5, "float32"))), 2: dict(enumerate(encode(640.0, "float32")))}
+    )
     return dev, peer_factory("rs485", dev)
 
 
@@ -90,17 +125,33 @@ def test_readings_flags_status_and_clean_stop(tmp_path, device_id, collector, mo
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
         try:
-            wait_until(lambda: {s.sensor for m in col.messages for s in m.samples} >= {"sonde-1", "lc-1", "lc-2"},
-                       60, 0.1, "readings from the three sensors")
+            wait_until(
+                lambda: {s.sensor for m in col.messages for s in m.samples} >= {"sonde-1", "lc-1", "lc-2"},
+                60,
+                0.1,
+                "readings from the three sensors",
+            )
             # The status file is rewritten every second: wait for one written after the first polls.
-            st = wait_until(lambda: (r := edge_cli("status", "--config", str(cfg))).returncode == 0
-                            and "lc-2             last reading 20" in r.stdout and r, 30, 0.3, "edge status")
+            st = wait_until(
+                lambda: (
+                    (r := edge_cli("status", "--config", str(cfg))).returncode == 0
+                    and "lc-2             last reading 20" in r.stdout
+                    and r
+                ),
+                30,
+                0.3,
+                "edge status",
+            )
             assert "agent     running" in st.stdout and "uplink    connected" in st.stdout
             wait_until(lambda: col.status and col.status.get("last_reading", {}).get("lc-2"), 30, 0.1, "status")
-            wait_until(lambda: any(s.sensor == "agent" for m in col.messages for s in m.samples), 30, 0.1,
-                       "the agent's housekeeping readings")
+            wait_until(
+                lambda: any(s.sensor == "agent" for m in col.messages for s in m.samples),
+                30,
+                0.1,
+                "the agent's housekeeping readings",
+            )
         except AssertionError:
-            raise AssertionError(logs(sup))
+            raise AssertionError(logs(sup)) from None
         assert col.status["state"] == "online" and col.status["sw_version"] and col.status["config_version"]
         assert sup.stop("edge") == 0, logs(sup)
     samples = [s for m in col.messages for s in m.samples]
@@ -109,8 +160,7 @@ def test_readings_flags_status_and_clean_stop(tmp_path, device_id, collector, mo
     assert all(s.qc == 2 for s in samples if s.quantity == "load_kg")  # no tests configured: not evaluated
     assert {s.asset for s in samples if s.sensor == "lc-1"} == {"ll-01"}
     # The agent's own housekeeping readings travel as telemetry too (so they survive an outage).
-    assert {s.quantity for s in samples if s.sensor == "agent"} == {"buffer_depth", "buffer_dropped_total",
-                                                                     "uptime_s"}
+    assert {s.quantity for s in samples if s.sensor == "agent"} == {"buffer_depth", "buffer_dropped_total", "uptime_s"}
     assert all(not m.backfill for m in col.messages)
     wait_until(lambda: col.status["state"] == "offline", 30, 0.1, "retained offline status after a clean stop")
     last = json.loads(edge_cli("status", "--config", str(cfg), "--json").stdout)
@@ -120,9 +170,9 @@ def test_readings_flags_status_and_clean_stop(tmp_path, device_id, collector, mo
 
 
 @pytest.mark.slow
-def test_broker_outage_under_load_every_seq_arrives_once_in_order(tmp_path, device_id, collector, mosquitto_factory,
-                                                                  sonde,
-                                                                  rs485):
+def test_broker_outage_under_load_every_seq_arrives_once_in_order(
+    tmp_path, device_id, collector, mosquitto_factory, sonde, rs485
+):
     # The broker keeps its persistent sessions across the restart (the harness runs it as the current user).
     broker = mosquitto_factory()
     cfg = agent_config(tmp_path, device_id, broker.url, sonde[1].link, rs485[1].link)
@@ -139,11 +189,15 @@ def test_broker_outage_under_load_every_seq_arrives_once_in_order(tmp_path, devi
         depth = status()["buffer_depth"]
         broker.start()
         try:
-            wait_until(lambda: status()["buffer_depth"] < depth / 4 and status()["sent_backfill"] > 0, 90, 0.5,
-                       "backlog replayed")
+            wait_until(
+                lambda: status()["buffer_depth"] < depth / 4 and status()["sent_backfill"] > 0,
+                90,
+                0.5,
+                "backlog replayed",
+            )
             wait_until(lambda: status()["buffer_depth"] <= 20, 90, 0.5, "backlog drained")
         except AssertionError:
-            raise AssertionError(logs(sup))
+            raise AssertionError(logs(sup)) from None
         assert sup.stop("edge") == 0, logs(sup)
     last = json.loads(edge_cli("status", "--config", str(cfg), "--json").stdout)
     wait_until(lambda: max(col.seqs()) >= last["next_seq"] - 1 - last["buffer_messages"], 30, 0.1, "all acked")
@@ -170,7 +224,7 @@ def test_sigkill_mid_stream_loses_nothing_already_taken(tmp_path, device_id, col
         try:
             wait_until(lambda: len(dev.served) >= len(served_before_kill) + 10, 60, 0.1, "polling again")
         except AssertionError:
-            raise AssertionError(logs(sup))
+            raise AssertionError(logs(sup)) from None
         assert sup.stop("edge2") == 0, logs(sup)
     last = json.loads(edge_cli("status", "--config", str(cfg), "--json").stdout)
     assert last["buffer_depth"] == 0
@@ -183,9 +237,9 @@ def test_sigkill_mid_stream_loses_nothing_already_taken(tmp_path, device_id, col
 
 
 @pytest.mark.slow
-def test_sensor_faults_are_logged_with_device_and_reason_and_the_agent_keeps_running(tmp_path, device_id, collector,
-                                                                                       mosquitto,
-                                                                                       sonde, rs485):
+def test_sensor_faults_are_logged_with_device_and_reason_and_the_agent_keeps_running(
+    tmp_path, device_id, collector, mosquitto, sonde, rs485
+):
     sdev, speer = sonde
     mdev, mpeer = rs485
     cfg = agent_config(tmp_path, device_id, mosquitto.url, speer.link, mpeer.link)
@@ -193,18 +247,31 @@ def test_sensor_faults_are_logged_with_device_and_reason_and_the_agent_keeps_run
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
         wait_until(lambda: len(col.seqs()) >= 5, 60, 0.1, "first messages")
-        sdev.garble_next = 1      # garbled data reply (CRC-less M: bad characters)
-        sdev.silent_next = 4      # sensor stops answering for a while (timeouts)
-        mdev.bad_crc_next = 2     # corrupt Modbus replies
-        mdev.maps[2] = {}         # slave 2 answers exception 02 (register outside its map)
+        sdev.garble_next = 1  # garbled data reply (CRC-less M: bad characters)
+        sdev.silent_next = 4  # sensor stops answering for a while (timeouts)
+        mdev.bad_crc_next = 2  # corrupt Modbus replies
+        mdev.maps[2] = {}  # slave 2 answers exception 02 (register outside its map)
         n = len(col.seqs())
         try:
-            wait_until(lambda: all(k in sup.log("edge") for k in (
-                "sensor sonde-1 (sdi12 on", "garbled", "no reply to '0M!'", "sensor lc-1 (modbus_rtu on",
-                "sensor lc-2 (modbus_rtu on", "exception 02")), 60, 0.2, "faults logged")
+            wait_until(
+                lambda: all(
+                    k in sup.log("edge")
+                    for k in (
+                        "sensor sonde-1 (sdi12 on",
+                        "garbled",
+                        "no reply to '0M!'",
+                        "sensor lc-1 (modbus_rtu on",
+                        "sensor lc-2 (modbus_rtu on",
+                        "exception 02",
+                    )
+                ),
+                60,
+                0.2,
+                "faults logged",
+            )
             wait_until(lambda: len(col.seqs()) >= n + 10, 60, 0.1, "readings keep coming after the faults")
         except AssertionError:
-            raise AssertionError(logs(sup))
+            raise AssertionError(logs(sup)) from None
         st = json.loads(edge_cli("status", "--config", str(cfg), "--json").stdout)
         assert st["sensors"]["sonde-1"]["errors"] >= 1 and st["sensors"]["lc-2"]["last_error"]
         assert sup.procs["edge"].poll() is None
@@ -215,18 +282,47 @@ def test_sensor_faults_are_logged_with_device_and_reason_and_the_agent_keeps_run
 def _tls_files(d: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and server certificate for 127.0.0.1 (openssl CLI)."""
     run = lambda *a: subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-        "-subj", "/CN=test-ca")
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+    )
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
     (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-        "server.crt", "-days", "2", "-extfile", "ext.cnf")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    )
     return d / "ca.crt", d / "server.crt", d / "server.key"
 
 
 @pytest.mark.slow
-def test_tls_and_password_from_env_which_never_reaches_the_logs(tmp_path, device_id, collector, mosquitto_factory,
-                                                                sonde):
+def test_tls_and_password_from_env_which_never_reaches_the_logs(
+    tmp_path, device_id, collector, mosquitto_factory, sonde
+):
     secret = "s3cr3t-Pa55-word"
     pw = tmp_path / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), device_id, secret], check=True, capture_output=True)
@@ -234,20 +330,28 @@ def test_tls_and_password_from_env_which_never_reaches_the_logs(tmp_path, device
     tls = f"cafile {ca}\ncertfile {crt}\nkeyfile {key}\n"
     broker = mosquitto_factory(allow_anonymous=False, extra_config=f"password_file {pw}\n{tls}")
     url = broker.url.replace("mqtt://", "mqtts://")
-    cfg = agent_config(tmp_path, device_id, url, sonde[1].link, username=device_id,
-                       password_env="EDGE_TEST_PW", ca_file=str(ca))
-    col = collector(broker.url.replace("mqtt://", "mqtts://"), username=device_id, password=secret, tls=True,
-                    ca_file=str(ca))
+    cfg = agent_config(
+        tmp_path, device_id, url, sonde[1].link, username=device_id, password_env="EDGE_TEST_PW", ca_file=str(ca)
+    )
+    col = collector(
+        broker.url.replace("mqtt://", "mqtts://"), username=device_id, password=secret, tls=True, ca_file=str(ca)
+    )
     with Supervisor(tmp_path / "logs") as sup:
-        sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg), "--log-level", "DEBUG"),
-                  env={"EDGE_TEST_PW": secret})
+        sup.start(
+            "edge",
+            blueranch_command("edge", "run", "--config", str(cfg), "--log-level", "DEBUG"),
+            env={"EDGE_TEST_PW": secret},
+        )
         try:
             wait_until(lambda: len(col.seqs()) >= 3, 60, 0.1, "messages over TLS with a password")
         except AssertionError:
-            raise AssertionError(logs(sup))
+            raise AssertionError(logs(sup)) from None
         sup.stop("edge")
-        sup.start("wrong", blueranch_command("edge", "run", "--config", str(cfg), "--log-level", "DEBUG"),
-                  env={"EDGE_TEST_PW": secret[::-1]})
+        sup.start(
+            "wrong",
+            blueranch_command("edge", "run", "--config", str(cfg), "--log-level", "DEBUG"),
+            env={"EDGE_TEST_PW": secret[::-1]},
+        )
         wait_until(lambda: "refused" in sup.log("wrong"), 30, 0.1, "a refused login is logged")
         sup.stop("wrong")
         text = sup.log("edge") + sup.log("wrong")
@@ -257,13 +361,22 @@ def test_tls_and_password_from_env_which_never_reaches_the_logs(tmp_path, device
 
 def test_missing_password_env_is_a_clear_start_error(tmp_path, device_id, mosquitto, sonde):
     cfg = agent_config(tmp_path, device_id, mosquitto.url, sonde[1].link, username="u", password_env="EDGE_NOT_SET_PW")
-    out = subprocess.run(blueranch_command("edge", "run", "--config", str(cfg)), capture_output=True, text=True,
-                         timeout=60, env={k: v for k, v in os.environ.items() if k != "EDGE_NOT_SET_PW"})
+    out = subprocess.run(
+        blueranch_command("edge", "run", "--config", str(cfg)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "EDGE_NOT_SET_PW"},
+    )
     assert out.returncode == 2 and "EDGE_NOT_SET_PW is not set" in out.stderr
-    cfg.write_text(cfg.read_text().replace(str(tmp_path / "buffer.sqlite"), "/proc/no-such-dir/buffer.sqlite")
-                   .replace("password_env: EDGE_NOT_SET_PW", "password_env: HOME"))
-    out = subprocess.run(blueranch_command("edge", "run", "--config", str(cfg)), capture_output=True, text=True,
-                         timeout=60)
+    cfg.write_text(
+        cfg.read_text()
+        .replace(str(tmp_path / "buffer.sqlite"), "/proc/no-such-dir/buffer.sqlite")
+        .replace("password_env: EDGE_NOT_SET_PW", "password_env: HOME")
+    )
+    out = subprocess.run(
+        blueranch_command("edge", "run", "--config", str(cfg)), capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2 and "cannot start" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -273,8 +386,9 @@ def test_status_without_a_running_agent(tmp_path):
 
 
 @pytest.mark.slow
-def test_on_demand_commands_share_the_bus_with_polling_and_bad_ones_are_refused(tmp_path, device_id, collector,
-                                                                                 mosquitto, peer_factory, wire):
+def test_on_demand_commands_share_the_bus_with_polling_and_bad_ones_are_refused(
+    tmp_path, device_id, collector, mosquitto, peer_factory, wire
+):
     dev = wire.Sdi12Sensors("0", n_values=3, wait_s=1, sr_delay_s=0.3)  # polls hold the line ~0.3 s each
     peer = peer_factory("sonde", dev)
     cfg = agent_config(tmp_path, device_id, mosquitto.url, peer.link)
@@ -291,16 +405,20 @@ def test_on_demand_commands_share_the_bus_with_polling_and_bad_ones_are_refused(
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
         wait_until(lambda: len(col.seqs()) >= 2, 60, 0.1, "polling")
         commands = [{"id": f"i{i}", "cmd": "sdi12", "sensor": "sonde-1", "command": "0I!"} for i in range(8)]
-        commands += [{"id": "p1", "cmd": "poll", "sensor": "sonde-1"}, {"id": "s1", "cmd": "status"},
-                     {"id": "b1", "cmd": "sdi12", "sensor": "sonde-1", "command": "1M!"},
-                     {"id": "b2", "cmd": "poll", "sensor": "nope"}, {"id": "b3", "cmd": "reboot"}]
+        commands += [
+            {"id": "p1", "cmd": "poll", "sensor": "sonde-1"},
+            {"id": "s1", "cmd": "status"},
+            {"id": "b1", "cmd": "sdi12", "sensor": "sonde-1", "command": "1M!"},
+            {"id": "b2", "cmd": "poll", "sensor": "nope"},
+            {"id": "b3", "cmd": "reboot"},
+        ]
         for c in commands:
             shore.publish(cmd_topic, json.dumps(c), qos=1)
         shore.publish(cmd_topic, b"\xff{garbage", qos=1)
         try:
             wait_until(lambda: len(events) >= len(commands) + 1, 60, 0.1, "a reply to every command")
         except AssertionError:
-            raise AssertionError(logs(sup) + str(events))
+            raise AssertionError(logs(sup) + str(events)) from None
         assert sup.stop("edge") == 0
     shore.loop_stop()
     by_id = {e["id"]: e for e in events}

@@ -14,8 +14,16 @@ from blueranch.edge.uplink import as_backfill, backoff_s
 
 
 def body(seq, n=3):
-    return json.dumps({"schema": "blueranch.telemetry/v1", "device": "d", "seq": seq, "backfill": False,
-                       "samples": [{"x": i} for i in range(n)]}, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "schema": "blueranch.telemetry/v1",
+            "device": "d",
+            "seq": seq,
+            "backfill": False,
+            "samples": [{"x": i} for i in range(n)],
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def test_seq_is_assigned_persisted_and_never_reused(tmp_path):
@@ -76,7 +84,7 @@ def test_a_killed_writer_loses_nothing_it_committed(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from blueranch.edge.buffer import Buffer
-        b = Buffer({str(tmp_path / 'b.sqlite')!r})
+        b = Buffer({str(tmp_path / "b.sqlite")!r})
         while True:
             seq = b.append(lambda s: b'{{"backfill":false,"seq":%d}}' % s, 1)
             print(seq, flush=True)

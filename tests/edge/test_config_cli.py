@@ -15,8 +15,9 @@ BASE = {"site": "dachen", "device": "buoy-01", "buffer": {"path": "/tmp/x.sqlite
 
 
 def edge(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "blueranch", "edge", *args], capture_output=True, text=True,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "blueranch", "edge", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_every_driver_is_registered_and_its_sample_validates():
@@ -46,39 +47,73 @@ def test_the_sample_config_is_complete_commented_and_valid(tmp_path):
 
 def test_check_config_prints_every_error_with_its_dotted_path_and_exits_2(tmp_path):
     f = tmp_path / "bad.yaml"
-    f.write_text(yaml.safe_dump({
-        "site": "dachen/#", "device": "buoy-01", "mqtt": {"url": "http://x", "password": "hunter2"},
-        "qc": {"do_mg_l": {"gross_range": {"fail_span": [5, 1]}, "spikes": {}}},
-        "sensors": [
-            {"id": "s1", "driver": "sdi12", "port": "/dev/x", "address": "!!", "quantities": ["do_mg_l", "mg"]},
-            {"id": "m1", "driver": "modbus_rtu", "port": "/dev/y", "slave_id": 300,
-             "registers": [{"address": 0, "type": "float64", "quantity": "load_kg", "endian": "big"}]},
-            {"id": "x", "driver": "lora"},
-        ]}))
+    f.write_text(
+        yaml.safe_dump(
+            {
+                "site": "dachen/#",
+                "device": "buoy-01",
+                "mqtt": {"url": "http://x", "password": "hunter2"},
+                "qc": {"do_mg_l": {"gross_range": {"fail_span": [5, 1]}, "spikes": {}}},
+                "sensors": [
+                    {"id": "s1", "driver": "sdi12", "port": "/dev/x", "address": "!!", "quantities": ["do_mg_l", "mg"]},
+                    {
+                        "id": "m1",
+                        "driver": "modbus_rtu",
+                        "port": "/dev/y",
+                        "slave_id": 300,
+                        "registers": [{"address": 0, "type": "float64", "quantity": "load_kg", "endian": "big"}],
+                    },
+                    {"id": "x", "driver": "lora"},
+                ],
+            }
+        )
+    )
     out = edge("check-config", str(f))
     assert out.returncode == 2
-    for path in ["site:", "mqtt.url:", "mqtt.password: 'hunter2' is not a known field",
-                 "qc.do_mg_l.gross_range:", "qc.do_mg_l.spikes:", "sensors[0].address:", "sensors[0].quantities[1]:",
-                 "sensors[1].slave_id: 300", "sensors[1].registers[0].type:", "sensors[1].registers[0].endian:",
-                 "sensors[2].driver:"]:
+    for path in [
+        "site:",
+        "mqtt.url:",
+        "mqtt.password: 'hunter2' is not a known field",
+        "qc.do_mg_l.gross_range:",
+        "qc.do_mg_l.spikes:",
+        "sensors[0].address:",
+        "sensors[0].quantities[1]:",
+        "sensors[1].slave_id: 300",
+        "sensors[1].registers[0].type:",
+        "sensors[1].registers[0].endian:",
+        "sensors[2].driver:",
+    ]:
         assert f"{f}: {path}" in out.stderr, (path, out.stderr)
     assert "11 error(s)" in out.stderr
 
 
 def test_cross_sensor_rules_unique_ids_and_one_protocol_per_port():
     with pytest.raises(ContractError) as err:
-        parse_config({**BASE, "sensors": [
-            {"id": "a", "driver": "sdi12", "port": "/dev/ttyUSB0", "quantities": ["ph"]},
-            {"id": "agent", "driver": "sdi12", "port": "/dev/ttyUSB1", "quantities": ["ph"]},
-            {"id": "a", "driver": "modbus_rtu", "port": "/dev/ttyUSB0", "slave_id": 1,
-             "registers": [{"address": 0, "quantity": "load_kg"}]}]})
+        parse_config(
+            {
+                **BASE,
+                "sensors": [
+                    {"id": "a", "driver": "sdi12", "port": "/dev/ttyUSB0", "quantities": ["ph"]},
+                    {"id": "agent", "driver": "sdi12", "port": "/dev/ttyUSB1", "quantities": ["ph"]},
+                    {
+                        "id": "a",
+                        "driver": "modbus_rtu",
+                        "port": "/dev/ttyUSB0",
+                        "slave_id": 1,
+                        "registers": [{"address": 0, "quantity": "load_kg"}],
+                    },
+                ],
+            }
+        )
     fields = [v.field for v in err.value.violations]
     assert fields == ["sensors[1].id", "sensors[2].id", "sensors[2].port"]
     assert "one line, one protocol and speed" in str(err.value)
 
 
-@pytest.mark.parametrize("text,field", [("site: [unclosed", "(file)"), ("- a\n- b\n", "(root)"),
-                                        ("site: ok\ndevice: d\nsensors: []\n", "sensors")])
+@pytest.mark.parametrize(
+    "text,field",
+    [("site: [unclosed", "(file)"), ("- a\n- b\n", "(root)"), ("site: ok\ndevice: d\nsensors: []\n", "sensors")],
+)
 def test_check_config_on_broken_yaml_and_wrong_shapes(tmp_path, text, field):
     f = tmp_path / "c.yaml"
     f.write_text(text)

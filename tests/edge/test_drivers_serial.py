@@ -21,8 +21,9 @@ Q3 = ["temp_c", "do_mg_l", "ph"]
 
 
 def sdi12(port, address="0", command="MC", **kw):
-    cfg = Sdi12Config(id=f"s{address}", driver="sdi12", port=str(port), address=address, command=command,
-                      quantities=Q3, **kw)
+    cfg = Sdi12Config(
+        id=f"s{address}", driver="sdi12", port=str(port), address=address, command=command, quantities=Q3, **kw
+    )
     return cfg
 
 
@@ -48,6 +49,7 @@ def test_sdi12_concurrent_command_waits_ttt_without_holding_the_bus(peer_factory
     t.start()
     # While the sensor measures (1 s), the line is free: another conversation gets it.
     from blueranch.testing.wait import wait_until
+
     wait_until(lambda: peer.rx == [b"0CC!"], 10, 0.01, "aCC! sent")
     with bus.conversation("other", timeout_s=0.5):
         pass
@@ -119,8 +121,9 @@ def test_two_sensors_and_a_probe_on_one_bus_never_interleave(peer_factory, wire)
 
 
 def modbus(port, slave_id, registers, **kw):
-    return ModbusConfig(id=f"m{slave_id}", driver="modbus_rtu", port=str(port), slave_id=slave_id,
-                        registers=registers, **kw)
+    return ModbusConfig(
+        id=f"m{slave_id}", driver="modbus_rtu", port=str(port), slave_id=slave_id, registers=registers, **kw
+    )
 
 
 def test_modbus_two_slaves_on_one_bus_with_byte_and_word_orders(peer_factory, wire):
@@ -129,11 +132,22 @@ def test_modbus_two_slaves_on_one_bus_with_byte_and_word_orders(peer_factory, wi
     dev = wire.ModbusSlaves({1: regs1, 2: regs2})
     peer = peer_factory("rs485", dev)
     buses = Buses()
-    c1 = modbus(peer.link, 1, [{"address": 0, "quantity": "load_kg"},
-                               {"address": 2, "type": "int16", "scale": 0.5, "offset": 10, "quantity": "temp_c"}])
-    c2 = modbus(peer.link, 2, [{"address": 0, "byte_order": "little", "word_order": "little",
-                                "quantity": "grid_kwh_total"},
-                               {"address": 2, "type": "uint32", "word_order": "little", "quantity": "diesel_l_total"}])
+    c1 = modbus(
+        peer.link,
+        1,
+        [
+            {"address": 0, "quantity": "load_kg"},
+            {"address": 2, "type": "int16", "scale": 0.5, "offset": 10, "quantity": "temp_c"},
+        ],
+    )
+    c2 = modbus(
+        peer.link,
+        2,
+        [
+            {"address": 0, "byte_order": "little", "word_order": "little", "quantity": "grid_kwh_total"},
+            {"address": 2, "type": "uint32", "word_order": "little", "quantity": "diesel_l_total"},
+        ],
+    )
     d1 = ModbusDriver(c1, buses.get(c1.port, c1.line_settings()), Clock())
     d2 = ModbusDriver(c2, buses.get(c2.port, c2.line_settings()), Clock())
     assert [(r.quantity, r.value) for r in d1.read()] == [("load_kg", 812.5), ("temp_c", 8.5)]
@@ -146,8 +160,13 @@ def test_modbus_two_slaves_on_one_bus_with_byte_and_word_orders(peer_factory, wi
 def test_modbus_exception_bad_crc_and_silence_are_reported_per_register(peer_factory, wire, caplog):
     dev = wire.ModbusSlaves({1: dict(enumerate(encode(5.0, "float32")))})
     peer = peer_factory("rs485", dev)
-    cfg = modbus(peer.link, 1, [{"address": 0, "quantity": "load_kg"}, {"address": 10, "quantity": "power_kw"}],
-                 timeout_s=0.2, retries=0)
+    cfg = modbus(
+        peer.link,
+        1,
+        [{"address": 0, "quantity": "load_kg"}, {"address": 10, "quantity": "power_kw"}],
+        timeout_s=0.2,
+        retries=0,
+    )
     drv = ModbusDriver(cfg, Bus(cfg.port, cfg.line_settings()), Clock())
     with caplog.at_level("WARNING"):
         assert [r.quantity for r in drv.read()] == ["load_kg"]
@@ -162,11 +181,15 @@ def test_modbus_exception_bad_crc_and_silence_are_reported_per_register(peer_fac
 
 def test_nmea_takes_valid_sentences_and_counts_garbage(peer_factory, talker_factory, wire, caplog):
     peer = peer_factory("gps", lambda buf: (len(buf), []))
-    lines = [b"\x00garbage\r\n", wire.nmea("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")[:-4]
-             + b"00\r\n", b"$GP" + b"X" * 100 + b"\r\n",
-             wire.nmea("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"),
-             wire.nmea("GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W"),
-             wire.nmea("WIMWV,214.8,T,10.0,N,A"), wire.nmea("WIXDR,P,1.01325,B,BARO,C,12.3,C,AIRT,D,1.50,M,WAVEH")]
+    lines = [
+        b"\x00garbage\r\n",
+        wire.nmea("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")[:-4] + b"00\r\n",
+        b"$GP" + b"X" * 100 + b"\r\n",
+        wire.nmea("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"),
+        wire.nmea("GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W"),
+        wire.nmea("WIMWV,214.8,T,10.0,N,A"),
+        wire.nmea("WIXDR,P,1.01325,B,BARO,C,12.3,C,AIRT,D,1.50,M,WAVEH"),
+    ]
     talker_factory(peer, lines)
     cfg = NmeaConfig(id="gps-1", driver="nmea0183", port=str(peer.link), sentences=["GGA", "RMC", "MWV", "XDR"])
     drv = NmeaDriver(cfg, Bus(cfg.port, cfg.line_settings()), Clock())

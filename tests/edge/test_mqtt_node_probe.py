@@ -3,17 +3,17 @@
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
 
-from blueranch.mqttc import make_client, parse_url
-from blueranch.testing.wait import wait_until
 from blueranch.edge.clock import Clock
 from blueranch.edge.config import parse_config
-from blueranch.edge.drivers.mqtt_node import MqttNodeDriver
 from blueranch.edge.drivers.modbus_framing import encode
+from blueranch.edge.drivers.mqtt_node import MqttNodeDriver
+from blueranch.mqttc import make_client, parse_url
+from blueranch.testing.wait import wait_until
 
 
 def publish_all(url, items):
@@ -30,41 +30,72 @@ def publish_all(url, items):
 
 @pytest.mark.integration
 def test_mqtt_node_keeps_node_time_and_rejects_bad_payloads(mosquitto, caplog):
-    cfg = parse_config({"site": "s", "device": "d", "sensors": [
-        {"id": "lc-1", "driver": "mqtt_node", "broker_url": mosquitto.url, "node": "lc-m1-01", "interval_s": 1}]})
+    cfg = parse_config(
+        {
+            "site": "s",
+            "device": "d",
+            "sensors": [
+                {"id": "lc-1", "driver": "mqtt_node", "broker_url": mosquitto.url, "node": "lc-m1-01", "interval_s": 1}
+            ],
+        }
+    )
     drv = MqttNodeDriver(cfg.sensors[0], None, Clock())
     try:
         wait_until(lambda: drv.hub.client.is_connected(), 30, 0.05, "node hub connected")
-        now = datetime.now(timezone.utc)
-        good = {"node": "lc-m1-01", "fcnt": 1, "time": "2026-11-21T14:00:00.000Z",
-                "values": {"load_kg": 812.3, "battery_v": 3.61}}
+        now = datetime.now(UTC)
+        good = {
+            "node": "lc-m1-01",
+            "fcnt": 1,
+            "time": "2026-11-21T14:00:00.000Z",
+            "values": {"load_kg": 812.3, "battery_v": 3.61},
+        }
         future = {**good, "fcnt": 3, "time": (now + timedelta(days=3)).isoformat().replace("+00:00", "Z")}
-        bad = [b"{not json", json.dumps({**good, "fcnt": "x"}), json.dumps({**good, "values": {"load_kg": "heavy"}}),
-               json.dumps({**good, "node": "other"}), json.dumps({**good, "extra": 1}), b"{" + b" " * 20000 + b"}",
-               json.dumps({**good, "fcnt": 2, "values": {"load_kg": 1.0, "warp_factor": 9}})]
+        bad = [
+            b"{not json",
+            json.dumps({**good, "fcnt": "x"}),
+            json.dumps({**good, "values": {"load_kg": "heavy"}}),
+            json.dumps({**good, "node": "other"}),
+            json.dumps({**good, "extra": 1}),
+            b"{" + b" " * 20000 + b"}",
+            json.dumps({**good, "fcnt": 2, "values": {"load_kg": 1.0, "warp_factor": 9}}),
+        ]
         with caplog.at_level("WARNING"):
-            publish_all(mosquitto.url, [("nodes/lc-m1-01/up", json.dumps(good)),
-                                        ("nodes/lc-m1-01/up", json.dumps(good))]  # a retransmission
-                        + [("nodes/lc-m1-01/up", b) for b in bad] + [("nodes/lc-m1-01/up", json.dumps(future))])
+            publish_all(
+                mosquitto.url,
+                [("nodes/lc-m1-01/up", json.dumps(good)), ("nodes/lc-m1-01/up", json.dumps(good))]  # a retransmission
+                + [("nodes/lc-m1-01/up", b) for b in bad]
+                + [("nodes/lc-m1-01/up", json.dumps(future))],
+            )
             wait_until(lambda: drv.hub.last_fcnt.get("lc-m1-01") == 3, 30, 0.05, "all uplinks handled")
             readings = drv.read()
     finally:
         drv.close()
     got = [(r.quantity, r.value, r.time.isoformat(), int(r.qc)) for r in readings]
-    assert got[:2] == [("load_kg", 812.3, "2026-11-21T14:00:00+00:00", 2), ("battery_v", 3.61,
-                                                                          "2026-11-21T14:00:00+00:00", 2)]
+    assert got[:2] == [
+        ("load_kg", 812.3, "2026-11-21T14:00:00+00:00", 2),
+        ("battery_v", 3.61, "2026-11-21T14:00:00+00:00", 2),
+    ]
     assert got[2][:2] == ("load_kg", 1.0)  # the good value of the frame with an unknown quantity
     assert [(q, int(qc)) for q, _, _, qc in got[3:]] == [("load_kg", 3), ("battery_v", 3)]  # clock not trusted
     assert drv.hub.errors_total == 7
-    for reason in ("Invalid JSON", "fcnt", "values.load_kg", "is not the topic's node", "extra", "exceeds",
-                   "values.warp_factor: unknown quantity", "is more than 600 s ahead"):
+    for reason in (
+        "Invalid JSON",
+        "fcnt",
+        "values.load_kg",
+        "is not the topic's node",
+        "extra",
+        "exceeds",
+        "values.warp_factor: unknown quantity",
+        "is more than 600 s ahead",
+    ):
         assert reason in caplog.text, reason
     assert "node lc-m1-01" in caplog.text
 
 
 def edge(*args):
-    return subprocess.run([sys.executable, "-m", "blueranch", "edge", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "blueranch", "edge", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_probe_finds_sdi12_sensors_and_prints_a_valid_snippet(peer_factory, wire):
@@ -79,8 +110,14 @@ def test_probe_finds_sdi12_sensors_and_prints_a_valid_snippet(peer_factory, wire
 
 def test_probe_detects_nmea_talkers(peer_factory, talker_factory, wire):
     peer = peer_factory("gps", lambda buf: (len(buf), []))
-    talker_factory(peer, [wire.nmea("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"),
-                          wire.nmea("WIMWV,214.8,T,10.0,N,A"), b"noise\r\n"])
+    talker_factory(
+        peer,
+        [
+            wire.nmea("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"),
+            wire.nmea("WIMWV,214.8,T,10.0,N,A"),
+            b"noise\r\n",
+        ],
+    )
     out = edge("probe", str(peer.link), "--protocol", "nmea0183", "--baudrate", "4800", "--listen-s", "1")
     assert out.returncode == 0, out.stderr
     assert "talkers ['GP', 'WI']" in out.stderr
@@ -90,8 +127,18 @@ def test_probe_detects_nmea_talkers(peer_factory, talker_factory, wire):
 
 def test_probe_scans_modbus_slave_ids(peer_factory, wire):
     peer = peer_factory("rs485", wire.ModbusSlaves({2: dict(enumerate(encode(812.5, "float32"))), 4: {}}))
-    out = edge("probe", str(peer.link), "--protocol", "modbus_rtu", "--baudrate", "19200", "--slave-ids", "1-5",
-               "--timeout-s", "0.2")
+    out = edge(
+        "probe",
+        str(peer.link),
+        "--protocol",
+        "modbus_rtu",
+        "--baudrate",
+        "19200",
+        "--slave-ids",
+        "1-5",
+        "--timeout-s",
+        "0.2",
+    )
     assert out.returncode == 0, out.stderr
     cfg = parse_config({"site": "s", "device": "d", **yaml.safe_load(out.stdout)})
     assert [s.slave_id for s in cfg.sensors] == [2, 4]
@@ -100,8 +147,18 @@ def test_probe_scans_modbus_slave_ids(peer_factory, wire):
 
 def test_probe_on_a_silent_port_exits_1_and_bad_ids_are_refused(peer_factory):
     peer = peer_factory("nothing", lambda buf: (len(buf), []))
-    out = edge("probe", str(peer.link), "--protocol", "modbus_rtu", "--baudrate", "9600", "--slave-ids", "1-2",
-               "--timeout-s", "0.1")
+    out = edge(
+        "probe",
+        str(peer.link),
+        "--protocol",
+        "modbus_rtu",
+        "--baudrate",
+        "9600",
+        "--slave-ids",
+        "1-2",
+        "--timeout-s",
+        "0.1",
+    )
     assert out.returncode == 1 and "nothing answered" in out.stderr
     assert edge("probe", str(peer.link), "--slave-ids", "0-300").returncode == 2
     missing = edge("probe", "/dev/does-not-exist", "--protocol", "sdi12")

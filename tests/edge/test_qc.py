@@ -1,6 +1,6 @@
 """QARTOD tests as pure functions, the streaming engine, and config compilation."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -56,11 +56,18 @@ def test_unknown_check_or_field_is_a_config_error():
 
 
 def test_engine_flags_a_stream_and_never_drops_a_reading():
-    engine = QcEngine({"do_mg_l": QuantityQc.model_validate({
-        "gross_range": {"fail_span": [0, 20], "suspect_span": [2, 15]},
-        "spike": {"suspect_threshold": 1.0, "fail_threshold": 2.5},
-        "flat_line": {"tolerance": 0.001, "suspect_s": 30, "fail_s": 60}})})
-    t0 = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    engine = QcEngine(
+        {
+            "do_mg_l": QuantityQc.model_validate(
+                {
+                    "gross_range": {"fail_span": [0, 20], "suspect_span": [2, 15]},
+                    "spike": {"suspect_threshold": 1.0, "fail_threshold": 2.5},
+                    "flat_line": {"tolerance": 0.001, "suspect_s": 30, "fail_s": 60},
+                }
+            )
+        }
+    )
+    t0 = datetime(2026, 11, 21, tzinfo=UTC)
     values = [7.0, 7.2, 7.1, 12.0, 7.0, 25.0] + [7.0] * 8
     out = [engine.flag(Reading("s", "do_mg_l", v, t0 + timedelta(seconds=10 * i))) for i, v in enumerate(values)]
     assert [r.value for r in out] == values

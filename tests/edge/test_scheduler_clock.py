@@ -4,16 +4,23 @@ import json
 import threading
 import time
 
-from blueranch.testing.wait import wait_until
 from blueranch.edge.bus import Buses
 from blueranch.edge.clock import Clock, FileClock
 from blueranch.edge.drivers.sdi12 import Config, Sdi12Driver
 from blueranch.edge.scheduler import BusWorker, Polled
+from blueranch.testing.wait import wait_until
 
 
 def _polled(peer, address, wait_s, buses, clock, interval_s):
-    cfg = Config(id=f"s-{peer.link.name}-{address}", driver="sdi12", port=str(peer.link), address=address,
-                 command="M", quantities=["ph"], interval_s=interval_s)
+    cfg = Config(
+        id=f"s-{peer.link.name}-{address}",
+        driver="sdi12",
+        port=str(peer.link),
+        address=address,
+        command="M",
+        quantities=["ph"],
+        interval_s=interval_s,
+    )
     return Polled(cfg.id, cfg, Sdi12Driver(cfg, buses.get(cfg.port, cfg.line_settings()), clock), interval_s)
 
 
@@ -25,8 +32,10 @@ def test_a_slow_sensor_delays_only_its_own_bus(peer_factory, wire):
     got: dict[str, list] = {"slow": [], "fast": []}
     ps = _polled(slow, "0", 30, buses, clock, 0.1)
     pf = _polled(fast, "0", 0, buses, clock, 0.1)
-    workers = [BusWorker("slow", [ps], clock, stop, lambda p, r: got["slow"].append(r)),
-               BusWorker("fast", [pf], clock, stop, lambda p, r: got["fast"].append(r))]
+    workers = [
+        BusWorker("slow", [ps], clock, stop, lambda p, r: got["slow"].append(r)),
+        BusWorker("fast", [pf], clock, stop, lambda p, r: got["fast"].append(r)),
+    ]
     for w in workers:
         w.start()
     try:
@@ -69,7 +78,7 @@ def test_intervals_run_in_simulated_time(tmp_path, peer_factory, wire):
         stop.set()
         w.join(10)
         buses.close()
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
     assert times[0].year == 2026 and times[0].month == 11 and times[0].day == 1  # stamped in simulated time
     # ~10 simulated s apart: never faster than the interval, and scaled by the speed (a 10 s interval taken
     # as wall time would put 200 simulated s between polls); the slack is for a loaded machine.

@@ -26,8 +26,11 @@ class FakeClient:
 
 
 def body(seq: int) -> bytes:
-    return contract.Telemetry(device="buoy-01", seq=seq, samples=[contract.Sample(
-        time="2026-11-21T00:00:00Z", sensor="s", quantity="ph", value=8.0, unit="pH")]).to_json()
+    return contract.Telemetry(
+        device="buoy-01",
+        seq=seq,
+        samples=[contract.Sample(time="2026-11-21T00:00:00Z", sensor="s", quantity="ph", value=8.0, unit="pH")],
+    ).to_json()
 
 
 def test_live_messages_are_not_held_back_by_the_backlog(tmp_path):
@@ -42,7 +45,7 @@ def test_live_messages_are_not_held_back_by_the_backlog(tmp_path):
     up.live_from = buf.next_seq  # as at a reconnect: everything stored so far is backlog
     up._live_cursor, up._backlog_cursor = up.live_from - 1, 0
     rounds = []
-    for i in range(4):
+    for _ in range(4):
         buf.append(body, 1)  # a live reading arrives while the backlog is being replayed
         up._send_round()
         rounds.append([(m["seq"], m["backfill"]) for m in up.client.published])

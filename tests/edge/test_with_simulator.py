@@ -3,7 +3,7 @@ every sensor of the buoy reports, in simulated time (agreement 4 clock file), wi
 the retained status. The simulator's ground truth is its own business; here the protocols are."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -13,8 +13,17 @@ from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
-SONDE = ["temp_c", "sp_cond_us_cm", "salinity_psu", "depth_m", "do_mg_l", "do_sat_pct", "ph", "chl_ug_l",
-         "turbidity_ntu"]
+SONDE = [
+    "temp_c",
+    "sp_cond_us_cm",
+    "salinity_psu",
+    "depth_m",
+    "do_mg_l",
+    "do_sat_pct",
+    "ph",
+    "chl_ug_l",
+    "turbidity_ntu",
+]
 
 
 @pytest.mark.slow
@@ -33,29 +42,45 @@ def test_single_buoy_scenario_end_to_end_in_simulated_time(tmp_path, mosquitto, 
     cfg.write_text(yaml.safe_dump(deploy))
     col = collector(mosquitto.url)
     with Supervisor(tmp_path / "logs") as sup:
-        sup.start("sim", blueranch_command("sim", "run", "--scenario", "single-buoy", "--pty-dir", str(pty),
-                                           "--clock-file", str(clock)))
+        sup.start(
+            "sim",
+            blueranch_command(
+                "sim", "run", "--scenario", "single-buoy", "--pty-dir", str(pty), "--clock-file", str(clock)
+            ),
+        )
         wait_until(lambda: clock.exists() and (pty / "pwr-1").exists(), 30, 0.1, "simulator ready")
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
         want = {"sonde-1", "gps-1", "lc-m1-01", "lc-m1-02", "pwr-1"}
         try:
-            wait_until(lambda: {s.sensor for m in col.messages for s in m.samples} >= want, 90, 0.2,
-                       "a reading from every sensor of the buoy")
-            wait_until(lambda: col.status and "battery_v" in col.status and "rssi_dbm" in col.status, 30, 0.2,
-                       "battery and RSSI in the status")
+            wait_until(
+                lambda: {s.sensor for m in col.messages for s in m.samples} >= want,
+                90,
+                0.2,
+                "a reading from every sensor of the buoy",
+            )
+            wait_until(
+                lambda: col.status and "battery_v" in col.status and "rssi_dbm" in col.status,
+                30,
+                0.2,
+                "battery and RSSI in the status",
+            )
         except AssertionError:
-            raise AssertionError("\n".join(f"--- {n}\n{sup.log(n)[-3000:]}" for n in sup.procs))
+            raise AssertionError("\n".join(f"--- {n}\n{sup.log(n)[-3000:]}" for n in sup.procs)) from None
         codes = sup.stop_all()
     assert codes["edge"] == 0
     samples = [s for m in col.messages for s in m.samples]
     assert {s.quantity for s in samples if s.sensor == "sonde-1"} == set(SONDE)
-    assert {s.quantity for s in samples if s.sensor == "gps-1"} >= {"lat_deg", "lon_deg", "wind_speed_m_s",
-                                                                     "air_pressure_hpa"}
+    assert {s.quantity for s in samples if s.sensor == "gps-1"} >= {
+        "lat_deg",
+        "lon_deg",
+        "wind_speed_m_s",
+        "air_pressure_hpa",
+    }
     loads = [s.value for s in samples if s.quantity == "load_kg"]
     assert loads and all(0 < v < 100_000 for v in loads)  # word order right: a wrong one gives absurd floats
     assert any(m.position is not None for m in col.messages)
     sim = json.loads(clock.read_text())
-    sim_start = datetime.fromtimestamp(sim["sim_epoch_s"], timezone.utc)
+    sim_start = datetime.fromtimestamp(sim["sim_epoch_s"], UTC)
     sonde_times = [s.time for s in samples if s.sensor == "sonde-1"]
     assert all(t >= sim_start for t in sonde_times)
     assert all((t - sim_start).total_seconds() < 3600 for t in sonde_times)  # simulated, not wall-clock, time

@@ -37,9 +37,11 @@ def test_top_level_help_lists_groups_and_version(blueranch_bin):
 
 
 def test_help_does_not_import_server_libraries():
-    code = ("import sys; from click.testing import CliRunner; from blueranch.cli import main; "
-            "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
-            "print(','.join(m for m in ('numpy', 'requests', 'paho', 'serial') if m in sys.modules))")
+    code = (
+        "import sys; from click.testing import CliRunner; from blueranch.cli import main; "
+        "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
+        "print(','.join(m for m in ('numpy', 'requests', 'paho', 'serial') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 

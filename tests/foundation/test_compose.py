@@ -15,8 +15,9 @@ from blueranch.cli import main
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-BLUERANCH_SERVICES = [n for n, s in SERVICES.items() if isinstance(s.get("command"), list)
-                      and s["command"][0] == "blueranch"]
+BLUERANCH_SERVICES = [
+    n for n, s in SERVICES.items() if isinstance(s.get("command"), list) and s["command"][0] == "blueranch"
+]
 
 
 def test_expected_services_are_present():

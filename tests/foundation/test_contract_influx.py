@@ -1,11 +1,12 @@
 """Contract 2: measurements, the telemetry mapping and line protocol, checked against real InfluxDB."""
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from blueranch.contracts import influx as ic, mqtt
+from blueranch.contracts import influx as ic
+from blueranch.contracts import mqtt
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.lineprotocol import line, lines
 from blueranch.contracts.quantities import QUANTITIES
@@ -30,16 +31,37 @@ def test_measurements_are_well_formed():
 
 
 def test_telemetry_maps_to_one_field_and_flag_per_sample():
-    msg = mqtt.Telemetry(device="buoy-01", seq=1, position=mqtt.Position(lat_deg=28.4, lon_deg=121.9), samples=[
-        mqtt.Sample(time=datetime(2026, 1, 1, tzinfo=timezone.utc), sensor="sonde-1", quantity="do_mg_l",
-                    value=6.5, unit="mg/L", qc=3, farm="mussel-1"),
-        mqtt.Sample(time=datetime(2026, 1, 1, tzinfo=timezone.utc), sensor="lc-1", quantity="load_kg",
-                    value=812.0, unit="kg", asset="ll-03"),
-    ])
+    msg = mqtt.Telemetry(
+        device="buoy-01",
+        seq=1,
+        position=mqtt.Position(lat_deg=28.4, lon_deg=121.9),
+        samples=[
+            mqtt.Sample(
+                time=datetime(2026, 1, 1, tzinfo=UTC),
+                sensor="sonde-1",
+                quantity="do_mg_l",
+                value=6.5,
+                unit="mg/L",
+                qc=3,
+                farm="mussel-1",
+            ),
+            mqtt.Sample(
+                time=datetime(2026, 1, 1, tzinfo=UTC),
+                sensor="lc-1",
+                quantity="load_kg",
+                value=812.0,
+                unit="kg",
+                asset="ll-03",
+            ),
+        ],
+    )
     pts = ic.telemetry_points("dachen", msg)
-    assert pts[0] == ic.Point("water_quality", {"site": "dachen", "device": "buoy-01", "sensor": "sonde-1",
-                                                    "farm": "mussel-1"}, {"do_mg_l": 6.5, "do_mg_l_qc": 3},
-                                  1767225600000)
+    assert pts[0] == ic.Point(
+        "water_quality",
+        {"site": "dachen", "device": "buoy-01", "sensor": "sonde-1", "farm": "mussel-1"},
+        {"do_mg_l": 6.5, "do_mg_l_qc": 3},
+        1767225600000,
+    )
     assert pts[1].measurement == "biomass_load" and pts[1].tags["asset"] == "ll-03"
     assert pts[2].measurement == "position" and pts[2].fields["lat_deg"] == 28.4
 
@@ -65,12 +87,19 @@ def test_hostile_values_round_trip_through_real_influxdb(influx):
     db = influx
     now = int(time.time() * 1000)
     nasty = 'a,b=c d"e\\f\tg 海 🐟'
-    body = lines([
-        ic.Point("ingest_errors", {"reason": nasty, "worker": "w 1"},
-                     {"count": 1, "detail": nasty + "\nsecond line", "topic": "t"}, now),
-        ic.Point("ingest_errors", {"reason": "ok", "worker": "w"}, {"count": 1, "detail": "x", "topic": "t"},
-                     now + 1),
-    ])
+    body = lines(
+        [
+            ic.Point(
+                "ingest_errors",
+                {"reason": nasty, "worker": "w 1"},
+                {"count": 1, "detail": nasty + "\nsecond line", "topic": "t"},
+                now,
+            ),
+            ic.Point(
+                "ingest_errors", {"reason": "ok", "worker": "w"}, {"count": 1, "detail": "x", "topic": "t"}, now + 1
+            ),
+        ]
+    )
     db.write(body, retention_policy="ops")
     rows = db.query('SELECT * FROM "ops"."ingest_errors"')[0].rows()
     assert len(rows) == 2, "a line break must never create an extra point"
@@ -91,7 +120,8 @@ def test_rewriting_a_point_is_idempotent(influx):
 def test_status_maps_to_device_status():
     st = mqtt.Status(device="buoy-01", state="offline", buffer_depth=4)
     (p,) = ic.status_points("dachen", st, 1234)
-    assert p == ic.Point("device_status", {"site": "dachen", "device": "buoy-01"}, {"online": 0, "buffer_depth": 4},
-                         1234)
+    assert p == ic.Point(
+        "device_status", {"site": "dachen", "device": "buoy-01"}, {"online": 0, "buffer_depth": 4}, 1234
+    )
     for name in p.fields:
         ic.MEASUREMENTS["device_status"].field(name)

@@ -1,7 +1,7 @@
 """Contract 1: topics and telemetry payloads, including hostile input."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,8 +12,14 @@ TOPIC = "blueranch/v1/dachen/buoy-01/telemetry"
 
 
 def sample(**over):
-    s = {"time": "2026-11-21T14:00:00.000Z", "sensor": "sonde-1", "quantity": "do_mg_l", "value": 7.2,
-         "unit": "mg/L", "qc": 1}
+    s = {
+        "time": "2026-11-21T14:00:00.000Z",
+        "sensor": "sonde-1",
+        "quantity": "do_mg_l",
+        "value": 7.2,
+        "unit": "mg/L",
+        "qc": 1,
+    }
     s.update(over)
     return s
 
@@ -33,7 +39,7 @@ def reject(data: bytes, topic: str | None = TOPIC) -> ContractError:
 def test_valid_payload_round_trips():
     msg = mqtt.parse_telemetry(payload(position={"lat_deg": 28.46, "lon_deg": 121.89}), TOPIC)
     assert msg.device == "buoy-01" and msg.seq == 7 and not msg.backfill
-    assert msg.samples[0].time == datetime(2026, 11, 21, 14, tzinfo=timezone.utc)
+    assert msg.samples[0].time == datetime(2026, 11, 21, 14, tzinfo=UTC)
     assert msg.samples[0].qc == mqtt.QcFlag.GOOD
     again = mqtt.parse_telemetry(msg.to_json(), TOPIC)
     assert again == msg
@@ -46,8 +52,10 @@ def test_topics_are_built_and_parsed():
     assert mqtt.alerts_topic("dachen") == "blueranch/v1/dachen/_alerts"
 
 
-@pytest.mark.parametrize("bad", ["a/b", "a+b", "#", "a b", "a\nb", "abc\n", "abc\r", "a\x00", "", "_reserved", "x" * 65, "é", "a,b",
-                                 "a=b", 'a"b'])
+@pytest.mark.parametrize(
+    "bad",
+    ["a/b", "a+b", "#", "a b", "a\nb", "abc\n", "abc\r", "a\x00", "", "_reserved", "x" * 65, "é", "a,b", "a=b", 'a"b'],
+)
 def test_unsafe_ids_are_refused_in_topics(bad):
     with pytest.raises(ContractError) as info:
         mqtt.telemetry_topic("dachen", bad)
@@ -56,9 +64,16 @@ def test_unsafe_ids_are_refused_in_topics(bad):
     assert "must match" in info.value.violations[0].rule
 
 
-@pytest.mark.parametrize("topic", ["blueranch/v1/dachen/buoy-01", "blueranch/v2/dachen/buoy-01/telemetry",
-                                   "blueranch/v1/dachen/buoy 01/telemetry", "blueranch/v1/dachen/b/telemetry/x",
-                                   "blueranch/v1/dachen/buoy-01/firmware"])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "blueranch/v1/dachen/buoy-01",
+        "blueranch/v2/dachen/buoy-01/telemetry",
+        "blueranch/v1/dachen/buoy 01/telemetry",
+        "blueranch/v1/dachen/b/telemetry/x",
+        "blueranch/v1/dachen/buoy-01/firmware",
+    ],
+)
 def test_bad_topics(topic):
     with pytest.raises(ContractError) as info:
         mqtt.parse_topic(topic)
@@ -139,9 +154,10 @@ def test_device_must_match_topic():
 
 
 def test_clock_policy_flags_far_future_and_past():
-    now = datetime(2026, 11, 21, 14, tzinfo=timezone.utc)
-    msg = mqtt.parse_telemetry(payload(samples=[sample(), sample(time="2200-01-01T00:00:00Z"),
-                                                sample(time="2020-01-01T00:00:00Z")]), TOPIC)
+    now = datetime(2026, 11, 21, 14, tzinfo=UTC)
+    msg = mqtt.parse_telemetry(
+        payload(samples=[sample(), sample(time="2200-01-01T00:00:00Z"), sample(time="2020-01-01T00:00:00Z")]), TOPIC
+    )
     found = mqtt.check_clock(msg, now)
     assert [v.field for v in found] == ["samples[1].time", "samples[2].time"]
     assert "future" in found[0].rule and "past" in found[1].rule

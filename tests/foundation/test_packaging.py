@@ -8,6 +8,7 @@ The folders stay at the top of the repository; ``pyproject.toml`` maps each unde
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -58,9 +59,13 @@ def _imports(path: Path):
                 yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             yield node.lineno, node.module
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
-              in ("import_module", "importorskip") and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "importorskip")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             yield node.lineno, node.args[0].value
 
 
@@ -76,16 +81,29 @@ def test_no_module_imports_a_bare_folder_name():
 
 @pytest.mark.slow
 def test_wheel_installs_only_blueranch(tmp_path):
-    out = tmp_path / "dist"
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
-                          capture_output=True, text=True, timeout=300)
+    # Build from a copy of the tracked files: what a clean clone builds, and no build/ left in the checkout.
+    src, out = tmp_path / "src", tmp_path / "dist"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for rel in filter(None, tracked.decode().split("\0")):
+        if (REPO / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, src / rel)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (wheel,) = out.glob("blueranch-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"blueranch"}, f"the wheel installs more than one top-level name: {sorted(top)}"
     # Data the installed packages read at run time travel with them.
-    for data in ("blueranch/sim/scenarios/dachen.yaml", "blueranch/models/carbon/data/carbon_coefficients.csv",
-                 "blueranch/models/carbon/data/report.html.j2",
-                 "blueranch/dashboards/build/operators/blueranch-farm-operations.json"):
+    for data in (
+        "blueranch/sim/scenarios/dachen.yaml",
+        "blueranch/models/carbon/data/carbon_coefficients.csv",
+        "blueranch/models/carbon/data/report.html.j2",
+        "blueranch/dashboards/build/operators/blueranch-farm-operations.json",
+    ):
         assert data in names, f"{data} is missing from the wheel"

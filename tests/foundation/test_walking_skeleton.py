@@ -5,7 +5,7 @@ import re
 import signal
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -21,15 +21,29 @@ def test_sonde_readings_arrive_in_influxdb(tmp_path, mosquitto, influx):
     pty_dir = tmp_path / "pty"
     cfg = tmp_path / "edge.yaml"
     cfg.write_text(yaml.safe_dump(edge_config("dachen", "buoy-01", mosquitto.url, pty_dir, interval_s=1.0)))
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with Supervisor(tmp_path / "logs") as sup:
         sup.start("sim", blueranch_command("sim", "run", "--scenario", "single-buoy", "--pty-dir", str(pty_dir)))
         # Its own group and client id: the session-wide broker holds other tests' "ingest" sessions.
         ingest_cfg = tmp_path / "ingest.yaml"
-        ingest_cfg.write_text(yaml.safe_dump({"group": f"skel{os.getpid()}", "client_id": f"skel{os.getpid()}",
-                                              "session_expiry_s": 0}))
-        sup.start("ingest", blueranch_command("ingest", "run", "--mqtt", mosquitto.url, "--influx", influx.url,
-                                              "--database", influx.database, "--config", str(ingest_cfg)))
+        ingest_cfg.write_text(
+            yaml.safe_dump({"group": f"skel{os.getpid()}", "client_id": f"skel{os.getpid()}", "session_expiry_s": 0})
+        )
+        sup.start(
+            "ingest",
+            blueranch_command(
+                "ingest",
+                "run",
+                "--mqtt",
+                mosquitto.url,
+                "--influx",
+                influx.url,
+                "--database",
+                influx.database,
+                "--config",
+                str(ingest_cfg),
+            ),
+        )
         wait_until(lambda: (pty_dir / "sonde-1").exists(), 20, message="simulator pty link")
         sup.start("edge", blueranch_command("edge", "run", "--config", str(cfg)))
 
@@ -40,7 +54,7 @@ def test_sonde_readings_arrive_in_influxdb(tmp_path, mosquitto, influx):
         try:
             got = wait_until(rows, 60, 0.2, message="two sonde readings in InfluxDB")
         except AssertionError:
-            raise AssertionError("\n".join(f"--- {n}\n{sup.log(n)[-2000:]}" for n in sup.procs))
+            raise AssertionError("\n".join(f"--- {n}\n{sup.log(n)[-2000:]}" for n in sup.procs)) from None
         codes = sup.stop_all()
         logs = "\n".join(f"--- {n}\n{sup.log(n)[-3000:]}" for n in sup.procs)
     assert codes == {"edge": 0, "ingest": 0, "sim": 0}, f"{codes}\n{logs}"
@@ -52,7 +66,7 @@ def test_sonde_readings_arrive_in_influxdb(tmp_path, mosquitto, influx):
         assert row[q + "_qc"] in (1, 2, 3, 4, 9)
     # Values are those of the simulator's water model, through the SDI-12 encoding (2 decimals for DO).
     assert 3 < row["do_mg_l"] < 10 and 25 < row["salinity_psu"] < 35 and 7.5 < row["ph"] < 8.5
-    t = datetime.fromtimestamp(row["time"] / 1000, timezone.utc)
+    t = datetime.fromtimestamp(row["time"] / 1000, UTC)
     assert started.timestamp() - 1 <= t.timestamp() <= time.time() + 1
     # The readings carry the sensor's measurement time: successive readings are about 1 s + 2 s apart.
     assert got[1]["time"] > got[0]["time"]
@@ -60,9 +74,15 @@ def test_sonde_readings_arrive_in_influxdb(tmp_path, mosquitto, influx):
 
 def test_demo_shows_readings_and_the_live_budget_and_stops_cleanly_on_ctrl_c(tmp_path):
     workdir = tmp_path / "demo"
-    proc = subprocess.Popen(blueranch_command("demo", "--dir", str(workdir), "--interval-s", "2",
-                                              "--history-days", "3", "--budget-every-s", "5"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        blueranch_command(
+            "demo", "--dir", str(workdir), "--interval-s", "2", "--history-days", "3", "--budget-every-s", "5"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: list[str] = []
     seen = {"reading": False, "budget": False}
     try:
@@ -85,8 +105,12 @@ def test_demo_shows_readings_and_the_live_budget_and_stops_cleanly_on_ctrl_c(tmp
     stopped = rest.split("stopped:", 1)[1]
     assert "(-9)" not in stopped and "(None)" not in stopped, stopped
     # Nothing the demo started is left: every process it starts names the demo folder, the broker or the database.
-    ports = [m for ln in lines if ln.strip().startswith(("MQTT broker", "InfluxDB"))
-             for m in re.findall(r"127\.0\.0\.1:(\d+)", ln)]
+    ports = [
+        m
+        for ln in lines
+        if ln.strip().startswith(("MQTT broker", "InfluxDB"))
+        for m in re.findall(r"127\.0\.0\.1:(\d+)", ln)
+    ]
     assert len(ports) == 2, lines[:5]
     for needle in [str(workdir)] + [f"127.0.0.1:{p}" for p in ports]:
         leftover = subprocess.run(["pgrep", "-af", needle], capture_output=True, text=True).stdout

@@ -24,12 +24,25 @@ def start_worker(mosquitto, influx, unique):
     """Start an in-process :class:`Worker` (its own group and client id); stopped after the test."""
     started: list[tuple[Worker, threading.Thread]] = []
 
-    def start(url: str | None = None, client=None, index: int = 1, username: str | None = None,
-              password: str | None = None, metrics_port: int | None = None, **overrides) -> Worker:
-        settings = {"group": unique, "client_id": unique, "session_expiry_s": 0, "stats_interval_s": 1.0,
-                    **overrides}
-        worker = Worker(url or mosquitto.url, client or influx, IngestConfig.model_validate(settings), index=index,
-                        username=username, password=password, metrics_port=metrics_port)
+    def start(
+        url: str | None = None,
+        client=None,
+        index: int = 1,
+        username: str | None = None,
+        password: str | None = None,
+        metrics_port: int | None = None,
+        **overrides,
+    ) -> Worker:
+        settings = {"group": unique, "client_id": unique, "session_expiry_s": 0, "stats_interval_s": 1.0, **overrides}
+        worker = Worker(
+            url or mosquitto.url,
+            client or influx,
+            IngestConfig.model_validate(settings),
+            index=index,
+            username=username,
+            password=password,
+            metrics_port=metrics_port,
+        )
         thread = threading.Thread(target=worker.run, name=f"worker-{unique}", daemon=True)
         thread.start()
         assert worker.subscribed.wait(30), "worker did not subscribe"

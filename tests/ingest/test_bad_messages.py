@@ -7,16 +7,22 @@ import json
 import pytest
 
 from blueranch.contracts import mqtt as contract
-from blueranch.testing.wait import wait_until
 from blueranch.ingest.loadgen import Publisher, payload
 from blueranch.ingest.testing import Collector, count_points, error_rows
+from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def _sample(**over):
-    s = {"time": "2026-11-21T14:00:00.000Z", "sensor": "sonde-1", "quantity": "do_mg_l", "value": 7.2,
-         "unit": "mg/L", "qc": 1}
+    s = {
+        "time": "2026-11-21T14:00:00.000Z",
+        "sensor": "sonde-1",
+        "quantity": "do_mg_l",
+        "value": 7.2,
+        "unit": "mg/L",
+        "qc": 1,
+    }
     s.update(over)
     return s
 
@@ -35,19 +41,26 @@ def corpus(site: str) -> list[tuple[str, str, bytes]]:
         ("invalid_json", t, b'{"schema": "blueranch.telemetry/v1", "device": "buoy-01", '),
         ("invalid_json", t, b"\xff\xfe\x00garbage"),
         ("invalid_json", t, b""),
-        ("schema", t, _msg(seq="12")),                                       # wrong type
-        ("schema", t, _msg(samples=[_sample(value="7.2")])),                 # wrong type
-        ("schema", t, b'{"schema":"blueranch.telemetry/v1","device":"buoy-01","seq":1,'
-         b'"samples":[{"time":"2026-11-21T14:00:00Z",'
-         b'"sensor":"sonde-1","quantity":"do_mg_l","value":NaN,"unit":"mg/L"}]}'),
-        ("schema", t, json.dumps({"schema": contract.TELEMETRY_SCHEMA, "device": "buoy-01",
-                                  "samples": [_sample()]}).encode()),          # missing seq
+        ("schema", t, _msg(seq="12")),  # wrong type
+        ("schema", t, _msg(samples=[_sample(value="7.2")])),  # wrong type
+        (
+            "schema",
+            t,
+            b'{"schema":"blueranch.telemetry/v1","device":"buoy-01","seq":1,'
+            b'"samples":[{"time":"2026-11-21T14:00:00Z",'
+            b'"sensor":"sonde-1","quantity":"do_mg_l","value":NaN,"unit":"mg/L"}]}',
+        ),
+        (
+            "schema",
+            t,
+            json.dumps({"schema": contract.TELEMETRY_SCHEMA, "device": "buoy-01", "samples": [_sample()]}).encode(),
+        ),  # missing seq
         ("schema", t, _msg(samples=[{k: v for k, v in _sample().items() if k != "time"}])),  # missing time
-        ("schema", t, _msg(samples=[_sample(quantity="do_mg_l\nevil,x=1 y=2")])),            # injection
-        ("schema", t, _msg(samples=[_sample(sensor='s" ,evil=1')])),                          # injection
-        ("schema", t, _msg(samples=[_sample(value=99.0)])),                                    # out of range
-        ("schema", t, _msg(samples=[_sample(time="2026-11-21T14:00:00")])),                    # naive time
-        ("schema", t, _msg(extra_key=1)),                                                      # unknown key
+        ("schema", t, _msg(samples=[_sample(quantity="do_mg_l\nevil,x=1 y=2")])),  # injection
+        ("schema", t, _msg(samples=[_sample(sensor='s" ,evil=1')])),  # injection
+        ("schema", t, _msg(samples=[_sample(value=99.0)])),  # out of range
+        ("schema", t, _msg(samples=[_sample(time="2026-11-21T14:00:00")])),  # naive time
+        ("schema", t, _msg(extra_key=1)),  # unknown key
         ("oversize", t, b'{"pad": "' + b"x" * (contract.MAX_PAYLOAD_BYTES + 10) + b'"}'),
         ("device_mismatch", t, _msg(device="buoy-02")),
         # injection in the topic (control characters never reach us: Mosquitto closes the publisher's
@@ -61,7 +74,8 @@ def corpus(site: str) -> list[tuple[str, str, bytes]]:
 
 
 def test_bad_messages_are_rejected_with_reasons_and_good_ones_after_them_are_written(
-        mosquitto, influx, start_worker, unique):
+    mosquitto, influx, start_worker, unique
+):
     site = unique
     dead = Collector(mosquitto.url, contract.DEADLETTER_TOPIC, f"{unique}-dl")
     worker = start_worker()
@@ -79,13 +93,24 @@ def test_bad_messages_are_rejected_with_reasons_and_good_ones_after_them_are_wri
     finally:
         pub.close()
     wait_until(lambda: count_points(influx, site) == len(bad), 60, 0.1, message="good messages written")
-    mine = lambda: [r for r in error_rows(influx) if site in r["topic"] and r["worker"] == worker.worker_id]
+
+    def mine():
+        return [r for r in error_rows(influx) if site in r["topic"] and r["worker"] == worker.worker_id]
+
     rows = wait_until(lambda: len(mine()) == len(bad) and mine(), 60, 0.1, message="every rejection recorded")
     assert sorted(r["reason"] for r in rows) == sorted(reason for reason, _, _ in bad)
     for r in rows:
         assert r["count"] == 1 and r["detail"], r
-    letters = wait_until(lambda: [m for m in dead.messages if site in m["topic"]] if len(
-        [m for m in dead.messages if site in m["topic"]]) >= len(bad) else None, 60, 0.1, message="dead letters")
+    letters = wait_until(
+        lambda: (
+            [m for m in dead.messages if site in m["topic"]]
+            if len([m for m in dead.messages if site in m["topic"]]) >= len(bad)
+            else None
+        ),
+        60,
+        0.1,
+        message="dead letters",
+    )
     dead.close()
     assert sorted(m["reason"] for m in letters) == sorted(reason for reason, _, _ in bad)
     by_reason = {m["reason"]: m for m in letters}
@@ -95,6 +120,9 @@ def test_bad_messages_are_rejected_with_reasons_and_good_ones_after_them_are_wri
     # injection attempts created no extra series or measurement
     tags = influx.query('SHOW TAG VALUES FROM "raw"."water_quality" WITH KEY = "sensor"')
     assert [v[1] for v in tags[0].values] == ["sonde-1"]
-    assert {s.values[0][0] for s in influx.query("SHOW MEASUREMENTS")} <= {"water_quality", "ingest_errors",
-                                                                           "ingest_stats"}
+    assert {s.values[0][0] for s in influx.query("SHOW MEASUREMENTS")} <= {
+        "water_quality",
+        "ingest_errors",
+        "ingest_stats",
+    }
     assert worker.metrics.totals["errors_total"] == len(bad)

@@ -9,8 +9,18 @@ from blueranch.ingest.cli import _password, group
 
 def test_help_lists_the_interface():
     out = CliRunner().invoke(group, ["run", "--help"]).output
-    for option in ("--mqtt", "--influx", "--database", "--workers", "--config", "--mqtt-username",
-                   "--mqtt-password-file", "--influx-username", "--influx-password-file", "--metrics-port"):
+    for option in (
+        "--mqtt",
+        "--influx",
+        "--database",
+        "--workers",
+        "--config",
+        "--mqtt-username",
+        "--mqtt-password-file",
+        "--influx-username",
+        "--influx-password-file",
+        "--metrics-port",
+    ):
         assert option in out, option
     assert "BLUERANCH_MQTT_PASSWORD" in out and "BLUERANCH_INFLUX_PASSWORD" in out
 

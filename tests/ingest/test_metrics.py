@@ -7,10 +7,10 @@ import requests
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.influx import MEASUREMENTS
-from blueranch.testing.services import free_port
-from blueranch.testing.wait import wait_until
 from blueranch.ingest.loadgen import Publisher, stream
 from blueranch.ingest.testing import count_points
+from blueranch.testing.services import free_port
+from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -19,8 +19,9 @@ def test_prometheus_endpoint_and_ingest_stats(mosquitto, influx, start_worker, u
     port = free_port()
     worker = start_worker(metrics_port=port)
     pub = Publisher(mosquitto.url, f"{unique}-pub")
-    pub.publish_all([*stream(unique, ["buoy-01"], 50, samples=3),
-                     (contract.telemetry_topic(unique, "buoy-01"), b"not json")])
+    pub.publish_all(
+        [*stream(unique, ["buoy-01"], 50, samples=3), (contract.telemetry_topic(unique, "buoy-01"), b"not json")]
+    )
     pub.close()
     wait_until(lambda: count_points(influx, unique) == 150, 60, 0.1, message="points written")
 
@@ -36,8 +37,9 @@ def test_prometheus_endpoint_and_ingest_stats(mosquitto, influx, start_worker, u
     stats = MEASUREMENTS["ingest_stats"]
 
     def last_stats():
-        s = influx.query(f'SELECT * FROM {stats.qualified} WHERE "worker" = \'{worker.worker_id}\' '
-                         f'ORDER BY time DESC LIMIT 1')
+        s = influx.query(
+            f"SELECT * FROM {stats.qualified} WHERE \"worker\" = '{worker.worker_id}' ORDER BY time DESC LIMIT 1"
+        )
         row = s[0].rows()[0] if s else None
         return row if row and row["points_total"] == 150 else None
 

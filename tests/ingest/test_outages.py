@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from blueranch.influxdb import InfluxClient
-from blueranch.procs import Supervisor, blueranch_command
-from blueranch.testing.wait import wait_until
 from blueranch.ingest.loadgen import Publisher, stream
 from blueranch.ingest.testing import count_points
+from blueranch.procs import Supervisor, blueranch_command
+from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -50,13 +50,19 @@ class BackgroundLoad:
 
 @pytest.mark.slow
 def test_influxdb_killed_under_load_then_restarted_every_point_arrives_once(
-        mosquitto_factory, influxdb_factory, start_worker, unique):
+    mosquitto_factory, influxdb_factory, start_worker, unique
+):
     broker = mosquitto_factory()
     server = influxdb_factory()
     client = InfluxClient(server.url, "outage", timeout_s=2)
     n, samples = 4000, 2
-    worker = start_worker(url=broker.url, client=client, receive_maximum=300, max_pending_points=1000,
-                          retry={"initial_s": 0.05, "max_s": 0.5, "timeout_s": 2})
+    worker = start_worker(
+        url=broker.url,
+        client=client,
+        receive_maximum=300,
+        max_pending_points=1000,
+        retry={"initial_s": 0.05, "max_s": 0.5, "timeout_s": 2},
+    )
     load = BackgroundLoad(broker.url, f"{unique}-pub", stream(unique, ["buoy-01", "buoy-02"], n, samples))
     wait_until(lambda: count_points(client, unique) > 200, 60, 0.05, message="load flowing")
     server.kill()
@@ -84,11 +90,26 @@ def test_a_worker_killed_with_sigkill_under_load_loses_nothing(tmp_path, mosquit
     cfg.write_text(yaml.safe_dump({"group": unique, "client_id": unique, "stats_interval_s": 1.0}))
     n = 6000
     with Supervisor(tmp_path / "logs") as sup:
-        pool = sup.start("ingest", blueranch_command(
-            "ingest", "run", "--mqtt", broker.url, "--influx", influx.url, "--database", influx.database,
-            "--workers", "2", "--config", str(cfg)))
-        children = wait_until(lambda: len(_children(pool.pid)) == 2 and _children(pool.pid), 30,
-                              message="two worker processes")
+        pool = sup.start(
+            "ingest",
+            blueranch_command(
+                "ingest",
+                "run",
+                "--mqtt",
+                broker.url,
+                "--influx",
+                influx.url,
+                "--database",
+                influx.database,
+                "--workers",
+                "2",
+                "--config",
+                str(cfg),
+            ),
+        )
+        children = wait_until(
+            lambda: len(_children(pool.pid)) == 2 and _children(pool.pid), 30, message="two worker processes"
+        )
         # the workers are subscribed once a message published now lands (earlier ones had no subscriber)
         warm = Publisher(broker.url, f"{unique}-warm")
         probes = stream(f"{unique}w", ["buoy-01"], 1000)
@@ -100,7 +121,7 @@ def test_a_worker_killed_with_sigkill_under_load_loses_nothing(tmp_path, mosquit
         try:
             wait_until(probe, 60, 0.2, message="workers up")
         except AssertionError:
-            raise AssertionError(sup.log("ingest")[-3000:])
+            raise AssertionError(sup.log("ingest")[-3000:]) from None
         warm.close()
         load = BackgroundLoad(broker.url, f"{unique}-pub", stream(unique, ["buoy-01", "buoy-02", "buoy-03"], n))
         wait_until(lambda: count_points(influx, unique) > 500, 60, 0.05, message="load flowing")
@@ -110,7 +131,7 @@ def test_a_worker_killed_with_sigkill_under_load_loses_nothing(tmp_path, mosquit
         try:
             wait_until(lambda: count_points(influx, unique) >= n, 120, 0.2, message="everything written")
         except AssertionError:
-            raise AssertionError(sup.log("ingest")[-3000:])
+            raise AssertionError(sup.log("ingest")[-3000:]) from None
         assert count_points(influx, unique) == n
         now = _children(pool.pid)
         assert len(now) == 2 and victim not in now, "the pool did not restart the killed worker"

@@ -9,12 +9,12 @@ import pytest
 
 from blueranch.contracts import mqtt as contract
 from blueranch.influxdb import InfluxClient, InfluxError
+from blueranch.ingest.loadgen import payload
+from blueranch.ingest.testing import count_points
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.testing.services import Mosquitto, find_binary
 from blueranch.testing.wait import wait_until
-from blueranch.ingest.loadgen import payload
-from blueranch.ingest.testing import count_points
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +33,11 @@ class DeployedMosquitto(Mosquitto):
         (d / "passwd").chmod(0o600)
         conf = (DEPLOY / "mosquitto.conf").read_text()
         assert "\nlistener 1883\n" in conf and "allow_anonymous false" in conf
-        conf = (conf.replace("/mosquitto/config/", f"{d}/").replace("/mosquitto/data/", f"{d}/data/")
-                .replace("\nlistener 1883\n", f"\nlistener {self.port} 127.0.0.1\n"))
+        conf = (
+            conf.replace("/mosquitto/config/", f"{d}/")
+            .replace("/mosquitto/data/", f"{d}/data/")
+            .replace("\nlistener 1883\n", f"\nlistener {self.port} 127.0.0.1\n")
+        )
         conf = self._user_line() + conf
         (d / "mosquitto.conf").write_text(conf)
         return [find_binary("mosquitto", ("/usr/sbin/mosquitto",)), "-c", str(d / "mosquitto.conf")]
@@ -118,8 +121,9 @@ def test_a_device_cannot_publish_as_another_device_nor_read_its_commands(broker)
 
 def test_ingest_runs_with_its_own_credentials_and_influxdb_authentication(broker, influxdb_factory, tmp_path):
     server = influxdb_factory(auth_enabled=True)
-    InfluxClient(server.url, "_internal").query("CREATE USER admin WITH PASSWORD 'admin-pw' WITH ALL PRIVILEGES",
-                                                method="POST", database=None)
+    InfluxClient(server.url, "_internal").query(
+        "CREATE USER admin WITH PASSWORD 'admin-pw' WITH ALL PRIVILEGES", method="POST", database=None
+    )
     anonymous = InfluxClient(server.url, "blueranch")
     with pytest.raises(InfluxError) as exc:
         anonymous.query("SHOW DATABASES", database=None)
@@ -131,10 +135,26 @@ def test_ingest_runs_with_its_own_credentials_and_influxdb_authentication(broker
     pw = tmp_path / "mqtt-password"
     pw.write_text("change-me-ingest\n")
     with Supervisor(tmp_path / "logs") as sup:
-        sup.start("ingest", blueranch_command(
-            "ingest", "run", "--mqtt", broker.url, "--influx", server.url, "--database", "blueranch",
-            "--mqtt-username", "ingest", "--mqtt-password-file", str(pw), "--influx-username", "writer"),
-            env={"BLUERANCH_INFLUX_PASSWORD": "writer-pw"})
+        sup.start(
+            "ingest",
+            blueranch_command(
+                "ingest",
+                "run",
+                "--mqtt",
+                broker.url,
+                "--influx",
+                server.url,
+                "--database",
+                "blueranch",
+                "--mqtt-username",
+                "ingest",
+                "--mqtt-password-file",
+                str(pw),
+                "--influx-username",
+                "writer",
+            ),
+            env={"BLUERANCH_INFLUX_PASSWORD": "writer-pw"},
+        )
         device = Device(broker.url, "buoy-01", "change-me-buoy-01")
         seq = iter(range(1000))
 
@@ -145,7 +165,7 @@ def test_ingest_runs_with_its_own_credentials_and_influxdb_authentication(broker
         try:
             wait_until(written, 60, 0.2, message="telemetry written with credentials")
         except AssertionError:
-            raise AssertionError(sup.log("ingest")[-3000:])
+            raise AssertionError(sup.log("ingest")[-3000:]) from None
         device.close()
         assert sup.stop("ingest", timeout_s=60) == 0
     assert "cannot create database" in sup.log("ingest")  # the writer is not an administrator

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from blueranch.ingest.config import IngestConfig, load_config
 from blueranch.ingest.loadgen import payload
 from blueranch.ingest.validate import ErrorClock, Validator
 
-NOW = datetime(2026, 11, 21, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
 TOPIC = contract.telemetry_topic("dachen", "buoy-01")
 
@@ -38,10 +38,16 @@ def test_size_limit_of_the_config_applies_before_parsing():
     assert exc.value.reason == "oversize" and f"{len(body)} bytes" in str(exc.value) and "100" in str(exc.value)
 
 
-@pytest.mark.parametrize("topic", [
-    "blueranch/v1/dachen/buoy-01\nx/telemetry", "blueranch/v1/dachen/buoy-01/status", "blueranch/v1/dachen/+/telemetry",
-    "blueranch/v2/dachen/buoy-01/telemetry", "blueranch/v1/da chen/buoy-01/telemetry",
-])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "blueranch/v1/dachen/buoy-01\nx/telemetry",
+        "blueranch/v1/dachen/buoy-01/status",
+        "blueranch/v1/dachen/+/telemetry",
+        "blueranch/v2/dachen/buoy-01/telemetry",
+        "blueranch/v1/da chen/buoy-01/telemetry",
+    ],
+)
 def test_bad_topics_are_rejected(topic):
     assert _reason(Validator(IngestConfig()), topic, payload("buoy-01", 1, NOW_MS)) == "bad_topic"
 
@@ -49,7 +55,7 @@ def test_bad_topics_are_rejected(topic):
 def test_far_future_is_rejected_by_default_and_flagged_by_policy():
     future = NOW_MS + 3600_000
     assert _reason(Validator(IngestConfig()), TOPIC, payload("buoy-01", 1, future)) == "clock_future"
-    year_2200 = int(datetime(2200, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+    year_2200 = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp() * 1000)
     assert _reason(Validator(IngestConfig()), TOPIC, payload("buoy-01", 1, year_2200)) == "clock_future"
     flagging = Validator(IngestConfig.model_validate({"clock": {"future": "flag"}}))
     acc = flagging.accept(TOPIC, payload("buoy-01", 1, future, samples=2), NOW)
@@ -60,8 +66,9 @@ def test_far_future_is_rejected_by_default_and_flagged_by_policy():
 def test_far_past_is_rejected_or_flagged_by_policy():
     old = NOW_MS - 500 * 86400_000
     assert _reason(Validator(IngestConfig()), TOPIC, payload("buoy-01", 1, old)) == "clock_past"
-    acc = Validator(IngestConfig.model_validate({"clock": {"past": "flag"}})).accept(TOPIC, payload("buoy-01", 1, old),
-                                                                                       NOW)
+    acc = Validator(IngestConfig.model_validate({"clock": {"past": "flag"}})).accept(
+        TOPIC, payload("buoy-01", 1, old), NOW
+    )
     assert acc.flags == ("clock_past",) and b"do_mg_l_qc=3i" in acc.body
 
 

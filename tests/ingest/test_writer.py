@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from blueranch.contracts import mqtt as contract
 from blueranch.influxdb import InfluxClient
-from blueranch.testing.wait import wait_until
 from blueranch.ingest.config import RetryConfig
 from blueranch.ingest.loadgen import Publisher
 from blueranch.ingest.testing import Collector, count_points, error_rows
 from blueranch.ingest.writer import Stopped, Writer
+from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +30,11 @@ def test_a_partial_write_refuses_only_the_conflicting_points(influx):
     # An integer do_mg_l in one shard (one week) makes every float do_mg_l of that shard a type conflict.
     influx.write(_line("a", T0 - 10 * WEEK_MS, "1i"))
     writer = Writer(influx, RetryConfig(), threading.Event())
-    chunks = [b"\n".join(_line("a", T0 - k * 1000) for k in range(10)),  # good shard
-              _line("a", T0 - 10 * WEEK_MS + 1),  # refused
-              b"\n".join(_line("a", T0 - k * 1000 - 500) for k in range(7))]
+    chunks = [
+        b"\n".join(_line("a", T0 - k * 1000) for k in range(10)),  # good shard
+        _line("a", T0 - 10 * WEEK_MS + 1),  # refused
+        b"\n".join(_line("a", T0 - k * 1000 - 500) for k in range(7)),
+    ]
     refused = writer.write(chunks, [0, 1, 2], "raw")
     assert [(r.owner, r.line) for r in refused] == [(1, _line("a", T0 - 10 * WEEK_MS + 1))]
     assert "conflict" in refused[0].error
@@ -70,19 +72,34 @@ def test_worker_dead_letters_only_the_refused_point_of_a_message(mosquitto, infl
     dead = Collector(mosquitto.url, contract.DEADLETTER_TOPIC, f"{unique}-dl")
     worker = start_worker()
     times = [T0 - 1000, T0 - 10 * WEEK_MS + 5, T0 - 2000]
-    samples = [{"time": datetime.fromtimestamp(t / 1000, timezone.utc).isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z"), "sensor": "sonde-1", "quantity": "do_mg_l", "value": 6.5, "unit": "mg/L"}
-               for t in times]
+    samples = [
+        {
+            "time": datetime.fromtimestamp(t / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "sensor": "sonde-1",
+            "quantity": "do_mg_l",
+            "value": 6.5,
+            "unit": "mg/L",
+        }
+        for t in times
+    ]
     body = json.dumps({"schema": contract.TELEMETRY_SCHEMA, "device": "buoy-01", "seq": 9, "samples": samples})
     pub = Publisher(mosquitto.url, f"{unique}-pub")
     pub.publish_all([(contract.telemetry_topic(site, "buoy-01"), body.encode())])
     pub.close()
     wait_until(lambda: count_points(influx, site) == 3, 60, 0.1, message="two good points + the poison")
-    rows = wait_until(lambda: [r for r in error_rows(influx) if r["reason"] == "influx_refused"], 60, 0.1,
-                      message="the refused point recorded")
+    rows = wait_until(
+        lambda: [r for r in error_rows(influx) if r["reason"] == "influx_refused"],
+        60,
+        0.1,
+        message="the refused point recorded",
+    )
     assert len(rows) == 1 and "conflict" in rows[0]["detail"] and site in rows[0]["topic"]
-    letters = wait_until(lambda: [m for m in dead.messages if m["reason"] == "influx_refused"], 60, 0.1,
-                         message="the refused point dead-lettered")
+    letters = wait_until(
+        lambda: [m for m in dead.messages if m["reason"] == "influx_refused"],
+        60,
+        0.1,
+        message="the refused point dead-lettered",
+    )
     dead.close()
     assert str(times[1]).encode().decode() in letters[0]["payload_excerpt"]
     assert worker.metrics.totals["points_total"] == 2

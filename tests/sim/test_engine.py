@@ -94,8 +94,20 @@ class Fault(_R):
     time: str
     device: str
     sensor: str
-    kind: Literal["drift", "spike", "stuck", "dropout", "biofouling", "garbled", "slow", "missing",
-                  "clock_skew", "brownout", "timeout", "silent"]
+    kind: Literal[
+        "drift",
+        "spike",
+        "stuck",
+        "dropout",
+        "biofouling",
+        "garbled",
+        "slow",
+        "missing",
+        "clock_skew",
+        "brownout",
+        "timeout",
+        "silent",
+    ]
     detail: str
 
 
@@ -111,9 +123,25 @@ class Event(_R):
 
 def test_truth_file_of_a_simulated_week_matches_the_documented_format(tmp_path):
     out = tmp_path / "truth.jsonl"
-    subprocess.run(blueranch_command("sim", "run", "--scenario", "dachen", "--days", "7", "--speed", "max",
-                                     "--seed", "4", "--truth-out", str(out)), check=True, timeout=240,
-                   capture_output=True)
+    subprocess.run(
+        blueranch_command(
+            "sim",
+            "run",
+            "--scenario",
+            "dachen",
+            "--days",
+            "7",
+            "--speed",
+            "max",
+            "--seed",
+            "4",
+            "--truth-out",
+            str(out),
+        ),
+        check=True,
+        timeout=240,
+        capture_output=True,
+    )
     lines = out.read_text().splitlines()
     records = [json.loads(line) for line in lines]
     meta = Meta.model_validate(records[0])
@@ -121,8 +149,15 @@ def test_truth_file_of_a_simulated_week_matches_the_documented_format(tmp_path):
     assert meta.end == "2026-01-08T00:00:00.000Z"
     assert {m["meter"] for m in meta.meters} == {"energy-1", "fuel-1"}
     assert len(meta.assets) == 17 and all(a.lines_per_sensor >= 1 for a in meta.assets)
-    kinds = {"biomass": Biomass, "seeding": Flow, "harvest": Flow, "loss": Flow, "energy": Energy, "fault": Fault,
-             "event": Event}
+    kinds = {
+        "biomass": Biomass,
+        "seeding": Flow,
+        "harvest": Flow,
+        "loss": Flow,
+        "energy": Energy,
+        "fault": Fault,
+        "event": Event,
+    }
     seen = set()
     for r in records[1:]:
         seen.add(r["type"])
@@ -155,15 +190,23 @@ def test_loads_follow_the_load_cell_model():
     assert wet_line_kg * a["lines_per_sensor"] / 1000 == pytest.approx(last_biomass[a["asset"]], rel=0.02)
 
 
-@pytest.mark.parametrize("name,check", [
-    ("hypoxia-night", lambda w, wx, tr: min(r["do_mg_l"] for r in w) < 2.0),
-    ("heatwave", lambda w, wx, tr: max(r["temp_c"] for r in w) > 30.0),
-    ("storm", lambda w, wx, tr: max(r["wave_height_m"] for r in wx) > 4 and
-     any(r["type"] == "loss" and r["cause"] == "storm" for r in tr)),
-    ("mooring-break", lambda w, wx, tr: abs(wx[-1]["lat_deg"] - 28.46) > 0.05),
-    ("biomass-loss", lambda w, wx, tr: any(r["type"] == "loss" and r["cause"] == "fall_off" for r in tr)),
-    ("silent-device", lambda w, wx, tr: any(r["type"] == "fault" and r["kind"] == "silent" for r in tr)),
-])
+@pytest.mark.parametrize(
+    "name,check",
+    [
+        ("hypoxia-night", lambda w, wx, tr: min(r["do_mg_l"] for r in w) < 2.0),
+        ("heatwave", lambda w, wx, tr: max(r["temp_c"] for r in w) > 30.0),
+        (
+            "storm",
+            lambda w, wx, tr: (
+                max(r["wave_height_m"] for r in wx) > 4
+                and any(r["type"] == "loss" and r["cause"] == "storm" for r in tr)
+            ),
+        ),
+        ("mooring-break", lambda w, wx, tr: abs(wx[-1]["lat_deg"] - 28.46) > 0.05),
+        ("biomass-loss", lambda w, wx, tr: any(r["type"] == "loss" and r["cause"] == "fall_off" for r in tr)),
+        ("silent-device", lambda w, wx, tr: any(r["type"] == "fault" and r["kind"] == "silent" for r in tr)),
+    ],
+)
 def test_event_scenarios_show_their_event(name, check):
     recs = run_all(name, 1, None)
     truth = [r for r in recs if isinstance(r, dict)]
@@ -193,11 +236,15 @@ def test_scheduled_harvest_event_moves_biomass():
     import yaml
 
     from blueranch.sim.scenario import SCENARIO_DIR, parse_scenario
+
     data = yaml.safe_load((SCENARIO_DIR / "single-buoy.yaml").read_text())
     data.update(days=1, events=[{"kind": "harvest", "at_h": 6, "asset": "m1-ll-02", "fraction": 0.5}])
     recs = list(Simulation(parse_scenario(data), seed=1).run(devices=set()))
-    before = [r["wet_t"] for r in recs if r["type"] == "biomass" and r["asset"] == "m1-ll-02"
-              and r["time"] == "2026-11-01T05:00:00.000Z"][0]
+    before = [
+        r["wet_t"]
+        for r in recs
+        if r["type"] == "biomass" and r["asset"] == "m1-ll-02" and r["time"] == "2026-11-01T05:00:00.000Z"
+    ][0]
     harvest = [r for r in recs if r["type"] == "harvest" and r["asset"] == "m1-ll-02"]
     assert harvest[0]["time"] == "2026-11-01T06:00:00.000Z"
     assert harvest[0]["wet_t"] == pytest.approx(before * 0.5, rel=0.01)

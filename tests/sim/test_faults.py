@@ -21,7 +21,11 @@ class Clock:
 
 def injector(**rates):
     truth, clock = [], Clock()
-    return FaultInjector("sonde-1", FaultRates(**rates), np.random.default_rng(5), clock, truth.append, T0), truth, clock
+    return (
+        FaultInjector("sonde-1", FaultRates(**rates), np.random.default_rng(5), clock, truth.append, T0),
+        truth,
+        clock,
+    )
 
 
 def test_no_faults_by_default():
@@ -77,8 +81,16 @@ def test_fault_rates_validate():
 def _scenario_with_faults(**faults):
     data = yaml.safe_load((SCENARIO_DIR / "single-buoy.yaml").read_text())
     data["days"] = 1
-    data["devices"].append({"id": "lc-n1", "protocol": "mqtt_node", "kind": "load_cell", "asset": "m1-ll-01",
-                            "edge_device": "gw-01", "faults": faults})
+    data["devices"].append(
+        {
+            "id": "lc-n1",
+            "protocol": "mqtt_node",
+            "kind": "load_cell",
+            "asset": "m1-ll-01",
+            "edge_device": "gw-01",
+            "faults": faults,
+        }
+    )
     return parse_scenario(data)
 
 
@@ -87,8 +99,9 @@ def test_node_brownout_restarts_frame_counter_and_is_in_truth():
     recs = list(sim.run())
     fcnts = [r.fcnt for r in recs if isinstance(r, Reading) and r.device == "lc-n1"]
     assert 1 in fcnts[1:], "frame counter never restarted"
-    assert any(r["type"] == "fault" and r["kind"] == "brownout" and r["device"] == "lc-n1"
-               for r in recs if isinstance(r, dict))
+    assert any(
+        r["type"] == "fault" and r["kind"] == "brownout" and r["device"] == "lc-n1" for r in recs if isinstance(r, dict)
+    )
 
 
 def test_node_clock_skew_shifts_its_timestamps():
@@ -99,8 +112,10 @@ def test_node_clock_skew_shifts_its_timestamps():
 
 
 def test_garbled_node_frames_are_flagged_and_truncated():
-    from blueranch.sim.nodes import node_payload
     import json
+
+    from blueranch.sim.nodes import node_payload
+
     sim = Simulation(_scenario_with_faults(garbled=1.0), seed=3)
     node = [r for r in sim.run() if isinstance(r, Reading) and r.device == "lc-n1"]
     assert all(r.garbled for r in node)

@@ -14,8 +14,17 @@ from blueranch.sim.links import LinkServer
 from blueranch.sim.modbus_map import decode, encode
 
 T = 1_795_269_600.0  # 2026-11-21T14:00:00Z
-WX = {"lat_deg": 28.4612, "lon_deg": 121.8921, "speed_kn": 0.4, "course_deg": 271.0, "wind_speed_m_s": 7.3,
-      "wind_dir_deg": 45.0, "air_pressure_hpa": 1013.2, "air_temp_c": 14.6, "wave_height_m": 1.25}
+WX = {
+    "lat_deg": 28.4612,
+    "lon_deg": 121.8921,
+    "speed_kn": 0.4,
+    "course_deg": 271.0,
+    "wind_speed_m_s": 7.3,
+    "wind_dir_deg": 45.0,
+    "air_pressure_hpa": 1013.2,
+    "air_temp_c": 14.6,
+    "wave_height_m": 1.25,
+}
 
 
 def test_nmea_checksum_spec_vector():
@@ -25,8 +34,12 @@ def test_nmea_checksum_spec_vector():
 
 
 def test_sentences_parse_with_pynmea2_and_fit_82_chars():
-    out = [nmea.gga(T, WX["lat_deg"], WX["lon_deg"]), nmea.rmc(T, -33.5, -70.25, 0.4, 271.0),
-           nmea.mwv(45.0, 7.3), nmea.xdr(1013.2, 14.6, 1.25)]
+    out = [
+        nmea.gga(T, WX["lat_deg"], WX["lon_deg"]),
+        nmea.rmc(T, -33.5, -70.25, 0.4, 271.0),
+        nmea.mwv(45.0, 7.3),
+        nmea.xdr(1013.2, 14.6, 1.25),
+    ]
     for s in out:
         assert len(s) <= 82 and s.endswith(b"\r\n")
         pynmea2.parse(s.decode().strip(), check=True)
@@ -47,8 +60,9 @@ def test_oversize_sentence_is_refused():
 
 def _inj(device, **rates):
     truth = []
-    return FaultInjector(device, FaultRates(**rates), np.random.default_rng(3), now=lambda: T, emit=truth.append,
-                         start_s=T), truth
+    return FaultInjector(
+        device, FaultRates(**rates), np.random.default_rng(3), now=lambda: T, emit=truth.append, start_s=T
+    ), truth
 
 
 def test_talker_burst_and_garbled_checksums():
@@ -123,8 +137,13 @@ def test_modbus_slave_rejects_bad_config():
 
 
 def test_pymodbus_client_reads_energy_meter_over_the_pty(tmp_path):
-    meter = ModbusSlave("energy-1", "energy_meter", unit=3, word_order="little",
-                        read=lambda: {"grid_kwh_total": 1234567.0, "power_kw": 412.5})
+    meter = ModbusSlave(
+        "energy-1",
+        "energy_meter",
+        unit=3,
+        word_order="little",
+        read=lambda: {"grid_kwh_total": 1234567.0, "power_kw": 412.5},
+    )
     with LinkServer() as links:
         links.add(meter, tmp_path / "energy-1")
         client = ModbusSerialClient(str(tmp_path / "energy-1"), baudrate=9600, timeout=10, retries=1)
@@ -142,6 +161,7 @@ def test_pymodbus_client_reads_energy_meter_over_the_pty(tmp_path):
 
 def test_talker_is_heard_on_the_pty(tmp_path):
     import serial
+
     with LinkServer() as links:
         links.add(NmeaTalker(read=lambda: dict(WX), clock=lambda: T, tick_s=0.05), tmp_path / "gps-1")
         port = serial.serial_for_url(str(tmp_path / "gps-1"), baudrate=4800, timeout=10)
@@ -165,15 +185,17 @@ def _xor(body: bytes) -> bytes:
 def test_sentences_byte_exact():
     assert nmea.gga(T, 28.4612, 121.8921) == _xor(b"GPGGA,140000.00,2827.6720,N,12153.5260,E,1,09,0.9,2.0,M,10.5,M,,")
     assert nmea.rmc(T, 28.4612, 121.8921, 0.4, 271.0) == _xor(
-        b"GPRMC,140000.00,A,2827.6720,N,12153.5260,E,0.40,271.0,211126,,,A")
+        b"GPRMC,140000.00,A,2827.6720,N,12153.5260,E,0.40,271.0,211126,,,A"
+    )
     assert nmea.mwv(405.0, 7.25) == _xor(b"WIMWV,45.0,T,7.2,M,A")
 
 
 def test_buoy_power_and_meter_register_maps():
     from blueranch.sim.modbus_map import REGISTER_MAPS, IllegalAddress, read_registers
+
     vals = {"battery_v": 12.5, "solar_a": 2.0, "enclosure_rh_pct": 61.0, "rssi_dbm": -80.0}
     regs = read_registers(REGISTER_MAPS["buoy_power"], vals, 0, 8, "big", "big")
-    assert [decode(regs[i:i + 2]) for i in range(0, 8, 2)] == [12.5, 2.0, 61.0, -80.0]
+    assert [decode(regs[i : i + 2]) for i in range(0, 8, 2)] == [12.5, 2.0, 61.0, -80.0]
     assert read_registers(REGISTER_MAPS["buoy_power"], vals, 6, 2, "big", "big") == encode(-80.0)
     with pytest.raises(IllegalAddress, match="0x0002 is not mapped"):
         read_registers(REGISTER_MAPS["load_cell"], {"load_kg": 1.0}, 1, 2, "big", "big")
@@ -184,11 +206,21 @@ def test_buoy_power_and_meter_register_maps():
 def test_node_payload_byte_exact():
     from blueranch.sim.engine import Reading
     from blueranch.sim.nodes import node_payload, node_topic
-    r = Reading(T, "lc-m1-01", "load_cell", "mqtt_node", {"load_kg": 812.3, "battery_v": 3.61}, "gw-01",
-                node_time_s=T + 0.5, fcnt=123)
+
+    r = Reading(
+        T,
+        "lc-m1-01",
+        "load_cell",
+        "mqtt_node",
+        {"load_kg": 812.3, "battery_v": 3.61},
+        "gw-01",
+        node_time_s=T + 0.5,
+        fcnt=123,
+    )
     assert node_topic("lc-m1-01") == "nodes/lc-m1-01/up"
-    assert node_payload(r) == (b'{"node":"lc-m1-01","fcnt":123,"time":"2026-11-21T14:00:00.500Z",'
-                               b'"values":{"load_kg":812.3,"battery_v":3.61}}')
+    assert node_payload(r) == (
+        b'{"node":"lc-m1-01","fcnt":123,"time":"2026-11-21T14:00:00.500Z","values":{"load_kg":812.3,"battery_v":3.61}}'
+    )
 
 
 def test_a_failing_device_does_not_stop_the_others(tmp_path, caplog):

@@ -6,10 +6,15 @@ import pytest
 from blueranch.sim.physics.water import M2_PERIOD_H, oxygen_solubility_mg_l, tide_m
 
 
-@pytest.mark.parametrize("temp_c,sal,expected", [
-    # USGS DOTABLES (Benson & Krause 1984 basis), 760 mmHg: 14.62 mg/L at 0 degC, 9.09 at 20, 8.26 at 25.
-    (0.0, 0.0, 14.62), (20.0, 0.0, 9.09), (25.0, 0.0, 8.26),
-])
+@pytest.mark.parametrize(
+    "temp_c,sal,expected",
+    [
+        # USGS DOTABLES (Benson & Krause 1984 basis), 760 mmHg: 14.62 mg/L at 0 degC, 9.09 at 20, 8.26 at 25.
+        (0.0, 0.0, 14.62),
+        (20.0, 0.0, 9.09),
+        (25.0, 0.0, 8.26),
+    ],
+)
 def test_oxygen_solubility_matches_published_tables(temp_c, sal, expected):
     assert oxygen_solubility_mg_l(temp_c, sal) == pytest.approx(expected, abs=0.02)
 
@@ -37,11 +42,17 @@ def test_dachen_year_mussel_sink_is_near_270_t_co2e():
     from blueranch.sim.engine import Simulation
     from blueranch.sim.scenario import load_scenario
 
-    rows = [r for r in csv.DictReader(line for line in open("/work/shared/reference/carbon_coefficients.csv")
-                                      if not line.startswith("#")) if r["group"] == "mussel"]
+    rows = [
+        r
+        for r in csv.DictReader(
+            line for line in open("/work/shared/reference/carbon_coefficients.csv") if not line.startswith("#")
+        )
+        if r["group"] == "mussel"
+    ]
     m = rows[0]
-    c_per_wet_t = float(m["dry_wet_ratio"]) * (float(m["tissue_fraction"]) * float(m["tissue_c"])
-                                               + float(m["shell_fraction"]) * float(m["shell_c"]))
+    c_per_wet_t = float(m["dry_wet_ratio"]) * (
+        float(m["tissue_fraction"]) * float(m["tissue_c"]) + float(m["shell_fraction"]) * float(m["shell_c"])
+    )
     start, end, harvested = {}, {}, Counter()
     for r in Simulation(load_scenario("dachen"), seed=1).run(devices=set()):
         if r["type"] == "biomass":

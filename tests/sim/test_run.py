@@ -9,9 +9,9 @@ import serial
 from pymodbus.client import ModbusSerialClient
 
 from blueranch.procs import Supervisor, blueranch_command
-from blueranch.testing.wait import wait_until
 from blueranch.sim import sdi12
 from blueranch.sim.modbus_map import decode
+from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -19,11 +19,28 @@ pytestmark = pytest.mark.integration
 @pytest.mark.slow
 def test_same_seed_same_truth_bytes(tmp_path):
     import subprocess
+
     outs = []
     for i in range(2):
         out = tmp_path / f"t{i}.jsonl"
-        subprocess.run(blueranch_command("sim", "run", "--scenario", "storm", "--days", "2", "--speed", "max",
-                                         "--seed", "11", "--truth-out", str(out)), check=True, timeout=120)
+        subprocess.run(
+            blueranch_command(
+                "sim",
+                "run",
+                "--scenario",
+                "storm",
+                "--days",
+                "2",
+                "--speed",
+                "max",
+                "--seed",
+                "11",
+                "--truth-out",
+                str(out),
+            ),
+            check=True,
+            timeout=120,
+        )
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and len(outs[0]) > 10_000
 
@@ -45,8 +62,12 @@ def test_nodes_publish_agreement_payloads_with_simulated_time(tmp_path, mosquitt
         wait_until(done.is_set, 30, message="test subscriber connected")
         wait_until(lambda: got is not None, 1)
         with Supervisor(tmp_path / "logs") as sup:
-            proc = sup.start("sim", blueranch_command("sim", "run", "--scenario", "dachen", "--days", "0.25",
-                                                      "--speed", "max", "--mqtt", mosquitto.url))
+            proc = sup.start(
+                "sim",
+                blueranch_command(
+                    "sim", "run", "--scenario", "dachen", "--days", "0.25", "--speed", "max", "--mqtt", mosquitto.url
+                ),
+            )
             wait_until(lambda: proc.poll() is not None, 120, message="sim finished")
             assert proc.returncode == 0, sup.log("sim")
         # 13 nodes x 36 reports in 6 h, less dropouts (lc-m2-*: 1 %)
@@ -75,8 +96,21 @@ def test_serial_devices_on_ptys_with_clock_file(tmp_path):
     pty_dir = tmp_path / "pty"
     clock = tmp_path / "clock.json"
     with Supervisor(tmp_path / "logs") as sup:
-        sup.start("sim", blueranch_command("sim", "run", "--scenario", "single-buoy", "--pty-dir", str(pty_dir),
-                                           "--speed", "60", "--clock-file", str(clock)))
+        sup.start(
+            "sim",
+            blueranch_command(
+                "sim",
+                "run",
+                "--scenario",
+                "single-buoy",
+                "--pty-dir",
+                str(pty_dir),
+                "--speed",
+                "60",
+                "--clock-file",
+                str(clock),
+            ),
+        )
         wait_until(lambda: (pty_dir / "pwr-1").exists() and clock.exists(), 30, message="sim links")
         c = json.loads(clock.read_text())
         assert c["speed"] == 60 and c["sim_epoch_s"] == 1_793_491_200  # 2026-11-01T00:00:00Z
@@ -86,6 +120,7 @@ def test_serial_devices_on_ptys_with_clock_file(tmp_path):
             assert port.read_until(b"\r\n").startswith(b"014BLUERNCHSONDE9")
             port.write(b"0CC!")
             assert port.read_until(b"\r\n") == b"000209\r\n"
+
             def data_ready():  # ready after 2 s: an early aD0! gets just the address
                 port.write(b"0D0!")
                 line = port.read_until(b"\r\n")
@@ -114,6 +149,7 @@ def test_serial_devices_on_ptys_with_clock_file(tmp_path):
         finally:
             nmea.close()
         import pynmea2
+
         pynmea2.parse(line.decode().strip(), check=True)
         assert sup.stop_all() == {"sim": 0}
 
@@ -123,6 +159,7 @@ def test_live_wire_faults_reach_the_wire_and_the_truth_file(tmp_path):
     import yaml
 
     from blueranch.sim.scenario import SCENARIO_DIR
+
     data = yaml.safe_load((SCENARIO_DIR / "single-buoy.yaml").read_text())
     data["devices"][0]["faults"] = {"garbled": 1.0}
     data["devices"][2]["faults"] = {"timeout": 1.0}
@@ -130,8 +167,12 @@ def test_live_wire_faults_reach_the_wire_and_the_truth_file(tmp_path):
     scenario.write_text(yaml.safe_dump(data))
     pty_dir, truth = tmp_path / "pty", tmp_path / "truth.jsonl"
     with Supervisor(tmp_path / "logs") as sup:
-        sup.start("sim", blueranch_command("sim", "run", "--scenario", str(scenario), "--pty-dir", str(pty_dir),
-                                           "--truth-out", str(truth)))
+        sup.start(
+            "sim",
+            blueranch_command(
+                "sim", "run", "--scenario", str(scenario), "--pty-dir", str(pty_dir), "--truth-out", str(truth)
+            ),
+        )
         wait_until(lambda: (pty_dir / "lc-1").exists(), 30, message="sim links")
         port = serial.serial_for_url(str(pty_dir / "sonde-1"), timeout=15)
         try:
@@ -151,6 +192,7 @@ def test_live_wire_faults_reach_the_wire_and_the_truth_file(tmp_path):
         assert client.connect()
         try:
             from pymodbus.exceptions import ModbusIOException
+
             try:
                 rr = client.read_holding_registers(0, count=2, device_id=1)
                 assert rr.isError()

@@ -9,8 +9,17 @@ from blueranch.sim.devices.sdi12_sonde import Sdi12Sonde
 from blueranch.sim.faults import FaultInjector, FaultRates
 from blueranch.sim.links import LinkServer
 
-VALUES = {"temp_c": 17.5, "sp_cond_us_cm": 46012.3, "salinity_psu": 30.51, "depth_m": 3.012, "do_mg_l": 7.21,
-          "do_sat_pct": 95.4, "ph": 8.05, "chl_ug_l": 2.5, "turbidity_ntu": 4.0}
+VALUES = {
+    "temp_c": 17.5,
+    "sp_cond_us_cm": 46012.3,
+    "salinity_psu": 30.51,
+    "depth_m": 3.012,
+    "do_mg_l": 7.21,
+    "do_sat_pct": 95.4,
+    "ph": 8.05,
+    "chl_ug_l": 2.5,
+    "turbidity_ntu": 4.0,
+}
 
 
 class Clock:
@@ -98,8 +107,9 @@ def test_invalid_value_is_sent_as_9999():
 
 def _faulty(**rates):
     truth = []
-    inj = FaultInjector("sonde-1", FaultRates(**rates), np.random.default_rng(1), now=lambda: 1.8e9,
-                        emit=truth.append, start_s=1.8e9)
+    inj = FaultInjector(
+        "sonde-1", FaultRates(**rates), np.random.default_rng(1), now=lambda: 1.8e9, emit=truth.append, start_s=1.8e9
+    )
     s, clock = sonde(faults=inj, rng=np.random.default_rng(2))
     return s, clock, truth
 
@@ -143,8 +153,14 @@ def test_pyserial_reads_the_sonde_on_the_pty_as_the_edge_does(tmp_path):
     with LinkServer() as links:
         links.add(Sdi12Sonde(read=lambda: dict(VALUES)), tmp_path / "sonde-1")
         url = str(tmp_path / "sonde-1")
-        port = serial.serial_for_url(url, baudrate=1200, bytesize=serial.SEVENBITS, parity=serial.PARITY_NONE,
-                                     stopbits=serial.STOPBITS_ONE, timeout=10.0)
+        port = serial.serial_for_url(
+            url,
+            baudrate=1200,
+            bytesize=serial.SEVENBITS,
+            parity=serial.PARITY_NONE,
+            stopbits=serial.STOPBITS_ONE,
+            timeout=10.0,
+        )
         try:
             port.write(b"0MC!")
             assert port.read_until(b"\r\n") == b"00029\r\n"
@@ -159,8 +175,10 @@ def test_pyserial_reads_the_sonde_on_the_pty_as_the_edge_does(tmp_path):
 
 def test_edge_driver_reads_all_values_over_tcp(tmp_path):
     """The same sonde served as raw TCP bytes (like ser2net) answers ``socket://`` URLs."""
-    from blueranch.edge.drivers.sdi12_framing import parse_data_reply, parse_measure_reply
     import socket as so
+
+    from blueranch.edge.drivers.sdi12_framing import parse_data_reply, parse_measure_reply
+
     with so.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         tcp_port = probe.getsockname()[1]

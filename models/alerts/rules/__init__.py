@@ -5,7 +5,7 @@ be configured without being evaluated (nor evaluated without a config and a sour
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from blueranch.models.alerts.rules import biomass, devices, forecast, heatwave, mooring, oxygen, storm
 from blueranch.models.alerts.rules.base import Context, Observation

@@ -14,8 +14,9 @@ from blueranch.models.alerts.config import BiomassLossRule
 from blueranch.models.alerts.rules.base import HOUR_MS, Context, Observation, finite
 
 
-def load_drop(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float,
-              min_reference: float = 0.0) -> tuple[float, float]:
+def load_drop(
+    t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, reference_h: float, min_reference: float = 0.0
+) -> tuple[float, float]:
     """(drop in %, drop in kg) of the median load over the last ``recent_h`` against the median of the
     ``reference_h`` before it (a line grows by well under 1 % a day, so the reference median is its level;
     a maximum of hourly medians would be biased up by the noise). Raises ``ValueError`` without data in
@@ -55,10 +56,19 @@ def evaluate(ctx: Context) -> list[Observation]:
         harvest = harvested(ctx.harvests, names, span_start, ctx.now_ms + margin)
         subject = tr.asset or tr.sensor
         note = " (harvest recorded: not a loss)" if harvest else ""
-        out.append(Observation(
-            tr.site, tr.device, "biomass_loss", subject, rule.severity,
-            drop >= rule.drop_pct and drop_kg >= rule.min_drop_kg and not harvest,
-            drop < rule.drop_pct / 2 or drop_kg < rule.min_drop_kg / 2 or harvest, drop, rule.drop_pct,
-            f"net load on {subject} dropped {drop:.1f} % = {drop_kg:.1f} kg (limits {rule.drop_pct} % and "
-            f"{rule.min_drop_kg} kg){note}; {rule.source}"))
+        out.append(
+            Observation(
+                tr.site,
+                tr.device,
+                "biomass_loss",
+                subject,
+                rule.severity,
+                drop >= rule.drop_pct and drop_kg >= rule.min_drop_kg and not harvest,
+                drop < rule.drop_pct / 2 or drop_kg < rule.min_drop_kg / 2 or harvest,
+                drop,
+                rule.drop_pct,
+                f"net load on {subject} dropped {drop:.1f} % = {drop_kg:.1f} kg (limits {rule.drop_pct} % and "
+                f"{rule.min_drop_kg} kg){note}; {rule.source}",
+            )
+        )
     return out

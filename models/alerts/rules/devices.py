@@ -23,7 +23,7 @@ def counter_increase(t_ms: np.ndarray, v: np.ndarray, start_ms: int) -> float:
         return 0.0
     i = max(int(np.searchsorted(t_ms, start_ms, side="right")) - 1, 0)
     d = np.diff(v[i:])
-    d = np.where(d < 0, v[i + 1:], d)  # a reset: the counter restarted, count what it holds now
+    d = np.where(d < 0, v[i + 1 :], d)  # a reset: the counter restarted, count what it holds now
     return float(np.nansum(d))
 
 
@@ -40,10 +40,21 @@ def evaluate_silent(ctx: Context) -> list[Observation]:
         interval = max(interval, rule.min_interval_s)
         age_s = (ctx.now_ms - rec.last_seen_ms) / 1000.0
         limit = rule.missed_intervals * interval
-        out.append(Observation(
-            site, device, "silent", sensor, rule.severity, age_s > limit, age_s <= 1.5 * interval, age_s, limit,
-            f"no data for {age_s / 60:.0f} min (expected every {interval:.0f} s; limit {rule.missed_intervals:g} "
-            f"intervals = {limit / 60:.0f} min)"))
+        out.append(
+            Observation(
+                site,
+                device,
+                "silent",
+                sensor,
+                rule.severity,
+                age_s > limit,
+                age_s <= 1.5 * interval,
+                age_s,
+                limit,
+                f"no data for {age_s / 60:.0f} min (expected every {interval:.0f} s; limit {rule.missed_intervals:g} "
+                f"intervals = {limit / 60:.0f} min)",
+            )
+        )
     return out
 
 
@@ -59,7 +70,18 @@ def evaluate_buffer_drops(ctx: Context) -> list[Observation]:
         rule = ctx.rules(site, device).buffer_drops
         if not rule.enabled:
             continue
-        out.append(Observation(
-            site, device, "buffer_drops", "", rule.severity, inc >= 1, inc == 0, inc, 1.0,
-            f"edge buffer dropped {inc:.0f} reading(s) in the last {rule.window_h:g} h: data was lost on the buoy"))
+        out.append(
+            Observation(
+                site,
+                device,
+                "buffer_drops",
+                "",
+                rule.severity,
+                inc >= 1,
+                inc == 0,
+                inc,
+                1.0,
+                f"edge buffer dropped {inc:.0f} reading(s) in the last {rule.window_h:g} h: data was lost on the buoy",
+            )
+        )
     return out

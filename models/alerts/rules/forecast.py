@@ -58,8 +58,15 @@ def damped_anomaly(t_s: np.ndarray, resid: np.ndarray, horizon_s: np.ndarray, da
     return a + b * damping_s * (1.0 - np.exp(-horizon_s / damping_s))
 
 
-def forecast_min(t_ms: np.ndarray, v: np.ndarray, now_ms: int, horizon_s: float, harmonics: int = 2,
-                 anomaly_window_s: float = 3600.0, damping_s: float = 3 * 3600.0) -> tuple[float, int, float]:
+def forecast_min(
+    t_ms: np.ndarray,
+    v: np.ndarray,
+    now_ms: int,
+    horizon_s: float,
+    harmonics: int = 2,
+    anomaly_window_s: float = 3600.0,
+    damping_s: float = 3 * 3600.0,
+) -> tuple[float, int, float]:
     """(predicted minimum, its time in ms, residual std of the diel fit) over ``(now, now + horizon]``.
 
     The diel fit uses readings before the anomaly window, so a crash in progress is measured against the
@@ -86,13 +93,24 @@ def evaluate(ctx: Context) -> list[Observation]:
         t, v = t[sel], v[sel]
         if len(t) < 2 * rule.harmonics + 3 or (t[-1] - t[0]) < rule.min_span_h * HOUR_MS:
             continue
-        lo, t_lo, sd = forecast_min(t, v, ctx.now_ms, rule.horizon_h * 3600, rule.harmonics,
-                                    rule.anomaly_window_h * 3600, rule.damping_h * 3600)
+        lo, t_lo, sd = forecast_min(
+            t, v, ctx.now_ms, rule.horizon_h * 3600, rule.harmonics, rule.anomaly_window_h * 3600, rule.damping_h * 3600
+        )
         limit = rule.threshold_mg_l + rule.margin_mg_l
         lead_h = (t_lo - ctx.now_ms) / HOUR_MS
-        out.append(Observation(
-            tr.site, tr.device, "do_forecast", tr.sensor, rule.severity, lo < limit, lo >= limit + rule.hysteresis_mg_l, lo,
-            rule.threshold_mg_l,
-            f"dissolved oxygen forecast to fall to {lo:.2f} mg/L in {lead_h:.1f} h (threshold "
-            f"{rule.threshold_mg_l} mg/L, fit residual {sd:.2f} mg/L; {rule.source})"))
+        out.append(
+            Observation(
+                tr.site,
+                tr.device,
+                "do_forecast",
+                tr.sensor,
+                rule.severity,
+                lo < limit,
+                lo >= limit + rule.hysteresis_mg_l,
+                lo,
+                rule.threshold_mg_l,
+                f"dissolved oxygen forecast to fall to {lo:.2f} mg/L in {lead_h:.1f} h (threshold "
+                f"{rule.threshold_mg_l} mg/L, fit residual {sd:.2f} mg/L; {rule.source})",
+            )
+        )
     return out

@@ -40,8 +40,9 @@ def monthly_climatology(p90_by_month: list[float]) -> np.ndarray:
     return np.interp(np.arange(1, 367), x, y)
 
 
-def history_climatology(days: np.ndarray, means: np.ndarray, window_days: int = 11,
-                        percentile: float = 90.0) -> np.ndarray:
+def history_climatology(
+    days: np.ndarray, means: np.ndarray, window_days: int = 11, percentile: float = 90.0
+) -> np.ndarray:
     """366 daily percentiles from daily means, pooling days within +-window/2 of each day of year."""
     doy = day_of_year(days)
     half = window_days // 2
@@ -86,9 +87,19 @@ def evaluate(ctx: Context) -> list[Observation]:
             continue
         n = run_above(days, means, clim)
         p90 = float(clim[day_of_year(days[-1:])[0] - 1])
-        out.append(Observation(
-            tr.site, tr.device, "heatwave", tr.sensor, rule.severity, n >= rule.min_days, n == 0, float(n),
-            float(rule.min_days),
-            f"sea temperature above the seasonal 90th percentile for {n} day(s) (yesterday {means[-1]:.2f} degC, "
-            f"p90 {p90:.2f} degC; heatwave from {rule.min_days} days; {rule.source})"))
+        out.append(
+            Observation(
+                tr.site,
+                tr.device,
+                "heatwave",
+                tr.sensor,
+                rule.severity,
+                n >= rule.min_days,
+                n == 0,
+                float(n),
+                float(rule.min_days),
+                f"sea temperature above the seasonal 90th percentile for {n} day(s) (yesterday {means[-1]:.2f} degC, "
+                f"p90 {p90:.2f} degC; heatwave from {rule.min_days} days; {rule.source})",
+            )
+        )
     return out

@@ -42,15 +42,26 @@ def evaluate(ctx: Context) -> list[Observation]:
             if rec is None or rec.anchor is None:
                 if rule.auto_anchor_fixes == 0 or len(lat) < rule.auto_anchor_fixes or rec is None:
                     continue
-                rec.anchor = (float(np.median(lat[: rule.auto_anchor_fixes])),
-                              float(np.median(lon[: rule.auto_anchor_fixes])))
+                rec.anchor = (
+                    float(np.median(lat[: rule.auto_anchor_fixes])),
+                    float(np.median(lon[: rule.auto_anchor_fixes])),
+                )
             anchor = rec.anchor
         n = rule.confirm_fixes
         d = float(haversine_m(float(np.median(lat[-n:])), float(np.median(lon[-n:])), *anchor))
-        out.append(Observation(
-            tr.site, tr.device, "mooring", tr.sensor, rule.severity, d > radius, d <= radius - rule.hysteresis_m, d, radius,
-            f"buoy {d:.0f} m from its anchor ({anchor[0]:.5f}, {anchor[1]:.5f}); watch circle {radius:.0f} m "
-            f"({rule.source})"))
+        out.append(
+            Observation(
+                tr.site,
+                tr.device,
+                "mooring",
+                tr.sensor,
+                rule.severity,
+                d > radius,
+                d <= radius - rule.hysteresis_m,
+                d,
+                radius,
+                f"buoy {d:.0f} m from its anchor ({anchor[0]:.5f}, {anchor[1]:.5f}); watch circle {radius:.0f} m "
+                f"({rule.source})",
+            )
+        )
     return out
-
-

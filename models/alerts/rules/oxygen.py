@@ -38,9 +38,20 @@ def _low(ctx: Context, kind: str) -> list[Observation]:
         if not len(v):
             continue
         trig, clear = low_state(float(v[-1]), rule.threshold_mg_l, rule.hysteresis_mg_l)
-        out.append(Observation(tr.site, tr.device, kind, tr.sensor, rule.severity, trig, clear, float(v[-1]),
-                               rule.threshold_mg_l,
-                               f"dissolved oxygen {v[-1]:.2f} mg/L (limit {rule.threshold_mg_l} mg/L; {rule.source})"))
+        out.append(
+            Observation(
+                tr.site,
+                tr.device,
+                kind,
+                tr.sensor,
+                rule.severity,
+                trig,
+                clear,
+                float(v[-1]),
+                rule.threshold_mg_l,
+                f"dissolved oxygen {v[-1]:.2f} mg/L (limit {rule.threshold_mg_l} mg/L; {rule.source})",
+            )
+        )
     return out
 
 
@@ -69,9 +80,19 @@ def evaluate_daily(ctx: Context) -> list[Observation]:
             continue
         # Scale to the full window so that a small gap does not count as hours below.
         above_h = above * rule.window_h / covered
-        out.append(Observation(
-            tr.site, tr.device, "do_daily", tr.sensor, rule.severity, above_h < rule.min_hours_above,
-            above_h >= rule.min_hours_above, above_h, rule.min_hours_above,
-            f"dissolved oxygen above {rule.threshold_mg_l} mg/L for {above_h:.1f} h of the last {rule.window_h:g} h "
-            f"(required {rule.min_hours_above:g} h; {rule.source})"))
+        out.append(
+            Observation(
+                tr.site,
+                tr.device,
+                "do_daily",
+                tr.sensor,
+                rule.severity,
+                above_h < rule.min_hours_above,
+                above_h >= rule.min_hours_above,
+                above_h,
+                rule.min_hours_above,
+                f"dissolved oxygen above {rule.threshold_mg_l} mg/L for {above_h:.1f} h of the last "
+                f"{rule.window_h:g} h (required {rule.min_hours_above:g} h; {rule.source})",
+            )
+        )
     return out

@@ -40,12 +40,24 @@ def evaluate(ctx: Context) -> list[Observation]:
         wind = vals.get("wind_speed_m_s", float("nan"))
         wave = vals.get("wave_height_m", float("nan"))
         level = storm_level(wind, wave, rule)
-        cleared = not (wind >= rule.gale_wind_m_s - rule.hysteresis_wind_m_s
-                       or wave >= rule.rough_wave_m - rule.hysteresis_wave_m)
+        cleared = not (
+            wind >= rule.gale_wind_m_s - rule.hysteresis_wind_m_s or wave >= rule.rough_wave_m - rule.hysteresis_wave_m
+        )
         severity = "critical" if level == 2 else rule.severity
         value, threshold = (wind, rule.gale_wind_m_s) if np.isfinite(wind) else (wave, rule.rough_wave_m)
-        out.append(Observation(
-            site, device, "storm", "", severity, level >= 1, cleared, value, threshold,
-            f"wind {wind:.1f} m/s (10-min mean; gale {rule.gale_wind_m_s}, storm {rule.storm_wind_m_s}), "
-            f"waves {wave:.1f} m (very rough {rule.rough_wave_m}, high {rule.high_wave_m}; {rule.source})"))
+        out.append(
+            Observation(
+                site,
+                device,
+                "storm",
+                "",
+                severity,
+                level >= 1,
+                cleared,
+                value,
+                threshold,
+                f"wind {wind:.1f} m/s (10-min mean; gale {rule.gale_wind_m_s}, storm {rule.storm_wind_m_s}), "
+                f"waves {wave:.1f} m (very rough {rule.rough_wave_m}, high {rule.high_wave_m}; {rule.source})",
+            )
+        )
     return out
