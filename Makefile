@@ -23,6 +23,7 @@ system-deps:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/lint_imports.py
 
 test: venv system-deps lint
 	$(BIN)/python -m pytest

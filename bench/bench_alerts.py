@@ -22,8 +22,8 @@ from blueranch.models.alerts.lifecycle import Engine
 from blueranch.models.alerts.rules.base import Observation
 from blueranch.models.alerts.series import fetch_frames
 from blueranch.models.alerts.store import Store
-from blueranch.models.alerts.synthetic import DAY_MS, MIN_MS, T0_MS, diel_do, write_series
 from blueranch.models.alerts.worker import Worker
+from blueranch.testing.alerts_synthetic import DAY_MS, MIN_MS, T0_MS, diel_do, write_series
 from blueranch.testing.services import InfluxDB
 
 

@@ -19,7 +19,7 @@ from blueranch.models.carbon.biomass import build_series
 from blueranch.models.carbon.budget import Inputs, compute_budget
 from blueranch.models.carbon.config import AssetConfig, CarbonConfig, DetectionConfig
 from blueranch.models.carbon.periods import Period, periods_between
-from blueranch.models.carbon.synthetic import START_MS, make_fleet
+from blueranch.testing.carbon_synthetic import START_MS, make_fleet
 
 UNITS = 300
 YEAR_START_MS = START_MS - 59 * 86_400_000  # 2026-01-01
@@ -84,7 +84,7 @@ def _accuracy(ctx) -> dict:
         return {"carbon_accuracy_skipped": "firmware_sim not installed"}
     if "dachen" not in builtin_names():
         return {"carbon_accuracy_skipped": "no dachen scenario"}
-    from blueranch.models.carbon.accuracy import run_accuracy
+    from blueranch.testing.carbon_accuracy import run_accuracy
     from blueranch.testing.services import InfluxDB, Mosquitto
 
     days = 73 if ctx.quick else 365

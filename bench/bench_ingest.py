@@ -30,10 +30,10 @@ import yaml
 
 from blueranch.contracts import mqtt as contract
 from blueranch.influxdb import InfluxClient
-from blueranch.ingest.loadgen import Publisher, payload, stream
-from blueranch.ingest.testing import count_points
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import blueranch_command
+from blueranch.testing.ingest_checks import count_points
+from blueranch.testing.loadgen import Publisher, payload, stream
 from blueranch.testing.services import InfluxDB, Mosquitto, find_binary
 from blueranch.testing.wait import wait_until
 

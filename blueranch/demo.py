@@ -9,7 +9,7 @@ What it starts (every process in its own group, all stopped on Ctrl-C or SIGTERM
   ``shore-01`` (the island's Modbus grid energy meter and diesel flow meter);
 - the ingest worker, the carbon worker and the alert worker;
 - a history feed: ``--history-days`` of the scenario's load cells, simulated as fast as possible from 1 January
-  and published as contract telemetry (``blueranch carbon sim-feed``), so the year-to-date budget has a past.
+  and published as contract telemetry (``blueranch sim feed``), so the year-to-date budget has a past.
 
 Then it prints readings as they land and, every ``--budget-every-s``, the live island budget from the carbon
 worker's ``carbon_budget`` points (year to date, with the 95 % interval), and the open alerts.
@@ -236,8 +236,8 @@ def group(
             sup.start(
                 "history",
                 blueranch_command(
-                    "carbon",
-                    "sim-feed",
+                    "sim",
+                    "feed",
                     "--mqtt",
                     broker.url,
                     "--scenario",

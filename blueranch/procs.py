@@ -8,12 +8,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from blueranch.testing.services import die_with_parent
-
 
 def blueranch_command(*args: str) -> list[str]:
     """``blueranch ARGS`` run with this interpreter (works in a venv without the script on PATH)."""
     return [sys.executable, "-m", "blueranch", *args]
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies (PR_SET_PDEATHSIG), so a test
+    run or demo that is itself killed leaves no broker or database behind. A no-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 class Supervisor:

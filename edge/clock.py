@@ -1,4 +1,4 @@
-"""Wall clock or the simulator's accelerated clock (agreement 4 in the project brief).
+"""Wall clock or the simulator's accelerated clock (the clock file of docs/simulator.md, 'Commands', ``--clock-file``).
 
 The simulator writes ``{"wall_epoch_s", "sim_epoch_s", "speed"}`` to a clock file; simulated time is
 ``sim_epoch_s + (now - wall_epoch_s) * speed``. With a clock file the agent timestamps readings and

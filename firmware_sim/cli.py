@@ -116,7 +116,7 @@ def validate(scenario: str) -> None:
     "--clock-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the simulated clock here for the edge agent (agreement 4).",
+    help="Write the simulated clock here for the edge agent (docs/simulator.md, 'Commands').",
 )
 @click.option(
     "--tcp-base-port",
@@ -188,3 +188,35 @@ def run(
     except OSError as exc:  # a busy TCP port, an unreachable broker, an unwritable truth file
         raise click.ClickException(str(exc.strerror or exc)) from None
     click.echo("sim stopped: " + ", ".join(f"{k}={v}" for k, v in counts.items()), err=True)
+
+
+@group.command("feed")
+@click.option("--mqtt", "mqtt_url", default="mqtt://127.0.0.1:1883", show_default=True)
+@click.option("--scenario", default="dachen", show_default=True, help="Scenario name or YAML path.")
+@click.option("--days", type=click.FloatRange(0.01, 3660), help="Simulated days (default: the scenario's).")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--truth-out", type=click.Path(dir_okay=False), required=True, help="Ground-truth JSON Lines file.")
+def feed(mqtt_url: str, scenario: str, days: float | None, seed: int, truth_out: str) -> None:
+    """The scenario's load cells as contract telemetry straight to MQTT, as fast as it can (no edge agent).
+
+    Publishes each load-cell reading from its edge device, as a gateway would forward it
+    (firmware_sim/feed.py): the demo's history and the carbon accuracy test. Pair it with
+    'blueranch ingest run' and 'blueranch carbon worker'.
+    """
+    import json
+
+    from blueranch.sim.engine import Simulation
+    from blueranch.sim.feed import ContractPublisher, run_simulation
+
+    sc = _scenario(scenario)
+    if days is not None:
+        sc = sc.model_copy(update={"days": days})
+    sc = sc.model_copy(update={"devices": [d for d in sc.devices if d.kind == "load_cell"]})
+    stats = run_simulation(Simulation(sc, seed=seed), ContractPublisher(mqtt_url, sc.site), Path(truth_out))
+    summary = {
+        "samples_published": stats.samples_published,
+        "messages": stats.messages,
+        "garbled_dropped": stats.garbled_dropped,
+        "truth_records": stats.truth_records,
+    }
+    click.echo(json.dumps(summary))

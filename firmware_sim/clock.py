@@ -1,4 +1,4 @@
-"""Simulated time across processes (agreement 4): the clock file.
+"""Simulated time across processes (docs/simulator.md, 'Commands', ``--clock-file``): the clock file.
 
 ``{"wall_epoch_s", "sim_epoch_s", "speed"}``; sim time = ``sim_epoch_s + (now - wall_epoch_s) * speed``.
 At ``--speed max`` there is no constant speed: the simulator rewrites the file about once a wall second

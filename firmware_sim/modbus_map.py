@@ -30,7 +30,7 @@ class Register:
         return 1 if self.type in ("uint16", "int16") else 2
 
 
-#: Register maps per device kind (agreement 2 in the common brief, documented in docs/simulator.md).
+#: Register maps per device kind (documented in docs/simulator.md, 'Modbus RTU slaves').
 REGISTER_MAPS: dict[str, tuple[Register, ...]] = {
     "load_cell": (Register(0x0000, "load_kg"),),
     "energy_meter": (Register(0x0000, "grid_kwh_total"), Register(0x0002, "power_kw")),

@@ -1,4 +1,4 @@
-"""LoRa-style sensor nodes over MQTT (agreement 1): topic ``nodes/{node_id}/up``, JSON payload
+"""LoRa-style sensor nodes over MQTT (docs/simulator.md, 'MQTT nodes'): topic ``nodes/{node_id}/up``, JSON payload
 ``{"node", "fcnt", "time", "values"}`` with the node's own clock in ``time`` and contract quantity names
 as ``values`` keys. A garbled frame is published as a truncated payload (invalid JSON), as a radio CRC
 miss passed on by a permissive gateway would be.

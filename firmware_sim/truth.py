@@ -1,4 +1,4 @@
-"""The ground-truth file (``--truth-out``): JSON Lines, the format of agreement 3, documented in
+"""The ground-truth file (``--truth-out``): JSON Lines, the format documented in
 docs/simulator.md. The first line is the ``meta`` record built here; the engine produces the rest.
 """
 

@@ -19,20 +19,11 @@ from pathlib import Path
 
 import requests
 
+from blueranch.procs import die_with_parent
+
 
 class ServiceError(RuntimeError):
     pass
-
-
-def die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM it when its parent dies (PR_SET_PDEATHSIG), so a test
-    run or demo that is itself killed leaves no broker or database behind. A no-op elsewhere."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def free_port() -> int:

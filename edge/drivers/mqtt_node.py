@@ -1,6 +1,6 @@
 """Wireless sensor nodes (LoRa gateways, reef monitor) that publish to a local MQTT broker.
 
-Agreement 1 of the project brief: topic ``nodes/{node_id}/up``, JSON
+The node uplink of docs/simulator.md, 'MQTT nodes': topic ``nodes/{node_id}/up``, JSON
 ``{"node": "lc-m1-01", "fcnt": 123, "time": "2026-11-21T14:00:00.000Z", "values": {"load_kg": 812.3}}``;
 ``time`` is the node's own UTC clock and is kept; ``values`` keys are contract quantity names.
 

@@ -98,13 +98,8 @@ def compute_cmd(input_path: str, draws: int, seed: int) -> None:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
+    required=True,
     help="Carbon config YAML (deploy/blueranch/carbon.yaml); unknown keys are errors.",
-)
-@click.option(
-    "--from-truth",
-    "truth_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Build the config from a simulator truth file's meta line instead (agreement 3).",
 )
 @click.option(
     "--interval-s", default=300.0, show_default=True, type=click.FloatRange(1, 86400), help="Seconds between cycles."
@@ -115,8 +110,7 @@ def compute_cmd(input_path: str, draws: int, seed: int) -> None:
 def worker_cmd(
     influx_url: str,
     database: str,
-    config_path: str | None,
-    truth_path: str | None,
+    config_path: str,
     interval_s: float,
     once: bool,
     influx_username: str | None,
@@ -130,7 +124,7 @@ def worker_cmd(
     from blueranch.models.carbon.worker import CarbonWorker
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = _config(config_path, truth_path)
+    cfg = load_config_or_exit(config_path)
     client = InfluxClient(
         influx_url, database, username=influx_username, password=os.environ.get("BLUERANCH_INFLUX_PASSWORD")
     )
@@ -154,20 +148,6 @@ def worker_cmd(
         interval_s,
     )
     worker.run(interval_s, stop)
-
-
-def _config(config_path: str | None, truth_path: str | None):
-    if bool(config_path) == bool(truth_path):
-        _fail("give exactly one of --config FILE or --from-truth FILE")
-    if config_path:
-        return load_config_or_exit(config_path)
-    from blueranch.models.carbon.config import config_from_truth_meta
-    from blueranch.models.carbon.truth import read_meta
-
-    try:
-        return config_from_truth_meta(read_meta(truth_path))
-    except (OSError, ValueError, KeyError, ValidationError) as exc:
-        _fail(f"truth file {truth_path}: {exc}")
 
 
 def _date(value: str, option: str, end: bool) -> int:
@@ -196,13 +176,8 @@ def _date(value: str, option: str, end: bool) -> int:
     type=click.Path(dir_okay=False),
     envvar="BLUERANCH_CARBON_CONFIG",
     show_envvar=True,
+    required=True,
     help="Carbon config YAML.",
-)
-@click.option(
-    "--from-truth",
-    "truth_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Build the config from a simulator truth file's meta line instead.",
 )
 @click.option("--from", "date_from", required=True, help="First day (YYYY-MM-DD, UTC) or RFC 3339 time.")
 @click.option("--to", "date_to", required=True, help="Last day, included (YYYY-MM-DD) or RFC 3339 end (excluded).")
@@ -214,8 +189,7 @@ def report_cmd(
     influx_url: str,
     database: str,
     site: str,
-    config_path: str | None,
-    truth_path: str | None,
+    config_path: str,
     date_from: str,
     date_to: str,
     out_dir: str,
@@ -231,7 +205,7 @@ def report_cmd(
     from blueranch.models.carbon.report import write_report
     from blueranch.models.carbon.worker import CarbonWorker
 
-    cfg = _config(config_path, truth_path)
+    cfg = load_config_or_exit(config_path)
     if site != cfg.site:
         _fail(f"--site: {site!r} is not the config's site {cfg.site!r}")
     if price_per_t_co2e is not None:
@@ -245,11 +219,7 @@ def report_cmd(
     if end_ms <= start_ms:
         _fail(f"--to: {date_to!r} must be after --from {date_from!r}")
     args = ["blueranch", "carbon", "report", "--influx", influx_url, "--database", database, "--site", site]
-    args += (
-        ["--config", str(Path(config_path).resolve())]
-        if config_path
-        else ["--from-truth", str(Path(truth_path).resolve())]
-    )
+    args += ["--config", str(Path(config_path).resolve())]
     args += ["--from", date_from, "--to", date_to, "--out", out_dir]
     args += ["--price-per-t-co2e", f"{price_per_t_co2e:g}"] if price_per_t_co2e is not None else []
     args += ["--draws", str(draws)] if draws else []
@@ -274,45 +244,6 @@ def report_cmd(
                 "net_emissions_t_co2e": round(site_total.net_emissions_t_co2e, 6),
                 "data_sha256": result.data_sha256,
                 "parameters_sha256": result.parameters_sha256,
-            }
-        )
-    )
-
-
-@group.command("sim-feed")
-@click.option("--mqtt", "mqtt_url", default="mqtt://127.0.0.1:1883", show_default=True)
-@click.option("--scenario", default="dachen", show_default=True, help="Simulator scenario name or YAML path.")
-@click.option("--days", type=click.FloatRange(0.01, 3660), help="Simulated days (default: the scenario's).")
-@click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--truth-out", type=click.Path(dir_okay=False), required=True, help="Ground-truth JSON Lines file.")
-def sim_feed_cmd(mqtt_url: str, scenario: str, days: float | None, seed: int, truth_out: str) -> None:
-    """Demo/test feed: the simulator's load cells as contract telemetry straight to MQTT (no edge agent).
-
-    Runs the scenario as fast as it can and publishes its load-cell readings from their edge devices
-    (models/carbon/simbridge.py); pair it with 'blueranch ingest run' and 'blueranch carbon worker'.
-    """
-    try:
-        from blueranch.sim.engine import Simulation
-        from blueranch.sim.scenario import ScenarioError, load_scenario
-    except ImportError as exc:
-        _fail(f"sim-feed needs the simulator (pip install 'blueranch[sim]'): {exc}")
-    from blueranch.models.carbon.simbridge import ContractPublisher, run_simulation
-
-    try:
-        sc = load_scenario(scenario)
-    except ScenarioError as exc:
-        _fail(str(exc))
-    if days is not None:
-        sc = sc.model_copy(update={"days": days})
-    sc = sc.model_copy(update={"devices": [d for d in sc.devices if d.kind == "load_cell"]})
-    stats = run_simulation(Simulation(sc, seed=seed), ContractPublisher(mqtt_url, sc.site), Path(truth_out))
-    click.echo(
-        json.dumps(
-            {
-                "samples_published": stats.samples_published,
-                "messages": stats.messages,
-                "garbled_dropped": stats.garbled_dropped,
-                "truth_records": stats.truth_records,
             }
         )
     )

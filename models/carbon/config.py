@@ -1,13 +1,12 @@
 """Typed carbon configuration (``deploy/blueranch/carbon.yaml``); unknown keys are errors.
 
 Every number that is not a measurement carries a ``source`` (citation or stated assumption) next to it;
-the MRV report prints them. :func:`config_from_truth_meta` builds a config from the simulator's truth
-file meta line (agreement 3/5).
+the MRV report prints them. For simulated runs, :func:`blueranch.testing.carbon_truth.config_from_truth_meta`
+builds a config from a simulator truth file's meta line.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +31,7 @@ class _Strict(BaseModel):
 
 class Calibration(_Strict):
     """Load cell -> wet biomass: ``wet_kg_line = (load_kg - tare_kg) x wet_per_submerged``;
-    asset wet biomass = ``wet_kg_line x lines_per_sensor`` (agreement 3)."""
+    asset wet biomass = ``wet_kg_line x lines_per_sensor`` (docs/carbon.md, 'Calibration')."""
 
     tare_kg: float = Field(ge=-1000, le=100_000)
     wet_per_submerged: float = Field(gt=0, le=100)
@@ -284,32 +283,3 @@ def load_config(path: str | Path) -> CarbonConfig:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a carbon config must be a YAML mapping")
     return CarbonConfig.model_validate(data)
-
-
-def config_from_truth_meta(meta: dict, source: str = "simulator truth file meta line") -> CarbonConfig:
-    """Build a config from the simulator's truth meta (agreement 3): bivalve and macroalgae assets with
-    their load-cell calibration. Reef and pen assets are left to the site config."""
-    assets = []
-    for a in meta["assets"]:
-        if a["kind"] not in ("bivalve", "macroalgae"):
-            continue
-        assets.append(
-            AssetConfig(
-                asset=a["asset"],
-                farm=a["farm"],
-                kind=a["kind"],
-                group=a["group"],
-                sensor=a.get("sensor"),
-                device=a.get("device"),
-                calibration=Calibration(
-                    tare_kg=a["tare_kg"],
-                    wet_per_submerged=a["wet_per_submerged"],
-                    lines_per_sensor=a["lines_per_sensor"],
-                    source=source,
-                ),
-            )
-        )
-    start = meta.get("start")
-    return CarbonConfig(
-        site=meta["site"], assets=assets, start=datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
-    )

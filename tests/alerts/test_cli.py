@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from blueranch.cli import main
 from blueranch.contracts.influx import MEASUREMENTS
-from blueranch.models.alerts.synthetic import MIN_MS, T0_MS, write_series
+from blueranch.testing.alerts_synthetic import MIN_MS, T0_MS, write_series
 from blueranch.testing.services import free_port
 
 pytestmark = pytest.mark.integration

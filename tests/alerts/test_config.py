@@ -116,7 +116,7 @@ def test_harvest_log_lines_and_errors(tmp_path):
 
 
 def test_config_from_truth_meta():
-    from blueranch.models.alerts.truth import config_from_truth_meta
+    from blueranch.testing.alerts_truth import config_from_truth_meta
 
     meta = {
         "type": "meta",

@@ -21,7 +21,7 @@ from blueranch.models.alerts.rules.heatwave import (
 from blueranch.models.alerts.rules.mooring import haversine_m
 from blueranch.models.alerts.rules.oxygen import hours_above, low_state
 from blueranch.models.alerts.rules.storm import storm_level
-from blueranch.models.alerts.synthetic import DAY_MS, HOUR_MS, MIN_MS, T0_MS, diel_do
+from blueranch.testing.alerts_synthetic import DAY_MS, HOUR_MS, MIN_MS, T0_MS, diel_do
 
 
 def test_low_state_hysteresis():

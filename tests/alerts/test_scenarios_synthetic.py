@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blueranch.models.alerts.synthetic import DAY_MS, HOUR_MS, MIN_MS, T0_MS, diel_do, write_series
+from blueranch.testing.alerts_synthetic import DAY_MS, HOUR_MS, MIN_MS, T0_MS, diel_do, write_series
 
 pytestmark = pytest.mark.integration
 SITE = "dachen"

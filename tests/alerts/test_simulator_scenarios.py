@@ -1,10 +1,10 @@
 """Simulator scenarios -> contract points in the real InfluxDB -> alert replay, checked against the
-truth file's events (agreement 3) and the lead times of docs/alerts.md.
+truth file's events (docs/simulator.md, 'Truth file') and the lead times of docs/alerts.md.
 
 Readings are mapped as the edge agent publishes them: ``device`` = the simulator device's
 ``edge_device``, ``sensor`` = the simulator device id, with its ``asset``/``farm``; frames garbled on
 the wire are dropped (the edge rejects them). The alert config comes from the truth meta line
-(:func:`blueranch.models.alerts.truth.config_from_truth_meta`); the truth file is the harvest log.
+(:func:`blueranch.testing.alerts_truth.config_from_truth_meta`); the truth file is the harvest log.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from blueranch.contracts.influx import Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.models.alerts.config import deep_merge
-from blueranch.models.alerts.truth import config_from_truth_meta
+from blueranch.testing.alerts_truth import config_from_truth_meta
 
 engine = pytest.importorskip("blueranch.sim.engine")
 scenario_mod = pytest.importorskip("blueranch.sim.scenario")

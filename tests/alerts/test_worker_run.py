@@ -14,8 +14,8 @@ from blueranch.influxdb import InfluxClient
 from blueranch.models.alerts.config import AlertsConfig
 from blueranch.models.alerts.metrics import Metrics
 from blueranch.models.alerts.store import Store
-from blueranch.models.alerts.synthetic import DAY_MS, MIN_MS, write_series
 from blueranch.models.alerts.worker import Worker
+from blueranch.testing.alerts_synthetic import DAY_MS, MIN_MS, write_series
 from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The carbon tests' synthetic scenario (helpers live in :mod:`blueranch.models.carbon.synthetic`)."""
+"""The carbon tests' synthetic scenario (helpers live in :mod:`blueranch.testing.carbon_synthetic`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from blueranch.models.carbon.config import AssetConfig, CarbonConfig, MeterConfig
-from blueranch.models.carbon.synthetic import START_MS, make_asset
+from blueranch.testing.carbon_synthetic import START_MS, make_asset
 
 
 @pytest.fixture(scope="module")

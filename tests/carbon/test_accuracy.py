@@ -1,6 +1,6 @@
 """Accuracy through the whole pipeline on the simulator's dachen scenario (default fault rates).
 
-simulator -> contract telemetry (direct contract publisher, blueranch.models.carbon.simbridge) -> real Mosquitto ->
+simulator -> contract telemetry (direct contract publisher, blueranch.sim.feed) -> real Mosquitto ->
 ``blueranch ingest run`` -> real InfluxDB -> carbon worker: the ytd mussel (bivalve) and kelp (macroalgae)
 sinks are within 5 % of the same method applied to the simulator's ground truth. The suite runs the first
 73 days of the year (growth season before the harvests); ``bench/bench_carbon.py`` runs the full year.
@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("blueranch.sim.engine", reason="the simulator's Python API has not landed")
 scenario_mod = pytest.importorskip("blueranch.sim.scenario")
 
-from blueranch.models.carbon.accuracy import CATEGORIES, run_accuracy  # noqa: E402
+from blueranch.testing.carbon_accuracy import CATEGORIES, run_accuracy  # noqa: E402
 
 
 @pytest.mark.slow
@@ -34,7 +34,7 @@ def test_sim_feed_cli_publishes_contract_telemetry(mosquitto, tmp_path, blueranc
 
     truth = tmp_path / "truth.jsonl"
     r = subprocess.run(
-        [blueranch_bin, "carbon", "sim-feed", "--mqtt", mosquitto.url, "--days", "0.25", "--truth-out", str(truth)],
+        [blueranch_bin, "sim", "feed", "--mqtt", mosquitto.url, "--days", "0.25", "--truth-out", str(truth)],
         capture_output=True,
         text=True,
         timeout=240,

@@ -7,7 +7,7 @@ import pytest
 
 from blueranch.models.carbon.biomass import bin_means, build_series, in_windows, robust_noise, running_median, to_wet_t
 from blueranch.models.carbon.config import Calibration, DetectionConfig, HarvestWindow
-from blueranch.models.carbon.synthetic import START_MS, make_asset
+from blueranch.testing.carbon_synthetic import START_MS, make_asset
 
 DET = DetectionConfig()
 CAL = Calibration(tare_kg=20, wet_per_submerged=4, lines_per_sensor=50, source="test")
@@ -22,7 +22,7 @@ def flat(n=1000, level_kg=120.0, noise=0.3, seed=0):
     return t, v, np.ones(n, dtype=np.int64)
 
 
-def test_calibration_agreement_3():
+def test_calibration_of_docs_carbon_md():
     # wet_kg_line = (120 - 20) x 4 = 400 kg; asset = 400 x 50 lines = 20 t
     assert to_wet_t(np.array([120.0]), CAL)[0] == pytest.approx(20.0)
 

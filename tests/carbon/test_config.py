@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from blueranch.models.carbon.config import CarbonConfig, config_from_truth_meta, load_config
+from blueranch.models.carbon.config import CarbonConfig, load_config
+from blueranch.testing.carbon_truth import config_from_truth_meta
 
 REPO = Path(__file__).resolve().parents[2]
 ASSET = {

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from blueranch.models.carbon.synthetic import write_scenario
+from blueranch.testing.carbon_synthetic import write_scenario
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

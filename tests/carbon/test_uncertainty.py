@@ -13,8 +13,8 @@ from blueranch.models.carbon.coefficients import load_coefficients
 from blueranch.models.carbon.config import AssetConfig, CarbonConfig, DetectionConfig, MeterConfig, UncertaintyConfig
 from blueranch.models.carbon.periods import ms, periods_between
 from blueranch.models.carbon.sources import MeterSeries
-from blueranch.models.carbon.synthetic import make_asset
 from blueranch.models.carbon.uncertainty import SinkSampler, interval95, u_coefficient, u_product, u_sum
+from blueranch.testing.carbon_synthetic import make_asset
 
 UNC = UncertaintyConfig()
 

@@ -14,8 +14,8 @@ from blueranch.models.carbon.biomass import build_series
 from blueranch.models.carbon.budget import Inputs, compute_budget
 from blueranch.models.carbon.periods import periods_between
 from blueranch.models.carbon.sources import MeterSeries
-from blueranch.models.carbon.synthetic import START_MS, load_points, write_points, write_scenario
 from blueranch.models.carbon.worker import CarbonWorker
+from blueranch.testing.carbon_synthetic import START_MS, load_points, write_points, write_scenario
 
 DAY_MS = 86_400_000
 

@@ -197,8 +197,8 @@ def _ingest(mosquitto, influxdb, influx, tmp_path, blueranch_bin, site: str, mes
 def _workers(influx, tmp_path, scenario, meta: dict, end: datetime) -> None:
     from blueranch.models.alerts.config import AlertsConfig
     from blueranch.models.alerts.worker import Worker
-    from blueranch.models.carbon.config import config_from_truth_meta
     from blueranch.models.carbon.worker import CarbonWorker
+    from blueranch.testing.carbon_truth import config_from_truth_meta
 
     cfg = config_from_truth_meta(meta).model_copy(
         update={"start": scenario.start, "price_per_t_co2e": PRICE_PER_T_CO2E}

@@ -1,5 +1,5 @@
 """The agent against the project's simulator (firmware_sim, single-buoy scenario) and a real Mosquitto:
-every sensor of the buoy reports, in simulated time (agreement 4 clock file), with battery and RSSI in
+every sensor of the buoy reports, in simulated time (the simulator's clock file), with battery and RSSI in
 the retained status. The simulator's ground truth is its own business; here the protocols are."""
 
 import json

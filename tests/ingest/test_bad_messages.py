@@ -7,8 +7,8 @@ import json
 import pytest
 
 from blueranch.contracts import mqtt as contract
-from blueranch.ingest.loadgen import Publisher, payload
-from blueranch.ingest.testing import Collector, count_points, error_rows
+from blueranch.testing.ingest_checks import Collector, count_points, error_rows
+from blueranch.testing.loadgen import Publisher, payload
 from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,8 @@ import requests
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.influx import MEASUREMENTS
-from blueranch.ingest.loadgen import Publisher, stream
-from blueranch.ingest.testing import count_points
+from blueranch.testing.ingest_checks import count_points
+from blueranch.testing.loadgen import Publisher, stream
 from blueranch.testing.services import free_port
 from blueranch.testing.wait import wait_until
 

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from blueranch.influxdb import InfluxClient
-from blueranch.ingest.loadgen import Publisher, stream
-from blueranch.ingest.testing import count_points
 from blueranch.procs import Supervisor, blueranch_command
+from blueranch.testing.ingest_checks import count_points
+from blueranch.testing.loadgen import Publisher, stream
 from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration

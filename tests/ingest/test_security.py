@@ -9,10 +9,10 @@ import pytest
 
 from blueranch.contracts import mqtt as contract
 from blueranch.influxdb import InfluxClient, InfluxError
-from blueranch.ingest.loadgen import payload
-from blueranch.ingest.testing import count_points
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
+from blueranch.testing.ingest_checks import count_points
+from blueranch.testing.loadgen import payload
 from blueranch.testing.services import Mosquitto, find_binary
 from blueranch.testing.wait import wait_until
 

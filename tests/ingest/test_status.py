@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from blueranch.contracts import mqtt as contract
-from blueranch.ingest.testing import error_rows
 from blueranch.mqttc import make_client, parse_url
+from blueranch.testing.ingest_checks import error_rows
 from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration

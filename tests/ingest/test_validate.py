@@ -9,8 +9,8 @@ import pytest
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError
 from blueranch.ingest.config import IngestConfig, load_config
-from blueranch.ingest.loadgen import payload
 from blueranch.ingest.validate import ErrorClock, Validator
+from blueranch.testing.loadgen import payload
 
 NOW = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)

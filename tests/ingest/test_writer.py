@@ -11,9 +11,9 @@ import pytest
 from blueranch.contracts import mqtt as contract
 from blueranch.influxdb import InfluxClient
 from blueranch.ingest.config import RetryConfig
-from blueranch.ingest.loadgen import Publisher
-from blueranch.ingest.testing import Collector, count_points, error_rows
 from blueranch.ingest.writer import Stopped, Writer
+from blueranch.testing.ingest_checks import Collector, count_points, error_rows
+from blueranch.testing.loadgen import Publisher
 from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration

@@ -45,7 +45,7 @@ def test_same_seed_same_truth_bytes(tmp_path):
     assert outs[0] == outs[1] and len(outs[0]) > 10_000
 
 
-def test_nodes_publish_agreement_payloads_with_simulated_time(tmp_path, mosquitto):
+def test_nodes_publish_documented_payloads_with_simulated_time(tmp_path, mosquitto):
     got: list[tuple[str, bytes]] = []
     done = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sim-test-sub")

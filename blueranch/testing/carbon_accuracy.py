@@ -1,9 +1,9 @@
 """Accuracy of the live budget against the simulator's ground truth, through the whole pipeline.
 
-simulator (``dachen``, default fault rates) -> contract telemetry (:mod:`blueranch.models.carbon.simbridge`) -> real
+simulator (``dachen``, default fault rates) -> contract telemetry (:mod:`blueranch.sim.feed`) -> real
 Mosquitto -> ``blueranch ingest run`` (a real process) -> real InfluxDB -> :class:`CarbonWorker` (one
 cycle, writing ``carbon_budget``) -> the ytd sinks per category read back from InfluxDB, compared with
-the same method applied to the truth file (:mod:`blueranch.models.carbon.truth`).
+the same method applied to the truth file (:mod:`blueranch.testing.carbon_truth`).
 
 Used by ``tests/carbon/test_accuracy.py`` (a shorter period) and ``bench/bench_carbon.py`` (the full year).
 """
@@ -21,12 +21,18 @@ import yaml
 from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
 from blueranch.influxdb import InfluxClient
 from blueranch.models.carbon.budget import compute_budget
-from blueranch.models.carbon.config import CarbonConfig, config_from_truth_meta
+from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.periods import Period
-from blueranch.models.carbon.simbridge import ContractPublisher, harvest_windows, run_simulation, with_harvest_windows
-from blueranch.models.carbon.truth import read_truth, truth_inputs
 from blueranch.models.carbon.worker import CarbonWorker
 from blueranch.procs import Supervisor, blueranch_command
+from blueranch.sim.feed import ContractPublisher, run_simulation
+from blueranch.testing.carbon_truth import (
+    config_from_truth_meta,
+    harvest_windows,
+    read_truth,
+    truth_inputs,
+    with_harvest_windows,
+)
 from blueranch.testing.wait import Timeout, wait_until
 
 CATEGORIES = ("bivalve", "macroalgae")

@@ -1,4 +1,4 @@
-"""The simulator's ground truth file (agreement 3) as budget inputs: the same method applied to the truth.
+"""The simulator's ground truth file (docs/simulator.md, 'Truth file') as budget inputs: the same method applied to the truth.
 
 Only ``meta``, ``biomass`` (hourly true standing wet biomass per asset) and the ``harvest``/``loss``
 events are used; other record types are skipped. The truth becomes :class:`AssetSeries` records whose
@@ -17,7 +17,7 @@ import numpy as np
 
 from blueranch.models.carbon.biomass import AssetSeries, Decline
 from blueranch.models.carbon.budget import Inputs
-from blueranch.models.carbon.config import CarbonConfig
+from blueranch.models.carbon.config import AssetConfig, Calibration, CarbonConfig, HarvestWindow
 
 
 def _ms(text: str) -> int:
@@ -92,3 +92,46 @@ def truth_inputs(truth: Truth, cfg: CarbonConfig) -> Inputs:
             a.asset, times, wet, times, times, np.ones(times.size, dtype=np.int64), wet, ft, h, lo, events, 0.0, det
         )
     return Inputs(assets)
+
+
+def config_from_truth_meta(meta: dict, source: str = "simulator truth file meta line") -> CarbonConfig:
+    """Build a config from the simulator's truth meta (docs/simulator.md, 'Truth file'): bivalve and macroalgae assets with
+    their load-cell calibration. Reef and pen assets are left to the site config."""
+    assets = []
+    for a in meta["assets"]:
+        if a["kind"] not in ("bivalve", "macroalgae"):
+            continue
+        assets.append(
+            AssetConfig(
+                asset=a["asset"],
+                farm=a["farm"],
+                kind=a["kind"],
+                group=a["group"],
+                sensor=a.get("sensor"),
+                device=a.get("device"),
+                calibration=Calibration(
+                    tare_kg=a["tare_kg"],
+                    wet_per_submerged=a["wet_per_submerged"],
+                    lines_per_sensor=a["lines_per_sensor"],
+                    source=source,
+                ),
+            )
+        )
+    start = meta.get("start")
+    return CarbonConfig(
+        site=meta["site"], assets=assets, start=datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+    )
+
+
+def harvest_windows(scenario) -> dict[str, list[HarvestWindow]]:
+    """Each farmed asset's harvest season from a simulator scenario (the farm's harvest calendar)."""
+    return {
+        a.id: [HarvestWindow(start=a.harvest_start, days=a.harvest_days)] for a in scenario.assets if a.harvest_start
+    }
+
+
+def with_harvest_windows(cfg: CarbonConfig, windows: dict[str, list[HarvestWindow]], source: str) -> CarbonConfig:
+    assets: list[AssetConfig] = [
+        a.model_copy(update={"harvest_windows": windows.get(a.asset, []), "harvest_source": source}) for a in cfg.assets
+    ]
+    return cfg.model_copy(update={"assets": assets})

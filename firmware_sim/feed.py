@@ -5,7 +5,7 @@ telemetry (``blueranch/v1/{site}/{edge_device}/telemetry``, QoS 1), batched per 
 with the device's own clock (clock skew included), as an edge gateway would forward them. Frames the
 simulator garbled on the radio are dropped (the gateway's parser rejects them) and counted; values outside
 the contract's physical range are dropped and counted (the edge's gross-range QC would fail them).
-The truth records go to a JSON Lines file (agreement 3). The rest of the path - Mosquitto, ``blueranch
+The truth records go to a JSON Lines file (docs/simulator.md, 'Truth file'). The rest of the path - Mosquitto, ``blueranch
 ingest run``, InfluxDB, the carbon worker - is the real one.
 """
 
@@ -21,7 +21,6 @@ from pathlib import Path
 
 from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
 from blueranch.contracts.quantities import QUANTITIES
-from blueranch.models.carbon.config import AssetConfig, CarbonConfig, HarvestWindow
 from blueranch.mqttc import make_client, parse_url
 
 log = logging.getLogger("blueranch.carbon.simbridge")
@@ -117,20 +116,6 @@ def run_simulation(sim, publisher: ContractPublisher, truth_path: Path) -> Bridg
                 truth.write(json.dumps(item, separators=(",", ":")) + "\n")
                 publisher.stats.truth_records += 1
     return publisher.close()
-
-
-def harvest_windows(scenario) -> dict[str, list[HarvestWindow]]:
-    """Each farmed asset's harvest season from a simulator scenario (the farm's harvest calendar)."""
-    return {
-        a.id: [HarvestWindow(start=a.harvest_start, days=a.harvest_days)] for a in scenario.assets if a.harvest_start
-    }
-
-
-def with_harvest_windows(cfg: CarbonConfig, windows: dict[str, list[HarvestWindow]], source: str) -> CarbonConfig:
-    assets: list[AssetConfig] = [
-        a.model_copy(update={"harvest_windows": windows.get(a.asset, []), "harvest_source": source}) for a in cfg.assets
-    ]
-    return cfg.model_copy(update={"assets": assets})
 
 
 def count_by_sensor(stats: BridgeStats) -> Iterable[tuple[str, int]]:
