@@ -5,8 +5,8 @@ telemetry (``blueranch/v1/{site}/{edge_device}/telemetry``, QoS 1), batched per 
 with the device's own clock (clock skew included), as an edge gateway would forward them. Frames the
 simulator garbled on the radio are dropped (the gateway's parser rejects them) and counted; values outside
 the contract's physical range are dropped and counted (the edge's gross-range QC would fail them).
-The truth records go to a JSON Lines file (docs/simulator.md, 'Truth file'). The rest of the path - Mosquitto, ``blueranch
-ingest run``, InfluxDB, the carbon worker - is the real one.
+The truth records go to a JSON Lines file (docs/simulator.md, 'Truth file'). The rest of the path -
+Mosquitto, ``blueranch ingest run``, InfluxDB, the carbon worker - is the real one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Alert config from a simulator truth file's ``meta`` line (docs/simulator.md, 'Truth file'), for back-tests on simulated runs.
+"""Alert config from a simulator truth file's ``meta`` line (docs/simulator.md, 'Truth file'), for
+back-tests on simulated runs.
 
 The simulator's devices are sensors of edge devices (``edge_device``), as the edge agent publishes
 them: ``device`` = the edge agent, ``sensor`` = the simulator's device id. The truth file itself is a

@@ -2,7 +2,8 @@
 
 A line grows logistically from its seed biomass, is harvested (a step to near empty), suffers storm
 losses (partial steps), and its load cell adds Gaussian noise, spikes, QC-flagged faults and gaps, as
-the load-cell model of docs/simulator.md ('Modbus RTU slaves') describes: ``load_kg = tare_kg + wet_kg_line / wet_per_submerged``.
+the load-cell model of docs/simulator.md ('Modbus RTU slaves') describes:
+``load_kg = tare_kg + wet_kg_line / wet_per_submerged``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The simulator's ground truth file (docs/simulator.md, 'Truth file') as budget inputs: the same method applied to the truth.
+"""The simulator's ground truth file (docs/simulator.md, 'Truth file') as budget inputs: the same
+method applied to the truth.
 
 Only ``meta``, ``biomass`` (hourly true standing wet biomass per asset) and the ``harvest``/``loss``
 events are used; other record types are skipped. The truth becomes :class:`AssetSeries` records whose
@@ -95,8 +96,8 @@ def truth_inputs(truth: Truth, cfg: CarbonConfig) -> Inputs:
 
 
 def config_from_truth_meta(meta: dict, source: str = "simulator truth file meta line") -> CarbonConfig:
-    """Build a config from the simulator's truth meta (docs/simulator.md, 'Truth file'): bivalve and macroalgae assets with
-    their load-cell calibration. Reef and pen assets are left to the site config."""
+    """Build a config from the simulator's truth meta (docs/simulator.md, 'Truth file'): bivalve and
+    macroalgae assets with their load-cell calibration. Reef and pen assets are left to the site config."""
     assets = []
     for a in meta["assets"]:
         if a["kind"] not in ("bivalve", "macroalgae"):

@@ -3,7 +3,8 @@
 Pipeline for one asset:
 
 1. QC: readings flagged 4 (fail) or 9 (missing) are dropped, 3 (suspect) per config; non-finite values too.
-2. Calibration (docs/carbon.md, 'Calibration'): ``wet_t = (load_kg - tare_kg) x wet_per_submerged x lines_per_sensor / 1000``.
+2. Calibration (docs/carbon.md, 'Calibration'):
+   ``wet_t = (load_kg - tare_kg) x wet_per_submerged x lines_per_sensor / 1000``.
 3. Spikes: a running median over ``median_window`` valid readings removes spikes shorter than half of it.
 4. Bins: the filtered values are averaged per ``bin_s`` (an hour by default); a bin without readings has
    no level (a gap is never filled).

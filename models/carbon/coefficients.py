@@ -1,7 +1,8 @@
 """Coefficient tables shipped as package data, with their citations.
 
 ``data/carbon_coefficients.csv`` and ``data/emission_factors.csv`` are verbatim copies of
-the project's shared reference folder (``../shared/reference/`` beside the repository) (their ``#`` comment lines carry the citations and stay in the files).
+the project's shared reference folder (``../shared/reference/`` beside the repository); their ``#``
+comment lines carry the citations and stay in the files.
 A site can override any coefficient or factor in its config; an override must name its own source
 (see :mod:`blueranch.models.carbon.config`), and the MRV report lists the source actually used for every value.
 """

@@ -1,4 +1,5 @@
-"""The mqtt_node driver against a real Mosquitto (node uplinks of docs/simulator.md 'MQTT nodes', good and bad), and the probe CLI."""
+"""The mqtt_node driver against a real Mosquitto (node uplinks of docs/simulator.md 'MQTT nodes',
+good and bad), and the probe CLI."""
 
 import json
 import subprocess
