@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from blueranch.contracts.strict import StrictModel
 from blueranch.dashboards.influxql import TagEq, VarMatch, show_tag_values
 from blueranch.dashboards.model import (
     Annotation,
@@ -27,10 +28,8 @@ MIN_INTERVAL_MS = 10_000
 TAG = "blueranch"
 
 
-class Settings(BaseModel):
+class Settings(StrictModel):
     """What a deployment may change when building the dashboards."""
-
-    model_config = ConfigDict(extra="forbid")
 
     datasource_uid: str = Field(default=DATASOURCE_UID, pattern=r"^[A-Za-z0-9_-]{1,40}$")
     #: ISO 4217 code of the carbon price the carbon worker values sinks at. Dachen's 2023 auction was

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from blueranch.contracts.strict import StrictModel
 
 SCHEMA_VERSION = 39
 
 
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class _M(StrictModel):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class DatasourceRef(_M):

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from blueranch import __version__
 from blueranch.contracts import mqtt as contract
-from blueranch.contracts.mqtt import QcFlag
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.edge import drivers, status
 from blueranch.edge.buffer import Buffer

@@ -20,9 +20,10 @@ import threading
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from blueranch.contracts.mqtt import SafeId
+from blueranch.contracts.strict import StrictModel
 
 log = logging.getLogger("blueranch.edge.commands")
 
@@ -31,8 +32,7 @@ _ID_PATTERN = r"^[A-Za-z0-9_.:\-]{0,64}$"
 _ID_RE = re.compile(_ID_PATTERN)
 
 
-class _Cmd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Cmd(StrictModel):
     id: str = Field(default="", pattern=_ID_PATTERN)
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Annotated, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
 
 from blueranch.contracts.errors import ContractError, Violation, dotted_path
 from blueranch.contracts.mqtt import SafeId
+from blueranch.contracts.strict import StrictModel
 from blueranch.edge import drivers
 from blueranch.edge.drivers.base import QuantityName, SerialSensorBase
 from blueranch.edge.qc import QuantityQc
@@ -25,11 +26,7 @@ from blueranch.edge.qc import QuantityQc
 AGENT_SENSOR = "agent"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MqttConfig(Strict):
+class MqttConfig(StrictModel):
     url: str = Field(default="mqtt://127.0.0.1:1883", pattern=r"^mqtts?://[^/\s]+(:\d+)?/?$")
     username: str | None = None
     #: read the password from this environment variable or file, never from the config itself
@@ -67,7 +64,7 @@ class MqttConfig(Strict):
         return None
 
 
-class BufferConfig(Strict):
+class BufferConfig(StrictModel):
     path: Path = Path("/var/lib/blueranch/edge-buffer.sqlite")
     #: bound on the stored messages' size; beyond it the oldest are evicted (counted, logged)
     max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
@@ -99,7 +96,7 @@ def _sensor_union():
 SensorConfig = _sensor_union()
 
 
-class EdgeConfig(Strict):
+class EdgeConfig(StrictModel):
     site: SafeId
     device: SafeId
     mqtt: MqttConfig = MqttConfig()

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-GOOD, NOT_EVALUATED, SUSPECT, FAIL, MISSING = 1, 2, 3, 4, 9
+from blueranch.contracts.qc import QcFlag
+
+# Plain ints for numpy's uint8 flag arrays.
+GOOD, NOT_EVALUATED, SUSPECT, FAIL, MISSING = (
+    int(QcFlag.GOOD),
+    int(QcFlag.NOT_EVALUATED),
+    int(QcFlag.SUSPECT),
+    int(QcFlag.FAIL),
+    int(QcFlag.MISSING),
+)
 
 
 def _prep(inp) -> tuple[np.ndarray, np.ndarray]:

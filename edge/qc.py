@@ -24,16 +24,17 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from blueranch.contracts.strict import FrozenStrictModel
 from blueranch.edge.reading import Reading
 
 if TYPE_CHECKING:  # numpy (about 14 MB resident) is imported only when a quantity has tests configured
     import numpy as np
 
 
-class _Test(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Test(FrozenStrictModel):
+    """Base of the QARTOD test configs (immutable: one engine per agent reads them from every poll)."""
 
 
 class GrossRange(_Test):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from blueranch.contracts.mqtt import QcFlag
+from blueranch.contracts.qc import QcFlag
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from blueranch.contracts.strict import StrictModel
 from blueranch.sim.timeutil import iso
 
 #: Quantities a fouled optical or membrane sensor under-reads (biofouling attenuates the signal).
@@ -28,10 +29,8 @@ FOULING_QUANTITIES = frozenset({"do_mg_l", "do_sat_pct", "chl_ug_l", "sp_cond_us
 WIRE_KINDS = ("garbled", "slow", "missing", "timeout")
 
 
-class FaultRates(BaseModel):
+class FaultRates(StrictModel):
     """Fault rates of one device; all zero (no faults) by default."""
-
-    model_config = ConfigDict(extra="forbid")
 
     drift: float = Field(0.0, ge=0, le=0.5, description="fractional drift of every value per simulated day")
     spike: float = Field(0.0, ge=0, le=1, description="probability per reading of a spike")

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
+from blueranch.contracts.mqtt import Sample, Telemetry, telemetry_topic
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.mqttc import make_client, parse_url
 

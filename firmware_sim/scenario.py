@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from blueranch.contracts.mqtt import ID_PATTERN
+from blueranch.contracts.strict import FrozenStrictModel
 from blueranch.sim.faults import FaultRates
 from blueranch.sim.physics.params import Biology, Climate, Energy
 
@@ -32,11 +33,7 @@ class ScenarioError(ValueError):
         super().__init__(f"scenario {source}: " + "; ".join(f"{p}: {r}" for p, r in errors))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Asset(_Strict):
+class Asset(FrozenStrictModel):
     """A farmed unit (longline block, kelp raft block), the reef zone or a pen, with its true biomass."""
 
     id: Id
@@ -54,7 +51,7 @@ class Asset(_Strict):
     wet_per_submerged: float = Field(3.0, gt=0, le=100, description="in-air wet weight / submerged load")
 
 
-class Device(_Strict):
+class Device(FrozenStrictModel):
     id: Id
     protocol: Literal["sdi12", "nmea", "modbus", "mqtt_node"]
     kind: Literal["sonde", "gps_weather", "load_cell", "energy_meter", "fuel_meter", "buoy_power", "reef_monitor"]
@@ -87,7 +84,7 @@ class Device(_Strict):
         return self
 
 
-class Event(_Strict):
+class Event(FrozenStrictModel):
     """A scheduled happening, ``at_h`` hours after the scenario start."""
 
     kind: Literal["storm", "hypoxia", "heatwave", "mooring_break", "biomass_loss", "silent_device", "harvest"]
@@ -111,12 +108,12 @@ class Event(_Strict):
         return self
 
 
-class Location(_Strict):
+class Location(FrozenStrictModel):
     lat_deg: float = Field(ge=-90, le=90)
     lon_deg: float = Field(ge=-180, le=180)
 
 
-class Scenario(_Strict):
+class Scenario(FrozenStrictModel):
     name: Id
     description: str = ""
     site: Id

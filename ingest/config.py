@@ -10,20 +10,19 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError, from_pydantic
+from blueranch.contracts.strict import StrictModel
 
 
-class ClockPolicy(BaseModel):
+class ClockPolicy(StrictModel):
     """What to do with samples whose time is implausible against the server clock.
 
     ``reject`` dead-letters the whole message; ``flag`` writes it with the sample's QARTOD flag raised
     to SUSPECT (3) and counts it under the reason ``clock_future``/``clock_past``.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     max_future_s: float = Field(default=contract.DEFAULT_MAX_FUTURE.total_seconds(), gt=0)
     max_past_s: float = Field(default=contract.DEFAULT_MAX_PAST.total_seconds(), gt=0)
@@ -31,10 +30,8 @@ class ClockPolicy(BaseModel):
     past: Literal["reject", "flag"] = "reject"
 
 
-class DevicePolicy(BaseModel):
+class DevicePolicy(StrictModel):
     """Which devices may send telemetry. With ``unknown: accept`` every device with a valid id is written."""
-
-    model_config = ConfigDict(extra="forbid")
 
     unknown: Literal["accept", "reject"] = "accept"
     known: list[contract.SafeId] = Field(default_factory=list)
@@ -46,29 +43,23 @@ class DevicePolicy(BaseModel):
         return self
 
 
-class BatchConfig(BaseModel):
+class BatchConfig(StrictModel):
     """A batch is written when it holds ``max_points`` points or its oldest message is ``max_age_s`` old."""
-
-    model_config = ConfigDict(extra="forbid")
 
     max_points: int = Field(default=5000, ge=1, le=100_000)
     max_age_s: float = Field(default=0.2, gt=0, le=60)
     gzip: bool = True
 
 
-class RetryConfig(BaseModel):
+class RetryConfig(StrictModel):
     """Backoff for 5xx, timeouts and connection errors: exponential with full jitter, retried until stopped."""
-
-    model_config = ConfigDict(extra="forbid")
 
     initial_s: float = Field(default=0.1, gt=0)
     max_s: float = Field(default=5.0, gt=0)
     timeout_s: float = Field(default=10.0, gt=0)
 
 
-class IngestConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IngestConfig(StrictModel):
     group: contract.SafeId = "ingest"
     #: MQTT client id prefix; worker ``i`` uses ``{client_id}-{i}`` so its persistent session survives restarts.
     client_id: contract.SafeId = "ingest"

@@ -17,6 +17,7 @@ from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError, Violation
 from blueranch.contracts.influx import QC_SUFFIX, Point, status_points, telemetry_points, to_ms
 from blueranch.contracts.lineprotocol import lines, telemetry_lines
+from blueranch.contracts.qc import QcFlag
 from blueranch.ingest.config import IngestConfig
 
 
@@ -112,8 +113,8 @@ def _suspect(point: Point) -> Point:
     """The same point with every ``_qc`` flag raised to at least SUSPECT (3); FAIL and MISSING stay."""
     fields = dict(point.fields)
     for name, value in point.fields.items():
-        if name.endswith(QC_SUFFIX) and value in (contract.QcFlag.GOOD, contract.QcFlag.NOT_EVALUATED):
-            fields[name] = int(contract.QcFlag.SUSPECT)
+        if name.endswith(QC_SUFFIX) and value in (QcFlag.GOOD, QcFlag.NOT_EVALUATED):
+            fields[name] = int(QcFlag.SUSPECT)
     return dataclasses.replace(point, fields=fields)
 
 

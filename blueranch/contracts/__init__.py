@@ -4,4 +4,6 @@
 - :mod:`blueranch.contracts.mqtt`: topic scheme and payload schema (``v1``).
 - :mod:`blueranch.contracts.influx`: measurements, tags, fields and retention policies.
 - :mod:`blueranch.contracts.errors`: the error every validation raises (field, value, rule).
+- :mod:`blueranch.contracts.qc`: the QARTOD flags.
+- :mod:`blueranch.contracts.strict`: the base of every typed config (unknown keys are errors).
 """

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from blueranch.contracts import influx, mqtt
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
 
 BEGIN = "<!-- BEGIN GENERATED: python -m blueranch.contracts.doc --write -->"
@@ -37,7 +38,7 @@ def render() -> str:
     w(f"- Largest payload: {mqtt.MAX_PAYLOAD_BYTES} bytes; at most {mqtt.MAX_SAMPLES} samples per message.")
     future, past = mqtt.DEFAULT_MAX_FUTURE, mqtt.DEFAULT_MAX_PAST
     w(f"- Default clock policy: samples at most {future} ahead and {past} behind the server clock.")
-    w("- QARTOD flags: " + ", ".join(f"{f.value} {f.name.lower()}" for f in mqtt.QcFlag) + ".")
+    w("- QARTOD flags: " + ", ".join(f"{f.value} {f.name.lower()}" for f in QcFlag) + ".")
     w("")
     for model in (mqtt.Telemetry, mqtt.Sample, mqtt.Position, mqtt.Status):
         w(f"#### `{model.__name__}` fields\n")

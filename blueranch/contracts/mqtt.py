@@ -31,7 +31,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import IntEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -62,16 +61,6 @@ KINDS = ("telemetry", "status", "events", "cmd")
 TELEMETRY_FILTER = f"{PREFIX}/+/+/telemetry"
 STATUS_FILTER = f"{PREFIX}/+/+/status"
 DEADLETTER_TOPIC = f"{PREFIX}/_system/deadletter"
-
-
-class QcFlag(IntEnum):
-    """QARTOD flags (IOOS QARTOD manuals; same values as ioos_qc)."""
-
-    GOOD = 1
-    NOT_EVALUATED = 2
-    SUSPECT = 3
-    FAIL = 4
-    MISSING = 9
 
 
 def check_id(value: str, field: str = "id") -> str:
@@ -184,7 +173,8 @@ class Sample(BaseModel):
     quantity: str
     value: Annotated[float, Field(allow_inf_nan=False)]
     unit: str
-    #: QARTOD flag (:class:`QcFlag` values); a plain int so that pydantic-core checks it without a Python call
+    #: QARTOD flag (:class:`blueranch.contracts.qc.QcFlag` values); a plain int so that pydantic-core checks it
+    #: without a Python call
     qc: Literal[1, 2, 3, 4, 9] = 2
     farm: SafeId | None = None
     asset: SafeId | None = None

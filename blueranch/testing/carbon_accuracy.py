@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
+from blueranch.contracts.mqtt import Sample, Telemetry, telemetry_topic
+from blueranch.contracts.qc import QcFlag
 from blueranch.influxdb import InfluxClient
 from blueranch.models.carbon.budget import compute_budget
 from blueranch.models.carbon.config import CarbonConfig

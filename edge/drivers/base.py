@@ -11,15 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
 from blueranch.contracts.mqtt import SafeId
 from blueranch.contracts.quantities import QUANTITIES
+from blueranch.contracts.strict import StrictModel
 from blueranch.edge.reading import Reading
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _known_quantity(name: str) -> str:
@@ -34,7 +31,7 @@ QuantityName = Annotated[str, AfterValidator(_known_quantity)]
 Parity = Literal["N", "E", "O"]
 
 
-class SensorBase(Strict):
+class SensorBase(StrictModel):
     """Fields every sensor has, whatever its driver."""
 
     id: SafeId

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
+from blueranch.contracts.strict import StrictModel
 from blueranch.edge.drivers import register
 from blueranch.edge.drivers.base import (
     DriverError,
@@ -22,7 +23,6 @@ from blueranch.edge.drivers.base import (
     QuantityName,
     SerialDriver,
     SerialSensorBase,
-    Strict,
 )
 from blueranch.edge.drivers.modbus_framing import WIDTH, Order, RegisterType, decode
 from blueranch.edge.reading import Reading
@@ -47,7 +47,7 @@ SAMPLE = """\
 """
 
 
-class Register(Strict):
+class Register(StrictModel):
     address: int = Field(ge=0, le=0xFFFF)
     function: Literal["holding", "input"] = "holding"
     type: RegisterType = "float32"

@@ -22,11 +22,13 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from blueranch.contracts.mqtt import QcFlag, SafeId, UtcTime
+from blueranch.contracts.mqtt import SafeId, UtcTime
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
+from blueranch.contracts.strict import StrictModel
 from blueranch.edge.clock import Clock
 from blueranch.edge.drivers import register
-from blueranch.edge.drivers.base import QuantityName, SensorBase, Strict
+from blueranch.edge.drivers.base import QuantityName, SensorBase
 from blueranch.edge.reading import Reading
 from blueranch.mqttc import make_client, parse_url
 
@@ -56,7 +58,7 @@ class Config(SensorBase):
     max_future_s: float = Field(default=600, gt=0, description="node clock further ahead than this is not trusted")
 
 
-class NodeUplink(Strict):
+class NodeUplink(StrictModel):
     node: SafeId
     fcnt: int = Field(ge=0, lt=2**32)
     time: UtcTime

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from blueranch.contracts.mqtt import QcFlag
+from blueranch.contracts.qc import QcFlag
 from blueranch.edge.bus import Bus, read_until
 from blueranch.edge.clock import Clock
 from blueranch.edge.drivers import register

@@ -6,14 +6,12 @@ it. Values tagged with a reference are taken from (or rounded from) that referen
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from blueranch.contracts.strict import FrozenStrictModel
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Climate(_P):
+class Climate(FrozenStrictModel):
     # Sea surface temperature off Taizhou (28.5 N, 122 E): ~11 degC in February to ~27-28 degC in August
     # (NOAA OISST v2.1 climatology, Huang et al. 2021, J. Climate 34:2923; rounded).
     sst_mean_c: float = Field(19.5, ge=-2, le=35)
@@ -61,7 +59,7 @@ class Climate(_P):
     storm_summer_share: float = Field(0.7, ge=0, le=1)
 
 
-class Biology(_P):
+class Biology(FrozenStrictModel):
     # Mussel (Mytilus coruscus) shell growth, von Bertalanffy dL/dt = K f(T) (Linf - L). Assumed values
     # chosen so longline-farmed mussels seeded at ~1.5 cm in spring reach ~8-9 cm market size in about a
     # year, as reported for Zhejiang (Shengsi) farms; Linf ~12 cm is within sizes reported for the species.
@@ -96,7 +94,7 @@ class Biology(_P):
     reef_volume_m3: float = Field(105_000.0 * 10, gt=0, description="insonified volume: 10x reef volume")
 
 
-class Energy(_P):
+class Energy(FrozenStrictModel):
     # Island load: assumed 900 kW mean (a ~3,000-resident island with fisheries; no published figure),
     # evening peak, summer air conditioning peak; diesel assumed 60 L/h mean for boats and backup sets.
     grid_mean_kw: float = Field(900.0, ge=0, le=1e6)

@@ -13,19 +13,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AwareDatetime, Field, PrivateAttr, ValidationError, model_validator
 
+from blueranch.contracts.strict import StrictModel
 from blueranch.models.alerts.thresholds import do_reference, reference
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Lifecycle(Strict):
+class Lifecycle(StrictModel):
     """How an alert moves: opened after ``min_duration_s`` of continuous trigger, resolved after
     ``clear_after_s`` of continuous clear (time hysteresis), escalated after ``escalate_after_s`` open
     without acknowledgement, reminded every ``repeat_every_s`` while unacknowledged (0 = never)."""
@@ -36,14 +33,14 @@ class Lifecycle(Strict):
     repeat_every_s: float = Field(4 * 3600, ge=0)
 
 
-class LifecycleOverride(Strict):
+class LifecycleOverride(StrictModel):
     min_duration_s: float | None = Field(None, ge=0)
     clear_after_s: float | None = Field(None, ge=0)
     escalate_after_s: float | None = Field(None, ge=0)
     repeat_every_s: float | None = Field(None, ge=0)
 
 
-class RuleBase(Strict):
+class RuleBase(StrictModel):
     enabled: bool = True
     severity: Severity = "warning"
     lifecycle: LifecycleOverride = LifecycleOverride()
@@ -91,7 +88,7 @@ class DoForecastRule(RuleBase):
     source: str = _GB_LOW.citation + "; forecast: diel harmonic regression with linear trend"
 
 
-class Climatology(Strict):
+class Climatology(StrictModel):
     """Seasonal 90th percentile of sea temperature: monthly values, or computed from history."""
 
     p90_c_by_month: list[float] | None = Field(None, min_length=12, max_length=12)
@@ -178,7 +175,7 @@ class BufferDropsRule(RuleBase):
     source: str = "guide: bounded buffers must say loudly what they dropped"
 
 
-class Rules(Strict):
+class Rules(StrictModel):
     do_low: DoLowRule = DoLowRule(threshold_mg_l=_GB_LOW.value, severity="critical", source=_GB_LOW.citation)
     do_daily: DoDailyRule = DoDailyRule()
     do_mussel_byssus: DoLowRule = DoLowRule(
@@ -204,13 +201,13 @@ RULE_NAMES = tuple(Rules.model_fields)
 DEFAULT_SPECIES = {"mussel": {"do_mussel_byssus": {"enabled": True}, "do_mussel_lethal": {"enabled": True}}}
 
 
-class Anchor(Strict):
+class Anchor(StrictModel):
     lat_deg: float = Field(ge=-90, le=90)
     lon_deg: float = Field(ge=-180, le=180)
     radius_m: float | None = Field(None, gt=0)
 
 
-class DeviceConfig(Strict):
+class DeviceConfig(StrictModel):
     #: Reporting interval of every sensor of the device (else inferred from the data)...
     interval_s: float | None = Field(None, gt=0)
     #: ...or of one sensor.
@@ -220,27 +217,27 @@ class DeviceConfig(Strict):
     rules: dict[str, dict[str, Any]] = {}
 
 
-class AssetConfig(Strict):
+class AssetConfig(StrictModel):
     """A farmed asset's load-cell calibration: the tare (rope, floats, shackles) is not biomass."""
 
     tare_kg: float = Field(0.0, ge=0)
     source: str = ""
 
 
-class SiteConfig(Strict):
+class SiteConfig(StrictModel):
     species: list[str] = []
     assets: dict[str, AssetConfig] = {}
     devices: dict[str, DeviceConfig] = {}
     rules: dict[str, dict[str, Any]] = {}
 
 
-class Harvest(Strict):
+class Harvest(StrictModel):
     asset: str
     start: AwareDatetime
     end: AwareDatetime | None = None
 
 
-class WebhookChannel(Strict):
+class WebhookChannel(StrictModel):
     name: str = "webhook"
     url: str = Field(pattern=r"^https?://")
     format: Literal["generic", "slack", "wecom", "dingtalk"] = "generic"
@@ -250,7 +247,7 @@ class WebhookChannel(Strict):
     min_severity: Severity = "info"
 
 
-class SmtpChannel(Strict):
+class SmtpChannel(StrictModel):
     name: str = "smtp"
     host: str
     port: int = Field(25, ge=1, le=65535)
@@ -263,7 +260,7 @@ class SmtpChannel(Strict):
     min_severity: Severity = "warning"
 
 
-class Channels(Strict):
+class Channels(StrictModel):
     influx: bool = True
     mqtt_qos: int = Field(1, ge=0, le=2)
     webhooks: list[WebhookChannel] = []
@@ -275,7 +272,7 @@ class Channels(Strict):
     keep_delivered_s: float = Field(30 * 86400, gt=0)
 
 
-class AlertsConfig(Strict):
+class AlertsConfig(StrictModel):
     state_path: Path = Path("alerts.sqlite")
     interval_s: float = Field(60.0, gt=0)
     lookback_h: float = Field(240.0, gt=0)

@@ -33,11 +33,10 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from blueranch.contracts.qc import QcFlag
 from blueranch.models.carbon.config import Calibration, DetectionConfig, HarvestWindow
 from blueranch.models.carbon.periods import utc
 
-#: QARTOD flags (IOOS QARTOD manuals, as blueranch.contracts.mqtt.QcFlag).
-QC_SUSPECT, QC_FAIL, QC_MISSING = 3, 4, 9
 MAD_TO_SD = 1.4826  # SD of a normal distribution = 1.4826 x MAD (consistency constant)
 DAY_MS = 86_400_000
 GROWTH_BOUNDS_PER_DAY = (-0.02, 0.05)  # plausible net specific growth of farmed stocks (assumption)
@@ -375,7 +374,7 @@ def build_series(
     if t.size:
         last = np.concatenate([t[1:] != t[:-1], [True]])
         t, v, f = t[last], v[last], f[last]
-    bad = {QC_FAIL, QC_MISSING} | ({QC_SUSPECT} if exclude_suspect else set())
+    bad = {QcFlag.FAIL, QcFlag.MISSING} | ({QcFlag.SUSPECT} if exclude_suspect else set())
     used = np.isfinite(v) & ~np.isin(f, list(bad))
     wet = to_wet_t(v[used], cal)
     filtered = running_median(wet, det.median_window)

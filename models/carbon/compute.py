@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from blueranch.contracts.mqtt import UtcTime
+from blueranch.contracts.strict import StrictModel
 from blueranch.models.carbon.coefficients import groups_of, load_coefficients, load_emission_factors
 from blueranch.models.carbon.config import UncertaintyConfig
 from blueranch.models.carbon.method import PSI_DEFAULT, diesel_t_co2, grid_t_co2, stock_change_wet_t, to_t_co2e
@@ -34,11 +35,7 @@ DRAWS, SEED = 10_000, 20231031
 TONNES = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PeriodIn(_In):
+class PeriodIn(StrictModel):
     start: UtcTime
     end: UtcTime
 
@@ -49,7 +46,7 @@ class PeriodIn(_In):
         return self
 
 
-class SinkIn(_In):
+class SinkIn(StrictModel):
     id: str = Field(min_length=1, max_length=64)
     kind: Literal["bivalve", "macroalgae"]
     group: str
@@ -65,20 +62,20 @@ class SinkIn(_In):
         return self
 
 
-class DieselIn(_In):
+class DieselIn(StrictModel):
     id: str = Field(min_length=1, max_length=64)
     kind: Literal["diesel"]
     litres: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 
 
-class ElectricityIn(_In):
+class ElectricityIn(StrictModel):
     id: str = Field(min_length=1, max_length=64)
     kind: Literal["electricity"]
     kwh: Annotated[float, Field(ge=0, le=1e13, allow_inf_nan=False)]
     factor_kg_co2_per_kwh: Annotated[float, Field(ge=0, le=5)] | None = None
 
 
-class ComputeInput(_In):
+class ComputeInput(StrictModel):
     site: str = Field(min_length=1, max_length=64)
     period: PeriodIn
     calcification: Literal["count", "deduct"] = "count"

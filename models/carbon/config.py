@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from blueranch.contracts.mqtt import SafeId, UtcTime
+from blueranch.contracts.strict import FrozenStrictModel
 from blueranch.models.carbon.coefficients import (
     EmissionFactor,
     GroupCoefficients,
@@ -25,11 +26,7 @@ from blueranch.models.carbon.method import PSI_DEFAULT
 Citation = str
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Calibration(_Strict):
+class Calibration(FrozenStrictModel):
     """Load cell -> wet biomass: ``wet_kg_line = (load_kg - tare_kg) x wet_per_submerged``;
     asset wet biomass = ``wet_kg_line x lines_per_sensor`` (docs/carbon.md, 'Calibration')."""
 
@@ -39,14 +36,14 @@ class Calibration(_Strict):
     source: Citation = Field(min_length=3)
 
 
-class HarvestWindow(_Strict):
+class HarvestWindow(FrozenStrictModel):
     """A yearly harvest season from the farm's calendar or harvest log: ``start`` (MM-DD, UTC) for ``days``."""
 
     start: str = Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
     days: float = Field(gt=0, le=366)
 
 
-class AssetConfig(_Strict):
+class AssetConfig(FrozenStrictModel):
     asset: SafeId
     farm: SafeId
     kind: Literal["bivalve", "macroalgae"]
@@ -60,7 +57,7 @@ class AssetConfig(_Strict):
     harvest_source: Citation = "no harvest calendar configured: harvests told from losses by their size"
 
 
-class CoefficientOverride(_Strict):
+class CoefficientOverride(FrozenStrictModel):
     """Site-specific coefficients for one group (only the given values change)."""
 
     group: str
@@ -73,13 +70,13 @@ class CoefficientOverride(_Strict):
     source: Citation = Field(min_length=3)
 
 
-class FactorOverride(_Strict):
+class FactorOverride(FrozenStrictModel):
     key: str
     kg_co2_per_unit: float = Field(ge=0, le=100)
     source: Citation = Field(min_length=3)
 
 
-class MeterConfig(_Strict):
+class MeterConfig(FrozenStrictModel):
     """An island energy meter; ``factor`` names a row of emission_factors.csv (or an override)."""
 
     device: SafeId
@@ -90,14 +87,14 @@ class MeterConfig(_Strict):
     expected_interval_s: float = Field(default=600, gt=0)
 
 
-class FishSpecies(_Strict):
+class FishSpecies(FrozenStrictModel):
     name: str
     a_g_per_cm_b: float = Field(gt=0)
     b: float = Field(gt=1, lt=5)
     source: Citation = Field(min_length=3)
 
 
-class ReefConfig(_Strict):
+class ReefConfig(FrozenStrictModel):
     """An artificial reef zone watched by the reef monitor (``reef`` measurement, ``asset`` tag = ``zone``).
 
     Fish stock = mean density (fish/m3) x reef volume x W(mean length); attached organisms are a configured
@@ -129,7 +126,7 @@ class ReefConfig(_Strict):
     attached_source: Citation = "no survey configured: attached organisms counted as 0 t"
 
 
-class PenConfig(_Strict):
+class PenConfig(FrozenStrictModel):
     """A fed fish pen (large yellow croaker): feed carbon not retained in the fish is a source."""
 
     pen: SafeId
@@ -146,7 +143,7 @@ class PenConfig(_Strict):
     rule: Literal["net_of_retention", "gross"] = "net_of_retention"
 
 
-class DetectionConfig(_Strict):
+class DetectionConfig(FrozenStrictModel):
     """Readings -> biomass levels, harvests and losses (see :mod:`blueranch.models.carbon.biomass`)."""
 
     expected_interval_s: float = Field(default=600, gt=0)
@@ -182,7 +179,7 @@ class DetectionConfig(_Strict):
         return v
 
 
-class UncertaintyConfig(_Strict):
+class UncertaintyConfig(FrozenStrictModel):
     """Distributions of the Monte Carlo (normal, relative SD unless said); sources in docs/carbon.md."""
 
     draws: int = Field(default=2000, ge=100, le=1_000_000)
@@ -209,7 +206,7 @@ class UncertaintyConfig(_Strict):
     psi_range: tuple[float, float] = (0.6, 0.8)
 
 
-class CarbonConfig(_Strict):
+class CarbonConfig(FrozenStrictModel):
     site: SafeId
     calcification: Literal["count", "deduct"] = "count"
     psi: float = Field(default=PSI_DEFAULT, ge=0, le=1)

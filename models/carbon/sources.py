@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from blueranch.models.carbon.biomass import QC_FAIL, QC_MISSING
+from blueranch.contracts.qc import QcFlag
 from blueranch.models.carbon.coefficients import EmissionFactor, GroupCoefficients
 from blueranch.models.carbon.config import MeterConfig, PenConfig, ReefConfig
 from blueranch.models.carbon.method import (
@@ -37,7 +37,7 @@ class MeterSeries:
     def cleaned(self) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(self.times_ms, kind="stable")
         t, v, f = self.times_ms[order], np.asarray(self.values, float)[order], self.qc[order]
-        ok = np.isfinite(v) & ~np.isin(f, [QC_FAIL, QC_MISSING])
+        ok = np.isfinite(v) & ~np.isin(f, [QcFlag.FAIL, QcFlag.MISSING])
         return t[ok], v[ok]
 
 

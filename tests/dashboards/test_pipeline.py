@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from blueranch.contracts.influx import MEASUREMENTS, Point
-from blueranch.contracts.mqtt import QcFlag, Sample, Telemetry, telemetry_topic
+from blueranch.contracts.mqtt import Sample, Telemetry, telemetry_topic
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.dashboards import fleet_health
 from blueranch.dashboards.build import build_all

@@ -7,6 +7,7 @@ import pytest
 
 from blueranch.contracts import mqtt
 from blueranch.contracts.errors import ContractError
+from blueranch.contracts.qc import QcFlag
 
 TOPIC = "blueranch/v1/dachen/buoy-01/telemetry"
 
@@ -40,7 +41,7 @@ def test_valid_payload_round_trips():
     msg = mqtt.parse_telemetry(payload(position={"lat_deg": 28.46, "lon_deg": 121.89}), TOPIC)
     assert msg.device == "buoy-01" and msg.seq == 7 and not msg.backfill
     assert msg.samples[0].time == datetime(2026, 11, 21, 14, tzinfo=UTC)
-    assert msg.samples[0].qc == mqtt.QcFlag.GOOD
+    assert msg.samples[0].qc == QcFlag.GOOD
     again = mqtt.parse_telemetry(msg.to_json(), TOPIC)
     assert again == msg
 
