@@ -199,6 +199,8 @@ class Agent:
                     "errors": p.health.errors,
                     "last_error": p.health.last_error,
                     "bad_frames": _bad_frames(p.driver),
+                    # NMEA sentences over 82 characters taken (lenient_length); None for other drivers
+                    "overlong_frames": getattr(p.driver, "overlong_total", None),
                     "last_reading": (
                         datetime.fromtimestamp(p.health.last_reading_s, UTC).isoformat()
                         if p.health.last_reading_s

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from blueranch.edge.bus import Bus, read_until
 from blueranch.edge.drivers.base import DriverError, LineSettings
 from blueranch.edge.drivers.modbus_rtu import client_on, read_registers
-from blueranch.edge.drivers.nmea_framing import SENTENCES, NmeaError, parse_sentence
+from blueranch.edge.drivers.nmea_framing import SENTENCES, NmeaError, UnsupportedSentence, parse_sentence
 from blueranch.edge.drivers.sdi12 import LINE as SDI12_LINE
 from blueranch.edge.drivers.sdi12 import transact
 from blueranch.edge.drivers.sdi12_framing import (
@@ -130,6 +130,10 @@ def probe_nmea(
                         continue
                     try:
                         s = parse_sentence(line.lstrip(b"\x00\r\n "))
+                    except UnsupportedSentence as exc:  # a GSV or GSA still shows who talks
+                        if exc.type:
+                            talkers.setdefault(exc.talker, set()).add(exc.type)
+                        continue
                     except NmeaError:
                         bad += 1
                         continue

@@ -67,7 +67,9 @@ class Spike(_Test):
     @model_validator(mode="after")
     def _ordered(self) -> Spike:
         if self.fail_threshold < self.suspect_threshold:
-            raise ValueError(f"fail_threshold {self.fail_threshold} is below suspect_threshold {self.suspect_threshold}")
+            raise ValueError(
+                f"fail_threshold {self.fail_threshold} is below suspect_threshold {self.suspect_threshold}"
+            )
         return self
 
     def build(self) -> qartod.StreamTest:

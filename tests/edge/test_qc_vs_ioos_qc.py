@@ -108,8 +108,7 @@ def draw_params(rng: np.random.Generator, x: np.ndarray) -> dict[str, dict]:
             "suspect_span": [float(s_lo), float(s_hi)],
         },
         "spike": {"suspect_threshold": suspect, "fail_threshold": suspect * float(rng.uniform(1, 4)), "method": ""},
-        "rate_of_change": {"threshold_per_s": roc}
-        | ({"fail_threshold_per_s": roc * 3} if rng.random() < 0.5 else {}),
+        "rate_of_change": {"threshold_per_s": roc} | ({"fail_threshold_per_s": roc * 3} if rng.random() < 0.5 else {}),
         "flat_line": {
             "tolerance": float(rng.choice([1e-3, 1e-2, 0.1])),
             "suspect_s": fs,
