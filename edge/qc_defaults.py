@@ -51,11 +51,12 @@ _SUSPECT: dict[str, tuple[float, float]] = {
 
 
 def _num(x: float) -> str:
-    return f"{x:g}"
+    """A YAML number PyYAML reads back as one (it takes ``1e+06`` for a string)."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def entry(quantity: str) -> str:
-    """One ``qc:`` line (two-space indented) with its source as a comment."""
+    """One ``qc:`` entry (two-space indented), after a comment that gives its sources."""
     q = QUANTITIES[quantity]
     gross = f"fail_span: [{_num(q.gross_min)}, {_num(q.gross_max)}]"
     sources = [LIMITS]
@@ -67,7 +68,7 @@ def entry(quantity: str) -> str:
         extra, source = _EXTRA[quantity]
         tests.append(extra)
         sources.append(source)
-    return f"  {quantity}: {{{', '.join(tests)}}}\n    # {'; '.join(sources)}\n"
+    return f"  # {'; '.join(sources)}\n  {quantity}: {{{', '.join(tests)}}}\n"
 
 
 def qc_block(quantities: Iterable[str]) -> str:

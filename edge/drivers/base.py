@@ -8,6 +8,7 @@ A driver module defines a ``Config`` (pydantic, ``extra="forbid"``, ``driver: Li
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal, Protocol
 
@@ -21,7 +22,9 @@ from blueranch.edge.reading import Reading
 
 def _known_quantity(name: str) -> str:
     if name not in QUANTITIES:
-        raise ValueError(f"unknown quantity {name!r}; known: {', '.join(sorted(QUANTITIES))}")
+        close = difflib.get_close_matches(name, QUANTITIES, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown quantity {name!r}; {hint}known: {', '.join(sorted(QUANTITIES))}")
     return name
 
 
