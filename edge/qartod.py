@@ -273,7 +273,7 @@ class AttenuatedSignal(StreamTest):
             self._head += 1
         if self._extremes is not None:
             self._extremes.expire(t_s)
-        if self._head > 1024 and self._head * 2 > len(self._t):
+        if self._head >= 256 and self._head * 8 > len(self._t):  # at most 1/8 spent slots: 18 B per reading held
             del self._t[: self._head]
             del self._x[: self._head]
             self._head = 0
