@@ -132,6 +132,12 @@ def _num(fields: list[str], i: int, what: str) -> float | None:
     return float(text)
 
 
+def _put(out: Sentence, quantity: str, fields: list[str], i: int, what: str, scale: float = 1.0) -> None:
+    """Take field ``i`` as ``quantity`` (times ``scale``) when it is not empty."""
+    if (value := _num(fields, i, what)) is not None:
+        out.values[quantity] = value * scale
+
+
 def _coordinate(value: str, hemisphere: str, pattern: re.Pattern, limit: int, signs: str) -> float | None:
     m = pattern.fullmatch(value.strip())
     if m is None or len(hemisphere) != 1 or hemisphere not in signs:
@@ -165,10 +171,8 @@ def _gga(f: list[str], out: Sentence) -> None:
         return
     if _valid_time(_field(f, 0)) is not None and (pos := _position(f, 1)) is not None:
         out.values["lat_deg"], out.values["lon_deg"] = pos
-    if (sats := _num(f, 6, "satellites")) is not None:
-        out.values["gps_sats"] = sats
-    if (hdop := _num(f, 7, "HDOP")) is not None:
-        out.values["hdop"] = hdop
+    _put(out, "gps_sats", f, 6, "satellites")
+    _put(out, "hdop", f, 7, "HDOP")
 
 
 def _rmc(f: list[str], out: Sentence) -> None:
@@ -185,10 +189,8 @@ def _rmc(f: list[str], out: Sentence) -> None:
     out.time = when
     if when is not None and (pos := _position(f, 2)) is not None:
         out.values["lat_deg"], out.values["lon_deg"] = pos
-    if (s := _num(f, 6, "speed")) is not None:
-        out.values["speed_kn"] = s
-    if (c := _num(f, 7, "course")) is not None:
-        out.values["course_deg"] = c
+    _put(out, "speed_kn", f, 6, "speed")
+    _put(out, "course_deg", f, 7, "course")
 
 
 def _mwv(f: list[str], out: Sentence) -> None:
@@ -203,14 +205,10 @@ def _mwv(f: list[str], out: Sentence) -> None:
 
 
 def _mda(f: list[str], out: Sentence) -> None:
-    if (p := _num(f, 2, "pressure (bar)")) is not None:
-        out.values["air_pressure_hpa"] = p * 1000.0  # 1 bar = 1000 hPa
-    if (a := _num(f, 4, "air temperature")) is not None:
-        out.values["air_temp_c"] = a
-    if (d := _num(f, 12, "wind direction (true)")) is not None:
-        out.values["wind_dir_deg"] = d
-    if (w := _num(f, 18, "wind speed (m/s)")) is not None:
-        out.values["wind_speed_m_s"] = w
+    _put(out, "air_pressure_hpa", f, 2, "pressure (bar)", 1000.0)  # 1 bar = 1000 hPa
+    _put(out, "air_temp_c", f, 4, "air temperature")
+    _put(out, "wind_dir_deg", f, 12, "wind direction (true)")
+    _put(out, "wind_speed_m_s", f, 18, "wind speed (m/s)")
 
 
 def _xdr(f: list[str], out: Sentence) -> None:
