@@ -4,6 +4,8 @@ Scopes (contract ``carbon_budget``): ``asset`` (one longline/raft), ``farm``, ``
 macroalgae, reef, source) and ``site``. Creditable sinks are bivalves and macroalgae (and the reef stock
 change only when ``credit_reef`` is set). An asset whose stock is missing at a period boundary has no sink
 for that period (NaN, reported with ``missing_assets``) and is left out of the totals - never filled in.
+This module turns readings into per-asset stock changes, sources and reef stocks; the totals and their
+intervals come from :class:`blueranch.models.carbon.calculator.Calculator`, which ``carbon compute`` uses too.
 """
 
 from __future__ import annotations
