@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from blueranch.contracts.query import Col, select
 from blueranch.dashboards.common import Settings
-from blueranch.dashboards.influxql import Col, select
 from blueranch.dashboards.model import FieldDefaults, GridPos, Variable
 from blueranch.dashboards.panels import Board, T
 
