@@ -1,6 +1,6 @@
 """Grafana-managed alert rules, in Grafana's file-provisioning format, built from the contract.
 
-Each rule is an InfluxQL query (built with :mod:`blueranch.dashboards.influxql`, so it names only contract
+Each rule is an InfluxQL query (built with :mod:`blueranch.contracts.query`, so it names only contract
 fields), a ``reduce`` expression (one number per series: per site and device) and a ``threshold`` or
 ``math`` expression. Grafana evaluates the rules itself; they complement the BlueRanch alert worker
 (``models/alerts``), which writes the ``alerts`` measurement, by paging even when the worker is down.
@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
+from blueranch.contracts.query import Col, FieldCmp, Query, select
 from blueranch.dashboards import thresholds
 from blueranch.dashboards.build import AUDIENCES
 from blueranch.dashboards.common import Settings
-from blueranch.dashboards.influxql import Col, FieldCmp, Query, select
 
 FOLDERS = {a.key: a.folder_title for a in AUDIENCES}
 BY = ("site", "device")
