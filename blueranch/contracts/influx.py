@@ -14,7 +14,7 @@ produces exactly the same point (the backfill marker is deliberately not stored 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from blueranch.contracts.mqtt import Status, Telemetry
@@ -217,9 +217,10 @@ class Point:
 
 
 def to_ms(t: datetime) -> int:
+    """Milliseconds since the Unix epoch of an aware datetime (its instant, whatever its zone)."""
     if t.tzinfo is None:
         raise ValueError("naive datetime: timestamps must be UTC-aware")
-    return int(round(t.astimezone(UTC).timestamp() * 1000))
+    return round(t.timestamp() * 1000)
 
 
 def position_point(site: str, msg: Telemetry) -> Point | None:

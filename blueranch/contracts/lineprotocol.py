@@ -134,8 +134,24 @@ def lines(points: Iterable[Point]) -> bytes:
 
 
 # ---------------------------------------------------------------- telemetry
-_telemetry_heads: dict[tuple, str] = {}
+#: (quantity, site, device, sensor, farm, asset) -> the escaped ``"{series key} {field}="`` and ``"{field}_qc="``
+_telemetry_starts: dict[tuple, tuple[str, str]] = {}
 _SUSPECT = int(QcFlag.SUSPECT)
+
+
+def _telemetry_start(key: tuple) -> tuple[str, str]:
+    quantity, site, device, sensor, farm, asset = key
+    q = QUANTITIES[quantity]
+    tags = {"site": site, "device": device, "sensor": sensor}
+    if farm is not None:
+        tags["farm"] = farm
+    if asset is not None:
+        tags["asset"] = asset
+    start = (f"{_head(Point(q.measurement, tags, {}, 0))} {q.name}=", f"{q.name}{QC_SUFFIX}=")
+    if len(_telemetry_starts) >= _CACHE_MAX:
+        _telemetry_starts.clear()
+    _telemetry_starts[key] = start
+    return start
 
 
 def telemetry_lines(site: str, msg: Telemetry, suspect: Collection[int] = ()) -> list[str]:
@@ -150,33 +166,25 @@ def telemetry_lines(site: str, msg: Telemetry, suspect: Collection[int] = ()) ->
     MISSING stay (the ingest's clock policy ``flag``).
 
     Built without :class:`Point` objects (the ingest's hot path): each series key is checked and escaped
-    once by :func:`line`'s own code and cached. ``tests/foundation/test_lineprotocol_fast.py`` checks the
-    lines against :func:`line` of the points the contract describes.
+    once by :func:`line`'s own code and cached with the quantity's field names.
+    ``tests/foundation/test_lineprotocol_fast.py`` checks the lines against :func:`line` of the points the
+    contract describes.
     """
     out: list[str] = []
     device = msg.device
-    heads = _telemetry_heads
+    starts = _telemetry_starts
     for i, s in enumerate(msg.samples):
-        q = QUANTITIES[s.quantity]
-        key = (q.measurement, site, device, s.sensor, s.farm, s.asset)
-        head = heads.get(key)
-        if head is None:
-            tags = {"site": site, "device": device, "sensor": s.sensor}
-            if s.farm is not None:
-                tags["farm"] = s.farm
-            if s.asset is not None:
-                tags["asset"] = s.asset
-            head = _head(Point(q.measurement, tags, {}, 0))
-            if len(heads) >= _CACHE_MAX:
-                heads.clear()
-            heads[key] = head
+        key = (s.quantity, site, device, s.sensor, s.farm, s.asset)
+        start = starts.get(key)
+        if start is None:
+            start = _telemetry_start(key)
         value = float(s.value)
         if not math.isfinite(value):
-            raise ContractError.single("bad_point", f"fields.{q.name}", value, "must be finite")
+            raise ContractError.single("bad_point", f"fields.{s.quantity}", value, "must be finite")
         qc = s.qc
         if suspect and qc < _SUSPECT and i in suspect:
             qc = _SUSPECT
-        out.append(f"{head} {q.name}={value!r},{q.name}{QC_SUFFIX}={qc}i {to_ms(s.time)}")
+        out.append(f"{start[0]}{value!r},{start[1]}{qc}i {to_ms(s.time)}")
     position = position_point(site, msg)
     if position is not None:
         out.append(line(position))
