@@ -131,15 +131,27 @@ def status_cmd(config_path: Path | None, status_file: Path | None, as_json: bool
     sys.exit(0 if data["running"] else 1)
 
 
-def _probe_protocols() -> list[str]:
-    from blueranch.edge.probe import protocols
+class _ProbeProtocol(click.Choice):
+    """``--protocol``: ``auto`` or a driver that can probe, read from the registry when first needed (so
+    ``blueranch edge --help`` and the other commands do not import every driver)."""
 
-    return protocols()
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property
+    def choices(self) -> list[str]:
+        from blueranch.edge.probe import protocols
+
+        return protocols()
+
+    @choices.setter
+    def choices(self, _value) -> None:
+        """click sets the choices in ``__init__``; the registry is the only source."""
 
 
 @group.command("probe")
 @click.argument("port")
-@click.option("--protocol", type=click.Choice(_probe_protocols()), default="auto", show_default=True)
+@click.option("--protocol", type=_ProbeProtocol(), default="auto", show_default=True)
 @click.option("--baudrate", type=int, default=None, help="NMEA/Modbus speed (default: try the usual ones).")
 @click.option("--slave-ids", default="1-247", show_default=True, help="Modbus ids to scan, e.g. 1-10,20.")
 @click.option("--timeout-s", type=float, default=0.3, show_default=True, help="Reply timeout per question.")
