@@ -293,8 +293,7 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
 
 def naive(broker: Mosquitto, server: InfluxDB, n: int) -> float:
     """The usual first attempt: paho on_message -> one HTTP write per message (auto-ack: not even safe)."""
-    from blueranch.contracts.influx import telemetry_points
-    from blueranch.contracts.lineprotocol import lines
+    from blueranch.contracts.lineprotocol import telemetry_lines
 
     db = InfluxClient(server.url, "naive")
     db.ensure_database()
@@ -304,8 +303,9 @@ def naive(broker: Mosquitto, server: InfluxDB, n: int) -> float:
     client = make_client("naive", clean=False)
 
     def on_message(c, ud, m):
-        msg = contract.parse_telemetry(m.payload, m.topic)
-        db.write(lines(telemetry_points(m.topic.split("/")[2], msg)))
+        parts = contract.parse_topic(m.topic)
+        msg = contract.parse_telemetry(m.payload, parts)
+        db.write("\n".join(telemetry_lines(parts.site, msg)).encode())
         count[0] += 1
         if count[0] == n:
             done.set()
