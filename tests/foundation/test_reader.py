@@ -1,5 +1,5 @@
 """Every typed read (blueranch.contracts.query) run by the one reader against real InfluxDB, on data
-written through the contract (telemetry mapped by ``telemetry_points``, derived points as the workers
+written through the contract (telemetry serialised by ``telemetry_lines``, derived points as the workers
 write them). The expected answers are worked out from the data written, not from another query."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from blueranch.contracts import mqtt
-from blueranch.contracts.influx import MEASUREMENTS, Point, status_points, telemetry_points, to_ms
-from blueranch.contracts.lineprotocol import lines
+from blueranch.contracts.influx import MEASUREMENTS, TELEMETRY_RETENTION_POLICY, Point, status_points, to_ms
+from blueranch.contracts.lineprotocol import line, telemetry_lines
 from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.query import (
     Between,
@@ -37,15 +37,19 @@ MIN_MS = 60_000
 DAY_MS = 86_400_000
 
 
-def write(client: InfluxClient, points: list[Point]) -> None:
-    by_rp: dict[str, list[Point]] = {}
+def write(client: InfluxClient, points: list[Point | str]) -> None:
+    """Points (derived, status) and telemetry lines (``telemetry_lines``, retention policy raw)."""
+    by_rp: dict[str, list[str]] = {}
     for p in points:
-        by_rp.setdefault(MEASUREMENTS[p.measurement].retention_policy, []).append(p)
-    for rp, ps in by_rp.items():
-        client.write(lines(ps), retention_policy=rp)
+        if isinstance(p, str):
+            by_rp.setdefault(TELEMETRY_RETENTION_POLICY, []).append(p)
+        else:
+            by_rp.setdefault(MEASUREMENTS[p.measurement].retention_policy, []).append(line(p))
+    for rp, ls in by_rp.items():
+        client.write("\n".join(ls).encode(), retention_policy=rp)
 
 
-def sonde(site: str, device: str, seq: int, t: datetime, do: float, temp: float, qc: int = 1) -> list[Point]:
+def sonde(site: str, device: str, seq: int, t: datetime, do: float, temp: float, qc: int = 1) -> list[str]:
     msg = mqtt.Telemetry(
         device=device,
         seq=seq,
@@ -54,22 +58,22 @@ def sonde(site: str, device: str, seq: int, t: datetime, do: float, temp: float,
             mqtt.Sample(time=t, sensor="sonde", quantity="temp_c", value=temp, unit="degC", qc=1),
         ],
     )
-    return telemetry_points(site, msg)
+    return telemetry_lines(site, msg)
 
 
-def load(site: str, device: str, seq: int, t: datetime, kg: float, asset: str) -> list[Point]:
+def load(site: str, device: str, seq: int, t: datetime, kg: float, asset: str) -> list[str]:
     msg = mqtt.Telemetry(
         device=device,
         seq=seq,
         samples=[mqtt.Sample(time=t, sensor="lc1", quantity="load_kg", value=kg, unit="kg", asset=asset)],
     )
-    return telemetry_points(site, msg)
+    return telemetry_lines(site, msg)
 
 
 @pytest.fixture
 def reader(influx) -> Reader:
     """Two sites; buoy-01 and buoy-02 at dachen report every 10 min for two days, one reading flagged."""
-    points: list[Point] = []
+    points: list[Point | str] = []
     for i in range(2 * 144):
         t = T0 + timedelta(minutes=10 * i)
         qc = QcFlag.FAIL if i == 5 else QcFlag.GOOD
