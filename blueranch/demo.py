@@ -28,22 +28,14 @@ import yaml
 
 from blueranch.contracts.query import Between, Recent, TagEq, latest, window
 from blueranch.signals import on_stop_signals
+from blueranch.sim.physics.environment import WATER_QUANTITIES
 
 if TYPE_CHECKING:
     from blueranch.reader import Reader
 
 REPO = Path(__file__).resolve().parents[1]
-SONDE_QUANTITIES = [
-    "temp_c",
-    "sp_cond_us_cm",
-    "salinity_psu",
-    "depth_m",
-    "do_mg_l",
-    "do_sat_pct",
-    "ph",
-    "chl_ug_l",
-    "turbidity_ntu",
-]
+#: What the simulated sonde reports, in its aD0! order.
+SONDE_QUANTITIES = list(WATER_QUANTITIES)
 SITE = "dachen"
 
 
