@@ -19,6 +19,7 @@ from blueranch.contracts.influx import QC_SUFFIX, Point, status_points, telemetr
 from blueranch.contracts.lineprotocol import lines, telemetry_lines
 from blueranch.contracts.qc import QcFlag
 from blueranch.ingest.config import IngestConfig
+from blueranch.ingest.registry import load_registry
 
 
 @dataclass(slots=True)
@@ -41,6 +42,7 @@ class Validator:
         self.max_future = timedelta(seconds=config.clock.max_future_s)
         self.max_past = timedelta(seconds=config.clock.max_past_s)
         self.known = frozenset(config.devices.known)
+        self.registry = load_registry(config.registry)
 
     def _check_size(self, payload: bytes) -> None:
         if len(payload) > self.config.max_payload_bytes:
@@ -60,6 +62,7 @@ class Validator:
         msg = contract.parse_telemetry(payload, topic)
         self._check_device(msg.device)
         site = topic.split("/", 3)[2]  # parse_telemetry has checked the topic's shape and ids
+        site, msg = self.registry.bind(site, msg)  # site, farm and asset from the shore (ingest/registry.py)
         bad = contract.check_clock(msg, now or datetime.now(UTC), self.max_future, self.max_past)
         if not bad:  # the common case: serialise straight from the samples
             body = telemetry_lines(site, msg)
@@ -86,6 +89,7 @@ class Validator:
                 "clock_future", "time", status.time.isoformat(), f"is more than {self.max_future} in the future"
             )
         site = topic.split("/", 3)[2]  # parse_status has checked the topic's shape and ids
+        self.registry.check_site(site, status.device)
         points = status_points(site, status, int(now.timestamp() * 1000))
         return Accepted(lines(points), len(points), status.device, -1, False, points[0].time_ms)
 
