@@ -72,7 +72,7 @@ def group() -> None:
     "registry_file",
     envvar="BLUERANCH_REGISTRY",
     show_envvar=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="The shore's device registry (YAML): the only source of site, farm and asset tags (overrides the "
     "config's 'registry').",
 )
