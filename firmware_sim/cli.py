@@ -243,13 +243,15 @@ def feed(
     if days is not None:
         sc = sc.model_copy(update={"days": days})
     sc = sc.model_copy(update={"devices": [d for d in sc.devices if d.kind == "load_cell"]})
-    stats = run_simulation(
-        Simulation(sc, seed=seed),
-        ContractPublisher(
+    try:
+        publisher = ContractPublisher(
             mqtt_url, sc.site, username=mqtt_username, password=os.environ.get("BLUERANCH_MQTT_PASSWORD") or None
-        ),
-        Path(truth_out),
-    )
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the MQTT broker: {exc.strerror or exc}") from None
+    stats = run_simulation(Simulation(sc, seed=seed), publisher, Path(truth_out))
     summary = {
         "samples_published": stats.samples_published,
         "messages": stats.messages,
