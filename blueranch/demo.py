@@ -24,12 +24,16 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import yaml
 
-from blueranch.contracts.influx import MEASUREMENTS
+from blueranch.contracts.query import Between, Recent, TagEq, latest, window
 from blueranch.signals import on_stop_signals
+
+if TYPE_CHECKING:
+    from blueranch.reader import Reader
 
 REPO = Path(__file__).resolve().parents[1]
 SONDE_QUANTITIES = [
@@ -174,6 +178,7 @@ def group(
         return
     from blueranch.influxdb import InfluxClient
     from blueranch.procs import Supervisor, blueranch_command
+    from blueranch.reader import Reader
     from blueranch.testing.services import DeployedMosquitto, InfluxDB
 
     workdir = workdir.resolve()
@@ -289,7 +294,7 @@ def group(
                 env={"BLUERANCH_MQTT_PASSWORD": _secret(deploy.password("sim-feed"))},
             )
         click.echo("readings as they land in InfluxDB, and the live budget (Ctrl-C to stop):")
-        _watch(client, stop, duration_s, budget_every_s)
+        _watch(Reader(client), stop, duration_s, budget_every_s)
     finally:
         click.echo("stopping ...")
         codes = sup.stop_all()
@@ -327,11 +332,8 @@ def _wait_for_link(path: Path, stop: threading.Event, timeout_s: float = 30.0) -
         stop.wait(0.1)
 
 
-def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: float) -> None:
-    wq = MEASUREMENTS["water_quality"]
-    fields = ["temp_c", "salinity_psu", "do_mg_l", "ph", "chl_ug_l"]
-    for f in fields:
-        wq.field(f)  # the demo may only print what the contract defines
+def _watch(reader: Reader, stop: threading.Event, duration_s: float, budget_every_s: float) -> None:
+    fields = ("temp_c", "salinity_psu", "do_mg_l", "ph", "chl_ug_l")
     last_ms = int(time.time() * 1000) - 60_000
     started = time.monotonic()
     next_budget = started + budget_every_s
@@ -339,9 +341,7 @@ def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: flo
         if duration_s and time.monotonic() - started > duration_s:
             break
         try:
-            series = client.query(
-                f"SELECT {', '.join(fields)} FROM {wq.qualified} WHERE time > {last_ms}ms GROUP BY device, sensor"
-            )
+            series = reader.run(window("water_quality", fields, Between(last_ms + 1), group_by=("device", "sensor")))
             for s in series:
                 for row in s.rows():
                     last_ms = max(last_ms, row["time"])
@@ -350,16 +350,15 @@ def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: flo
                     click.echo(f"  {t}Z {s.tags.get('device')}/{s.tags.get('sensor')}  {vals}")
             if time.monotonic() >= next_budget:
                 next_budget = time.monotonic() + budget_every_s
-                click.echo(_budget_line(client))
+                click.echo(_budget_line(reader))
         except Exception as exc:  # noqa: BLE001 - the demo keeps going while the database catches up
             click.echo(f"  (query failed: {exc})")
         stop.wait(1.0)
 
 
-def _budget_line(client) -> str:
+def _budget_line(reader: Reader) -> str:
     """The site's year-to-date budget as the carbon worker last wrote it (contract: carbon_budget)."""
-    m = MEASUREMENTS["carbon_budget"]
-    cols = [
+    cols = (
         "sinks_t_c",
         "sinks_t_co2e",
         "sinks_lo95_t_co2e",
@@ -368,19 +367,17 @@ def _budget_line(client) -> str:
         "net_emissions_t_co2e",
         "value",
         "completeness",
-    ]
-    for c in cols:
-        m.field(c)
-    series = client.query(
-        f"SELECT {', '.join(f'last({c}) AS {c}' for c in cols)} FROM {m.qualified} "
-        f"WHERE \"scope\" = 'site' AND \"period\" = 'ytd' AND \"method\" = 'count' "
-        f"AND time > now() - 800d"
     )
-    am = MEASUREMENTS["alerts"]
-    am.field("open")
-    alerts = client.query(
-        f'SELECT last("open") AS "open", last("message") AS "message" FROM {am.qualified} '
-        f'WHERE time > now() - 30d GROUP BY "kind", "device", "subject"'
+    series = reader.run(
+        latest(
+            "carbon_budget",
+            cols,
+            span=Recent("800d"),
+            where=(TagEq("scope", "site"), TagEq("period", "ytd"), TagEq("method", "count")),
+        )
+    )
+    alerts = reader.run(
+        latest("alerts", ("open", "message"), span=Recent("30d"), group_by=("kind", "device", "subject"))
     )
     open_alerts = [f"{a.tags.get('kind')}@{a.tags.get('device')}" for a in alerts if a.values and a.values[0][1] == 1]
     alert_text = f"  ALERTS open: {len(open_alerts)}" + (f" ({', '.join(open_alerts[:5])})" if open_alerts else "")

@@ -70,11 +70,6 @@ class Measurement:
                 return f
         raise KeyError(f"measurement {self.name!r} has no field {name!r}; fields: {[f.name for f in self.fields]}")
 
-    @property
-    def qualified(self) -> str:
-        """``"rp"."measurement"`` as InfluxQL needs it to read from a non-default policy."""
-        return f'"{self.retention_policy}"."{self.name}"'
-
 
 QC_SUFFIX = "_qc"
 TELEMETRY_TAGS = ("site", "device", "sensor", "farm", "asset")
@@ -267,14 +262,3 @@ def status_points(site: str, status: Status, received_ms: int) -> list[Point]:
             fields[name] = value
     t = to_ms(status.time) if status.time is not None else received_ms
     return [Point("device_status", {"site": site, "device": status.device}, fields, t)]
-
-
-def create_statements(database: str) -> list[str]:
-    """InfluxQL that creates the database and its retention policies (idempotent)."""
-    stmts = [f'CREATE DATABASE "{database}"']
-    for rp in RETENTION_POLICIES.values():
-        stmt = f'CREATE RETENTION POLICY "{rp.name}" ON "{database}" DURATION {rp.duration} REPLICATION 1'
-        if rp.default:
-            stmt += " DEFAULT"
-        stmts.append(stmt)
-    return stmts

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blueranch.contracts.influx import create_statements
+from blueranch.contracts.query.naming import DEFAULT_NAMING
 from blueranch.deploy import broker, dynsec, pki
 from blueranch.deploy.files import new_password, replace_secret, secret_once, write_once
 from blueranch.ingest.registry import RegistryConfig
@@ -126,7 +126,8 @@ def env_files(opts: InitOptions, pw: dict[str, str]) -> dict[str, dict[str, str]
 
 def influx_init(database: str, pw: dict[str, str]) -> str:
     """InfluxQL run once by the InfluxDB image at its first start (docker-entrypoint-initdb.d), as admin."""
-    stmts = create_statements(database)
+    # a fresh database: the policies do not exist yet, so the CREATE statements (not their ALTER fallbacks)
+    stmts = [create for create, _ in DEFAULT_NAMING.create_statements(database)]
     for user, privilege in INFLUX_USERS.items():
         stmts.append(f"CREATE USER \"{user}\" WITH PASSWORD '{pw['influx-' + user]}'")
         stmts.append(f'GRANT {privilege} ON "{database}" TO "{user}"')
