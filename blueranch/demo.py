@@ -2,7 +2,10 @@
 
 What it starts (every process in its own group, all stopped on Ctrl-C or SIGTERM, nothing left behind):
 
-- Mosquitto and InfluxDB, in their own folders under ``--dir``, on free loopback ports;
+- Mosquitto and InfluxDB, in their own folders under ``--dir``, on free loopback ports; the broker runs the
+  security config ``blueranch deploy init`` generated in ``--dir/deploy`` (its own passwords, CA and
+  certificates, each user bound to its client id, the scenario's devices in the shore's registry), the edge
+  agents connect over TLS with their client certificates and the ingest binds tags to the registry;
 - the simulator running the ``dachen`` scenario live (``--start now``, real time), its serial devices on
   pseudo-terminals under ``--dir/pty``;
 - two edge agents: ``buoy-01`` (SDI-12 sonde, NMEA GPS and weather, Modbus buoy power controller) and
@@ -39,12 +42,25 @@ SONDE_QUANTITIES = list(WATER_QUANTITIES)
 SITE = "dachen"
 
 
-def edge_config(site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
-    """The walking skeleton's agent: one SDI-12 sonde (``sonde-1``, address 0) on a pty."""
+def edge_config(
+    site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s: float, credentials: Path | None = None
+) -> dict:
+    """The walking skeleton's agent: one SDI-12 sonde (``sonde-1``, address 0) on a pty.
+
+    ``credentials``: the device's folder made by ``blueranch deploy init`` (password, client certificate)."""
+    mqtt: dict = {"url": mqtt_url}
+    if credentials is not None:
+        mqtt.update(
+            username=device,
+            password_file=str(credentials / "password"),
+            ca_file=str(credentials / "ca.crt"),
+            cert_file=str(credentials / "client.crt"),
+            key_file=str(credentials / "client.key"),
+        )
     return {
         "site": site,
         "device": device,
-        "mqtt": {"url": mqtt_url},
+        "mqtt": mqtt,
         "buffer": {"path": str(pty_dir.parent / f"{device}-buffer.sqlite")},
         "sensors": [
             {
@@ -60,9 +76,9 @@ def edge_config(site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s
     }
 
 
-def buoy_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
+def buoy_config(mqtt_url: str, pty_dir: Path, interval_s: float, credentials: Path | None = None) -> dict:
     """buoy-01 of the dachen scenario (``blueranch sim devices --scenario dachen``; docs/simulator.md)."""
-    cfg = edge_config(SITE, "buoy-01", mqtt_url, pty_dir, interval_s)
+    cfg = edge_config(SITE, "buoy-01", mqtt_url, pty_dir, interval_s, credentials)
     cfg["sensors"][0]["asset"] = "m1-ll-01"
     cfg["sensors"] += [
         {
@@ -92,12 +108,12 @@ def buoy_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
     return cfg
 
 
-def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
+def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float, credentials: Path | None = None) -> dict:
     """shore-01: the island's grid energy meter (ABCD) and diesel flow meter (DCBA), as in the scenario."""
     return {
         "site": SITE,
         "device": "shore-01",
-        "mqtt": {"url": mqtt_url},
+        "mqtt": edge_config(SITE, "shore-01", mqtt_url, pty_dir, interval_s, credentials)["mqtt"],
         "buffer": {"path": str(pty_dir.parent / "shore-01-buffer.sqlite")},
         "sensors": [
             {
@@ -155,13 +171,14 @@ def group(
     from blueranch.influxdb import InfluxClient
     from blueranch.procs import Supervisor, blueranch_command
     from blueranch.reader import Reader
-    from blueranch.testing.services import InfluxDB, Mosquitto
+    from blueranch.testing.services import DeployedMosquitto, InfluxDB
 
     workdir = workdir.resolve()
     stop = threading.Event()
     on_stop_signals(stop.set)
     database = "blueranch"
-    broker = Mosquitto(workdir / "mosquitto")
+    deploy, registry_file = _deploy(workdir)
+    broker = DeployedMosquitto(workdir / "mosquitto", deploy.root)
     db = InfluxDB(workdir / "influxdb")
     sup = Supervisor(workdir / "logs")
     try:
@@ -171,12 +188,29 @@ def group(
         client = InfluxClient(db.url, database)
         client.ensure_database()
         click.echo(f"  MQTT broker  {broker.url}")
+        click.echo(f"  MQTT/TLS     {broker.tls_url}  (edge agents, with their client certificates)")
         click.echo(f"  InfluxDB     {db.url}  database '{database}'")
+        click.echo(f"  secrets      {deploy.root}  (blueranch deploy init; registry {registry_file.name})")
         click.echo(f"  logs         {workdir / 'logs'}")
         pty_dir = workdir / "pty"
         sup.start(
             "ingest",
-            blueranch_command("ingest", "run", "--mqtt", broker.url, "--influx", db.url, "--database", database),
+            blueranch_command(
+                "ingest",
+                "run",
+                "--mqtt",
+                broker.url,
+                "--influx",
+                db.url,
+                "--database",
+                database,
+                "--registry",
+                str(registry_file),
+                "--mqtt-username",
+                "ingest",
+                "--mqtt-password-file",
+                str(deploy.password("ingest")),
+            ),
         )
         sup.start(
             "sim",
@@ -185,8 +219,8 @@ def group(
             ),
         )
         configs = {
-            "buoy-01": buoy_config(broker.url, pty_dir, interval_s),
-            "shore-01": shore_config(broker.url, pty_dir, interval_s),
+            "buoy-01": buoy_config(broker.tls_url, pty_dir, interval_s, deploy.identity_dir("buoy-01")),
+            "shore-01": shore_config(broker.tls_url, pty_dir, interval_s, deploy.identity_dir("shore-01")),
         }
         for device, cfg in configs.items():
             for sensor in cfg["sensors"]:
@@ -224,9 +258,12 @@ def group(
                 str(workdir / "alerts.sqlite"),
                 "--mqtt",
                 broker.url,
+                "--mqtt-username",
+                "alerts",
                 "--interval-s",
                 "30",
             ),
+            env={"BLUERANCH_ALERTS_MQTT_PASSWORD": _secret(deploy.password("alerts"))},
         )
         if history_days:
             click.echo(f"feeding {history_days} days of load-cell history (from 1 January) in the background ...")
@@ -243,7 +280,10 @@ def group(
                     str(history_days),
                     "--truth-out",
                     str(workdir / "history-truth.jsonl"),
+                    "--mqtt-username",
+                    "sim-feed",
                 ),
+                env={"BLUERANCH_MQTT_PASSWORD": _secret(deploy.password("sim-feed"))},
             )
         click.echo("readings as they land in InfluxDB, and the live budget (Ctrl-C to stop):")
         _watch(Reader(client), stop, duration_s, budget_every_s)
@@ -253,6 +293,27 @@ def group(
         db.stop()
         broker.stop()
         click.echo("stopped: " + ", ".join(f"{k} ({v})" for k, v in codes.items()) + ", influxd, mosquitto")
+
+
+def _deploy(workdir: Path):
+    """The demo's own secrets and broker security in ``workdir/deploy`` (kept across runs), for the scenario's
+    devices; returns the layout and the registry file."""
+    from blueranch.deploy.init import InitOptions, Layout, init
+    from blueranch.ingest.registry import parse_registry
+    from blueranch.sim.registry import registry_data
+    from blueranch.sim.scenario import load_scenario
+
+    data = registry_data(load_scenario(SITE))
+    registry_file = workdir / "registry.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    registry_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    root = workdir / "deploy"
+    init(root, InitOptions(parse_registry(data).config, ingest_workers=1, sim=True))
+    return Layout(root), registry_file
+
+
+def _secret(path: Path) -> str:
+    return path.read_text().splitlines()[0]
 
 
 def _wait_for_link(path: Path, stop: threading.Event, timeout_s: float = 30.0) -> None:

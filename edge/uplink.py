@@ -30,7 +30,7 @@ import paho.mqtt.client as mqtt
 from blueranch.contracts import mqtt as contract
 from blueranch.edge.buffer import Buffer, Stored
 from blueranch.edge.config import MqttConfig
-from blueranch.mqttc import connect_properties, make_client, parse_url
+from blueranch.mqttc import connect_properties, edge_client_id, make_client, parse_url
 
 log = logging.getLogger("blueranch.edge.uplink")
 
@@ -73,12 +73,14 @@ class Uplink:
         url = parse_url(cfg.url)
         self.host, self.port = url.host, url.port
         self.client = make_client(
-            f"edge-{site}-{device}",
+            edge_client_id(site, device),
             clean=False,
             username=cfg.username,
             password=cfg.password(),
             tls=url.tls,
             ca_file=str(cfg.ca_file) if cfg.ca_file else None,
+            cert_file=str(cfg.cert_file) if cfg.cert_file else None,
+            key_file=str(cfg.key_file) if cfg.key_file else None,
         )
         self.client.max_inflight_messages_set(cfg.inflight_max)
         self.client.max_queued_messages_set(0)

@@ -19,6 +19,7 @@ from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import status_points, to_ms
 from blueranch.contracts.lineprotocol import lines, telemetry_lines
 from blueranch.ingest.config import IngestConfig
+from blueranch.ingest.registry import load_registry
 
 
 @dataclass(slots=True)
@@ -43,6 +44,7 @@ class Validator:
         self.max_past = timedelta(seconds=config.clock.max_past_s)
         self.known = frozenset(config.devices.known)
         self._policy = {"future": config.clock.future, "past": config.clock.past}
+        self.registry = load_registry(config.registry)
 
     def _check_device(self, device: str) -> None:
         if self.config.devices.unknown == "reject" and device not in self.known:
@@ -55,9 +57,10 @@ class Validator:
         parts = contract.parse_topic(topic)
         msg = contract.parse_telemetry(payload, parts, self.max_bytes)
         self._check_device(msg.device)
+        site, msg = self.registry.bind(parts.site, msg)  # site, farm and asset from the shore (ingest/registry.py)
         skews = contract.check_clock(msg, now or datetime.now(UTC), self.max_future, self.max_past)
         suspect, flags = self._clock(skews) if skews else ((), ())
-        body = telemetry_lines(parts.site, msg, suspect)
+        body = telemetry_lines(site, msg, suspect)
         newest = to_ms(max(smp.time for smp in msg.samples))
         return Accepted("\n".join(body).encode("utf-8"), len(body), msg.device, msg.seq, msg.backfill, newest, flags)
 
@@ -76,6 +79,7 @@ class Validator:
             raise ContractError.single(
                 "clock_future", "time", status.time.isoformat(), f"is more than {self.max_future} in the future"
             )
+        self.registry.check_site(parts.site, status.device)
         points = status_points(parts.site, status, int(now.timestamp() * 1000))
         return Accepted(lines(points), len(points), status.device, -1, False, points[0].time_ms)
 
