@@ -108,9 +108,7 @@ def identities(registry: RegistryConfig, ingest_workers: int, sim: bool = False)
         for i in range(1, ingest_workers + 1)
     ]
     out += [
-        # models/alerts/cli.py connects with a new client id per start (blueranch-alerts-<time>): unbound until
-        # it uses a stable one (docs/security.md, 'Known gaps').
-        Identity("alerts", None, ("alerts",), "alerts", "alert worker"),
+        Identity("alerts", "alerts", ("alerts",), "alerts", "alert worker"),
         Identity("operator", "operator", ("operator",), "operator", "operators' tools (mosquitto_sub -i operator)"),
         Identity("healthcheck", "healthcheck", ("healthcheck",), "healthcheck", "docker compose health check"),
         Identity("dynsec-admin", "dynsec-admin", ("dynsec-admin",), "dynsec-admin", "mosquitto_ctrl dynsec"),
