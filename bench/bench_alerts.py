@@ -23,6 +23,7 @@ from blueranch.models.alerts.rules.base import Observation
 from blueranch.models.alerts.series import fetch_frames
 from blueranch.models.alerts.store import Store
 from blueranch.models.alerts.worker import Worker
+from blueranch.reader import Reader
 from blueranch.testing.alerts_synthetic import DAY_MS, MIN_MS, T0_MS, diel_do, write_series
 from blueranch.testing.services import InfluxDB
 
@@ -83,7 +84,7 @@ def run(ctx) -> dict:
         cfg = AlertsConfig.model_validate({"state_path": str(ctx.workdir / "a.sqlite"), "channels": {"influx": False}})
         w = Worker(client, cfg)
         t0 = time.perf_counter()
-        frames = fetch_frames(client, start, end)
+        frames = fetch_frames(Reader(client), start, end)
         fetch_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         w.evaluate_at(frames, end)

@@ -43,21 +43,13 @@ from blueranch.edge import status as edge_status
 from blueranch.edge.buffer import Buffer
 from blueranch.mqttc import connect_properties, make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
+from blueranch.sim.physics.environment import WATER_QUANTITIES
 from blueranch.testing.services import Mosquitto
 from blueranch.testing.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
-SONDE = [
-    "temp_c",
-    "sp_cond_us_cm",
-    "salinity_psu",
-    "depth_m",
-    "do_mg_l",
-    "do_sat_pct",
-    "ph",
-    "chl_ug_l",
-    "turbidity_ntu",
-]
+#: What the simulated sonde reports, in its aD0! order.
+SONDE = list(WATER_QUANTITIES)
 #: the ten sensors: (id, pty link, readings per poll) -- the poll sizes of the simulator's devices
 SENSORS = [
     ("sonde-1", 9),

@@ -29,9 +29,11 @@ from pathlib import Path
 import yaml
 
 from blueranch.contracts import mqtt as contract
+from blueranch.contracts.query import Between, TagEq, window
 from blueranch.influxdb import InfluxClient
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import blueranch_command
+from blueranch.reader import Reader
 from blueranch.testing.ingest_checks import count_points
 from blueranch.testing.loadgen import Publisher, payload, stream
 from blueranch.testing.services import InfluxDB, Mosquitto, find_binary
@@ -245,10 +247,14 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
         last = 0
         while not stop.is_set():
             # 2 s of overlap: another device's point of the same millisecond may land in a later batch
-            s = poller_client.query(
-                f'SELECT do_mg_l, "device" FROM "raw"."water_quality" WHERE "site" = \'{site}\' '
-                f"AND time > {last - 2000}ms AND time < now() + 1h"
+            q = window(
+                "water_quality",
+                ("do_mg_l",),
+                Between(last - 1999),
+                where=(TagEq("site", site),),
+                tag_columns=("device",),
             )
+            s = poll_reader.run(q)
             now = time.time()
             for t_ms, _, device in s[0].values if s else []:
                 seen.setdefault((device, t_ms), now)
@@ -256,7 +262,7 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
             stop.wait(0.02)
 
     wait_until(lambda: _probe(broker, client, "latency"), 60, 0.5, message="latency worker subscribed")
-    poller_client = InfluxClient(server.url, client.database)
+    poll_reader = Reader(InfluxClient(server.url, client.database))
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     pub = Publisher(broker.url, "latency-pub")
@@ -287,8 +293,7 @@ def latency_p99(ctx, broker, server, client, rate_per_s: float, duration_s: floa
 
 def naive(broker: Mosquitto, server: InfluxDB, n: int) -> float:
     """The usual first attempt: paho on_message -> one HTTP write per message (auto-ack: not even safe)."""
-    from blueranch.contracts.influx import telemetry_points
-    from blueranch.contracts.lineprotocol import lines
+    from blueranch.contracts.lineprotocol import telemetry_lines
 
     db = InfluxClient(server.url, "naive")
     db.ensure_database()
@@ -298,8 +303,9 @@ def naive(broker: Mosquitto, server: InfluxDB, n: int) -> float:
     client = make_client("naive", clean=False)
 
     def on_message(c, ud, m):
-        msg = contract.parse_telemetry(m.payload, m.topic)
-        db.write(lines(telemetry_points(m.topic.split("/")[2], msg)))
+        parts = contract.parse_topic(m.topic)
+        msg = contract.parse_telemetry(m.payload, parts)
+        db.write("\n".join(telemetry_lines(parts.site, msg)).encode())
         count[0] += 1
         if count[0] == n:
             done.set()

@@ -24,6 +24,7 @@ GROUPS: dict[str, tuple[str, str]] = {
         "Early warnings: hypoxia, heatwaves, storms, losses, silent devices.",
     ),
     "dashboards": ("blueranch.dashboards.cli:group", "Build and publish the Grafana dashboards."),
+    "deploy": ("blueranch.deploy.cli:group", "Generate a shore server's secrets, certificates and broker security."),
     "demo": ("blueranch.demo:group", "Run the whole pipeline locally on simulated data."),
 }
 

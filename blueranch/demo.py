@@ -2,7 +2,10 @@
 
 What it starts (every process in its own group, all stopped on Ctrl-C or SIGTERM, nothing left behind):
 
-- Mosquitto and InfluxDB, in their own folders under ``--dir``, on free loopback ports;
+- Mosquitto and InfluxDB, in their own folders under ``--dir``, on free loopback ports; the broker runs the
+  security config ``blueranch deploy init`` generated in ``--dir/deploy`` (its own passwords, CA and
+  certificates, each user bound to its client id, the scenario's devices in the shore's registry), the edge
+  agents connect over TLS with their client certificates and the ingest binds tags to the registry;
 - the simulator running the ``dachen`` scenario live (``--start now``, real time), its serial devices on
   pseudo-terminals under ``--dir/pty``;
 - two edge agents: ``buoy-01`` (SDI-12 sonde, NMEA GPS and weather, Modbus buoy power controller) and
@@ -21,34 +24,43 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import yaml
 
-from blueranch.contracts.influx import MEASUREMENTS
+from blueranch.contracts.query import Between, Recent, TagEq, latest, window
 from blueranch.signals import on_stop_signals
+from blueranch.sim.physics.environment import WATER_QUANTITIES
+
+if TYPE_CHECKING:
+    from blueranch.reader import Reader
 
 REPO = Path(__file__).resolve().parents[1]
-SONDE_QUANTITIES = [
-    "temp_c",
-    "sp_cond_us_cm",
-    "salinity_psu",
-    "depth_m",
-    "do_mg_l",
-    "do_sat_pct",
-    "ph",
-    "chl_ug_l",
-    "turbidity_ntu",
-]
+#: What the simulated sonde reports, in its aD0! order.
+SONDE_QUANTITIES = list(WATER_QUANTITIES)
 SITE = "dachen"
 
 
-def edge_config(site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
-    """The walking skeleton's agent: one SDI-12 sonde (``sonde-1``, address 0) on a pty."""
+def edge_config(
+    site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s: float, credentials: Path | None = None
+) -> dict:
+    """The walking skeleton's agent: one SDI-12 sonde (``sonde-1``, address 0) on a pty.
+
+    ``credentials``: the device's folder made by ``blueranch deploy init`` (password, client certificate)."""
+    mqtt: dict = {"url": mqtt_url}
+    if credentials is not None:
+        mqtt.update(
+            username=device,
+            password_file=str(credentials / "password"),
+            ca_file=str(credentials / "ca.crt"),
+            cert_file=str(credentials / "client.crt"),
+            key_file=str(credentials / "client.key"),
+        )
     return {
         "site": site,
         "device": device,
-        "mqtt": {"url": mqtt_url},
+        "mqtt": mqtt,
         "buffer": {"path": str(pty_dir.parent / f"{device}-buffer.sqlite")},
         "sensors": [
             {
@@ -64,9 +76,9 @@ def edge_config(site: str, device: str, mqtt_url: str, pty_dir: Path, interval_s
     }
 
 
-def buoy_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
+def buoy_config(mqtt_url: str, pty_dir: Path, interval_s: float, credentials: Path | None = None) -> dict:
     """buoy-01 of the dachen scenario (``blueranch sim devices --scenario dachen``; docs/simulator.md)."""
-    cfg = edge_config(SITE, "buoy-01", mqtt_url, pty_dir, interval_s)
+    cfg = edge_config(SITE, "buoy-01", mqtt_url, pty_dir, interval_s, credentials)
     cfg["sensors"][0]["asset"] = "m1-ll-01"
     cfg["sensors"] += [
         {
@@ -96,12 +108,12 @@ def buoy_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
     return cfg
 
 
-def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float) -> dict:
+def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float, credentials: Path | None = None) -> dict:
     """shore-01: the island's grid energy meter (ABCD) and diesel flow meter (DCBA), as in the scenario."""
     return {
         "site": SITE,
         "device": "shore-01",
-        "mqtt": {"url": mqtt_url},
+        "mqtt": edge_config(SITE, "shore-01", mqtt_url, pty_dir, interval_s, credentials)["mqtt"],
         "buffer": {"path": str(pty_dir.parent / "shore-01-buffer.sqlite")},
         "sensors": [
             {
@@ -158,13 +170,15 @@ def group(
         return
     from blueranch.influxdb import InfluxClient
     from blueranch.procs import Supervisor, blueranch_command
-    from blueranch.testing.services import InfluxDB, Mosquitto
+    from blueranch.reader import Reader
+    from blueranch.testing.services import DeployedMosquitto, InfluxDB
 
     workdir = workdir.resolve()
     stop = threading.Event()
     on_stop_signals(stop.set)
     database = "blueranch"
-    broker = Mosquitto(workdir / "mosquitto")
+    deploy, registry_file = _deploy(workdir)
+    broker = DeployedMosquitto(workdir / "mosquitto", deploy.root)
     db = InfluxDB(workdir / "influxdb")
     sup = Supervisor(workdir / "logs")
     try:
@@ -174,12 +188,29 @@ def group(
         client = InfluxClient(db.url, database)
         client.ensure_database()
         click.echo(f"  MQTT broker  {broker.url}")
+        click.echo(f"  MQTT/TLS     {broker.tls_url}  (edge agents, with their client certificates)")
         click.echo(f"  InfluxDB     {db.url}  database '{database}'")
+        click.echo(f"  secrets      {deploy.root}  (blueranch deploy init; registry {registry_file.name})")
         click.echo(f"  logs         {workdir / 'logs'}")
         pty_dir = workdir / "pty"
         sup.start(
             "ingest",
-            blueranch_command("ingest", "run", "--mqtt", broker.url, "--influx", db.url, "--database", database),
+            blueranch_command(
+                "ingest",
+                "run",
+                "--mqtt",
+                broker.url,
+                "--influx",
+                db.url,
+                "--database",
+                database,
+                "--registry",
+                str(registry_file),
+                "--mqtt-username",
+                "ingest",
+                "--mqtt-password-file",
+                str(deploy.password("ingest")),
+            ),
         )
         sup.start(
             "sim",
@@ -188,8 +219,8 @@ def group(
             ),
         )
         configs = {
-            "buoy-01": buoy_config(broker.url, pty_dir, interval_s),
-            "shore-01": shore_config(broker.url, pty_dir, interval_s),
+            "buoy-01": buoy_config(broker.tls_url, pty_dir, interval_s, deploy.identity_dir("buoy-01")),
+            "shore-01": shore_config(broker.tls_url, pty_dir, interval_s, deploy.identity_dir("shore-01")),
         }
         for device, cfg in configs.items():
             for sensor in cfg["sensors"]:
@@ -227,9 +258,12 @@ def group(
                 str(workdir / "alerts.sqlite"),
                 "--mqtt",
                 broker.url,
+                "--mqtt-username",
+                "alerts",
                 "--interval-s",
                 "30",
             ),
+            env={"BLUERANCH_ALERTS_MQTT_PASSWORD": _secret(deploy.password("alerts"))},
         )
         if history_days:
             click.echo(f"feeding {history_days} days of load-cell history (from 1 January) in the background ...")
@@ -246,16 +280,40 @@ def group(
                     str(history_days),
                     "--truth-out",
                     str(workdir / "history-truth.jsonl"),
+                    "--mqtt-username",
+                    "sim-feed",
                 ),
+                env={"BLUERANCH_MQTT_PASSWORD": _secret(deploy.password("sim-feed"))},
             )
         click.echo("readings as they land in InfluxDB, and the live budget (Ctrl-C to stop):")
-        _watch(client, stop, duration_s, budget_every_s)
+        _watch(Reader(client), stop, duration_s, budget_every_s)
     finally:
         click.echo("stopping ...")
         codes = sup.stop_all()
         db.stop()
         broker.stop()
         click.echo("stopped: " + ", ".join(f"{k} ({v})" for k, v in codes.items()) + ", influxd, mosquitto")
+
+
+def _deploy(workdir: Path):
+    """The demo's own secrets and broker security in ``workdir/deploy`` (kept across runs), for the scenario's
+    devices; returns the layout and the registry file."""
+    from blueranch.deploy.init import InitOptions, Layout, init
+    from blueranch.ingest.registry import parse_registry
+    from blueranch.sim.registry import registry_data
+    from blueranch.sim.scenario import load_scenario
+
+    data = registry_data(load_scenario(SITE))
+    registry_file = workdir / "registry.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    registry_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    root = workdir / "deploy"
+    init(root, InitOptions(parse_registry(data).config, ingest_workers=1, sim=True))
+    return Layout(root), registry_file
+
+
+def _secret(path: Path) -> str:
+    return path.read_text().splitlines()[0]
 
 
 def _wait_for_link(path: Path, stop: threading.Event, timeout_s: float = 30.0) -> None:
@@ -266,11 +324,8 @@ def _wait_for_link(path: Path, stop: threading.Event, timeout_s: float = 30.0) -
         stop.wait(0.1)
 
 
-def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: float) -> None:
-    wq = MEASUREMENTS["water_quality"]
-    fields = ["temp_c", "salinity_psu", "do_mg_l", "ph", "chl_ug_l"]
-    for f in fields:
-        wq.field(f)  # the demo may only print what the contract defines
+def _watch(reader: Reader, stop: threading.Event, duration_s: float, budget_every_s: float) -> None:
+    fields = ("temp_c", "salinity_psu", "do_mg_l", "ph", "chl_ug_l")
     last_ms = int(time.time() * 1000) - 60_000
     started = time.monotonic()
     next_budget = started + budget_every_s
@@ -278,9 +333,7 @@ def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: flo
         if duration_s and time.monotonic() - started > duration_s:
             break
         try:
-            series = client.query(
-                f"SELECT {', '.join(fields)} FROM {wq.qualified} WHERE time > {last_ms}ms GROUP BY device, sensor"
-            )
+            series = reader.run(window("water_quality", fields, Between(last_ms + 1), group_by=("device", "sensor")))
             for s in series:
                 for row in s.rows():
                     last_ms = max(last_ms, row["time"])
@@ -289,16 +342,15 @@ def _watch(client, stop: threading.Event, duration_s: float, budget_every_s: flo
                     click.echo(f"  {t}Z {s.tags.get('device')}/{s.tags.get('sensor')}  {vals}")
             if time.monotonic() >= next_budget:
                 next_budget = time.monotonic() + budget_every_s
-                click.echo(_budget_line(client))
+                click.echo(_budget_line(reader))
         except Exception as exc:  # noqa: BLE001 - the demo keeps going while the database catches up
             click.echo(f"  (query failed: {exc})")
         stop.wait(1.0)
 
 
-def _budget_line(client) -> str:
+def _budget_line(reader: Reader) -> str:
     """The site's year-to-date budget as the carbon worker last wrote it (contract: carbon_budget)."""
-    m = MEASUREMENTS["carbon_budget"]
-    cols = [
+    cols = (
         "sinks_t_c",
         "sinks_t_co2e",
         "sinks_lo95_t_co2e",
@@ -307,19 +359,17 @@ def _budget_line(client) -> str:
         "net_emissions_t_co2e",
         "value",
         "completeness",
-    ]
-    for c in cols:
-        m.field(c)
-    series = client.query(
-        f"SELECT {', '.join(f'last({c}) AS {c}' for c in cols)} FROM {m.qualified} "
-        f"WHERE \"scope\" = 'site' AND \"period\" = 'ytd' AND \"method\" = 'count' "
-        f"AND time > now() - 800d"
     )
-    am = MEASUREMENTS["alerts"]
-    am.field("open")
-    alerts = client.query(
-        f'SELECT last("open") AS "open", last("message") AS "message" FROM {am.qualified} '
-        f'WHERE time > now() - 30d GROUP BY "kind", "device", "subject"'
+    series = reader.run(
+        latest(
+            "carbon_budget",
+            cols,
+            span=Recent("800d"),
+            where=(TagEq("scope", "site"), TagEq("period", "ytd"), TagEq("method", "count")),
+        )
+    )
+    alerts = reader.run(
+        latest("alerts", ("open", "message"), span=Recent("30d"), group_by=("kind", "device", "subject"))
     )
     open_alerts = [f"{a.tags.get('kind')}@{a.tags.get('device')}" for a in alerts if a.values and a.values[0][1] == 1]
     alert_text = f"  ALERTS open: {len(open_alerts)}" + (f" ({', '.join(open_alerts[:5])})" if open_alerts else "")

@@ -2,6 +2,8 @@
 
 InfluxDB 1.x serves it natively; 2.x and 3.x serve it for compatibility, so everything the platform
 does goes through these three endpoints. One :class:`requests.Session` keeps a connection pool.
+Queries are built by :mod:`blueranch.contracts.query` and run by :class:`blueranch.reader.Reader`; the
+client's :class:`~blueranch.contracts.query.naming.Naming` says how the server names retention policies.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 
 import requests
 
-from blueranch.contracts.influx import PRECISION, create_statements
+from blueranch.contracts.influx import PRECISION
+from blueranch.contracts.query.naming import DEFAULT_NAMING, Naming
 
 
 class InfluxError(RuntimeError):
@@ -47,9 +50,11 @@ class InfluxClient:
         password: str | None = None,
         timeout_s: float = 10.0,
         pool_size: int = 4,
+        naming: Naming = DEFAULT_NAMING,
     ):
         self.url = url.rstrip("/")
         self.database = database
+        self.naming = naming
         self.timeout_s = timeout_s
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
@@ -71,14 +76,13 @@ class InfluxClient:
 
     def ensure_database(self) -> None:
         """Create the database and the contract's retention policies if they are missing."""
-        for stmt in create_statements(self.database):
+        for stmt, if_exists in self.naming.create_statements(self.database):
             try:
                 self.query(stmt, method="POST", database=None)
             except InfluxError as exc:
-                if "already exists" not in str(exc):
+                if "already exists" not in str(exc) or if_exists is None:
                     raise
-                alter = stmt.replace("CREATE RETENTION POLICY", "ALTER RETENTION POLICY")
-                self.query(alter, method="POST", database=None)
+                self.query(if_exists, method="POST", database=None)
 
     def write(self, body: bytes, retention_policy: str | None = None, compress: bool = True) -> None:
         """Write line protocol. Raises :class:`InfluxError` (check ``retryable``) on failure."""

@@ -8,8 +8,8 @@ the worker's (IPCC 2006 Vol. 1 Ch. 3); ``method`` chooses how shell carbon count
 
 from __future__ import annotations
 
+from blueranch.contracts.query import Col, TagEq, TagNe, VarMatch, select
 from blueranch.dashboards.common import Settings, dashboard, tag_variable
-from blueranch.dashboards.influxql import Col, TagEq, TagNe, VarMatch, select
 from blueranch.dashboards.model import Dashboard, ThresholdStep
 from blueranch.dashboards.panels import Board, T, by_name
 

@@ -2,8 +2,10 @@
 
 Variables are resolved in order, each ``SHOW TAG VALUES`` run with the variables before it
 substituted (as Grafana refreshes chained variables); "All" is selected unless a value is given. Then
-every panel target and annotation query runs with :func:`blueranch.dashboards.macros.interpolate`. Used by the
-tests and by ``blueranch dashboards check`` (is every panel fed on this server?).
+every panel target and annotation query runs with :func:`blueranch.dashboards.macros.interpolate`. The
+queries were built by :mod:`blueranch.contracts.query` when the dashboard was built, and run through
+:class:`blueranch.reader.Reader`. Used by the tests and by ``blueranch dashboards check`` (is every panel
+fed on this server?).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from blueranch.dashboards.common import MIN_INTERVAL_MS
 from blueranch.dashboards.macros import ALL, Variable, interpolate, interval_ms
 from blueranch.influxdb import InfluxClient, InfluxError
+from blueranch.reader import Reader, values_of
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,6 @@ class Result:
         return self.error is None and self.rows > 0
 
 
-def _values(client: InfluxClient, query: str) -> tuple[str, ...]:
-    """Values of a ``SHOW TAG VALUES`` answer (columns ``key``, ``value``), sorted as Grafana sorts (1)."""
-    out: set[str] = set()
-    for s in client.query(query):
-        out.update(str(r["value"]) for r in s.rows())
-    return tuple(sorted(out))
-
-
 def resolve_variables(
     client: InfluxClient,
     dashboard: dict[str, Any],
@@ -49,13 +44,14 @@ def resolve_variables(
     chosen: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Variable]:
     """Template variables with their options fetched from InfluxDB; ``chosen`` overrides "All"."""
+    reader = Reader(client)
     chosen = chosen or {}
     resolved: dict[str, Variable] = {}
     for v in dashboard["templating"]["list"]:
         name = v["name"]
         if v["type"] == "query":
             q = interpolate(v["query"], from_ms, to_ms, resolved)
-            options = _values(client, q)
+            options = values_of(reader.run_rendered(q))
         elif v["type"] == "custom":
             options = tuple(x.strip() for x in v["query"].split(",") if x.strip())
         else:
@@ -112,12 +108,13 @@ def run(
     """Execute every query of ``dashboard`` over ``[from_ms, to_ms]`` (a panel's relative time, if it has
     one, ends at ``to_ms`` as "now"); errors are reported, not raised."""
     variables = resolve_variables(client, dashboard, from_ms, to_ms, chosen)
+    reader = Reader(client)
     results = []
     for title, ref, raw, time_from in queries(dashboard):
         start = relative_from_ms(time_from, to_ms) if time_from else from_ms
         q = interpolate(raw, start, to_ms, variables, interval_ms(start, to_ms, max_data_points, min_interval_ms))
         try:
-            series = client.query(q)
+            series = reader.run_rendered(q)
         except InfluxError as exc:
             results.append(Result(dashboard["uid"], title, ref, q, 0, 0, str(exc)))
             continue

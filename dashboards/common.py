@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from blueranch.contracts.query import TagEq, VarMatch, show_tag_values
 from blueranch.contracts.strict import StrictModel
-from blueranch.dashboards.influxql import TagEq, VarMatch, show_tag_values
 from blueranch.dashboards.model import (
     Annotation,
     Annotations,
@@ -58,7 +58,7 @@ def tag_variable(
     ``all_value=None`` makes "All" expand to every listed value (``/^(a|b)$/``); ``".*"`` also matches
     points where an optional tag (farm) is absent.
     """
-    q = show_tag_values(measurement, key or name, where)
+    q = show_tag_values(measurement, key or name, where).text
     if single:
         return Variable(
             type="query",

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from blueranch.contracts.influx import MEASUREMENTS, QC_SUFFIX
 from blueranch.contracts.quantities import QUANTITIES
+from blueranch.contracts.query import Col, FieldCmp, TagCol, VarMatch, select, select_from
 from blueranch.dashboards import thresholds
 from blueranch.dashboards.common import Settings, dashboard, tag_variable
-from blueranch.dashboards.influxql import Col, FieldCmp, TagCol, VarMatch, select, select_from
 from blueranch.dashboards.model import Annotation, Dashboard, ThresholdStep
 from blueranch.dashboards.panels import Board, T
 

@@ -11,8 +11,8 @@ from those messages too, battery and RSSI from the buoy's housekeeping telemetry
 
 from __future__ import annotations
 
+from blueranch.contracts.query import Col, TagCol, VarMatch, select
 from blueranch.dashboards.common import Settings, dashboard, tag_variable
-from blueranch.dashboards.influxql import Col, TagCol, VarMatch, select
 from blueranch.dashboards.model import Dashboard, ThresholdStep
 from blueranch.dashboards.panels import Board, T, by_name
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from blueranch.contracts.influx import MEASUREMENTS
-from blueranch.dashboards.influxql import Query
+from blueranch.contracts.query import Query
 from blueranch.dashboards.model import (
     DatasourceRef,
     FieldConfig,

@@ -3,7 +3,7 @@
 Used by the tests (every panel must return data on it), the benchmark, and
 ``blueranch dashboards sample-data`` to preview the dashboards on a Grafana without a ranch behind it.
 
-Telemetry goes through the contract's own mapping (:class:`Telemetry` -> :func:`telemetry_points`), as
+Telemetry goes through the contract's own serialiser (:class:`Telemetry` -> :func:`telemetry_lines`), as
 the ingest does; derived measurements (device status, carbon stock and budget, alerts, ingest
 self-metrics) are contract :class:`Point` objects written with :func:`lines`. Every field a panel
 reads is written; the numbers are plausible test data, not domain figures.
@@ -24,8 +24,8 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from blueranch.contracts.influx import MEASUREMENTS, Point, telemetry_points, to_ms
-from blueranch.contracts.lineprotocol import lines
+from blueranch.contracts.influx import MEASUREMENTS, TELEMETRY_RETENTION_POLICY, Point, to_ms
+from blueranch.contracts.lineprotocol import lines, telemetry_lines
 from blueranch.contracts.mqtt import Position, Sample, Telemetry
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.influxdb import InfluxClient
@@ -346,11 +346,13 @@ def simulated_day(
     client: InfluxClient, end: datetime | None = None, derived: bool = True, sites: tuple[str, ...] = (SITE,)
 ) -> Day:
     """Write one day of contract-conformant points for every measurement the dashboards read; telemetry
-    goes through the contract's own mapping (``telemetry_points``), as the ingest writes it."""
+    goes through the contract's own serialiser (``telemetry_lines``), as the ingest writes it."""
     total = 0
     for k, site in enumerate(sites):
         day = day_content(end, derived, ops=k == 0, site=site)  # one ingest serves every site
-        points = [p for msg in day.telemetry for p in telemetry_points(site, msg)] + day.points
-        write_points(client, points)
-        total += len(points)
+        telemetry = [ln for msg in day.telemetry for ln in telemetry_lines(site, msg)]
+        for i in range(0, len(telemetry), 5000):
+            client.write("\n".join(telemetry[i : i + 5000]).encode(), retention_policy=TELEMETRY_RETENTION_POLICY)
+        write_points(client, day.points)
+        total += len(telemetry) + len(day.points)
     return Day(day.start, day.end, total)

@@ -30,7 +30,6 @@ from blueranch.edge.clock import make_clock
 from blueranch.edge.commands import CommandRunner, Poll, StatusNow
 from blueranch.edge.config import AGENT_SENSOR, EdgeConfig
 from blueranch.edge.drivers.base import SerialSensorBase
-from blueranch.edge.drivers.sdi12 import transact
 from blueranch.edge.qc import QcEngine
 from blueranch.edge.reading import Reading
 from blueranch.edge.scheduler import BusWorker, Polled
@@ -41,14 +40,6 @@ log = logging.getLogger("blueranch.edge")
 STATUS_FILE_PERIOD_S = 1.0
 #: How often age-based eviction runs.
 EXPIRE_PERIOD_S = 60.0
-
-
-def _bad_frames(driver) -> int | None:
-    """Garbled sentences (NMEA) or rejected node payloads (MQTT nodes, per local broker) seen by a driver."""
-    if hasattr(driver, "garbled_total"):
-        return driver.garbled_total
-    hub = getattr(driver, "hub", None)
-    return hub.errors_total if hub is not None else None
 
 
 class Agent:
@@ -94,13 +85,9 @@ class Agent:
             readings = p.driver.read()
             self._on_readings(p, readings)
             return {"readings": len(readings)}
-        if p.config.driver != "sdi12":
-            raise ValueError(f"sensor {p.id} is {p.config.driver}, not sdi12")
-        if cmd.command[0] != p.config.address:
-            raise ValueError(f"command {cmd.command!r} is not for sensor {p.id}'s address {p.config.address!r}")
-        with p.driver.bus.conversation(f"cmd:{p.id}") as port:
-            reply = transact(port, cmd.command.encode("ascii"), p.config.timeout_s, p.config.retries)
-        return reply.decode("ascii", errors="replace").rstrip("\r\n")
+        if p.config.driver != cmd.cmd:  # a Raw command
+            raise ValueError(f"sensor {p.id} is {p.config.driver}, not {cmd.cmd}")
+        return p.driver.raw(cmd.command)
 
     # ------------------------------------------------------------ readings -> buffer
     def _sample(self, p: Polled, r: Reading) -> contract.Sample | None:
@@ -198,9 +185,8 @@ class Agent:
                     "polls": p.health.polls,
                     "errors": p.health.errors,
                     "last_error": p.health.last_error,
-                    "bad_frames": _bad_frames(p.driver),
-                    # NMEA sentences over 82 characters taken (lenient_length); None for other drivers
-                    "overlong_frames": getattr(p.driver, "overlong_total", None),
+                    "bad_frames": p.driver.bad_frames,
+                    "counters": p.driver.counters,
                     "last_reading": (
                         datetime.fromtimestamp(p.health.last_reading_s, UTC).isoformat()
                         if p.health.last_reading_s

@@ -155,11 +155,27 @@ def status_cmd(config_path: Path | None, status_file: Path | None, as_json: bool
     sys.exit(0 if data["running"] else 1)
 
 
+class _ProbeProtocol(click.Choice):
+    """``--protocol``: ``auto`` or a driver that can probe, read from the registry when first needed (so
+    ``blueranch edge --help`` and the other commands do not import every driver)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property
+    def choices(self) -> list[str]:
+        from blueranch.edge.probe import protocols
+
+        return protocols()
+
+    @choices.setter
+    def choices(self, _value) -> None:
+        """click sets the choices in ``__init__``; the registry is the only source."""
+
+
 @group.command("probe")
 @click.argument("port")
-@click.option(
-    "--protocol", type=click.Choice(["auto", "sdi12", "nmea0183", "modbus_rtu"]), default="auto", show_default=True
-)
+@click.option("--protocol", type=_ProbeProtocol(), default="auto", show_default=True)
 @click.option("--baudrate", type=int, default=None, help="NMEA/Modbus speed (default: try the usual ones).")
 @click.option("--slave-ids", default="1-247", show_default=True, help="Modbus ids to scan, e.g. 1-10,20.")
 @click.option("--timeout-s", type=float, default=0.3, show_default=True, help="Reply timeout per question.")
@@ -184,24 +200,22 @@ def probe(
     SDI-12: '?!' and 'a!' for each address, then 'aI!' and 'aM!'. NMEA: listen and list talkers and
     sentences. Modbus RTU: ask each slave id for holding register 0. Exit 1 when nothing answered."""
     from blueranch.edge import probe as p
+    from blueranch.edge.drivers.base import DriverError, ProbeOptions
+    from blueranch.edge.drivers.modbus_rtu import parse_slave_ids
 
     try:
-        ids = p.parse_ids(slave_ids)
+        ids = parse_slave_ids(slave_ids)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--slave-ids") from None
-    from blueranch.edge.drivers.base import DriverError
-
+    options = ProbeOptions(
+        baudrate=baudrate,
+        timeout_s=timeout_s,
+        listen_s=listen_s,
+        slave_ids=tuple(ids),
+        addresses=None if sdi12_addresses == "all" else sdi12_addresses,
+    )
     try:
-        found = p.probe(
-            port,
-            protocol,
-            baudrate=baudrate,
-            slave_ids=ids,
-            timeout_s=timeout_s,
-            listen_s=listen_s,
-            sdi12_addresses=p.ADDRESSES if sdi12_addresses == "all" else sdi12_addresses,
-            report=lambda line: click.echo(f"# {line}", err=True),
-        )
+        found = p.probe(port, protocol, options, report=lambda line: click.echo(f"# {line}", err=True))
     except DriverError as exc:  # cannot open the port (missing, busy: the agent holds it, no permission)
         click.echo(f"{port}: {exc}", err=True)
         sys.exit(2)

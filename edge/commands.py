@@ -1,7 +1,8 @@
 """On-demand commands from the shore on ``blueranch/v1/{site}/{device}/cmd`` (QoS 1); replies on ``.../events``.
 
     {"id": "c-17", "cmd": "poll", "sensor": "sonde-1"}                     take a reading now (buffered as usual)
-    {"id": "c-18", "cmd": "sdi12", "sensor": "sonde-1", "command": "0I!"}  one raw SDI-12 command, that address
+    {"id": "c-18", "cmd": "sdi12", "sensor": "sonde-1", "command": "0I!"}  one raw command, in the sensor's
+                                                                           protocol (its driver's name)
     {"id": "c-19", "cmd": "status"}                                        publish the retained status now
 
 Commands run one at a time on their own thread (a poll may take seconds) and every exchange goes through the
@@ -18,12 +19,13 @@ import queue
 import re
 import threading
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from blueranch.contracts.mqtt import SafeId
 from blueranch.contracts.strict import StrictModel
+from blueranch.edge import drivers
 
 log = logging.getLogger("blueranch.edge.commands")
 
@@ -41,22 +43,37 @@ class Poll(_Cmd):
     sensor: SafeId
 
 
-class RawSdi12(_Cmd):
-    cmd: Literal["sdi12"]
-    sensor: SafeId
-    #: printable SDI-12 command ending in '!', at most 20 characters (the longest standard ones are ~8)
-    command: str = Field(pattern=r"^[0-9A-Za-z?][A-Za-z0-9+.\-]{0,18}!$")
-
-
 class StatusNow(_Cmd):
     cmd: Literal["status"]
 
 
-Command = Annotated[Poll | RawSdi12 | StatusNow, Field(discriminator="cmd")]
+class Raw(_Cmd):
+    """One raw command in the sensor's own protocol: ``cmd`` names the driver (``sdi12``), ``command`` must
+    match the driver's ``RAW_COMMAND``; the driver's ``raw()`` sends it."""
+
+    cmd: str
+    sensor: SafeId
+    command: str
+
+
+def _raw_commands() -> list[type[Raw]]:
+    """A command model per driver that takes raw commands (blueranch.edge.drivers.base.DriverBase.raw)."""
+    return [
+        create_model(
+            f"Raw_{name}",
+            __base__=Raw,
+            cmd=(Literal[name], ...),
+            command=(str, Field(pattern=cls.RAW_COMMAND)),
+        )
+        for name, cls in drivers.supporting("raw").items()
+    ]
+
+
+Command = Annotated[Union[(Poll, StatusNow, *_raw_commands())], Field(discriminator="cmd")]  # noqa: UP007
 _ADAPTER = TypeAdapter(Command)
 
 
-def parse_command(payload: bytes) -> Poll | RawSdi12 | StatusNow:
+def parse_command(payload: bytes) -> Poll | StatusNow | Raw:
     """Validate a command; raise ``ValueError`` naming the field and the rule."""
     if len(payload) > MAX_COMMAND_BYTES:
         raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_COMMAND_BYTES}")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from blueranch.contracts.errors import ContractError, Violation, dotted_path
 from blueranch.contracts.mqtt import SafeId
@@ -27,19 +27,33 @@ from blueranch.contracts.strict import StrictModel
 from blueranch.edge import drivers
 from blueranch.edge.drivers.base import QuantityName, SerialSensorBase
 from blueranch.edge.qc import QuantityQc
+from blueranch.mqttc import parse_url, redact_url
 
 #: The sensor id of the agent's own housekeeping readings.
 AGENT_SENSOR = "agent"
 
 
 class MqttConfig(StrictModel):
-    url: str = Field(default="mqtt://127.0.0.1:1883", pattern=r"^mqtts?://[^/\s]+(:\d+)?/?$")
+    #: ``mqtt://HOST:PORT`` or ``mqtts://HOST:PORT``; credentials in it are refused (they go below)
+    url: str = "mqtt://127.0.0.1:1883"
     username: str | None = None
     #: read the password from this environment variable or file, never from the config itself
     password_env: str | None = None
     password_file: Path | None = None
     #: CA bundle for mqtts:// (default: the system's)
     ca_file: Path | None = None
+    #: client certificate and its key (PEM), for a broker that requires one on mqtts:// (docs/security.md)
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parse_url(value)  # its ValueError names the problem without repeating a password
+        if "/" in value.partition("://")[2].rstrip("/"):
+            raise ValueError("must be mqtt://HOST:PORT or mqtts://HOST:PORT, without a path")
+        return value
+
     keepalive_s: int = Field(default=60, ge=5, le=3600)
     #: MQTT 5 session expiry: the broker keeps the session (and queued commands) this long after a drop
     session_expiry_s: int = Field(default=7 * 86400, ge=0, le=2**32 - 1)
@@ -53,6 +67,10 @@ class MqttConfig(StrictModel):
     def _one_password_source(self) -> MqttConfig:
         if self.password_env and self.password_file:
             raise ValueError("give password_env or password_file, not both")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("give cert_file and key_file together (the client certificate and its key)")
+        if self.cert_file is not None and not self.url.startswith("mqtts://"):
+            raise ValueError("cert_file/key_file need an mqtts:// url (a client certificate is sent over TLS)")
         return self
 
     def password(self) -> str | None:
@@ -230,6 +248,8 @@ def _violations(exc: ValidationError) -> list[tuple[tuple, Violation, bool]]:
         elif err["type"] == "missing":
             rule = "is required"
         value = _NotGiven() if err["type"] == "missing" else err.get("input")
+        if loc == ["mqtt", "url"] and isinstance(value, str):
+            value = redact_url(value)  # never echo a password put in the URL
         violation = Violation(dotted_path(tuple(loc)), value, rule)
         out.append((tuple(loc), violation, err["type"] == "extra_forbidden"))
     return out

@@ -70,6 +70,6 @@ def render(data: dict) -> str:
         last = s.get("last_reading") or "never"
         err = f"  last error: {s['last_error']}" if s.get("last_error") else ""
         bad = f" bad frames {s['bad_frames']}" if s.get("bad_frames") else ""
-        bad += f" overlong {s['overlong_frames']}" if s.get("overlong_frames") else ""
+        bad += "".join(f" {k} {v}" for k, v in sorted((s.get("counters") or {}).items()) if v)
         lines.append(f"  {sid:<16} last reading {last}  polls {s.get('polls')} errors {s.get('errors')}{bad}{err}")
     return "\n".join(lines)

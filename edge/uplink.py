@@ -30,13 +30,12 @@ import paho.mqtt.client as mqtt
 from blueranch.contracts import mqtt as contract
 from blueranch.edge.buffer import Buffer, Stored
 from blueranch.edge.config import MqttConfig
-from blueranch.mqttc import connect_properties, make_client, parse_url
+from blueranch.mqttc import connect_properties, edge_client_id, make_client, parse_url
 
 log = logging.getLogger("blueranch.edge.uplink")
 
 #: Backlog messages published per round before live messages get another look.
 REPLAY_CHUNK = 50
-_LIVE, _BACKFILL = b'"backfill":false', b'"backfill":true'
 
 
 def backoff_s(attempt: int, min_s: float, max_s: float, rng: random.Random = random._inst) -> float:
@@ -46,10 +45,11 @@ def backoff_s(attempt: int, min_s: float, max_s: float, rng: random.Random = ran
 
 
 def as_backfill(body: bytes) -> bytes:
-    """The stored message with ``backfill: true`` (the contract puts ``backfill`` before the samples)."""
-    if _LIVE not in body[:200]:
-        raise ValueError("stored message has no '\"backfill\":false' header field")
-    return body.replace(_LIVE, _BACKFILL, 1)
+    """The stored message rebuilt as a replay: the same message (device, seq, samples) with ``backfill`` set.
+
+    Raises ``ValueError`` (pydantic's ``ValidationError``) when the stored body is not a valid telemetry message.
+    """
+    return contract.Telemetry.model_validate_json(body).model_copy(update={"backfill": True}).to_json()
 
 
 class Uplink:
@@ -73,12 +73,14 @@ class Uplink:
         url = parse_url(cfg.url)
         self.host, self.port = url.host, url.port
         self.client = make_client(
-            f"edge-{site}-{device}",
+            edge_client_id(site, device),
             clean=False,
             username=cfg.username,
             password=cfg.password(),
             tls=url.tls,
             ca_file=str(cfg.ca_file) if cfg.ca_file else None,
+            cert_file=str(cfg.cert_file) if cfg.cert_file else None,
+            key_file=str(cfg.key_file) if cfg.key_file else None,
         )
         self.client.max_inflight_messages_set(cfg.inflight_max)
         self.client.max_queued_messages_set(0)
@@ -223,7 +225,8 @@ class Uplink:
         return sent
 
     def _publish(self, m: Stored, backfill: bool) -> None:
-        info = self.client.publish(self.telemetry_topic, as_backfill(m.body) if backfill else m.body, qos=1)
+        body = self._replayed(m) if backfill else m.body
+        info = self.client.publish(self.telemetry_topic, body, qos=1)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             raise RuntimeError(f"paho refused to queue seq {m.seq}: {mqtt.error_string(info.rc)}")
         self._pending[info.mid] = m.seq
@@ -231,6 +234,13 @@ class Uplink:
             self.sent_backfill += 1
         else:
             self.sent_live += 1
+
+    def _replayed(self, m: Stored) -> bytes:
+        try:
+            return as_backfill(m.body)
+        except ValueError as exc:  # stored by an agent whose contract differed: the shore says why, nothing is lost
+            log.error("buffered seq %d is not a valid telemetry message (%s); replayed as stored", m.seq, exc)
+            return m.body
 
     def _settle_acks(self) -> None:
         done: list[int] = []

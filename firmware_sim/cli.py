@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -81,6 +82,19 @@ def devices(scenario: str, tcp_base_port: int | None) -> None:
         click.echo("\t".join(row))
 
 
+@group.command("registry")
+@click.option("--scenario", default="dachen", show_default=True, help="Scenario name or YAML path.")
+def registry(scenario: str) -> None:
+    """Print the scenario's devices as the shore's device registry (YAML; blueranch ingest run --registry)."""
+    import yaml
+
+    from blueranch.sim.registry import registry_data
+
+    sc = _scenario(scenario)
+    click.echo(f"# The shore's device registry of the {sc.name} scenario: blueranch sim registry --scenario {scenario}")
+    click.echo(yaml.safe_dump(registry_data(sc), sort_keys=False), nl=False)
+
+
 @group.command("validate")
 @click.argument("scenario")
 def validate(scenario: str) -> None:
@@ -98,6 +112,12 @@ def validate(scenario: str) -> None:
     help="Folder for one symlink per serial device, named by device id.",
 )
 @click.option("--mqtt", "mqtt_url", default=None, help="Broker for LoRa/MQTT nodes, mqtt://HOST:PORT.")
+@click.option(
+    "--mqtt-username",
+    envvar="BLUERANCH_MQTT_USERNAME",
+    show_envvar=True,
+    help="Broker user (the password comes from $BLUERANCH_MQTT_PASSWORD).",
+)
 @click.option("--speed", default="1", show_default=True, help="Simulated seconds per wall second, or 'max'.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same bytes.")
 @click.option(
@@ -141,6 +161,7 @@ def run(
     scenario: str,
     pty_dir: Path | None,
     mqtt_url: str | None,
+    mqtt_username: str | None,
     speed: str,
     seed: int,
     days: float | None,
@@ -169,6 +190,8 @@ def run(
         speed=_speed(speed),
         pty_dir=pty_dir,
         mqtt_url=mqtt_url,
+        mqtt_username=mqtt_username,
+        mqtt_password=os.environ.get("BLUERANCH_MQTT_PASSWORD") or None,
         tcp_base_port=tcp_base_port,
         tcp_host=tcp_host,
         truth_out=truth_out,
@@ -192,11 +215,19 @@ def run(
 
 @group.command("feed")
 @click.option("--mqtt", "mqtt_url", default="mqtt://127.0.0.1:1883", show_default=True)
+@click.option(
+    "--mqtt-username",
+    envvar="BLUERANCH_MQTT_USERNAME",
+    show_envvar=True,
+    help="Broker user (the password comes from $BLUERANCH_MQTT_PASSWORD).",
+)
 @click.option("--scenario", default="dachen", show_default=True, help="Scenario name or YAML path.")
 @click.option("--days", type=click.FloatRange(0.01, 3660), help="Simulated days (default: the scenario's).")
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--truth-out", type=click.Path(dir_okay=False), required=True, help="Ground-truth JSON Lines file.")
-def feed(mqtt_url: str, scenario: str, days: float | None, seed: int, truth_out: str) -> None:
+def feed(
+    mqtt_url: str, mqtt_username: str | None, scenario: str, days: float | None, seed: int, truth_out: str
+) -> None:
     """The scenario's load cells as contract telemetry straight to MQTT, as fast as it can (no edge agent).
 
     Publishes each load-cell reading from its edge device, as a gateway would forward it
@@ -212,7 +243,15 @@ def feed(mqtt_url: str, scenario: str, days: float | None, seed: int, truth_out:
     if days is not None:
         sc = sc.model_copy(update={"days": days})
     sc = sc.model_copy(update={"devices": [d for d in sc.devices if d.kind == "load_cell"]})
-    stats = run_simulation(Simulation(sc, seed=seed), ContractPublisher(mqtt_url, sc.site), Path(truth_out))
+    try:
+        publisher = ContractPublisher(
+            mqtt_url, sc.site, username=mqtt_username, password=os.environ.get("BLUERANCH_MQTT_PASSWORD") or None
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the MQTT broker: {exc.strerror or exc}") from None
+    stats = run_simulation(Simulation(sc, seed=seed), publisher, Path(truth_out))
     summary = {
         "samples_published": stats.samples_published,
         "messages": stats.messages,

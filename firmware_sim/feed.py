@@ -44,10 +44,17 @@ def _utc(t_s: float) -> datetime:
 
 
 class ContractPublisher:
-    def __init__(self, mqtt_url: str, site: str, client_id: str = "carbon-simbridge"):
+    def __init__(
+        self,
+        mqtt_url: str,
+        site: str,
+        client_id: str = "carbon-simbridge",
+        username: str | None = None,
+        password: str | None = None,
+    ):
         u = parse_url(mqtt_url)
         self.site = site
-        self.client = make_client(client_id, clean=True, tls=u.tls)
+        self.client = make_client(client_id, clean=True, tls=u.tls, username=username, password=password)
         self.client.connect(u.host, u.port, keepalive=60)
         self.client.loop_start()
         self.seq: dict[str, int] = defaultdict(int)

@@ -38,12 +38,14 @@ def node_payload(r: Reading) -> bytes:
 class NodePublisher:
     """Publish node readings to a broker (QoS 1), waiting for each to leave when the queue is long."""
 
-    def __init__(self, url: str, client_id: str = "blueranch-sim"):
+    def __init__(
+        self, url: str, client_id: str = "blueranch-sim", username: str | None = None, password: str | None = None
+    ):
         from blueranch.mqttc import make_client, parse_url
 
         target = parse_url(url)
         # A clean session: node uplinks are fire-and-forget radio frames; nothing to resume.
-        self.client = make_client(client_id, clean=True, tls=target.tls)
+        self.client = make_client(client_id, clean=True, tls=target.tls, username=username, password=password)
         # paho allows 20 QoS 1 messages in flight by default: too few for --speed max (round-trip bound).
         self.client.max_inflight_messages_set(1000)
         try:

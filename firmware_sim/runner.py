@@ -33,6 +33,8 @@ class RunOptions:
     speed: float | None = 1.0  # None: max
     pty_dir: Path | None = None
     mqtt_url: str | None = None
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
     tcp_base_port: int | None = None
     tcp_host: str = "127.0.0.1"
     truth_out: Path | None = None
@@ -106,7 +108,12 @@ def run(scenario: Scenario, opts: RunOptions, stop: threading.Event, on_ready=No
         if opts.mqtt_url:
             from blueranch.sim.nodes import NodePublisher
 
-            publisher = NodePublisher(opts.mqtt_url, client_id=f"blueranch-sim-{scenario.name}"[:60])
+            publisher = NodePublisher(
+                opts.mqtt_url,
+                client_id=f"blueranch-sim-{scenario.name}"[:60],
+                username=opts.mqtt_username,
+                password=opts.mqtt_password,
+            )
         if on_ready is not None:
             on_ready()
         nodes = {d.id for d in scenario.devices if d.protocol == "mqtt_node"}

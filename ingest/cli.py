@@ -3,6 +3,10 @@
 Credentials never go on the command line: user names may (``--mqtt-username``), passwords come from the
 environment (``BLUERANCH_MQTT_PASSWORD``, ``BLUERANCH_INFLUX_PASSWORD``) or from a file
 (``--mqtt-password-file``, ``--influx-password-file``; first line, trailing newline removed).
+
+Worker ``i`` logs in to the broker as ``{--mqtt-username}-{i}`` (``ingest-1``, ``ingest-2``, ...), which is
+also its client id: the broker config of ``blueranch deploy init`` binds each such user to that one client id,
+so that no other credentials can take over (and so erase) a worker's persistent session (docs/security.md).
 """
 
 from __future__ import annotations
@@ -63,7 +67,21 @@ def group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML ingest config (see docs/ingest.md); unknown keys are errors.",
 )
-@click.option("--mqtt-username", envvar="BLUERANCH_MQTT_USERNAME", show_envvar=True)
+@click.option(
+    "--registry",
+    "registry_file",
+    envvar="BLUERANCH_REGISTRY",
+    show_envvar=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The shore's device registry (YAML): the only source of site, farm and asset tags (overrides the "
+    "config's 'registry').",
+)
+@click.option(
+    "--mqtt-username",
+    envvar="BLUERANCH_MQTT_USERNAME",
+    show_envvar=True,
+    help="Broker user name prefix: worker i logs in as NAME-i (its client id).",
+)
 @click.option(
     "--mqtt-password-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -89,6 +107,7 @@ def run(
     database: str,
     workers: int,
     config_file: Path | None,
+    registry_file: Path | None,
     mqtt_username: str | None,
     mqtt_password_file: Path | None,
     influx_username: str | None,
@@ -102,13 +121,22 @@ def run(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from blueranch.influxdb import InfluxClient
     from blueranch.ingest.config import load_config
+    from blueranch.ingest.registry import load_registry
     from blueranch.mqttc import parse_url
 
     try:
         parse_url(mqtt_url)
         config = load_config(config_file)
+        if registry_file is not None:
+            config = config.model_copy(update={"registry": registry_file})
+        registry = load_registry(config.registry)  # refuse a bad registry before starting any worker
     except (ValueError, ContractError) as exc:
         raise click.UsageError(str(exc)) from exc
+    if registry.is_open and worker_index == 1:
+        logging.getLogger("blueranch.ingest").warning(
+            "no device registry (--registry): site, farm and asset tags come from topics and payloads, which any "
+            "device can claim; give the shore's registry in production (docs/security.md)"
+        )
     if workers > 1:
         from blueranch.ingest.pool import Pool
 
@@ -126,6 +154,7 @@ def run(
         ]
         for flag, value in (
             ("--config", config_file),
+            ("--registry", registry_file),
             ("--mqtt-username", mqtt_username),
             ("--mqtt-password-file", mqtt_password_file),
             ("--influx-username", influx_username),
@@ -152,7 +181,7 @@ def run(
         influx,
         config,
         index=worker_index,
-        username=mqtt_username,
+        username=None if mqtt_username is None else f"{mqtt_username}-{worker_index}",
         password=_password(mqtt_password_file, "BLUERANCH_MQTT_PASSWORD"),
         metrics_port=None if metrics_port is None else metrics_port + worker_index - 1,
         metrics_addr=metrics_addr,

@@ -74,6 +74,9 @@ class IngestConfig(StrictModel):
     stats_interval_s: float = Field(default=10.0, gt=0)
     clock: ClockPolicy = Field(default_factory=ClockPolicy)
     devices: DevicePolicy = Field(default_factory=DevicePolicy)
+    #: the shore's device registry (YAML, :mod:`blueranch.ingest.registry`): the only source of the site, farm
+    #: and asset tags. Without one the ingest trusts topics and payloads, and says so when it starts.
+    registry: Path | None = None
     batch: BatchConfig = Field(default_factory=BatchConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
 

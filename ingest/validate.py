@@ -1,24 +1,25 @@
 """Turn one MQTT message into line protocol, or into a :class:`ContractError` that says why not.
 
-The MQTT contract (:func:`blueranch.contracts.mqtt.parse_telemetry`) checks the topic, the size, the
-schema and that the topic's device is the payload's device. This module adds the ingest's policies:
-a size limit of its own, the clock policy (reject or flag samples far in the future or past) and the
-device policy (reject devices that are not in the configured list).
+One pass: the topic is parsed once (:func:`blueranch.contracts.mqtt.parse_topic`, cached) and its parts
+are what the payload is checked against and what the site tag is taken from; the MQTT contract checks the
+size (the ingest's ``max_payload_bytes``), the schema and that the topic's device is the payload's device.
+This module adds the ingest's policies: the device policy (reject devices that are not in the configured
+list) and the clock policy (reject, or flag samples far in the future or past), then serialises with the
+contract's one telemetry serialiser.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from blueranch.contracts import mqtt as contract
-from blueranch.contracts.errors import ContractError, Violation
-from blueranch.contracts.influx import QC_SUFFIX, Point, status_points, telemetry_points, to_ms
+from blueranch.contracts.errors import ContractError
+from blueranch.contracts.influx import status_points, to_ms
 from blueranch.contracts.lineprotocol import lines, telemetry_lines
-from blueranch.contracts.qc import QcFlag
 from blueranch.ingest.config import IngestConfig
+from blueranch.ingest.registry import load_registry
 
 
 @dataclass(slots=True)
@@ -38,15 +39,12 @@ class Accepted:
 class Validator:
     def __init__(self, config: IngestConfig):
         self.config = config
+        self.max_bytes = config.max_payload_bytes
         self.max_future = timedelta(seconds=config.clock.max_future_s)
         self.max_past = timedelta(seconds=config.clock.max_past_s)
         self.known = frozenset(config.devices.known)
-
-    def _check_size(self, payload: bytes) -> None:
-        if len(payload) > self.config.max_payload_bytes:
-            raise ContractError.single(
-                "oversize", "payload", f"{len(payload)} bytes", f"must be at most {self.config.max_payload_bytes} bytes"
-            )
+        self._policy = {"future": config.clock.future, "past": config.clock.past}
+        self.registry = load_registry(config.registry)
 
     def _check_device(self, device: str) -> None:
         if self.config.devices.unknown == "reject" and device not in self.known:
@@ -56,19 +54,15 @@ class Validator:
 
     def accept(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
         """Validate and serialise; raise :class:`ContractError` with a bounded ``reason``."""
-        self._check_size(payload)
-        msg = contract.parse_telemetry(payload, topic)
+        parts = contract.parse_topic(topic)
+        msg = contract.parse_telemetry(payload, parts, self.max_bytes)
         self._check_device(msg.device)
-        site = topic.split("/", 3)[2]  # parse_telemetry has checked the topic's shape and ids
-        bad = contract.check_clock(msg, now or datetime.now(UTC), self.max_future, self.max_past)
-        if not bad:  # the common case: serialise straight from the samples
-            body = telemetry_lines(site, msg)
-            newest = to_ms(max(smp.time for smp in msg.samples))
-            return Accepted("\n".join(body).encode("utf-8"), len(body), msg.device, msg.seq, msg.backfill, newest)
-        points = telemetry_points(site, msg)
-        flags = self._clock(bad, points)
-        newest = max(p.time_ms for p in points)
-        return Accepted(lines(points), len(points), msg.device, msg.seq, msg.backfill, newest, flags)
+        site, msg = self.registry.bind(parts.site, msg)  # site, farm and asset from the shore (ingest/registry.py)
+        skews = contract.check_clock(msg, now or datetime.now(UTC), self.max_future, self.max_past)
+        suspect, flags = self._clock(skews) if skews else ((), ())
+        body = telemetry_lines(site, msg, suspect)
+        newest = to_ms(max(smp.time for smp in msg.samples))
+        return Accepted("\n".join(body).encode("utf-8"), len(body), msg.device, msg.seq, msg.backfill, newest, flags)
 
     def accept_status(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
         """An edge agent's status message (``.../status``) as a ``device_status`` point.
@@ -77,45 +71,26 @@ class Validator:
         """
         if not payload:
             return Accepted(b"", 0, "", -1, False, 0)
-        self._check_size(payload)
-        status = contract.parse_status(payload, topic)
+        parts = contract.parse_topic(topic)
+        status = contract.parse_status(payload, parts, self.max_bytes)
         self._check_device(status.device)
         now = now or datetime.now(UTC)
         if status.time is not None and status.time > now + self.max_future:
             raise ContractError.single(
                 "clock_future", "time", status.time.isoformat(), f"is more than {self.max_future} in the future"
             )
-        site = topic.split("/", 3)[2]  # parse_status has checked the topic's shape and ids
-        points = status_points(site, status, int(now.timestamp() * 1000))
+        self.registry.check_site(parts.site, status.device)
+        points = status_points(parts.site, status, int(now.timestamp() * 1000))
         return Accepted(lines(points), len(points), status.device, -1, False, points[0].time_ms)
 
-    def _clock(self, bad: list[Violation], points: list[Point]) -> tuple[str, ...]:
-        """Apply the clock policy to the samples in ``bad``: reject, or flag them QARTOD SUSPECT in
-        ``points`` (edited in place)."""
-        policy = self.config.clock
-        flags: list[str] = []
-        rejected: list[Violation] = []
-        for v in bad:
-            future = "future" in v.rule
-            if (policy.future if future else policy.past) == "reject":
-                rejected.append(v)
-            else:
-                flags.append("clock_future" if future else "clock_past")
-                index = int(v.field[len("samples[") : v.field.index("]")])
-                points[index] = _suspect(points[index])
+    def _clock(self, skews: list[contract.ClockSkew]) -> tuple[frozenset[int], tuple[str, ...]]:
+        """Apply the clock policy: raise if any skew is to be rejected, else the indices of the samples to
+        flag QARTOD SUSPECT and the reasons they are counted under."""
+        rejected = [s for s in skews if self._policy[s.direction] == "reject"]
         if rejected:
-            future = any("future" in v.rule for v in rejected)
-            raise ContractError("clock_future" if future else "clock_past", rejected)
-        return tuple(sorted(set(flags)))
-
-
-def _suspect(point: Point) -> Point:
-    """The same point with every ``_qc`` flag raised to at least SUSPECT (3); FAIL and MISSING stay."""
-    fields = dict(point.fields)
-    for name, value in point.fields.items():
-        if name.endswith(QC_SUFFIX) and value in (QcFlag.GOOD, QcFlag.NOT_EVALUATED):
-            fields[name] = int(QcFlag.SUSPECT)
-    return dataclasses.replace(point, fields=fields)
+            reason = "clock_future" if any(s.direction == "future" for s in rejected) else "clock_past"
+            raise ContractError(reason, [s.violation() for s in rejected])
+        return frozenset(s.index for s in skews), tuple(sorted({s.reason for s in skews}))
 
 
 class ErrorClock:

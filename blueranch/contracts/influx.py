@@ -1,7 +1,8 @@
 """Contract 2: InfluxDB measurements, tags, fields, units and retention policies.
 
-Everything that writes to or reads from InfluxDB uses these definitions: the ingest maps telemetry to
-points with :func:`telemetry_points`, the workers write the derived measurements, and the dashboards are
+Everything that writes to or reads from InfluxDB uses these definitions: telemetry becomes lines through
+:func:`blueranch.contracts.lineprotocol.telemetry_lines` (one field and its ``_qc`` flag per sample, in the
+measurement of the sample's quantity), the workers write the derived measurements, and the dashboards are
 generated from :data:`MEASUREMENTS`, so a panel query can never name a field that is never written.
 
 Tags hold only bounded, configured identifiers (site, farm, asset, device, sensor, enumerations); sequence
@@ -13,7 +14,7 @@ produces exactly the same point (the backfill marker is deliberately not stored 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from blueranch.contracts.mqtt import Status, Telemetry
@@ -70,13 +71,10 @@ class Measurement:
                 return f
         raise KeyError(f"measurement {self.name!r} has no field {name!r}; fields: {[f.name for f in self.fields]}")
 
-    @property
-    def qualified(self) -> str:
-        """``"rp"."measurement"`` as InfluxQL needs it to read from a non-default policy."""
-        return f'"{self.retention_policy}"."{self.name}"'
-
 
 QC_SUFFIX = "_qc"
+#: Where every telemetry measurement is kept.
+TELEMETRY_RETENTION_POLICY = "raw"
 TELEMETRY_TAGS = ("site", "device", "sensor", "farm", "asset")
 TELEMETRY_OPTIONAL_TAGS = ("farm", "asset")
 
@@ -87,7 +85,9 @@ def _telemetry_measurement(name: str, description: str) -> Measurement:
         if q.measurement == name:
             fields.append(FieldDef(q.name, "float", q.unit, q.description))
             fields.append(FieldDef(q.name + QC_SUFFIX, "integer", "QARTOD", f"QARTOD flag of {q.name}"))
-    return Measurement(name, "raw", TELEMETRY_TAGS, tuple(fields), description, TELEMETRY_OPTIONAL_TAGS)
+    return Measurement(
+        name, TELEMETRY_RETENTION_POLICY, TELEMETRY_TAGS, tuple(fields), description, TELEMETRY_OPTIONAL_TAGS
+    )
 
 
 _F = FieldDef
@@ -212,45 +212,35 @@ class Point:
 
 
 def to_ms(t: datetime) -> int:
+    """Milliseconds since the Unix epoch of an aware datetime (its instant, whatever its zone)."""
     if t.tzinfo is None:
         raise ValueError("naive datetime: timestamps must be UTC-aware")
-    return int(round(t.astimezone(UTC).timestamp() * 1000))
-
-
-def telemetry_points(site: str, msg: Telemetry) -> list[Point]:
-    """Map a validated telemetry message to points: one field and its ``_qc`` flag per sample.
-
-    Samples of one sensor at one time land in one point (InfluxDB merges fields of the same series
-    and time), so a sonde's nine quantities read together form one row in Grafana.
-    """
-    points: list[Point] = []
-    for s in msg.samples:
-        q = QUANTITIES[s.quantity]
-        tags = {"site": site, "device": msg.device, "sensor": s.sensor}
-        if s.farm is not None:
-            tags["farm"] = s.farm
-        if s.asset is not None:
-            tags["asset"] = s.asset
-        points.append(
-            Point(q.measurement, tags, {q.name: float(s.value), q.name + QC_SUFFIX: int(s.qc)}, to_ms(s.time))
-        )
-    position = position_point(site, msg)
-    if position is not None:
-        points.append(position)
-    return points
+    return round(t.timestamp() * 1000)
 
 
 def position_point(site: str, msg: Telemetry) -> Point | None:
-    """The payload's optional position as a ``position`` point at the newest sample's time."""
-    if msg.position is None or not msg.samples:
+    """The payload's ``position`` as a ``position`` point (sensor ``payload``, QC 2, at the newest sample's
+    time), only for a message that has no ``lat_deg``/``lon_deg`` sample: one GPS fix is one series.
+
+    An edge agent copies its GPS sensor's fix into ``position`` (metadata for MQTT subscribers); that fix is
+    already written by the sensor's own samples, so a second ``sensor=payload`` copy would make a drifting
+    buoy two mooring tracks and give the silent-device rule a sensor that does not exist. A device whose
+    only fix is the payload's position (no GPS samples) still gets it written, once.
+    """
+    if msg.position is None or any(s.quantity in _FIX_QUANTITIES for s in msg.samples):
         return None
     t = max(s.time for s in msg.samples)
     return Point(
         "position",
-        {"site": site, "device": msg.device, "sensor": "payload"},
+        {"site": site, "device": msg.device, "sensor": PAYLOAD_SENSOR},
         {"lat_deg": msg.position.lat_deg, "lon_deg": msg.position.lon_deg, "lat_deg_qc": 2, "lon_deg_qc": 2},
         to_ms(t),
     )
+
+
+#: The sensor tag of a position written from the payload's ``position`` (no GPS samples in the message).
+PAYLOAD_SENSOR = "payload"
+_FIX_QUANTITIES = frozenset({"lat_deg", "lon_deg"})
 
 
 def status_points(site: str, status: Status, received_ms: int) -> list[Point]:
@@ -267,14 +257,3 @@ def status_points(site: str, status: Status, received_ms: int) -> list[Point]:
             fields[name] = value
     t = to_ms(status.time) if status.time is not None else received_ms
     return [Point("device_status", {"site": site, "device": status.device}, fields, t)]
-
-
-def create_statements(database: str) -> list[str]:
-    """InfluxQL that creates the database and its retention policies (idempotent)."""
-    stmts = [f'CREATE DATABASE "{database}"']
-    for rp in RETENTION_POLICIES.values():
-        stmt = f'CREATE RETENTION POLICY "{rp.name}" ON "{database}" DURATION {rp.duration} REPLICATION 1'
-        if rp.default:
-            stmt += " DEFAULT"
-        stmts.append(stmt)
-    return stmts

@@ -13,11 +13,12 @@ end a line early and create a second point. A backslash is refused in measuremen
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from blueranch.contracts.errors import ContractError
-from blueranch.contracts.influx import Point, position_point, to_ms
+from blueranch.contracts.influx import QC_SUFFIX, Point, position_point, to_ms
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
 
 if TYPE_CHECKING:
@@ -132,34 +133,58 @@ def lines(points: Iterable[Point]) -> bytes:
     return "\n".join([line(p) for p in points]).encode("utf-8")
 
 
-# ---------------------------------------------------------------- telemetry fast path
-_telemetry_heads: dict[tuple, str] = {}
+# ---------------------------------------------------------------- telemetry
+#: (quantity, site, device, sensor, farm, asset) -> the escaped ``"{series key} {field}="`` and ``"{field}_qc="``
+_telemetry_starts: dict[tuple, tuple[str, str]] = {}
+_SUSPECT = int(QcFlag.SUSPECT)
 
 
-def telemetry_lines(site: str, msg: Telemetry) -> list[str]:
-    """``[line(p) for p in telemetry_points(site, msg)]``, without building the points (the ingest's hot
-    path). Same output to the byte (``tests/foundation/test_lineprotocol_fast.py``): the series key of each
-    sample is escaped once and cached, the fields are the quantity's and its ``_qc`` flag."""
+def _telemetry_start(key: tuple) -> tuple[str, str]:
+    quantity, site, device, sensor, farm, asset = key
+    q = QUANTITIES[quantity]
+    tags = {"site": site, "device": device, "sensor": sensor}
+    if farm is not None:
+        tags["farm"] = farm
+    if asset is not None:
+        tags["asset"] = asset
+    start = (f"{_head(Point(q.measurement, tags, {}, 0))} {q.name}=", f"{q.name}{QC_SUFFIX}=")
+    if len(_telemetry_starts) >= _CACHE_MAX:
+        _telemetry_starts.clear()
+    _telemetry_starts[key] = start
+    return start
+
+
+def telemetry_lines(site: str, msg: Telemetry, suspect: Collection[int] = ()) -> list[str]:
+    """A validated telemetry message as lines, one per sample, in sample order, then the payload's position
+    if :func:`blueranch.contracts.influx.position_point` writes one. The only serialiser of telemetry: the
+    ingest and every other writer of telemetry call it.
+
+    A sample ``s`` of quantity ``q`` becomes the point ``q.measurement`` tagged site, device, sensor (farm
+    and asset when given) with the fields ``q.name`` and ``q.name_qc`` at the sample's time; samples of one
+    series at one time merge into one InfluxDB point (a sonde's quantities read together form one row).
+    The samples at the indices in ``suspect`` get their flag raised to at least SUSPECT (3); FAIL and
+    MISSING stay (the ingest's clock policy ``flag``).
+
+    Built without :class:`Point` objects (the ingest's hot path): each series key is checked and escaped
+    once by :func:`line`'s own code and cached with the quantity's field names.
+    ``tests/foundation/test_lineprotocol_fast.py`` checks the lines against :func:`line` of the points the
+    contract describes.
+    """
     out: list[str] = []
     device = msg.device
-    for s in msg.samples:
-        q = QUANTITIES[s.quantity]
-        key = (q.measurement, site, device, s.sensor, s.farm, s.asset)
-        head = _telemetry_heads.get(key)
-        if head is None:
-            tags = {"site": site, "device": device, "sensor": s.sensor}
-            if s.farm is not None:
-                tags["farm"] = s.farm
-            if s.asset is not None:
-                tags["asset"] = s.asset
-            head = _head(Point(q.measurement, tags, {}, 0))
-            if len(_telemetry_heads) >= _CACHE_MAX:
-                _telemetry_heads.clear()
-            _telemetry_heads[key] = head
+    starts = _telemetry_starts
+    for i, s in enumerate(msg.samples):
+        key = (s.quantity, site, device, s.sensor, s.farm, s.asset)
+        start = starts.get(key)
+        if start is None:
+            start = _telemetry_start(key)
         value = float(s.value)
         if not math.isfinite(value):
-            raise ContractError.single("bad_point", f"fields.{q.name}", value, "must be finite")
-        out.append(f"{head} {q.name}={value!r},{q.name}_qc={int(s.qc)}i {to_ms(s.time)}")
+            raise ContractError.single("bad_point", f"fields.{s.quantity}", value, "must be finite")
+        qc = s.qc
+        if suspect and qc < _SUSPECT and i in suspect:
+            qc = _SUSPECT
+        out.append(f"{start[0]}{value!r},{start[1]}{qc}i {to_ms(s.time)}")
     position = position_point(site, msg)
     if position is not None:
         out.append(line(position))

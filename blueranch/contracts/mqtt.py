@@ -45,7 +45,7 @@ PREFIX = f"{ROOT}/{VERSION}"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 _ID_RE = re.compile(ID_PATTERN)
 
-#: The largest payload the platform accepts, in bytes (the ingest enforces it before parsing).
+#: The largest payload the platform accepts, in bytes (checked before parsing; the ingest may set a lower limit).
 MAX_PAYLOAD_BYTES = 256 * 1024
 #: The most samples in one telemetry message.
 MAX_SAMPLES = 2000
@@ -229,15 +229,16 @@ class Status(BaseModel):
         return self.model_dump_json(by_alias=True, exclude_none=True).encode()
 
 
-def parse_telemetry(payload: bytes, topic: str | None = None) -> Telemetry:
-    """Validate a telemetry message. Raises :class:`ContractError` naming field, value and rule.
+def parse_telemetry(
+    payload: bytes, topic: str | TopicParts | None = None, max_bytes: int = MAX_PAYLOAD_BYTES
+) -> Telemetry:
+    """Validate a telemetry message of at most ``max_bytes``. Raises :class:`ContractError` naming field, value
+    and rule.
 
-    When ``topic`` is given it must be a telemetry topic whose device is the payload's device.
+    When ``topic`` is given (as text, or as the parts :func:`parse_topic` returned) it must be a telemetry topic
+    whose device is the payload's device.
     """
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ContractError.single(
-            "oversize", "payload", f"{len(payload)} bytes", f"must be at most {MAX_PAYLOAD_BYTES} bytes"
-        )
+    _check_size(payload, max_bytes)
     parts = _expect_topic(topic, "telemetry")
     try:
         msg = Telemetry.model_validate_json(payload)
@@ -247,8 +248,9 @@ def parse_telemetry(payload: bytes, topic: str | None = None) -> Telemetry:
     return msg
 
 
-def parse_status(payload: bytes, topic: str | None = None) -> Status:
+def parse_status(payload: bytes, topic: str | TopicParts | None = None, max_bytes: int = MAX_PAYLOAD_BYTES) -> Status:
     """Validate a status message; with ``topic``, it must be a status topic of the payload's device."""
+    _check_size(payload, max_bytes)
     parts = _expect_topic(topic, "status")
     try:
         msg = Status.model_validate_json(payload)
@@ -258,8 +260,13 @@ def parse_status(payload: bytes, topic: str | None = None) -> Status:
     return msg
 
 
-def _expect_topic(topic: str | None, kind: str) -> TopicParts | None:
-    parts = parse_topic(topic) if topic is not None else None
+def _check_size(payload: bytes, max_bytes: int) -> None:
+    if len(payload) > max_bytes:
+        raise ContractError.single("oversize", "payload", f"{len(payload)} bytes", f"must be at most {max_bytes} bytes")
+
+
+def _expect_topic(topic: str | TopicParts | None, kind: str) -> TopicParts | None:
+    parts = parse_topic(topic) if isinstance(topic, str) else topic
     if parts is not None and parts.kind != kind:
         raise ContractError.single("bad_topic", "topic.kind", parts.kind, f"must be {kind!r}")
     return parts
@@ -276,14 +283,36 @@ def _is_json_error(exc: ValidationError) -> bool:
     return any(e["type"] == "json_invalid" for e in exc.errors())
 
 
+@dataclass(frozen=True)
+class ClockSkew:
+    """A sample whose time is implausible against the server clock: ``samples[index]`` is more than ``limit``
+    in the ``direction`` of ``now``."""
+
+    index: int
+    time: datetime
+    direction: Literal["future", "past"]
+    limit: timedelta
+
+    @property
+    def reason(self) -> str:
+        """``clock_future`` or ``clock_past``: the reason a rejection or a flag is counted under."""
+        return f"clock_{self.direction}"
+
+    def violation(self) -> Violation:
+        return Violation(
+            f"samples[{self.index}].time", self.time.isoformat(), f"is more than {self.limit} in the {self.direction}"
+        )
+
+
 def check_clock(
     msg: Telemetry, now: datetime, max_future: timedelta = DEFAULT_MAX_FUTURE, max_past: timedelta = DEFAULT_MAX_PAST
-) -> list[Violation]:
+) -> list[ClockSkew]:
     """Samples whose time is implausible against the server clock ``now`` (policy is the caller's)."""
     out = []
+    latest, earliest = now + max_future, now - max_past
     for i, s in enumerate(msg.samples):
-        if s.time > now + max_future:
-            out.append(Violation(f"samples[{i}].time", s.time.isoformat(), f"is more than {max_future} in the future"))
-        elif s.time < now - max_past:
-            out.append(Violation(f"samples[{i}].time", s.time.isoformat(), f"is more than {max_past} in the past"))
+        if s.time > latest:
+            out.append(ClockSkew(i, s.time, "future", max_future))
+        elif s.time < earliest:
+            out.append(ClockSkew(i, s.time, "past", max_past))
     return out

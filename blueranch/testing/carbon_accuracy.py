@@ -20,12 +20,14 @@ import yaml
 
 from blueranch.contracts.mqtt import Sample, Telemetry, telemetry_topic
 from blueranch.contracts.qc import QcFlag
+from blueranch.contracts.query import Between, TagEq, window
 from blueranch.influxdb import InfluxClient
 from blueranch.models.carbon.budget import compute_budget
 from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.periods import Period
 from blueranch.models.carbon.worker import CarbonWorker
 from blueranch.procs import Supervisor, blueranch_command
+from blueranch.reader import Reader
 from blueranch.sim.feed import ContractPublisher, run_simulation
 from blueranch.testing.carbon_truth import (
     config_from_truth_meta,
@@ -34,6 +36,7 @@ from blueranch.testing.carbon_truth import (
     truth_inputs,
     with_harvest_windows,
 )
+from blueranch.testing.ingest_checks import count_points
 from blueranch.testing.wait import Timeout, wait_until
 
 CATEGORIES = ("bivalve", "macroalgae")
@@ -55,8 +58,7 @@ class AccuracyResult:
 
 
 def _count(client: InfluxClient, site: str) -> int:
-    s = client.query(f'SELECT count("load_kg") FROM "raw"."biomass_load" WHERE "site" = \'{site}\'')
-    return int(s[0].values[0][1]) if s and s[0].values else 0
+    return count_points(client, site, "load_kg", "biomass_load")
 
 
 def run_accuracy(
@@ -189,8 +191,11 @@ def run_accuracy(
 
 def _category_ytd(client: InfluxClient, start_ms: int) -> dict[str, float]:
     """The ytd sinks of the year starting at ``start_ms`` (a skewed device clock may open the next year)."""
-    q = (
-        'SELECT "sinks_t_c" FROM "derived"."carbon_budget" WHERE "scope" = \'category\' AND "period" = \'ytd\' '
-        f'AND time = {start_ms}ms GROUP BY "key"'
+    q = window(
+        "carbon_budget",
+        ("sinks_t_c",),
+        Between(start_ms, start_ms),
+        where=(TagEq("scope", "category"), TagEq("period", "ytd")),
+        group_by=("key",),
     )
-    return {s.tags["key"]: s.values[-1][1] for s in client.query(q)}
+    return {s.tags["key"]: s.values[-1][1] for s in Reader(client).run(q)}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from blueranch.models.carbon import kinds
 from blueranch.models.carbon.biomass import AssetSeries, Decline
 from blueranch.models.carbon.budget import Inputs
 from blueranch.models.carbon.config import AssetConfig, Calibration, CarbonConfig, HarvestWindow
@@ -100,7 +101,7 @@ def config_from_truth_meta(meta: dict, source: str = "simulator truth file meta 
     macroalgae assets with their load-cell calibration. Reef and pen assets are left to the site config."""
     assets = []
     for a in meta["assets"]:
-        if a["kind"] not in ("bivalve", "macroalgae"):
+        if a["kind"] not in kinds.names():
             continue
         assets.append(
             AssetConfig(

@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 import threading
 
+from blueranch.contracts.query import TagEq, aggregate, window
+from blueranch.influxdb import InfluxClient
 from blueranch.mqttc import make_client, parse_url
+from blueranch.reader import Reader
 
 
-def count_points(influx, site: str, field: str = "do_mg_l", measurement: str = "water_quality") -> int:
-    series = influx.query(f'SELECT count("{field}") FROM "raw"."{measurement}" WHERE "site" = \'{site}\'')
+def count_points(influx: InfluxClient, site: str, field: str = "do_mg_l", measurement: str = "water_quality") -> int:
+    """Points of ``site`` that carry ``field`` (all time)."""
+    series = Reader(influx).run(aggregate(measurement, "count", field, None, where=(TagEq("site", site),)))
     return series[0].values[0][1] if series else 0
 
 
-def error_rows(influx) -> list[dict]:
-    series = influx.query('SELECT * FROM "ops"."ingest_errors"')
+def error_rows(influx: InfluxClient) -> list[dict]:
+    """Every recorded rejection (``ingest_errors``): fields and the ``reason`` and ``worker`` tags."""
+    q = window("ingest_errors", ("count", "topic", "detail"), None, tag_columns=("reason", "worker"))
+    series = Reader(influx).run(q)
     return series[0].rows() if series else []
 
 

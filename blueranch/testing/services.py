@@ -181,6 +181,61 @@ class Mosquitto(_Service):
             return False
 
 
+#: Where Debian and the eclipse-mosquitto image put the dynamic-security plugin.
+DYNSEC_PLUGINS = (
+    "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/mosquitto_dynamic_security.so",
+)
+
+
+def find_dynsec_plugin() -> str:
+    for candidate in DYNSEC_PLUGINS:
+        if os.path.exists(candidate):
+            return candidate
+    raise ServiceError(
+        "Mosquitto's dynamic-security plugin (mosquitto_dynamic_security.so) is not installed: "
+        "run 'scripts/install-system-deps.sh' (Debian's mosquitto package ships it)."
+    )
+
+
+class DeployedMosquitto(Mosquitto):
+    """Mosquitto with the config ``blueranch deploy init`` generated in ``deploy_dir``: its dynamic-security
+    users and roles (used in place: the broker saves changes made with mosquitto_ctrl there), certificates
+    and settings (:func:`blueranch.deploy.broker.render`), with a plain listener on ``port`` and the TLS
+    listener on ``tls_port``, both on loopback."""
+
+    def __init__(self, workdir: Path, deploy_dir: Path, port: int | None = None, tls_port: int | None = None):
+        super().__init__(workdir, port, allow_anonymous=False)
+        self.deploy_dir = Path(deploy_dir)
+        self.tls_port = tls_port or free_port()
+
+    @property
+    def tls_url(self) -> str:
+        return f"mqtts://127.0.0.1:{self.tls_port}"
+
+    def command(self) -> list[str]:
+        from blueranch.deploy.broker import BrokerLayout, render
+
+        generated = (self.deploy_dir / "mosquitto" / "mosquitto.conf").read_text()
+        layout = BrokerLayout(
+            plugin=find_dynsec_plugin(),
+            dynsec_file=self.deploy_dir / "mosquitto" / "dynamic-security.json",
+            data_dir=self.workdir / "data",
+            certs_dir=self.deploy_dir / "mosquitto" / "certs",
+            plain_port=self.port,
+            plain_addr="127.0.0.1",
+            tls_port=self.tls_port,
+            tls_addr="127.0.0.1",
+            require_client_certs="\nrequire_certificate true\n" in generated,
+        )
+        (self.workdir / "data").mkdir(exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        logs = "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
+        conf.write_text(self._user_line() + render(layout, logs + self.extra_config))
+        return [find_binary("mosquitto", ("/usr/sbin/mosquitto",)), "-c", str(conf)]
+
+
 class InfluxDB(_Service):
     """InfluxDB 1.x (Debian's 1.6) serving the v1 HTTP API."""
 

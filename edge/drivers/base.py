@@ -1,16 +1,23 @@
 """What every driver shares: its typed config base, line settings of a serial bus, and the driver interface.
 
 A driver module defines a ``Config`` (pydantic, ``extra="forbid"``, ``driver: Literal[name]``), a ``SAMPLE``
-(a commented YAML snippet of one sensor that validates) and a class with ``read() -> list[Reading]`` and
-``close()``. Drivers that talk over a serial line get a :class:`blueranch.edge.bus.Bus` and only touch the line inside
-``with bus.conversation(...)``; framing (bytes <-> values) lives in separate ``*_framing`` modules.
+(a commented YAML snippet of one sensor that validates) and a :class:`DriverBase` subclass with
+``read() -> list[Reading]`` and ``close()``. Drivers that talk over a serial line get a
+:class:`blueranch.edge.bus.Bus` and only touch the line inside ``with bus.conversation(...)``; framing
+(bytes <-> values) lives in separate ``*_framing`` modules.
+
+A driver owns its protocol: what the agent and the technician's tools do in a protocol's own terms are
+optional hooks of its class (:class:`DriverBase`), so neither names a protocol. A driver supports a hook by
+overriding it (:func:`supports`).
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal, Protocol
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -69,25 +76,92 @@ class SerialSensorBase(SensorBase):
         raise NotImplementedError
 
 
-class Driver(Protocol):
-    name: ClassVar[str]
-    Config: ClassVar[type[SensorBase]]
-    SAMPLE: ClassVar[str]
-
-    def read(self) -> list[Reading]: ...
-
-    def close(self) -> None: ...
-
-
 class DriverError(RuntimeError):
     """A reading could not be taken (timeout, garbled frame, exception reply); the message names the cause."""
 
 
-class SerialDriver:
-    """Shared constructor of drivers on a serial :class:`blueranch.edge.bus.Bus` (the agent owns and closes the bus)."""
+@dataclass
+class Found:
+    """A sensor ``edge probe`` found: the driver that speaks to it, the port and what it answered."""
 
+    driver: str
+    port: str
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """What the technician asked ``edge probe`` for; each driver's :meth:`DriverBase.probe` takes what applies."""
+
+    #: the one line speed to try; None: the protocol's usual speeds
+    baudrate: int | None = None
+    #: reply timeout per question
+    timeout_s: float = 0.3
+    #: how long to listen to a talker that sends on its own
+    listen_s: float = 3.0
+    #: bus addresses to ask (Modbus slave ids)
+    slave_ids: tuple[int, ...] = tuple(range(1, 248))
+    #: single-character bus addresses to ask (SDI-12); None: every address of the protocol
+    addresses: str | None = None
+
+
+Report = Callable[[str], None]
+
+
+class DriverBase:
+    """A driver class in the registry (:func:`blueranch.edge.drivers.register`).
+
+    Optional hooks, each supported by overriding it: :meth:`probe` with :meth:`snippet` (``edge probe``
+    finds such sensors on a serial port and writes their config), :meth:`raw` with :attr:`RAW_COMMAND` (the
+    shore's raw passthrough ``{"cmd": <driver name>, "sensor", "command"}``, edge/commands.py), and
+    :attr:`bad_frames` (garbled frames counted, in the status file).
+    """
+
+    name: ClassVar[str]
     Config: ClassVar[type[SensorBase]]
     SAMPLE: ClassVar[str]
+    #: the pattern every raw command must match (checked when the command is parsed); set with :meth:`raw`
+    RAW_COMMAND: ClassVar[str | None] = None
+
+    def read(self) -> list[Reading]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the driver opened."""
+
+    def raw(self, command: str) -> str:
+        """Send one raw command (matching :attr:`RAW_COMMAND`) to this sensor; return its reply."""
+        raise NotImplementedError(f"{self.name} takes no raw commands")
+
+    @property
+    def bad_frames(self) -> int | None:
+        """Frames or payloads the driver could not use so far; None when it does not count them."""
+        return None
+
+    @property
+    def counters(self) -> dict[str, int] | None:
+        """Other counts worth a technician's eye, by name (in the status file); None when there are none."""
+        return None
+
+    @classmethod
+    def probe(cls, url: str, options: ProbeOptions, report: Report) -> list[Found]:
+        """Find sensors of this protocol on the serial port ``url``; ``report`` gets one line per finding."""
+        raise NotImplementedError(f"{cls.name} cannot be probed")
+
+    @classmethod
+    def snippet(cls, found: Found, index: int) -> str:
+        """YAML items for ``sensors:`` (two-space indented) for a sensor :meth:`probe` found (``index`` from 1),
+        with comments where a human must decide."""
+        raise NotImplementedError(f"{cls.name} cannot be probed")
+
+
+def supports(cls: type[DriverBase], hook: Literal["probe", "raw"]) -> bool:
+    """Whether a driver class implements an optional hook of :class:`DriverBase` (overrides it)."""
+    return inspect.getattr_static(cls, hook) is not inspect.getattr_static(DriverBase, hook)
+
+
+class SerialDriver(DriverBase):
+    """Shared constructor of drivers on a serial :class:`blueranch.edge.bus.Bus` (the agent owns and closes the bus)."""
 
     def __init__(self, config, bus, clock):
         self.config = config

@@ -5,6 +5,9 @@ quantity); value = raw * scale + offset. Many slaves share one line: the pymodbu
 :class:`blueranch.edge.bus.Bus`'s port, inside its conversation, so a poll never interleaves with another slave's
 poll or a probe. An exception reply (e.g. 02, illegal data address) or a timeout fails that register
 with the sensor, slave id and reason in the log; the other registers of the sensor are still read.
+
+``edge probe`` asks each slave id for one holding register at the usual speeds (:data:`PROBE_BAUDRATES`);
+any reply (data or an exception) means a slave is there.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from blueranch.contracts.strict import StrictModel
+from blueranch.edge.bus import Bus
 from blueranch.edge.drivers import register
 from blueranch.edge.drivers.base import (
     DriverError,
+    Found,
     LineSettings,
     Parity,
+    ProbeOptions,
     QuantityName,
+    Report,
     SerialDriver,
     SerialSensorBase,
 )
@@ -31,6 +38,9 @@ if TYPE_CHECKING:  # pymodbus (about 12 MB resident) is imported when a Modbus s
     from pymodbus.client import ModbusSerialClient
 
 log = logging.getLogger("blueranch.edge.modbus_rtu")
+
+#: Speeds ``edge probe`` tries. Modbus over Serial Line V1.02, 2.5.1: 19200 is the default, 9600 also required.
+PROBE_BAUDRATES = (19200, 9600)
 
 SAMPLE = """\
 - id: lc-m1-01
@@ -76,6 +86,21 @@ class Config(SerialSensorBase):
 
     def line_settings(self) -> LineSettings:
         return LineSettings(self.baudrate, 8, self.parity, self.stopbits, "modbus_rtu")
+
+
+def parse_slave_ids(text: str) -> list[int]:
+    """``"1-10,20"`` -> [1..10, 20]; ids must be 1..247 (Modbus over Serial Line V1.02, 2.2)."""
+    ids: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        try:
+            a, b = int(lo), int(hi or lo)
+        except ValueError:
+            raise ValueError(f"{part!r} is not an id or a range like 1-10") from None
+        if not (1 <= a <= b <= 247):
+            raise ValueError(f"{part!r}: Modbus slave ids are 1..247")
+        ids += range(a, b + 1)
+    return ids
 
 
 def client_on(port, url: str, timeout_s: float, retries: int) -> ModbusSerialClient:
@@ -135,3 +160,42 @@ class ModbusDriver(SerialDriver):
         for e in errors:
             log.warning("sensor %s (modbus_rtu slave %d on %s): %s", c.id, c.slave_id, c.port, e)
         return out
+
+    # ------------------------------------------------------------ edge probe
+    @classmethod
+    def probe(cls, url: str, options: ProbeOptions, report: Report) -> list[Found]:
+        """Ask each id in ``slave_ids`` for holding registers 0-1 at each speed; the first speed with an answer
+        wins."""
+        for baud in (options.baudrate,) if options.baudrate else PROBE_BAUDRATES:
+            bus = Bus(url, LineSettings(baud, 8, "E", 1, cls.name))
+            found: list[Found] = []
+            try:
+                with bus.conversation("probe") as port:
+                    client = client_on(port, url, options.timeout_s, 0)
+                    for sid in options.slave_ids:
+                        try:
+                            regs = read_registers(client, sid, "holding", 0, 2)
+                            detail = {"slave_id": sid, "baudrate": baud, "registers_0_1": regs}
+                        except DriverError as exc:
+                            if "exception" not in str(exc):
+                                continue  # silence: nobody at this id
+                            detail = {"slave_id": sid, "baudrate": baud, "reply": str(exc)}
+                        report(f"modbus_rtu at {baud} baud: slave {sid} answered: {detail}")
+                        found.append(Found(cls.name, url, detail))
+            finally:
+                bus.close()
+            if found:
+                return found
+        return []
+
+    @classmethod
+    def snippet(cls, found: Found, index: int) -> str:
+        d = found.detail
+        return (
+            f"  # slave {d['slave_id']}: {d.get('registers_0_1') or d.get('reply')}\n"
+            f"  - id: modbus-{d['slave_id']}\n    driver: modbus_rtu\n    port: {found.port}\n"
+            f"    baudrate: {d['baudrate']}\n    slave_id: {d['slave_id']}\n    interval_s: 60\n"
+            f"    registers:   # FILL IN from the device's register map; e.g. a load cell:\n"
+            f"      - {{address: 0, function: holding, type: float32, byte_order: big, "
+            f"word_order: big, quantity: load_kg}}\n"
+        )

@@ -28,7 +28,7 @@ from blueranch.contracts.quantities import QUANTITIES
 from blueranch.contracts.strict import StrictModel
 from blueranch.edge.clock import Clock
 from blueranch.edge.drivers import register
-from blueranch.edge.drivers.base import QuantityName, SensorBase
+from blueranch.edge.drivers.base import DriverBase, QuantityName, SensorBase
 from blueranch.edge.reading import Reading
 from blueranch.mqttc import make_client, parse_url
 
@@ -149,7 +149,7 @@ def release(h: NodeHub) -> None:
 
 
 @register("mqtt_node")
-class MqttNodeDriver:
+class MqttNodeDriver(DriverBase):
     Config = Config
     SAMPLE = SAMPLE
 
@@ -160,6 +160,11 @@ class MqttNodeDriver:
 
     def close(self) -> None:
         release(self.hub)
+
+    @property
+    def bad_frames(self) -> int:
+        """Rejected node payloads on this sensor's local broker (all nodes on it)."""
+        return self.hub.errors_total
 
     def read(self) -> list[Reading]:
         c = self.config

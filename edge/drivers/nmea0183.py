@@ -9,6 +9,9 @@ taken and counted in ``overlong_total``. Readings carry
 the receiver's RMC time when there is one (the receiver's clock is the GPS clock), else the agent's clock;
 an RMC time more than ``max_future_s`` ahead of the agent (a GPS week rollover) is replaced by the agent's
 clock and the readings get flag 3.
+
+``edge probe`` listens at the usual speeds (:data:`PROBE_BAUDRATES`) and lists talkers and sentence types
+with valid checksums.
 """
 
 from __future__ import annotations
@@ -24,10 +27,20 @@ from blueranch.contracts.qc import QcFlag
 from blueranch.edge.bus import Bus, read_until
 from blueranch.edge.clock import Clock
 from blueranch.edge.drivers import register
-from blueranch.edge.drivers.base import DriverError, LineSettings, QuantityName, SerialDriver, SerialSensorBase
+from blueranch.edge.drivers.base import (
+    DriverError,
+    Found,
+    LineSettings,
+    ProbeOptions,
+    QuantityName,
+    Report,
+    SerialDriver,
+    SerialSensorBase,
+)
 from blueranch.edge.drivers.nmea_framing import (
     LENIENT_MAX_CHARS,
     MAX_SENTENCE_CHARS,
+    SENTENCES,
     NmeaError,
     Sentence,
     UnsupportedSentence,
@@ -36,6 +49,9 @@ from blueranch.edge.drivers.nmea_framing import (
 from blueranch.edge.reading import Reading
 
 log = logging.getLogger("blueranch.edge.nmea0183")
+
+#: Speeds ``edge probe`` listens at: the standard 4800 (IEC 61162-1), the high-speed 38400, and 9600.
+PROBE_BAUDRATES = (4800, 38400, 9600)
 
 SAMPLE = """\
 - id: gps-1
@@ -79,6 +95,15 @@ class NmeaDriver(SerialDriver):
         self.ignored_total = 0
         self.overlong_total = 0
         self._max_chars = config.max_chars if config.lenient_length else MAX_SENTENCE_CHARS
+
+    @property
+    def bad_frames(self) -> int:
+        return self.garbled_total
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Sentences longer than NMEA's 82 characters taken (``lenient_length``), and sentences not taken."""
+        return {"overlong": self.overlong_total, "ignored": self.ignored_total}
 
     def read(self) -> list[Reading]:
         c = self.config
@@ -141,3 +166,46 @@ class NmeaDriver(SerialDriver):
                 values.update(latest[t].values)
         wanted = set(c.quantities) if c.quantities else set(values)
         return [Reading(c.id, q, v, taken, qc) for q, v in values.items() if q in wanted]
+
+    # ------------------------------------------------------------ edge probe
+    @classmethod
+    def probe(cls, url: str, options: ProbeOptions, report: Report) -> list[Found]:
+        """Listen at each speed for ``listen_s``; the first speed with valid sentences wins."""
+        for baud in (options.baudrate,) if options.baudrate else PROBE_BAUDRATES:
+            bus = Bus(url, LineSettings(baud, 8, "N", 1, cls.name))
+            talkers: dict[str, set[str]] = {}
+            bad = 0
+            try:
+                with bus.conversation("probe") as port:
+                    deadline = time.monotonic() + options.listen_s
+                    while time.monotonic() < deadline:
+                        line = read_until(port, b"\n", deadline, 512)
+                        if not line.endswith(b"\n"):
+                            continue
+                        try:
+                            s = parse_sentence(line.lstrip(b"\x00\r\n "))
+                        except UnsupportedSentence as exc:  # a GSV or GSA still shows who talks
+                            if exc.type:
+                                talkers.setdefault(exc.talker, set()).add(exc.type)
+                            continue
+                        except NmeaError:
+                            bad += 1
+                            continue
+                        talkers.setdefault(s.talker, set()).add(s.type)
+            finally:
+                bus.close()
+            report(f"nmea0183 at {baud} baud: talkers {sorted(talkers)}, {bad} unusable lines")
+            if talkers:
+                sentences = sorted({t for types in talkers.values() for t in types})
+                return [Found(cls.name, url, {"baudrate": baud, "talkers": sorted(talkers), "sentences": sentences})]
+        return []
+
+    @classmethod
+    def snippet(cls, found: Found, index: int) -> str:
+        d = found.detail
+        usable = [s for s in d["sentences"] if s in SENTENCES]
+        return (
+            f"  # talkers {', '.join(d['talkers'])}; sentences seen: {', '.join(d['sentences'])}\n"
+            f"  - id: nmea-{index}\n    driver: nmea0183\n    port: {found.port}\n    baudrate: {d['baudrate']}\n"
+            f"    sentences: [{', '.join(usable) or 'GGA'}]\n    interval_s: 60\n"
+        )

@@ -6,6 +6,11 @@ A reading is one measurement cycle (SDI-12 v1.4, 4.4.6-4.4.8): ``aM!`` (or ``aMC
 The bus is held for the whole cycle: another command on the line during an M wait aborts the measurement
 (4.4.6). A command without a valid reply is retried (``retries``; 7.2 asks recorders to retry).
 
+The driver also owns the protocol's other exchanges: ``edge probe`` (``?!``, then ``a!`` for each address,
+then ``aI!`` identification and ``aM!`` for each sensor found; the quantities are filled in for the sensor
+models in :data:`KNOWN_SENSORS`) and the shore's raw passthrough (``{"cmd": "sdi12", "command": "0I!"}``,
+one command to the sensor's own address).
+
 **Break.** USB SDI-12 adapters send the break themselves. A direct-wired interface (a UART with a level
 shifter) needs the recorder to send it: with ``send_break`` the driver wakes the line with a break of
 ``break_s`` (at least 12 ms) and then waits 8.33 ms of marking before a command, whenever the line has been
@@ -25,15 +30,25 @@ from typing import Literal
 
 from pydantic import Field
 
-from blueranch.edge.bus import read_until
+from blueranch.edge.bus import Bus, read_until
 from blueranch.edge.drivers import register
-from blueranch.edge.drivers.base import LineSettings, QuantityName, SerialDriver, SerialSensorBase
+from blueranch.edge.drivers.base import (
+    Found,
+    LineSettings,
+    ProbeOptions,
+    QuantityName,
+    Report,
+    SerialDriver,
+    SerialSensorBase,
+)
 from blueranch.edge.drivers.sdi12_framing import (
+    ADDRESSES,
     MAX_REPLY_BYTES,
     Sdi12Error,
     command,
     parse_address_reply,
     parse_data_reply,
+    parse_identification,
     parse_measure_reply,
 )
 from blueranch.edge.reading import Reading
@@ -49,6 +64,24 @@ SERVICE_REQUEST_MARGIN_S = 1.0
 BREAK_MIN_S = 0.012
 MARKING_S = 0.00833
 IDLE_BREAK_S = 0.087
+
+#: SDI-12 sensors whose value order is known: (vendor, model) as ``aI!`` names them -> quantities in aM!/aD0!
+#: order.
+KNOWN_SENSORS: dict[tuple[str, str], list[str]] = {
+    # BlueRanch's reference sonde, the one the simulator plays (firmware_sim/devices/sdi12_sonde.py,
+    # DEFAULT_PARAMETERS).
+    ("BLUERNCH", "SONDE9"): [
+        "temp_c",
+        "sp_cond_us_cm",
+        "salinity_psu",
+        "depth_m",
+        "do_mg_l",
+        "do_sat_pct",
+        "ph",
+        "chl_ug_l",
+        "turbidity_ntu",
+    ],
+}
 
 SAMPLE = """\
 - id: sonde-1               # unique sensor id (letters, digits, _ - .)
@@ -123,6 +156,18 @@ def transact(port, cmd: bytes, timeout_s: float, retries: int, waker: Waker | No
 class Sdi12Driver(SerialDriver):
     Config = Config
     SAMPLE = SAMPLE
+    #: printable SDI-12 command ending in '!', at most 20 characters (the longest standard ones are ~8)
+    RAW_COMMAND = r"^[0-9A-Za-z?][A-Za-z0-9+.\-]{0,18}!$"
+
+    def raw(self, command: str) -> str:
+        """One command to this sensor's address (``0I!``, ``0V!``), inside the bus's conversation; the reply
+        line without CR LF."""
+        c = self.config
+        if command[0] != c.address:
+            raise ValueError(f"command {command!r} is not for sensor {c.id}'s address {c.address!r}")
+        with self.bus.conversation(f"cmd:{c.id}") as port:
+            reply = self._transact(port, command.encode("ascii"))
+        return reply.decode("ascii", errors="replace").rstrip("\r\n")
 
     def __init__(self, config: Config, bus, clock):
         super().__init__(config, bus, clock)
@@ -184,3 +229,66 @@ class Sdi12Driver(SerialDriver):
                 ", ".join(c.quantities[len(values) :]),
             )
         return [Reading(c.id, q, v, taken) for q, v in zip(c.quantities, values, strict=False)]
+
+    # ------------------------------------------------------------ edge probe
+    @classmethod
+    def probe(cls, url: str, options: ProbeOptions, report: Report) -> list[Found]:
+        """``?!`` (only meaningful with one sensor on the line), ``a!`` for each address, then ``aI!`` and
+        ``aM!`` for each one found."""
+        timeout_s = options.timeout_s
+        bus = Bus(url, LINE)
+        found: list[Found] = []
+        try:
+            with bus.conversation("probe") as port:
+                try:
+                    only = parse_address_reply(transact(port, b"?!", timeout_s, 0))
+                    report(f"sdi12: '?!' answered by address {only}")
+                except Sdi12Error:
+                    only = None
+                for a in options.addresses or ADDRESSES:
+                    try:
+                        if parse_address_reply(transact(port, command(a), timeout_s, 0)) != a:
+                            continue
+                    except Sdi12Error:
+                        continue
+                    detail = {"address": a}
+                    try:
+                        ident = parse_identification(transact(port, command(a, "I"), timeout_s, 1), a)
+                        detail.update(
+                            vendor=ident.vendor,
+                            model=ident.model,
+                            version=ident.version,
+                            serial=ident.extra,
+                            sdi12=ident.sdi12_version,
+                        )
+                        m = parse_measure_reply(transact(port, command(a, "M"), timeout_s, 1), a)
+                        detail.update(values=m.count, wait_s=m.wait_s)
+                        read_until(port, b"\r\n", time.monotonic() + m.wait_s + 1.0)  # let the measurement finish
+                    except Sdi12Error as exc:
+                        detail["error"] = str(exc)
+                    report(f"sdi12: address {a}: {detail}")
+                    found.append(Found(cls.name, url, detail))
+                if only is not None and not found:
+                    found.append(Found(cls.name, url, {"address": only}))
+        finally:
+            bus.close()
+        return found
+
+    @classmethod
+    def snippet(cls, found: Found, index: int) -> str:
+        d = found.detail
+        known = KNOWN_SENSORS.get((d.get("vendor"), d.get("model")))
+        out = [
+            f"  # {d.get('vendor', '?')} {d.get('model', '?')} v{d.get('version', '?')} "
+            f"serial {d.get('serial', '?')}: {d.get('values', '?')} values per aM!\n",
+            f"  - id: sdi12-{d['address']}\n    driver: sdi12\n    port: {found.port}\n"
+            f'    address: "{d["address"]}"\n    interval_s: 60\n',
+        ]
+        if known:
+            out.append(f"    quantities: [{', '.join(known)}]\n")
+        else:
+            out.append(
+                f"    quantities: []   # FILL IN the {d.get('values', '?')} quantities in the "
+                f"sensor's output order (its manual)\n"
+            )
+        return "".join(out)

@@ -51,9 +51,7 @@ def _mqtt(url: str, username: str | None, wait_s: float = 10.0):
         b = parse_url(url)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    client = make_client(
-        f"blueranch-alerts-{int(time.time())}", clean=True, tls=b.tls, username=username, password=_mqtt_password()
-    )
+    client = make_client("alerts", clean=True, tls=b.tls, username=username, password=_mqtt_password())
     connected = threading.Event()
     client.on_connect = lambda c, u, flags, rc, props: (
         connected.set()

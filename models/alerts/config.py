@@ -16,7 +16,7 @@ import yaml
 from pydantic import AwareDatetime, Field, PrivateAttr, ValidationError, model_validator
 
 from blueranch.contracts.strict import StrictModel
-from blueranch.models.alerts.thresholds import do_reference, reference
+from blueranch.reference.thresholds import find
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -47,11 +47,12 @@ class RuleBase(StrictModel):
     source: str = ""
 
 
-_GB_LOW = do_reference("sea cages", 3.0)
-_GB_DAILY = do_reference("sea cages", 5.0)
-_MUSSEL_LETHAL = reference("dissolved_oxygen", "blue mussel")
-_MUSSEL_BYSSUS = reference("dissolved_oxygen", "mussel longlines")
-_MHW = reference("sea_temperature", "marine heatwave")
+# Every default number and its citation: a row of the packaged thresholds table (blueranch.reference).
+_GB_LOW = find("dissolved_oxygen", "sea cages", 3.0)
+_GB_DAILY = find("dissolved_oxygen", "sea cages", 5.0)
+_MUSSEL_LETHAL = find("dissolved_oxygen", "blue mussel")
+_MUSSEL_BYSSUS = find("dissolved_oxygen", "mussel longlines")
+_MHW = find("sea_temperature", "marine heatwave")
 
 
 class DoLowRule(RuleBase):

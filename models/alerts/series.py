@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from blueranch.contracts.influx import MEASUREMENTS, QC_SUFFIX
+from blueranch.contracts.influx import MEASUREMENTS
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import quantity
-from blueranch.influxdb import InfluxClient
+from blueranch.contracts.query import Between, FieldCmp, Query, aggregate, qc_fields, window
+from blueranch.reader import Reader
 
 #: Telemetry fields the rules read (each is a contract quantity).
 RULE_FIELDS = ("do_mg_l", "temp_c", "wind_speed_m_s", "wave_height_m", "load_kg", "buffer_dropped_total")
 POSITION_FIELDS = ("lat_deg", "lon_deg")
 TELEMETRY_MEASUREMENTS = tuple(m.name for m in MEASUREMENTS.values() if "sensor" in m.tags)
-BAD_QC = (4, 9)
+BAD_QC = (QcFlag.FAIL, QcFlag.MISSING)
 
 
 @dataclass
@@ -67,13 +69,12 @@ class Frames:
         return [t for t in self.tracks.get(name, []) if len(t)]
 
 
-def _time_clause(start_ms: int, end_ms: int) -> str:
-    return f"time >= {int(start_ms)}ms AND time <= {int(end_ms)}ms"
+_BY_SERIES = ("site", "device", "sensor", "asset")
 
 
-def _tracks(client: InfluxClient, q: str, names: tuple[str, ...]) -> list[Track]:
+def _tracks(reader: Reader, q: Query, names: tuple[str, ...]) -> list[Track]:
     out = []
-    for s in client.query(q):
+    for s in reader.run(q):
         rows = s.values
         t = np.array([r[0] for r in rows], dtype=np.int64)
         cols = {c: i for i, c in enumerate(s.columns)}
@@ -94,54 +95,39 @@ def _tracks(client: InfluxClient, q: str, names: tuple[str, ...]) -> list[Track]
     return out
 
 
-def fetch_fields(client: InfluxClient, names: tuple[str, ...], start_ms: int, end_ms: int) -> list[Track]:
+def fetch_fields(reader: Reader, names: tuple[str, ...], start_ms: int, end_ms: int) -> list[Track]:
     """Readings of quantities that share one measurement, good or suspect QC only, one track per series."""
-    m = MEASUREMENTS[quantity(names[0]).measurement]
-    cols = ", ".join(f'"{n}"' for n in names)
-    qc = " AND ".join(f'"{n}{QC_SUFFIX}" != {b}' for n in names for b in BAD_QC)
-    q = (
-        f"SELECT {cols} FROM {m.qualified} WHERE {_time_clause(start_ms, end_ms)} AND {qc} "
-        f'GROUP BY "site", "device", "sensor", "asset"'
-    )
-    return _tracks(client, q, names)
+    q = window(quantity(names[0]).measurement, names, Between(start_ms, end_ms), group_by=_BY_SERIES, exclude_qc=BAD_QC)
+    return _tracks(reader, q, names)
 
 
-def fetch_seen(client: InfluxClient, start_ms: int, end_ms: int) -> dict[tuple[str, str, str], np.ndarray]:
+def fetch_seen(reader: Reader, start_ms: int, end_ms: int) -> dict[tuple[str, str, str], np.ndarray]:
     """Every time a sensor reported anything (any telemetry measurement), and every status message of an
     edge agent (sensor ""). A sensor can fall silent while its buoy's agent goes on publishing."""
     acc: dict[tuple[str, str, str], list[np.ndarray]] = {}
-    queries = [
-        f"SELECT /{QC_SUFFIX}$/ FROM {MEASUREMENTS[m].qualified} WHERE {_time_clause(start_ms, end_ms)} "
-        f'GROUP BY "site", "device", "sensor"'
-        for m in TELEMETRY_MEASUREMENTS
-    ]
+    span = Between(start_ms, end_ms)
+    queries = [window(m, qc_fields(m), span, group_by=("site", "device", "sensor")) for m in TELEMETRY_MEASUREMENTS]
     # Only "online" statuses count as signs of life: the Last Will's "offline" is the broker speaking.
     queries.append(
-        f'SELECT "online" FROM {MEASUREMENTS["device_status"].qualified} '
-        f'WHERE {_time_clause(start_ms, end_ms)} AND "online" = 1 GROUP BY "site", "device"'
+        window("device_status", ("online",), span, where=(FieldCmp("online", "=", 1),), group_by=("site", "device"))
     )
     for q in queries:
-        for s in client.query(q):
+        for s in reader.run(q):
             key = (s.tags.get("site", ""), s.tags.get("device", ""), s.tags.get("sensor", ""))
             acc.setdefault(key, []).append(np.array([r[0] for r in s.values], dtype=np.int64))
     return {k: np.unique(np.concatenate(v)) for k, v in acc.items()}
 
 
-def fetch_status_drops(client: InfluxClient, start_ms: int, end_ms: int) -> list[Track]:
+def fetch_status_drops(reader: Reader, start_ms: int, end_ms: int) -> list[Track]:
     """``buffer_dropped_total`` from retained status messages (``device_status``)."""
-    q = (
-        f'SELECT "buffer_dropped_total" FROM {MEASUREMENTS["device_status"].qualified} '
-        f'WHERE {_time_clause(start_ms, end_ms)} GROUP BY "site", "device"'
-    )
-    tracks = _tracks(client, q, ("buffer_dropped_total",))
+    q = window("device_status", ("buffer_dropped_total",), Between(start_ms, end_ms), group_by=("site", "device"))
+    tracks = _tracks(reader, q, ("buffer_dropped_total",))
     for t in tracks:
         t.sensor = "status"
     return tracks
 
 
-def fetch_frames(
-    client: InfluxClient, start_ms: int, end_ms: int, lookback_h: dict[str, float] | None = None
-) -> Frames:
+def fetch_frames(reader: Reader, start_ms: int, end_ms: int, lookback_h: dict[str, float] | None = None) -> Frames:
     """All series the rules read between ``start_ms`` and ``end_ms``; ``lookback_h`` narrows the window
     per series (keys: the rule fields, ``position``, ``seen``) to what the rules need."""
     lookback_h = lookback_h or {}
@@ -151,18 +137,22 @@ def fetch_frames(
 
     frames = Frames(start_ms, end_ms)
     for name in RULE_FIELDS:
-        frames.tracks[name] = fetch_fields(client, (name,), start(name), end_ms)
-    frames.tracks["buffer_dropped_total"] += fetch_status_drops(client, start("buffer_dropped_total"), end_ms)
-    frames.tracks["position"] = fetch_fields(client, POSITION_FIELDS, start("position"), end_ms)
-    frames.seen = fetch_seen(client, start("seen"), end_ms)
+        frames.tracks[name] = fetch_fields(reader, (name,), start(name), end_ms)
+    frames.tracks["buffer_dropped_total"] += fetch_status_drops(reader, start("buffer_dropped_total"), end_ms)
+    frames.tracks["position"] = fetch_fields(reader, POSITION_FIELDS, start("position"), end_ms)
+    frames.seen = fetch_seen(reader, start("seen"), end_ms)
     return frames
 
 
-def fetch_daily_means(client: InfluxClient, name: str, start_ms: int, end_ms: int) -> list[Track]:
+def fetch_daily_means(reader: Reader, name: str, start_ms: int, end_ms: int) -> list[Track]:
     """Daily means of a quantity per (site, device) — the history a climatology is computed from."""
-    m = MEASUREMENTS[quantity(name).measurement]
-    q = (
-        f'SELECT mean("{name}") AS "{name}" FROM {m.qualified} WHERE {_time_clause(start_ms, end_ms)} '
-        f'AND "{name}{QC_SUFFIX}" != 4 GROUP BY time(1d), "site", "device" fill(none)'
+    q = aggregate(
+        quantity(name).measurement,
+        "mean",
+        name,
+        Between(start_ms, end_ms),
+        every="1d",
+        group_by=("site", "device"),
+        exclude_qc=(QcFlag.FAIL,),
     )
-    return _tracks(client, q, (name,))
+    return _tracks(reader, q, (name,))

@@ -28,6 +28,7 @@ from blueranch.models.alerts.rules.devices import infer_interval_s
 from blueranch.models.alerts.rules.heatwave import history_climatology, monthly_climatology
 from blueranch.models.alerts.series import Frames, fetch_daily_means, fetch_frames
 from blueranch.models.alerts.store import Store
+from blueranch.reader import Reader
 
 log = logging.getLogger("blueranch.alerts")
 
@@ -85,6 +86,7 @@ class Worker:
         self, client: InfluxClient, config: AlertsConfig, store: Store | None = None, mqtt_client=None, clock=time.time
     ):
         self.client = client
+        self.reader = Reader(client)
         self.config = config
         self.store = store or Store(config.state_path)
         self.engine = Engine(config, self.store)
@@ -116,7 +118,7 @@ class Worker:
             start = now_ms - int(40 * 365.25 * DAY_MS)
             end = now_ms - int(clim.exclude_recent_days * DAY_MS)
             tracks = [
-                t for t in fetch_daily_means(self.client, "temp_c", start, end) if t.site == site and t.device == device
+                t for t in fetch_daily_means(self.reader, "temp_c", start, end) if t.site == site and t.device == device
             ]
             self._clim[key] = None
             if tracks and (tracks[0].t_ms[-1] - tracks[0].t_ms[0]) >= clim.min_history_years * 365 * DAY_MS:
@@ -174,7 +176,7 @@ class Worker:
     def evaluate_now(self, now_ms: int | None = None) -> list[dict]:
         """Fetch what the rules need up to ``now_ms`` (default: the clock) and evaluate it."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        frames = fetch_frames(self.client, now_ms - int(self.config.lookback_h * HOUR_MS), now_ms, self.lookback_h)
+        frames = fetch_frames(self.reader, now_ms - int(self.config.lookback_h * HOUR_MS), now_ms, self.lookback_h)
         return self.evaluate_at(frames, now_ms)
 
     def tick(self, now_ms: int | None = None) -> list[dict]:
@@ -185,7 +187,7 @@ class Worker:
     def replay(self, start_ms: int, end_ms: int, step_s: float) -> list[dict]:
         """Step the evaluation time from ``start_ms`` to ``end_ms``; deliver after every step."""
         lookback = int(self.config.lookback_h * HOUR_MS)
-        frames = fetch_frames(self.client, start_ms - lookback, end_ms)
+        frames = fetch_frames(self.reader, start_ms - lookback, end_ms)
         events: list[dict] = []
         now = start_ms
         while now <= end_ms:

@@ -4,6 +4,8 @@ Scopes (contract ``carbon_budget``): ``asset`` (one longline/raft), ``farm``, ``
 macroalgae, reef, source) and ``site``. Creditable sinks are bivalves and macroalgae (and the reef stock
 change only when ``credit_reef`` is set). An asset whose stock is missing at a period boundary has no sink
 for that period (NaN, reported with ``missing_assets``) and is left out of the totals - never filled in.
+This module turns readings into per-asset stock changes, sources and reef stocks; the totals and their
+intervals come from :class:`blueranch.models.carbon.calculator.Calculator`, which ``carbon compute`` uses too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from blueranch.models.carbon.biomass import AssetSeries
+from blueranch.models.carbon.calculator import Calculator, Scope, SourceFlow
 from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.method import stock_change_wet_t, to_t_co2e
 from blueranch.models.carbon.periods import Period
@@ -25,16 +28,6 @@ from blueranch.models.carbon.sources import (
     pen_rows,
     reef_stock_at,
 )
-from blueranch.models.carbon.uncertainty import (
-    SinkSampler,
-    creditable_c_per_wet_t,
-    interval95,
-    source_draws_t_co2,
-    u_coefficient,
-    u_sink_asset,
-)
-
-Scope = tuple[str, str]  # (scope, key)
 
 
 @dataclass
@@ -78,6 +71,7 @@ class Total:
     completeness: float
     missing_assets: int
     ipcc_u_sinks: float  # Approach 1: half the 95 % interval as a share of the sinks
+    ipcc_u_sources: float  # ... and of the sources
 
 
 @dataclass
@@ -122,7 +116,7 @@ def _sink_rows(
     figures: dict[str, dict[str, np.ndarray]],
     k: int,
     p: Period,
-    c_per_wet: dict[str, float],
+    calc: Calculator,
 ) -> list[SinkRow]:
     rows = []
     for a in cfg.assets:
@@ -148,7 +142,7 @@ def _sink_rows(
                 lost,
                 sink,
                 float(sd),
-                sink * c_per_wet[a.group],
+                calc.sink_t_c(a.group, sink),
                 float(f["completeness"][k]),
             )
         )
@@ -187,32 +181,28 @@ def compute_budget(
     seed = cfg.uncertainty.seed if seed is None else seed
     coeffs = cfg.coefficients()
     factors = cfg.emission_factors()
-    c_per_wet = {g: float(creditable_c_per_wet_t(c, cfg.calcification, cfg.psi)) for g, c in coeffs.items()}
-    u_c = {g: u_coefficient(c, cfg.calcification, cfg.psi, cfg.uncertainty) for g, c in coeffs.items()}
-    sampler = SinkSampler.create(
-        [a.group for a in cfg.assets], coeffs, cfg.calcification, cfg.psi, cfg.uncertainty, n, seed
-    )
     scopes = _scopes(cfg)
-    idx = {s: i for i, s in enumerate(scopes)}
-    m_sink = np.zeros((len(cfg.assets), len(scopes)))
-    for i, a in enumerate(cfg.assets):
-        for s in (("site", cfg.site), ("farm", a.farm), ("category", a.kind), ("asset", a.asset)):
-            m_sink[i, idx[s]] = 1.0
-    src_members: list[tuple[str | None]] = [(m.farm,) for m in cfg.meters] + [(p.farm,) for p in cfg.pens]
-    m_src = np.zeros((len(src_members), len(scopes)))
-    for i, (farm,) in enumerate(src_members):
-        for s in (("site", cfg.site), ("farm", farm), ("category", "source")):
-            if s in idx:
-                m_src[i, idx[s]] = 1.0
+    calc = Calculator(
+        scopes,
+        coeffs,
+        [a.group for a in cfg.assets],
+        [(("site", cfg.site), ("farm", a.farm), ("category", a.kind), ("asset", a.asset)) for a in cfg.assets],
+        [(("site", cfg.site), ("farm", s.farm), ("category", "source")) for s in [*cfg.meters, *cfg.pens]],
+        cfg.calcification,
+        cfg.psi,
+        cfg.uncertainty,
+        n,
+        seed,
+    )
+    idx = calc.index
     empty = (np.array([]), np.array([]), np.array([], dtype=np.int64))
     all_sinks: list[SinkRow] = []
     all_sources: list[SourceRow] = []
     all_reefs: list[ReefRow] = []
     totals: list[Total] = []
     figures = _asset_figures(cfg, inputs, periods, latest_ms)
-    has_src = m_src.any(axis=0)
     for k, p in enumerate(periods):
-        sinks = _sink_rows(cfg, inputs, figures, k, p, c_per_wet)
+        sinks = _sink_rows(cfg, inputs, figures, k, p, calc)
         sources = [
             r
             for m in cfg.meters
@@ -243,45 +233,21 @@ def compute_budget(
                 if np.isfinite(change):
                     for s in (("site", cfg.site), ("farm", r.farm), ("category", "reef")):
                         reef_sink_t_c[idx[s]] += change
-        wet = np.array([r.sink_wet_t for r in sinks])
-        ok = np.isfinite(wet)
-        sd = np.where(ok, [r.sink_sd_wet_t for r in sinks], 0.0)
-        d_sink = sampler.draws_t_c(np.where(ok, wet, 0.0), sd) @ m_sink + reef_sink_t_c  # (n x S) t C
-        src_t = np.array([r.t_co2e for r in sources])
-        d_src = (
-            source_draws_t_co2(
-                src_t, [r.factor_kind for r in sources], [r.factor_key for r in sources], cfg.uncertainty, n, seed
-            )
-            @ m_src
+        fig = calc.period(
+            np.array([r.sink_wet_t for r in sinks]),
+            np.array([r.sink_sd_wet_t for r in sinks]),
+            [SourceFlow(r.t_co2e, r.factor_kind, r.factor_key) for r in sources],
+            reef_sink_t_c,
         )
-        sink_t_c = np.nan_to_num(np.array([r.t_c for r in sinks])) @ m_sink + reef_sink_t_c
-        src_sum = src_t @ m_src if len(sources) else np.zeros(len(scopes))
-        d_sink_co2e = to_t_co2e(d_sink)
-        s_lo, s_hi = interval95(d_sink_co2e)
-        # Scopes without sources: sources are exactly 0 and net = -sinks (skip two percentile passes).
-        q_lo, q_hi = np.zeros(len(scopes)), np.zeros(len(scopes))
-        n_lo, n_hi = -s_hi, -s_lo
-        if has_src.any():
-            q_lo[has_src], q_hi[has_src] = interval95(d_src[:, has_src])
-            n_lo[has_src], n_hi[has_src] = interval95(d_src[:, has_src] - d_sink_co2e[:, has_src])
-        u_asset = np.array(
-            [
-                u_sink_asset(u_c[r.group], r.sink_wet_t, r.sink_sd_wet_t, cfg.uncertainty) if ok[i] else 0.0
-                for i, r in enumerate(sinks)
-            ]
-        )
-        t_c_ok = np.where(ok, [r.t_c for r in sinks], 0.0)
-        # Approach 1 per scope (Eq. 3.2 over the member assets), completeness and missing assets, all as
-        # matrix products over the membership matrices (one row per asset or meter, one column per scope).
-        ipcc_num = np.sqrt(np.square(u_asset * t_c_ok) @ m_sink)
-        ipcc_den = np.abs(t_c_ok @ m_sink)
+        # Completeness and missing assets per scope, as matrix products over the membership matrices.
+        ok = np.isfinite([r.sink_wet_t for r in sinks])
         metered = np.array([r.kind != "feed" for r in sources], dtype=bool)
-        comp_sum = np.array([r.completeness for r in sinks]) @ m_sink
-        comp_n = m_sink.sum(axis=0)
+        comp_sum = np.array([r.completeness for r in sinks]) @ calc.m_sink
+        comp_n = calc.m_sink.sum(axis=0)
         if len(sources):
-            comp_sum = comp_sum + np.where(metered, [r.completeness for r in sources], 0.0) @ m_src
-            comp_n = comp_n + metered.astype(float) @ m_src
-        missing = (~ok).astype(float) @ m_sink
+            comp_sum = comp_sum + np.where(metered, [r.completeness for r in sources], 0.0) @ calc.m_src
+            comp_n = comp_n + metered.astype(float) @ calc.m_src
+        missing = (~ok).astype(float) @ calc.m_sink
         reef_by_scope = np.zeros(len(scopes))
         for r in reefs:
             for sc in (("site", cfg.site), ("farm", r.farm), ("category", "reef")):
@@ -290,28 +256,28 @@ def compute_budget(
                 if np.isfinite(r.stock_t_c):
                     reef_by_scope[idx[sc]] += r.stock_t_c
         for j, (scope, key) in enumerate(scopes):
-            co2e = float(to_t_co2e(sink_t_c[j]))
-            src = float(src_sum[j])
+            co2e = float(fig.sinks_t_co2e[j])
             totals.append(
                 Total(
                     scope,
                     key,
                     p,
-                    float(sink_t_c[j]),
+                    float(fig.sinks_t_c[j]),
                     co2e,
-                    float(s_lo[j]),
-                    float(s_hi[j]),
-                    src,
-                    float(q_lo[j]),
-                    float(q_hi[j]),
-                    src - co2e,
-                    float(n_lo[j]),
-                    float(n_hi[j]),
+                    float(fig.sinks_lo95_t_co2e[j]),
+                    float(fig.sinks_hi95_t_co2e[j]),
+                    float(fig.sources_t_co2e[j]),
+                    float(fig.sources_lo95_t_co2e[j]),
+                    float(fig.sources_hi95_t_co2e[j]),
+                    float(fig.net_emissions_t_co2e[j]),
+                    float(fig.net_lo95_t_co2e[j]),
+                    float(fig.net_hi95_t_co2e[j]),
                     float(reef_by_scope[j]),
                     co2e * cfg.price_per_t_co2e if cfg.price_per_t_co2e is not None else None,
                     float(comp_sum[j] / comp_n[j]) if comp_n[j] else 1.0,
                     int(missing[j]),
-                    float(ipcc_num[j] / ipcc_den[j]) if ipcc_den[j] else 0.0,
+                    float(fig.ipcc_u_sinks[j]),
+                    float(fig.ipcc_u_sources[j]),
                 )
             )
         all_sinks += sinks

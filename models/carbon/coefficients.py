@@ -1,21 +1,21 @@
-"""Coefficient tables shipped as package data, with their citations.
+"""Coefficient and emission-factor tables, read from the packaged reference tables with their citations.
 
-``data/carbon_coefficients.csv`` and ``data/emission_factors.csv`` are verbatim copies of
-the project's shared reference folder (``../shared/reference/`` beside the repository); their ``#``
-comment lines carry the citations and stay in the files.
-A site can override any coefficient or factor in its config; an override must name its own source
-(see :mod:`blueranch.models.carbon.config`), and the MRV report lists the source actually used for every value.
+``carbon_coefficients.csv`` and ``emission_factors.csv`` live once, in :mod:`blueranch.reference`
+(verbatim copies of the shared reference folder; their ``#`` comment lines carry the citations).
+Every row's ``kind`` names a registered sink kind (:mod:`blueranch.models.carbon.kinds`), whose formula
+turns the row into carbon per wet tonne. A site can override any coefficient or factor in its config; an
+override must name its own source (see :mod:`blueranch.models.carbon.config`), and the MRV report lists
+the source actually used for every value.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, replace
-from importlib import resources
-from typing import Literal
 
-Kind = Literal["bivalve", "macroalgae"]
+from blueranch import reference
+from blueranch.models.carbon import kinds
+from blueranch.models.carbon.kinds import SinkKind
+from blueranch.models.carbon.method import Calcification
 
 #: Citation of every row of carbon_coefficients.csv (from the file's header comment).
 COEFFICIENTS_SOURCE = (
@@ -24,13 +24,15 @@ COEFFICIENTS_SOURCE = (
 )
 EMISSION_FACTORS_FILE = "emission_factors.csv"
 COEFFICIENTS_FILE = "carbon_coefficients.csv"
+#: The coefficient columns of carbon_coefficients.csv (each kind's formula reads some of them).
+COEFF_FIELDS = ("dry_wet_ratio", "tissue_fraction", "shell_fraction", "tissue_c", "shell_c", "algae_c")
 
 
 @dataclass(frozen=True)
 class GroupCoefficients:
     """Coefficients of one species group. Fractions are of dry weight; C contents are mass fractions."""
 
-    kind: Kind
+    kind: str
     group: str
     dry_wet_ratio: float
     tissue_fraction: float = 0.0
@@ -41,18 +43,26 @@ class GroupCoefficients:
     source: str = COEFFICIENTS_SOURCE
 
     @property
+    def sink_kind(self) -> SinkKind:
+        return kinds.get(self.kind)
+
+    def values(self) -> dict[str, float]:
+        """The coefficient columns by name (the mapping a kind's formula reads)."""
+        return {f: getattr(self, f) for f in COEFF_FIELDS}
+
+    @property
     def t_c_per_wet_t(self) -> float:
         """Total carbon per wet (live) tonne: shell and tissue for bivalves, thallus for algae."""
-        if self.kind == "bivalve":
-            return self.dry_wet_ratio * (self.tissue_fraction * self.tissue_c + self.shell_fraction * self.shell_c)
-        return self.dry_wet_ratio * self.algae_c
+        return float(self.sink_kind.t_c_per_wet_t(self.values()))
 
     @property
     def shell_t_c_per_wet_t(self) -> float:
-        """Shell (CaCO3) carbon per wet tonne; 0 for algae."""
-        if self.kind == "bivalve":
-            return self.dry_wet_ratio * self.shell_fraction * self.shell_c
-        return 0.0
+        """Shell (CaCO3) carbon per wet tonne; 0 for a kind without shell."""
+        return float(self.sink_kind.shell_t_c_per_wet_t(self.values()))
+
+    def creditable_t_c_per_wet_t(self, mode: Calcification, psi: float) -> float:
+        """t C credited per wet t under a calcification mode (``deduct``: minus psi x shell carbon)."""
+        return float(self.sink_kind.creditable_t_c_per_wet_t(self.values(), mode, psi))
 
     def with_values(self, source: str, **values: float) -> GroupCoefficients:
         return replace(self, source=source, **values)
@@ -69,38 +79,26 @@ class EmissionFactor:
     source: str
 
 
-def _rows(filename: str) -> list[dict[str, str]]:
-    text = resources.files("blueranch.models.carbon").joinpath("data", filename).read_text(encoding="utf-8")
-    body = "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
-    return list(csv.DictReader(io.StringIO(body)))
-
-
-def header_comments(filename: str) -> list[str]:
-    """The citation/comment lines of a packaged table (for the report)."""
-    text = resources.files("blueranch.models.carbon").joinpath("data", filename).read_text(encoding="utf-8")
-    return [line.lstrip("# ").rstrip() for line in text.splitlines() if line.startswith("#")]
-
-
 def _f(value: str) -> float:
-    return float(value) if value.strip() else 0.0
+    return float(value) if value else 0.0
 
 
 def load_coefficients() -> dict[str, GroupCoefficients]:
-    """Species groups by name (``mussel``, ``kelp``, ...) from the packaged table."""
+    """Species groups by name (``mussel``, ``kelp``, ...) from the packaged table.
+
+    A row's kind must be registered and its formula's columns filled in; an empty column it does not read is 0.
+    """
     out: dict[str, GroupCoefficients] = {}
-    for row in _rows(COEFFICIENTS_FILE):
-        kind = row["kind"]
-        if kind not in ("bivalve", "macroalgae"):
-            raise ValueError(f"{COEFFICIENTS_FILE}: row {row['group']!r} has unknown kind {kind!r}")
+    for row in reference.rows(COEFFICIENTS_FILE):
+        try:
+            kind = kinds.get(row["kind"])
+        except KeyError as exc:
+            raise ValueError(f"{COEFFICIENTS_FILE}: row {row['group']!r}: {exc.args[0]}") from None
+        empty = [f for f in kind.fields if not row[f]]
+        if empty:
+            raise ValueError(f"{COEFFICIENTS_FILE}: row {row['group']!r} ({kind.name}) lacks {', '.join(empty)}")
         out[row["group"]] = GroupCoefficients(
-            kind=kind,
-            group=row["group"],
-            dry_wet_ratio=_f(row["dry_wet_ratio"]),
-            tissue_fraction=_f(row["tissue_fraction"]),
-            shell_fraction=_f(row["shell_fraction"]),
-            tissue_c=_f(row["tissue_c"]),
-            shell_c=_f(row["shell_c"]),
-            algae_c=_f(row["algae_c"]),
+            kind=kind.name, group=row["group"], **{f: _f(row[f]) for f in COEFF_FIELDS}
         )
     return out
 
@@ -115,7 +113,7 @@ def load_emission_factors() -> dict[str, EmissionFactor]:
             vintage=row["vintage"],
             source=f"{row['note']} ({row['vintage']}); package file {EMISSION_FACTORS_FILE}",
         )
-        for row in _rows(EMISSION_FACTORS_FILE)
+        for row in reference.rows(EMISSION_FACTORS_FILE)
     }
 
 

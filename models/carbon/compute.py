@@ -14,19 +14,11 @@ from pydantic import Field, model_validator
 
 from blueranch.contracts.mqtt import UtcTime
 from blueranch.contracts.strict import StrictModel
-from blueranch.models.carbon.coefficients import groups_of, load_coefficients, load_emission_factors
+from blueranch.models.carbon import kinds
+from blueranch.models.carbon.calculator import Calculator, SourceFlow
+from blueranch.models.carbon.coefficients import COEFF_FIELDS, groups_of, load_coefficients, load_emission_factors
 from blueranch.models.carbon.config import UncertaintyConfig
 from blueranch.models.carbon.method import PSI_DEFAULT, diesel_t_co2, grid_t_co2, stock_change_wet_t, to_t_co2e
-from blueranch.models.carbon.uncertainty import (
-    Z95,
-    SinkSampler,
-    creditable_c_per_wet_t,
-    interval95,
-    source_draws_t_co2,
-    u_coefficient,
-    u_product,
-    u_sum,
-)
 
 #: Grid factor used when an electricity source gives none: the national average published by the Ministry
 #: of Ecology and Environment (emission_factors.csv, 2023 vintage); the provincial row is marked "verify".
@@ -48,7 +40,7 @@ class PeriodIn(StrictModel):
 
 class SinkIn(StrictModel):
     id: str = Field(min_length=1, max_length=64)
-    kind: Literal["bivalve", "macroalgae"]
+    kind: Literal[kinds.names()]  # type: ignore[valid-type]
     group: str
     harvested_wet_t: TONNES
     stock_start_wet_t: TONNES = 0.0
@@ -87,70 +79,77 @@ class ComputeInput(StrictModel):
     )
 
 
-def _interval(draws: np.ndarray) -> dict[str, float]:
-    lo, hi = interval95(draws)
-    return {"lo95": round(float(lo), 6), "hi95": round(float(hi), 6)}
+def _interval(lo: float, hi: float, factor: float = 1.0, digits: int = 6) -> dict[str, float]:
+    return {"lo95": round(float(lo) * factor, digits), "hi95": round(float(hi) * factor, digits)}
+
+
+def _source(src: DieselIn | ElectricityIn, factors: dict) -> tuple[SourceFlow, dict]:
+    """One source's flow for the calculator and its factor as the output states it."""
+    if isinstance(src, DieselIn):
+        f = factors["diesel"]
+        flow = SourceFlow(float(diesel_t_co2(src.litres, f.kg_co2_per_unit)), "diesel", "diesel")
+        return flow, {"key": "diesel", "kg_co2_per_unit": f.kg_co2_per_unit, "source": f.source}
+    f = factors[DEFAULT_GRID_FACTOR]
+    given = src.factor_kg_co2_per_kwh is not None
+    value = src.factor_kg_co2_per_kwh if given else f.kg_co2_per_unit
+    key = f"input:{src.id}" if given else DEFAULT_GRID_FACTOR
+    flow = SourceFlow(float(grid_t_co2(src.kwh, value)), "grid", key)
+    return flow, {"key": key, "kg_co2_per_unit": value, "source": "given in the input" if given else f.source}
 
 
 def compute(inp: ComputeInput, draws: int = DRAWS, seed: int = SEED) -> dict:
-    """The calculator's output document (all figures rounded to 1e-6 of their unit)."""
+    """The calculator's output document (all figures rounded to 1e-6 of their unit).
+
+    The figures come from the worker's calculator (:class:`~blueranch.models.carbon.calculator.Calculator`)
+    with one scope, the site, and no calibration or measurement error.
+    """
     coeffs = load_coefficients()
     factors = load_emission_factors()
     unc = UncertaintyConfig(lines_rel_sd=0.0, wet_per_submerged_rel_sd=0.0)
-    items, sink_wet, groups = [], [], []
-    for s in inp.sinks:
-        wet = float(stock_change_wet_t(s.stock_start_wet_t, s.stock_end_wet_t, s.harvested_wet_t))
-        t_c = wet * float(creditable_c_per_wet_t(coeffs[s.group], inp.calcification, inp.psi))
+    site = ("site", inp.site)
+    sink_wet = np.array(
+        [float(stock_change_wet_t(s.stock_start_wet_t, s.stock_end_wet_t, s.harvested_wet_t)) for s in inp.sinks]
+    )
+    flows = [_source(src, factors) for src in inp.sources]
+    groups = [s.group for s in inp.sinks]
+    calc = Calculator(
+        [site],
+        coeffs,
+        groups,
+        [[site]] * len(groups),
+        [[site]] * len(flows),
+        inp.calcification,
+        inp.psi,
+        unc,
+        draws,
+        seed,
+    )
+    fig = calc.period(sink_wet, np.zeros_like(sink_wet), [flow for flow, _ in flows])
+    items = []
+    for s, wet in zip(inp.sinks, sink_wet, strict=True):
+        t_c = calc.sink_t_c(s.group, float(wet))
         items.append(
             {
                 "id": s.id,
                 "category": s.kind,
                 "group": s.group,
-                "wet_t": round(wet, 6),
+                "wet_t": round(float(wet), 6),
                 "t_c": round(t_c, 6),
                 "t_co2e": round(float(to_t_co2e(t_c)), 6),
             }
         )
-        sink_wet.append(wet)
-        groups.append(s.group)
-    src_t, kinds, keys = [], [], []
-    for src in inp.sources:
-        if isinstance(src, DieselIn):
-            f = factors["diesel"]
-            t = float(diesel_t_co2(src.litres, f.kg_co2_per_unit))
-            kinds.append("diesel")
-            keys.append("diesel")
-            factor = {"key": "diesel", "kg_co2_per_unit": f.kg_co2_per_unit, "source": f.source}
-        else:
-            f = factors[DEFAULT_GRID_FACTOR]
-            value = src.factor_kg_co2_per_kwh if src.factor_kg_co2_per_kwh is not None else f.kg_co2_per_unit
-            t = float(grid_t_co2(src.kwh, value))
-            kinds.append("grid")
-            keys.append(f"input:{src.id}" if src.factor_kg_co2_per_kwh is not None else DEFAULT_GRID_FACTOR)
-            factor = {
-                "key": keys[-1],
-                "kg_co2_per_unit": value,
-                "source": "given in the input" if src.factor_kg_co2_per_kwh is not None else f.source,
-            }
-        src_t.append(t)
+    for src, (flow, factor) in zip(inp.sources, flows, strict=True):
         items.append(
             {
                 "id": src.id,
                 "category": "source",
                 "kind": src.kind,
-                "t_c": round(t * 12 / 44, 6),
-                "t_co2e": round(t, 6),
+                "t_c": round(flow.t_co2e * 12 / 44, 6),
+                "t_co2e": round(flow.t_co2e, 6),
                 "factor": factor,
             }
         )
-    wet = np.array(sink_wet)
-    sampler = SinkSampler.create(groups, coeffs, inp.calcification, inp.psi, unc, draws, seed)
-    d_sink = to_t_co2e(sampler.draws_t_c(wet, np.zeros_like(wet)).sum(axis=1))
-    d_src = source_draws_t_co2(np.array(src_t), kinds, keys, unc, draws, seed).sum(axis=1)
-    sinks_t_c = float(sum(i["t_c"] for i in items if i["category"] != "source"))
-    sinks_co2e, sources_co2e = float(to_t_co2e(sinks_t_c)), float(sum(src_t))
-    u_items = [u_product(u_coefficient(coeffs[g], inp.calcification, inp.psi, unc)) for g in groups]
-    u_src = [Z95 * unc.factor_rel_sd.get(k, 0.0) for k in kinds]
+    sinks_co2e = float(fig.sinks_t_co2e[0])
     out = {
         "site": inp.site,
         "period": {
@@ -167,42 +166,33 @@ def compute(inp: ComputeInput, draws: int = DRAWS, seed: int = SEED) -> dict:
             "t_co2e": "tonnes of CO2 equivalent (t C x 44/12)",
             "wet_t": "tonnes of wet (live) biomass",
         },
-        "sinks_t_c": round(sinks_t_c, 6),
+        "sinks_t_c": round(float(fig.sinks_t_c[0]), 6),
         "sinks_t_co2e": round(sinks_co2e, 6),
-        "sources_t_co2e": round(sources_co2e, 6),
-        "net_emissions_t_co2e": round(sources_co2e - sinks_co2e, 6),
+        "sources_t_co2e": round(float(fig.sources_t_co2e[0]), 6),
+        "net_emissions_t_co2e": round(float(fig.net_emissions_t_co2e[0]), 6),
         "items": items,
         "uncertainty": {
             "monte_carlo": {
                 "draws": draws,
                 "seed": seed,
-                "sinks_t_co2e": _interval(d_sink),
-                "sources_t_co2e": _interval(d_src),
-                "net_emissions_t_co2e": _interval(d_src - d_sink),
+                "sinks_t_co2e": _interval(fig.sinks_lo95_t_co2e[0], fig.sinks_hi95_t_co2e[0]),
+                "sources_t_co2e": _interval(fig.sources_lo95_t_co2e[0], fig.sources_hi95_t_co2e[0]),
+                "net_emissions_t_co2e": _interval(fig.net_lo95_t_co2e[0], fig.net_hi95_t_co2e[0]),
             },
             "ipcc_approach1": {
-                "sinks_u_pct": round(
-                    100 * u_sum(np.array([i["t_c"] for i in items if i["category"] != "source"]), np.array(u_items)), 3
-                )
-                if groups
-                else 0.0,
-                "sources_u_pct": round(100 * u_sum(np.array(src_t), np.array(u_src)), 3) if src_t else 0.0,
+                "sinks_u_pct": round(100 * float(fig.ipcc_u_sinks[0]), 3),
+                "sources_u_pct": round(100 * float(fig.ipcc_u_sources[0]), 3),
             },
             "note": "reported tonnages taken as exact; intervals cover coefficients, psi and emission factors",
         },
         "parameters": {
-            g: {
-                **{
-                    k: getattr(coeffs[g], k)
-                    for k in ("dry_wet_ratio", "tissue_fraction", "shell_fraction", "tissue_c", "shell_c", "algae_c")
-                },
-                "source": coeffs[g].source,
-            }
+            g: {**{k: getattr(coeffs[g], k) for k in COEFF_FIELDS}, "source": coeffs[g].source}
             for g in sorted(set(groups))
         },
     }
     if inp.price_per_t_co2e is not None:
-        out["price_per_t_co2e"] = inp.price_per_t_co2e
-        out["sinks_value"] = round(sinks_co2e * inp.price_per_t_co2e, 2)
-        out["sinks_value_interval"] = {k: round(v * inp.price_per_t_co2e, 2) for k, v in _interval(d_sink).items()}
+        price = inp.price_per_t_co2e
+        out["price_per_t_co2e"] = price
+        out["sinks_value"] = round(sinks_co2e * price, 2)
+        out["sinks_value_interval"] = _interval(fig.sinks_lo95_t_co2e[0], fig.sinks_hi95_t_co2e[0], price, 2)
     return out

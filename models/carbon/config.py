@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from blueranch.contracts.mqtt import SafeId, UtcTime
 from blueranch.contracts.strict import FrozenStrictModel
+from blueranch.models.carbon import kinds
 from blueranch.models.carbon.coefficients import (
     EmissionFactor,
     GroupCoefficients,
@@ -46,7 +47,7 @@ class HarvestWindow(FrozenStrictModel):
 class AssetConfig(FrozenStrictModel):
     asset: SafeId
     farm: SafeId
-    kind: Literal["bivalve", "macroalgae"]
+    kind: Literal[kinds.names()]  # type: ignore[valid-type]  (the registered sink kinds)
     group: str
     sensor: SafeId | None = None
     device: SafeId | None = None

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from blueranch.contracts.influx import MEASUREMENTS, Point
+from blueranch.contracts.influx import MEASUREMENTS, QC_SUFFIX, Point
 from blueranch.contracts.lineprotocol import line
+from blueranch.contracts.query import Between, TagEq, aggregate, window
 from blueranch.influxdb import InfluxClient
+from blueranch.reader import Reader
 
 log = logging.getLogger("blueranch.carbon.influx")
 DAY_MS = 86_400_000
@@ -49,10 +51,9 @@ class DayCache:
     rows_read: int = 0
 
     def __post_init__(self) -> None:
-        m = MEASUREMENTS[self.measurement]
-        m.field(self.field_name)  # raises on a name the contract does not have
-        self._from = m.qualified
-        self._where = f"\"site\" = '{self.site}'"  # site is a validated SafeId (no quotes possible)
+        MEASUREMENTS[self.measurement].field(self.field_name)  # raises on a name the contract does not have
+        self._site = (TagEq("site", self.site),)  # refuses a site that is not a plain id
+        self._reader = Reader(self.client)
 
     def _key(self, tags: dict[str, str]) -> tuple[str, ...]:
         return tuple(tags.get(t, "") for t in self.group_by)
@@ -60,16 +61,20 @@ class DayCache:
     def refresh(self, start_ms: int, end_ms: int) -> int:
         """Re-read changed days in ``[start_ms, end_ms)``; return how many (series, day) were re-read."""
         full = time.monotonic() - self._last_full > self.full_refresh_s
-        group = ", ".join(f'"{t}"' for t in self.group_by)
-        q = (
-            f'SELECT count("{self.field_name}") FROM {self._from} WHERE {self._where} '
-            f"AND time >= {start_ms}ms AND time < {end_ms}ms GROUP BY time(1d), {group} fill(none)"
+        q = aggregate(
+            self.measurement,
+            "count",
+            self.field_name,
+            Between(start_ms, end_ms, end_inclusive=False),
+            every="1d",
+            where=self._site,
+            group_by=self.group_by,
         )
         counts: dict[tuple[tuple[str, ...], int], int] = {}
-        for s in self.client.query(q):
+        for s in self._reader.run(q):
             key = self._key(s.tags)
             for row in s.rows():
-                counts[(key, int(row["time"]))] = int(row["count"])
+                counts[(key, int(row["time"]))] = int(row[self.field_name])
         stale_days = sorted(
             {d for k, d in counts if full or self._counts.get((k, d)) != counts[(k, d)]}
             | {d for k, d in self._counts if (k, d) not in counts}
@@ -85,15 +90,17 @@ class DayCache:
         return reread
 
     def _read(self, start_ms: int, end_ms: int) -> int:
-        group = ", ".join(f'"{t}"' for t in self.group_by)
         fresh: dict[tuple[tuple[str, ...], int], list[tuple[int, float, int]]] = {}
         for t0 in range(start_ms, end_ms, QUERY_DAYS * DAY_MS):
             t1 = min(end_ms, t0 + QUERY_DAYS * DAY_MS)
-            q = (
-                f'SELECT "{self.field_name}", "{self.field_name}_qc" FROM {self._from} WHERE {self._where} '
-                f"AND time >= {t0}ms AND time < {t1}ms GROUP BY {group}"
+            q = window(
+                self.measurement,
+                (self.field_name, self.field_name + QC_SUFFIX),
+                Between(t0, t1, end_inclusive=False),
+                where=self._site,
+                group_by=self.group_by,
             )
-            for s in self.client.query(q):
+            for s in self._reader.run(q):
                 key = self._key(s.tags)
                 for t, v, qc in s.values:
                     if v is None:

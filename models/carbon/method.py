@@ -46,7 +46,7 @@ def bivalve_shell_t_c(
 
 def macroalgae_t_c(wet_t: ArrayLike, dry_wet_ratio: ArrayLike, algae_c: ArrayLike) -> np.ndarray:
     """t C = wet t x dry/wet x C."""
-    return np.asarray(wet_t) * dry_wet_ratio * algae_c
+    return biomass_t_c(wet_t, dry_wet_ratio, algae_c)
 
 
 def to_t_co2e(t_c: ArrayLike) -> np.ndarray:

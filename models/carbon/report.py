@@ -17,8 +17,9 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from blueranch import reference
 from blueranch.models.carbon.budget import Budget, Inputs, compute_budget
-from blueranch.models.carbon.coefficients import COEFFICIENTS_FILE, EMISSION_FACTORS_FILE, header_comments
+from blueranch.models.carbon.coefficients import COEFFICIENTS_FILE, EMISSION_FACTORS_FILE
 from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.method import to_t_co2e
 from blueranch.models.carbon.periods import Period, periods_between, utc
@@ -161,8 +162,8 @@ def render(
         "completeness": _completeness(cfg, inputs, period, min(end_ms, latest_ms + 1)),
         "groups": {g: coeffs[g] for g in sorted({a.group for a in cfg.assets})},
         "factors": {m.factor: factors[m.factor] for m in cfg.meters},
-        "coeff_notes": header_comments(COEFFICIENTS_FILE),
-        "factor_notes": header_comments(EMISSION_FACTORS_FILE),
+        "coeff_notes": reference.comments(COEFFICIENTS_FILE),
+        "factor_notes": reference.comments(EMISSION_FACTORS_FILE),
         "data_sha256": data_sha,
         "parameters_sha256": param_sha,
         "command": command,

@@ -16,27 +16,21 @@ comparison only.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from blueranch.models.carbon.coefficients import GroupCoefficients
+from blueranch.models.carbon.coefficients import COEFF_FIELDS, GroupCoefficients
 from blueranch.models.carbon.config import UncertaintyConfig
-from blueranch.models.carbon.method import calcification_adjusted_t_c
 
 Z95 = 1.959964  # two-sided 95 % quantile of the standard normal
-COEFF_FIELDS = ("dry_wet_ratio", "tissue_fraction", "shell_fraction", "tissue_c", "shell_c", "algae_c")
 
 
 def _normal_pos(rng: np.random.Generator, mean: float, rel_sd: float, size: int) -> np.ndarray:
     if mean == 0 or rel_sd == 0:
         return np.full(size, mean, dtype=float)
     return np.maximum(rng.normal(mean, abs(mean) * rel_sd, size), 0.0)
-
-
-def creditable_c_per_wet_t(c: GroupCoefficients, mode: str, psi: float | np.ndarray) -> float | np.ndarray:
-    """t C credited per wet t of the group under a calcification mode."""
-    return calcification_adjusted_t_c(c.t_c_per_wet_t, c.shell_t_c_per_wet_t, mode, psi)
 
 
 @dataclass
@@ -68,12 +62,7 @@ class SinkSampler:
         for g in sorted(set(groups)):
             c = coeffs[g]
             v = {f: _normal_pos(rng, getattr(c, f), unc.coefficient_rel_sd.get(f, 0.0), draws) for f in COEFF_FIELDS}
-            if c.kind == "bivalve":
-                total = v["dry_wet_ratio"] * (v["tissue_fraction"] * v["tissue_c"] + v["shell_fraction"] * v["shell_c"])
-                shell = v["dry_wet_ratio"] * v["shell_fraction"] * v["shell_c"]
-            else:
-                total, shell = v["dry_wet_ratio"] * v["algae_c"], np.zeros(draws)
-            per_group[g] = calcification_adjusted_t_c(total, shell, mode, psi_d)
+            per_group[g] = c.sink_kind.creditable_t_c_per_wet_t(v, mode, psi_d)
         a = len(groups)
         c_draws = np.stack([per_group[g] for g in groups], axis=1) if a else np.zeros((draws, 0))
         cal = _normal_pos(rng, 1.0, unc.lines_rel_sd, draws * a).reshape(draws, a) * _normal_pos(
@@ -123,18 +112,32 @@ def u_sum(values: np.ndarray, u: np.ndarray) -> float:
     return float(np.sqrt(np.sum(np.square(u * values))) / total)
 
 
+def u_first_order(f: Callable[[Mapping[str, float]], float], x: Mapping[str, float], u: Mapping[str, float]) -> float:
+    """Approach 1 U of ``f(x)`` for independent inputs with U ``u`` (shares): sqrt(sum (e_i U_i)^2).
+
+    ``e_i = d ln f / d ln x_i`` (central difference). This is the first-order propagation that Eq. 3.1
+    (products: every e_i = 1) and Eq. 3.2 (sums: e_i = x_i / sum) are instances of; for a formula that is
+    linear in each input, as the kinds' formulas are, it gives exactly what chaining the two equations does.
+    """
+    f0 = float(f(x))
+    if f0 == 0:
+        return 0.0
+    h = 1e-4  # a linear input has no truncation error; rounding stays near 1e-12 of U
+    terms = []
+    for name, u_i in u.items():
+        if u_i == 0 or x[name] == 0:
+            continue
+        hi, lo = float(f({**x, name: x[name] * (1 + h)})), float(f({**x, name: x[name] * (1 - h)}))
+        terms.append((hi - lo) / (2 * h * f0) * u_i)
+    return u_product(*terms) if terms else 0.0
+
+
 def u_coefficient(c: GroupCoefficients, mode: str, psi: float, unc: UncertaintyConfig) -> float:
-    """Approach 1 U of the creditable t C per wet t of a group."""
-    r = {f: Z95 * unc.coefficient_rel_sd.get(f, 0.0) for f in COEFF_FIELDS}
-    if c.kind == "macroalgae":
-        return u_product(r["dry_wet_ratio"], r["algae_c"])
-    tissue = c.tissue_fraction * c.tissue_c
-    shell = c.shell_fraction * c.shell_c
-    u_inner = u_sum(
-        np.array([tissue, shell]),
-        np.array([u_product(r["tissue_fraction"], r["tissue_c"]), u_product(r["shell_fraction"], r["shell_c"])]),
+    """Approach 1 U of the creditable t C per wet t of a group (first order over the kind's formula)."""
+    kind = c.sink_kind
+    u_total = u_first_order(
+        kind.t_c_per_wet_t, c.values(), {f: Z95 * unc.coefficient_rel_sd.get(f, 0.0) for f in kind.fields}
     )
-    u_total = u_product(r["dry_wet_ratio"], u_inner)
     if mode == "count":
         return u_total
     lo, hi = unc.psi_range

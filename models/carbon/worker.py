@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from blueranch.contracts.influx import Point
+from blueranch.contracts.query import Between, TagEq, latest
 from blueranch.influxdb import InfluxClient, InfluxError
 from blueranch.models.carbon.biomass import AssetSeries, build_series
 from blueranch.models.carbon.budget import Budget, Inputs, compute_budget
@@ -28,6 +29,7 @@ from blueranch.models.carbon.influx_io import DAY_MS, DayCache, PointWriter, Ser
 from blueranch.models.carbon.method import to_t_co2e
 from blueranch.models.carbon.periods import periods_between, year_start_ms
 from blueranch.models.carbon.sources import MeterSeries, meter_id, reef_stock_at
+from blueranch.reader import Reader
 
 log = logging.getLogger("blueranch.carbon.worker")
 HOUR_MS = 3_600_000
@@ -65,6 +67,7 @@ class CarbonWorker:
 
     def __init__(self, client: InfluxClient, cfg: CarbonConfig, lookback_s: float = 2 * 86400):
         self.client, self.cfg = client, cfg
+        self.reader = Reader(client)
         self.lookback_ms = int(lookback_s * 1000)
         site = cfg.site
         self.biomass = DayCache(client, "biomass_load", "load_kg", site, self.BIOMASS_TAGS)
@@ -83,8 +86,8 @@ class CarbonWorker:
 
     def _latest_ms(self) -> int | None:
         bound = self.future_bound_ms()
-        q = f'SELECT last("load_kg") FROM "raw"."biomass_load" WHERE "site" = \'{self.cfg.site}\' AND time <= {bound}ms'
-        for s in self.client.query(q):
+        q = latest("biomass_load", ("load_kg",), span=Between(None, bound), where=(TagEq("site", self.cfg.site),))
+        for s in self.reader.run(q):
             for row in s.rows():
                 return int(row["time"])
         return None

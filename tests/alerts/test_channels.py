@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from blueranch.contracts.influx import MEASUREMENTS
 from blueranch.contracts.mqtt import alerts_topic
 from blueranch.models.alerts.channels import (
     Dispatcher,
@@ -170,7 +169,7 @@ def test_webhook_formats():
 def test_influx_alerts_measurement(store, influx):
     make_events(store, n_devices=1)
     Dispatcher(store, [InfluxChannel(influx)], Channels(), Clock()).deliver()
-    rows = influx.query(f"SELECT * FROM {MEASUREMENTS['alerts'].qualified} GROUP BY *")
+    rows = influx.query('SELECT * FROM "derived"."alerts" GROUP BY *')
     got = sorted(
         (s.tags["state"], r["open"], r["kind"] if "kind" in r else s.tags["kind"]) for s in rows for r in s.rows()
     )
@@ -261,7 +260,7 @@ def test_injected_names_are_refused_on_mqtt_and_escaped_in_influx(store, influx,
     Dispatcher(store, [MqttChannel(client), InfluxChannel(influx)], Channels(), Clock()).deliver()
     assert store.outbox_counts() == {"delivered": 1, "failed": 1, "waiting": 0}
     assert "no alert topic for site" in caplog.text
-    rows = influx.query(f"SELECT * FROM {MEASUREMENTS['alerts'].qualified}")[0].rows()
+    rows = influx.query('SELECT * FROM "derived"."alerts"')[0].rows()
     assert len(rows) == 1 and rows[0]["device"] == "wx 1,kind=x" and rows[0]["kind"] == "storm"
 
 

@@ -12,7 +12,6 @@ import yaml
 from click.testing import CliRunner
 
 from blueranch.cli import main
-from blueranch.contracts.influx import MEASUREMENTS
 from blueranch.testing.alerts_synthetic import MIN_MS, T0_MS, write_series
 from blueranch.testing.services import free_port
 
@@ -55,7 +54,7 @@ def test_run_once_list_and_ack(influx, influxdb, blueranch_bin, tmp_path):
     out = cli(blueranch_bin, "list", "--open", "--config", str(cfg)).stdout
     assert "do_low" in out and "critical" in out and "dachen/buoy-01/sonde" in out
     alert_id = out.split()[0]
-    rows = influx.query(f"SELECT * FROM {MEASUREMENTS['alerts'].qualified}")[0].rows()
+    rows = influx.query('SELECT * FROM "derived"."alerts"')[0].rows()
     assert [(r["kind"], r["state"], r["alert_id"]) for r in rows] == [("do_low", "open", alert_id)]
 
     assert "acknowledged" in cli(blueranch_bin, "ack", alert_id, "--by", "Li Na", "--config", str(cfg)).stdout
@@ -66,7 +65,7 @@ def test_run_once_list_and_ack(influx, influxdb, blueranch_bin, tmp_path):
     assert unknown.returncode != 0 and "no alert with id '0000'" in unknown.stderr
     # The next evaluation delivers the acknowledgement to the alerts measurement.
     cli(blueranch_bin, "run", "--influx", influxdb.url, "--database", influx.database, "--config", str(cfg), "--once")
-    states = {r["state"] for r in influx.query(f"SELECT * FROM {MEASUREMENTS['alerts'].qualified}")[0].rows()}
+    states = {r["state"] for r in influx.query('SELECT * FROM "derived"."alerts"')[0].rows()}
     assert states == {"open", "acknowledged"}
 
 

@@ -9,15 +9,17 @@ import yaml
 
 from blueranch.models.alerts.config import RULE_NAMES, AlertsConfig, Rules, load_config
 from blueranch.models.alerts.rules import REGISTRY
+from blueranch.reference.thresholds import find
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_packaged_thresholds_are_a_copy_of_the_reference():
-    shared = REPO.parent / "shared" / "reference" / "water_quality_thresholds.csv"
-    if not shared.exists():
-        pytest.skip("shared/reference not beside the checkout")
-    assert (REPO / "models/alerts/data/water_quality_thresholds.csv").read_text() == shared.read_text()
+def test_defaults_read_the_one_packaged_thresholds_table():
+    # The copy itself is compared with shared/reference in tests/foundation/test_reference.py.
+    r = Rules()
+    assert r.do_low.source == find("dissolved_oxygen", "sea cages", 3.0).citation
+    assert r.do_mussel_lethal.threshold_mg_l == find("dissolved_oxygen", "blue mussel").value
+    assert not (REPO / "models" / "alerts" / "data").exists()
 
 
 def test_defaults_come_from_the_table_with_their_citations():

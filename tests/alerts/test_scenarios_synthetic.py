@@ -124,3 +124,39 @@ def test_buffer_drops(influx, make_worker):
     assert b[0]["event"] == "open" and jump <= b[0]["time_ms"] <= jump + STEP_S * 1000
     assert b[0]["value"] == 40
     assert b[-1]["event"] == "resolved"  # no further drops for window_h + clear_after_s
+
+
+def test_a_drifting_buoy_through_the_ingest_is_one_track_and_one_mooring_alert(influx, make_worker):
+    """The edge agent copies its GPS sensor's fix into the payload's ``position``; through the ingest's own
+    path that fix is one ``position`` series (the sensor's), so the buoy opens one mooring alert and no
+    ``sensor=payload`` series appears for the silent-device rule to watch."""
+    from datetime import UTC, datetime
+
+    from blueranch.contracts import mqtt
+    from blueranch.ingest.config import IngestConfig
+    from blueranch.ingest.validate import Validator
+
+    validator, topic = Validator(IngestConfig()), mqtt.telemetry_topic(SITE, "buoy-05")
+    t = np.arange(T0_MS, T0_MS + 2 * DAY_MS, 10 * MIN_MS)
+    brk = T0_MS + DAY_MS
+    lat = 28.45 + np.where(t > brk, (t - brk) / 1000 * 0.2, 0.0) / 111_195.0
+    body = []
+    for seq, (ms, la) in enumerate(zip(t, lat, strict=True)):
+        when = datetime.fromtimestamp(int(ms) / 1000, UTC)
+        fix = {"time": when, "sensor": "gps-1", "unit": "deg", "qc": 1}
+        msg = mqtt.Telemetry(
+            device="buoy-05",
+            seq=seq,
+            position=mqtt.Position(lat_deg=float(la), lon_deg=121.89),
+            samples=[
+                mqtt.Sample(quantity="lat_deg", value=float(la), **fix),
+                mqtt.Sample(quantity="lon_deg", value=121.89, **fix),
+            ],
+        )
+        body.append(validator.accept(topic, msg.to_json(), when).body)
+    influx.write(b"\n".join(body), retention_policy="raw")
+    sensors = influx.query('SHOW TAG VALUES FROM "raw"."position" WITH KEY = "sensor" WHERE "device" = \'buoy-05\'')
+    assert [v[1] for v in sensors[0].values] == ["gps-1"]
+    events = make_worker().replay(T0_MS + 6 * HOUR_MS, T0_MS + 2 * DAY_MS - 1, STEP_S)
+    m = opened(events, "mooring")
+    assert [(e["device"], e["subject"]) for e in m] == [("buoy-05", "gps-1")]

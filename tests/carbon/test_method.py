@@ -21,7 +21,6 @@ from blueranch.models.carbon.method import (
     stock_change_wet_t,
     to_t_co2e,
 )
-from blueranch.models.carbon.uncertainty import creditable_c_per_wet_t
 
 # 100 wet t of each group, coefficients typed in from carbon_coefficients.csv (Sun Kang et al. 2020, Table 2).
 BIVALVES = {  # group: (total t C, shell t C)
@@ -53,17 +52,21 @@ def test_bivalve_groups_both_modes(group):
     got = bivalve_t_c(100.0, c.dry_wet_ratio, c.tissue_fraction, c.tissue_c, c.shell_fraction, c.shell_c)
     assert got == pytest.approx(total, rel=1e-12)
     assert bivalve_shell_t_c(100.0, c.dry_wet_ratio, c.shell_fraction, c.shell_c) == pytest.approx(shell)
-    assert 100 * creditable_c_per_wet_t(c, "count", 0.7) == pytest.approx(total)
-    assert 100 * creditable_c_per_wet_t(c, "deduct", 0.7) == pytest.approx(total - 0.7 * shell)
-    assert 100 * creditable_c_per_wet_t(c, "deduct", 0.6) == pytest.approx(total - 0.6 * shell)
+    assert 100 * c.t_c_per_wet_t == pytest.approx(total, rel=1e-12)
+    assert 100 * c.shell_t_c_per_wet_t == pytest.approx(shell, rel=1e-12)
+    assert 100 * c.creditable_t_c_per_wet_t("count", 0.7) == pytest.approx(total)
+    assert 100 * c.creditable_t_c_per_wet_t("deduct", 0.7) == pytest.approx(total - 0.7 * shell)
+    assert 100 * c.creditable_t_c_per_wet_t("deduct", 0.6) == pytest.approx(total - 0.6 * shell)
 
 
 @pytest.mark.parametrize("group", sorted(ALGAE))
 def test_macroalgae_groups_both_modes(group):
     c = load_coefficients()[group]
     assert macroalgae_t_c(100.0, c.dry_wet_ratio, c.algae_c) == pytest.approx(ALGAE[group])
+    assert 100 * c.t_c_per_wet_t == pytest.approx(ALGAE[group], rel=1e-12)
     # Algae have no shell: deduct changes nothing.
-    assert 100 * creditable_c_per_wet_t(c, "deduct", 0.7) == pytest.approx(ALGAE[group])
+    assert c.shell_t_c_per_wet_t == 0.0
+    assert 100 * c.creditable_t_c_per_wet_t("deduct", 0.7) == pytest.approx(ALGAE[group])
 
 
 def test_every_table_row_is_covered():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from blueranch.contracts.influx import MEASUREMENTS
+from blueranch.contracts.query import Col, select
 from blueranch.dashboards.common import Settings
-from blueranch.dashboards.influxql import Col, select
 from blueranch.dashboards.model import FieldDefaults, GridPos, Variable
 from blueranch.dashboards.panels import Board, T
+from blueranch.dashboards.units import grafana_unit
 
 
 def test_misspelt_option_is_an_error():
@@ -37,3 +39,10 @@ def test_the_board_wraps_rows_on_the_24_column_grid():
     first, second, third = (b.add("timeseries", f"p{i}", q, w=10, h=3) for i in range(3))
     assert (first.gridPos.x, second.gridPos.x, third.gridPos.x) == (0, 10, 0)
     assert third.gridPos.y == 3
+
+
+def test_every_contract_field_has_a_grafana_unit():
+    for m in MEASUREMENTS.values():
+        for f in m.fields:
+            if f.type in ("float", "integer"):
+                assert grafana_unit(f)

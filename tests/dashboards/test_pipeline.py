@@ -19,16 +19,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from blueranch.contracts.influx import MEASUREMENTS, Point
+from blueranch.contracts.influx import Point
 from blueranch.contracts.mqtt import Sample, Telemetry, telemetry_topic
 from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
+from blueranch.contracts.query import Recent, aggregate
 from blueranch.dashboards import fleet_health
 from blueranch.dashboards.build import build_all
 from blueranch.dashboards.check import run
 from blueranch.dashboards.sample_day import PRICE_PER_T_CO2E, write_points
 from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor
+from blueranch.reader import Reader
 from blueranch.testing.wait import Timeout, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -126,16 +128,13 @@ class Publisher:
 
 
 def _count(influx, measurement: str, field: str) -> int:
-    series = influx.query(f'SELECT count("{field}") FROM {MEASUREMENTS[measurement].qualified}')
+    series = Reader(influx).run(aggregate(measurement, "count", field, None))
     return int(series[0].values[0][1]) if series else 0
 
 
 def _stats_buckets(influx) -> int:
-    q = (
-        f'SELECT count("messages_total") FROM {MEASUREMENTS["ingest_stats"].qualified} WHERE time > now() - 10m '
-        "GROUP BY time(10s) fill(none)"
-    )
-    return sum(len(s.values) for s in influx.query(q))
+    q = aggregate("ingest_stats", "count", "messages_total", Recent("10m"), every="10s")
+    return sum(len(s.values) for s in Reader(influx).run(q))
 
 
 def _wait(sup: Supervisor, predicate, what: str) -> None:

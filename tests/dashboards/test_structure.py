@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from blueranch.contracts.influx import MEASUREMENTS
-from blueranch.dashboards import thresholds
 from blueranch.dashboards.build import AUDIENCES, build_all
+from blueranch.reference.thresholds import thresholds
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONING = REPO / "dashboards" / "provisioning"
@@ -108,7 +108,7 @@ def test_dissolved_oxygen_bands_come_from_the_cited_table():
         p for p in farm["panels"] if "do_mg_l" in p["targets"][0]["query"] and "_qc" not in p["targets"][0]["query"]
     )
     steps = [s["value"] for s in do["fieldConfig"]["defaults"]["thresholds"]["steps"]]
-    table = {t.value for t in thresholds.load() if t.parameter == "dissolved_oxygen"}
+    table = {t.value for t in thresholds() if t.parameter == "dissolved_oxygen"}
     assert steps[0] is None and set(steps[1:]) <= table
     assert 3.0 in steps and 5.0 in steps
     assert "GB 11607-89" in do["description"]

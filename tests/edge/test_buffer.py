@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from blueranch.contracts.mqtt import Position, Sample, Telemetry
 from blueranch.edge.buffer import Buffer
 from blueranch.edge.uplink import as_backfill, backoff_s
 
@@ -70,8 +71,11 @@ def test_fetch_ranges_and_skips_in_flight(tmp_path):
 
 
 def test_backfill_marking_and_backoff():
-    assert b'"backfill":true' in as_backfill(body(7))
-    assert json.loads(as_backfill(body(7)))["samples"] == json.loads(body(7))["samples"]
+    sample = Sample(time="2026-11-21T00:00:00Z", sensor="s", quantity="ph", value=8.0, unit="pH", qc=1)
+    stored = Telemetry(device="d", seq=7, position=Position(lat_deg=28.4, lon_deg=121.9), samples=[sample]).to_json()
+    replayed = as_backfill(stored)
+    assert json.loads(replayed) == {**json.loads(stored), "backfill": True}  # the same message, marked as a replay
+    assert Telemetry.model_validate_json(replayed).backfill is True
     with pytest.raises(ValueError):
         as_backfill(b'{"seq":1}')
     delays = [backoff_s(a, 1, 60) for a in range(12)]
@@ -83,7 +87,8 @@ def test_a_killed_writer_loses_nothing_it_committed(tmp_path):
     """SIGKILL a process appending as fast as it can; every seq it reported committed is there."""
     script = textwrap.dedent(f"""
         import sys
-        from blueranch.edge.buffer import Buffer
+        from blueranch.contracts.mqtt import Position, Sample, Telemetry
+from blueranch.edge.buffer import Buffer
         b = Buffer({str(tmp_path / "b.sqlite")!r})
         while True:
             seq = b.append(lambda s: b'{{"backfill":false,"seq":%d}}' % s, 1)

@@ -1,5 +1,6 @@
 """Registry, typed configs, sample configs and the technician's config commands."""
 
+import inspect
 import re
 import subprocess
 import sys
@@ -8,10 +9,12 @@ import pytest
 import yaml
 
 from blueranch.contracts.errors import ContractError
-from blueranch.edge import drivers
+from blueranch.edge import agent, drivers, probe
 from blueranch.edge.config import parse_config
+from blueranch.edge.drivers.base import DriverBase, supports
 from blueranch.edge.sample_config import sample_config
 
+HOOKS = ("probe", "snippet", "raw")
 BASE = {"site": "dachen", "device": "buoy-01", "mqtt": {}, "buffer": {"path": "/tmp/x.sqlite"}}
 
 
@@ -30,6 +33,25 @@ def test_every_driver_is_registered_and_its_sample_validates():
         assert len(sensors) == 1 and sensors[0]["driver"] == name
         cfg = parse_config({**BASE, "sensors": sensors})
         assert type(cfg.sensors[0]) is cls.Config
+
+
+def test_every_driver_declares_what_it_supports_beyond_reading():
+    """Probing and raw commands are optional hooks of the driver classes; the agent and the probe iterate the
+    registry and name no protocol and no device."""
+    for cls in drivers.load_all().values():
+        assert issubclass(cls, DriverBase)
+        overrides = {h: inspect.getattr_static(cls, h) is not inspect.getattr_static(DriverBase, h) for h in HOOKS}
+        assert overrides["probe"] == overrides["snippet"] == supports(cls, "probe"), cls.name
+        assert overrides["raw"] == (cls.RAW_COMMAND is not None) == supports(cls, "raw"), cls.name
+    assert list(drivers.supporting("probe")) == ["sdi12", "nmea0183", "modbus_rtu"]  # the auto order
+    assert list(drivers.supporting("raw")) == ["sdi12"]
+    assert probe.protocols() == ["auto", "sdi12", "nmea0183", "modbus_rtu"]
+    for module in (agent, probe):
+        source = inspect.getsource(module).lower()
+        for word in (*drivers.MODULES, "sdi-12", "nmea", "modbus", "bluernch", "sonde"):
+            assert word not in source, f"{module.__name__} names {word!r}"
+    with pytest.raises(TypeError, match="must subclass DriverBase"):
+        drivers.register("not-a-driver")(type("Plain", (), {}))
 
 
 def test_the_sample_config_is_complete_commented_and_valid(tmp_path):

@@ -57,3 +57,21 @@ def test_live_messages_are_not_held_back_by_the_backlog(tmp_path):
         assert backfill == list(range(i * REPLAY_CHUNK + 1, (i + 1) * REPLAY_CHUNK + 1))
         assert sent[0] == (live[0], False)
     assert rounds[3] == [(3 * REPLAY_CHUNK + 4, False)]  # backlog done
+
+
+def test_a_stored_message_that_no_longer_validates_is_replayed_as_stored(tmp_path, caplog):
+    """The backfill marker is set by rebuilding the message; a body the contract refuses (an older agent's)
+    is sent unchanged, so the shore dead-letters it with its reason instead of the edge jamming or losing it."""
+    buf = Buffer(tmp_path / "b.sqlite")
+    buf.append(body, 1)
+    buf.append(lambda seq: b'{"device":"buoy-01","seq":%d,"backfill":false,"samples":[{"x":1}]}' % seq, 1)
+    up = Uplink.__new__(Uplink)
+    up.cfg = MqttConfig(inflight_max=1000)
+    up.buffer, up.client, up.telemetry_topic = buf, FakeClient(), contract.telemetry_topic("dachen", "buoy-01")
+    up._pending, up.sent_live, up.sent_backfill = {}, 0, 0
+    up.live_from = buf.next_seq
+    up._live_cursor, up._backlog_cursor = up.live_from - 1, 0
+    with caplog.at_level("ERROR"):
+        assert up._send_round() == 2
+    assert [(m["seq"], m["backfill"]) for m in up.client.published] == [(1, True), (2, False)]
+    assert "buffered seq 2 is not a valid telemetry message" in caplog.text

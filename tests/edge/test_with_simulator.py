@@ -9,21 +9,13 @@ import pytest
 import yaml
 
 from blueranch.procs import Supervisor, blueranch_command
+from blueranch.sim.physics.environment import WATER_QUANTITIES
 from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
-SONDE = [
-    "temp_c",
-    "sp_cond_us_cm",
-    "salinity_psu",
-    "depth_m",
-    "do_mg_l",
-    "do_sat_pct",
-    "ph",
-    "chl_ug_l",
-    "turbidity_ntu",
-]
+#: What the simulated sonde reports, in its aD0! order.
+SONDE = list(WATER_QUANTITIES)
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from blueranch import __version__
 from blueranch.cli import GROUPS, main
 
-EXPECTED = {"sim", "edge", "ingest", "carbon", "alerts", "dashboards", "demo"}
+EXPECTED = {"sim", "edge", "ingest", "carbon", "alerts", "dashboards", "deploy", "demo"}
 
 
 def test_all_groups_are_registered():

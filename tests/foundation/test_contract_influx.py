@@ -8,7 +8,7 @@ import pytest
 from blueranch.contracts import influx as ic
 from blueranch.contracts import mqtt
 from blueranch.contracts.errors import ContractError
-from blueranch.contracts.lineprotocol import line, lines
+from blueranch.contracts.lineprotocol import line, lines, telemetry_lines
 from blueranch.contracts.quantities import QUANTITIES
 
 
@@ -30,40 +30,66 @@ def test_measurements_are_well_formed():
     assert sum(rp.default for rp in ic.RETENTION_POLICIES.values()) == 1
 
 
+def _sample(**over) -> mqtt.Sample:
+    fields = dict(
+        time=datetime(2026, 1, 1, tzinfo=UTC),
+        sensor="sonde-1",
+        quantity="do_mg_l",
+        value=6.5,
+        unit="mg/L",
+        qc=3,
+        farm="mussel-1",
+    )
+    fields.update(over)
+    return mqtt.Sample(**fields)
+
+
 def test_telemetry_maps_to_one_field_and_flag_per_sample():
     msg = mqtt.Telemetry(
         device="buoy-01",
         seq=1,
         position=mqtt.Position(lat_deg=28.4, lon_deg=121.9),
         samples=[
-            mqtt.Sample(
-                time=datetime(2026, 1, 1, tzinfo=UTC),
-                sensor="sonde-1",
-                quantity="do_mg_l",
-                value=6.5,
-                unit="mg/L",
-                qc=3,
-                farm="mussel-1",
-            ),
-            mqtt.Sample(
-                time=datetime(2026, 1, 1, tzinfo=UTC),
-                sensor="lc-1",
-                quantity="load_kg",
-                value=812.0,
-                unit="kg",
-                asset="ll-03",
-            ),
+            _sample(),
+            _sample(sensor="lc-1", quantity="load_kg", value=812.0, unit="kg", qc=2, farm=None, asset="ll-03"),
         ],
     )
-    pts = ic.telemetry_points("dachen", msg)
-    assert pts[0] == ic.Point(
-        "water_quality",
-        {"site": "dachen", "device": "buoy-01", "sensor": "sonde-1", "farm": "mussel-1"},
-        {"do_mg_l": 6.5, "do_mg_l_qc": 3},
-        1767225600000,
+    out = telemetry_lines("dachen", msg)
+    assert out[0] == line(
+        ic.Point(
+            "water_quality",
+            {"site": "dachen", "device": "buoy-01", "sensor": "sonde-1", "farm": "mussel-1"},
+            {"do_mg_l": 6.5, "do_mg_l_qc": 3},
+            1767225600000,
+        )
     )
-    assert pts[1].measurement == "biomass_load" and pts[1].tags["asset"] == "ll-03"
-    assert pts[2].measurement == "position" and pts[2].fields["lat_deg"] == 28.4
+    assert out[1].startswith("biomass_load,asset=ll-03,") and "load_kg=812.0,load_kg_qc=2i" in out[1]
+    # no GPS samples: the payload's position is the device's only fix, written once
+    assert out[2] == "position,device=buoy-01,sensor=payload,site=dachen " + (
+        "lat_deg=28.4,lon_deg=121.9,lat_deg_qc=2i,lon_deg_qc=2i 1767225600000"
+    )
+    assert len(out) == 3
+
+
+def test_one_gps_fix_is_one_position_series():
+    """An edge agent copies its GPS sensor's fix into the payload's position: it is written once, by the
+    sensor's own samples, not again as a ``sensor=payload`` series."""
+    fix = dict(sensor="gps-1", unit="deg", qc=1, farm=None)
+    msg = mqtt.Telemetry(
+        device="buoy-01",
+        seq=1,
+        position=mqtt.Position(lat_deg=28.4, lon_deg=121.9),
+        samples=[_sample(quantity="lat_deg", value=28.4, **fix), _sample(quantity="lon_deg", value=121.9, **fix)],
+    )
+    assert ic.position_point("dachen", msg) is None
+    series = {ln.split(" ", 1)[0] for ln in telemetry_lines("dachen", msg)}
+    assert series == {"position,device=buoy-01,sensor=gps-1,site=dachen"}
+
+
+def test_suspect_samples_are_raised_to_three_but_fail_and_missing_stay():
+    msg = mqtt.Telemetry(device="b", seq=1, samples=[_sample(qc=q) for q in (1, 2, 3, 4, 9)] + [_sample(qc=1)])
+    flags = [ln.split("do_mg_l_qc=")[1].split("i")[0] for ln in telemetry_lines("s", msg, {0, 1, 2, 3, 4})]
+    assert flags == ["3", "3", "3", "4", "9", "1"]
 
 
 def test_line_protocol_escapes_names_tags_and_strings():

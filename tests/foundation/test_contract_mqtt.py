@@ -147,6 +147,24 @@ def test_too_many_samples():
     assert err.violations[0].field == "samples"
 
 
+def test_a_lower_size_limit_and_parsed_topic_parts_are_taken():
+    data = payload()
+    err = reject_with(lambda: mqtt.parse_telemetry(data, TOPIC, max_bytes=len(data) - 1))
+    assert err.reason == "oversize" and f"at most {len(data) - 1} bytes" in err.violations[0].rule
+    parts = mqtt.parse_topic(TOPIC)
+    assert mqtt.parse_telemetry(data, parts) == mqtt.parse_telemetry(data, TOPIC)
+    status_parts = mqtt.parse_topic("blueranch/v1/dachen/buoy-01/status")
+    assert reject_with(lambda: mqtt.parse_telemetry(data, status_parts)).reason == "bad_topic"
+    other = mqtt.parse_topic("blueranch/v1/dachen/buoy-02/telemetry")
+    assert reject_with(lambda: mqtt.parse_telemetry(data, other)).reason == "device_mismatch"
+
+
+def reject_with(call) -> ContractError:
+    with pytest.raises(ContractError) as info:
+        call()
+    return info.value
+
+
 def test_device_must_match_topic():
     err = reject(payload(device="buoy-02"))
     assert err.reason == "device_mismatch"
@@ -160,8 +178,13 @@ def test_clock_policy_flags_far_future_and_past():
         payload(samples=[sample(), sample(time="2200-01-01T00:00:00Z"), sample(time="2020-01-01T00:00:00Z")]), TOPIC
     )
     found = mqtt.check_clock(msg, now)
-    assert [v.field for v in found] == ["samples[1].time", "samples[2].time"]
-    assert "future" in found[0].rule and "past" in found[1].rule
+    assert [(s.index, s.direction, s.reason) for s in found] == [
+        (1, "future", "clock_future"),
+        (2, "past", "clock_past"),
+    ]
+    assert found[0].limit == mqtt.DEFAULT_MAX_FUTURE and found[1].time == datetime(2020, 1, 1, tzinfo=UTC)
+    assert [v.field for v in (s.violation() for s in found)] == ["samples[1].time", "samples[2].time"]
+    assert "future" in found[0].violation().rule and "past" in found[1].violation().rule
     assert mqtt.check_clock(msg, now, max_future=timedelta(days=100_000), max_past=timedelta(days=100_000)) == []
 
 

@@ -102,7 +102,9 @@ def test_wheel_installs_only_blueranch(tmp_path):
     # Data the installed packages read at run time travel with them.
     for data in (
         "blueranch/sim/scenarios/dachen.yaml",
-        "blueranch/models/carbon/data/carbon_coefficients.csv",
+        "blueranch/reference/carbon_coefficients.csv",
+        "blueranch/reference/emission_factors.csv",
+        "blueranch/reference/water_quality_thresholds.csv",
         "blueranch/models/carbon/data/report.html.j2",
         "blueranch/dashboards/build/operators/blueranch-farm-operations.json",
     ):

@@ -38,7 +38,7 @@ def test_prometheus_endpoint_and_ingest_stats(mosquitto, influx, start_worker, u
 
     def last_stats():
         s = influx.query(
-            f"SELECT * FROM {stats.qualified} WHERE \"worker\" = '{worker.worker_id}' ORDER BY time DESC LIMIT 1"
+            f'SELECT * FROM "ops"."ingest_stats" WHERE "worker" = \'{worker.worker_id}\' ORDER BY time DESC LIMIT 1'
         )
         row = s[0].rows()[0] if s else None
         return row if row and row["points_total"] == 150 else None

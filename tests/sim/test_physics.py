@@ -36,23 +36,13 @@ def test_tide_has_m2_period_and_spring_neap_beat():
 def test_dachen_year_mussel_sink_is_near_270_t_co2e():
     """Calibration: HY/T 0305 stock change (end - start + harvested) over the scenario's calendar year,
     converted with the carbon_coefficients.csv mussel row, lands within 15 % of the article's ~270 t."""
-    import csv
     from collections import Counter
 
+    from blueranch.models.carbon.coefficients import load_coefficients
     from blueranch.sim.engine import Simulation
     from blueranch.sim.scenario import load_scenario
 
-    rows = [
-        r
-        for r in csv.DictReader(
-            line for line in open("/work/shared/reference/carbon_coefficients.csv") if not line.startswith("#")
-        )
-        if r["group"] == "mussel"
-    ]
-    m = rows[0]
-    c_per_wet_t = float(m["dry_wet_ratio"]) * (
-        float(m["tissue_fraction"]) * float(m["tissue_c"]) + float(m["shell_fraction"]) * float(m["shell_c"])
-    )
+    c_per_wet_t = load_coefficients()["mussel"].t_c_per_wet_t  # the packaged table, the production formula
     start, end, harvested = {}, {}, Counter()
     for r in Simulation(load_scenario("dachen"), seed=1).run(devices=set()):
         if r["type"] == "biomass":

@@ -193,3 +193,12 @@ def test_edge_driver_reads_all_values_over_tcp(tmp_path):
         finally:
             port.close()
     assert reply.count == 9 and values == [VALUES[k] for k in VALUES]
+
+
+def test_the_edge_knows_the_simulated_sondes_value_order():
+    """The edge's table of known SDI-12 sensors (it cannot import the simulator) names the quantities of the
+    sonde the simulator plays, in the order the simulator sends them."""
+    from blueranch.edge.drivers.sdi12 import KNOWN_SENSORS
+    from blueranch.sim.physics.environment import WATER_QUANTITIES
+
+    assert KNOWN_SENSORS[("BLUERNCH", "SONDE9")] == list(WATER_QUANTITIES)

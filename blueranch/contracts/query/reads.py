@@ -1,0 +1,109 @@
+"""The reads the platform makes, one typed function per use, each returning a contract-checked :class:`Query`.
+
+- :func:`latest`: the newest value per series (the carbon worker's "now", the demo's budget line);
+- :func:`window`: raw readings in a time window, one series per tag combination (the alert rules'
+  look-back, the carbon worker's day caches, the demo's live readings, the ingest's error records);
+- :func:`aggregate`: one aggregation over a period, or per interval (daily means for a climatology,
+  readings per day for the carbon worker's change detection, point counts in tests and benches);
+- :func:`~blueranch.contracts.query.builder.show_tag_values`: a tag's values (dashboard variables).
+
+Every output column is named after the field it reads (``last("load_kg") AS "load_kg"``), so a second
+backend returns the same columns. Times are epoch milliseconds (:class:`Between`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from blueranch.contracts.influx import QC_SUFFIX
+from blueranch.contracts.query.builder import (
+    Between,
+    Col,
+    Condition,
+    FieldCmp,
+    Query,
+    Recent,
+    TagCol,
+    measurement,
+    select,
+)
+
+
+def qc_fields(measurement_name: str) -> tuple[str, ...]:
+    """The QARTOD flag fields (``*_qc``) of a measurement."""
+    return tuple(f.name for f in measurement(measurement_name).fields if f.name.endswith(QC_SUFFIX))
+
+
+def _qc_conditions(fields: Iterable[str], exclude_qc: Iterable[int]) -> tuple[FieldCmp, ...]:
+    return tuple(FieldCmp(f + QC_SUFFIX, "!=", int(flag)) for f in fields for flag in exclude_qc)
+
+
+def latest(
+    measurement_name: str,
+    fields: tuple[str, ...],
+    *,
+    span: Between | Recent | None = None,
+    where: tuple[Condition, ...] = (),
+    group_by: tuple[str, ...] = (),
+) -> Query:
+    """The newest value of each of ``fields`` per series (``last()``), within ``span`` if given.
+
+    With one field the row's time is that reading's time; with several, each value may come from a
+    different point and InfluxDB stamps the row with the start of the span.
+    """
+    if not fields:
+        raise ValueError("latest needs at least one field")
+    return select(measurement_name, *(Col(f, "last", f) for f in fields), where=where, span=span, group_by=group_by)
+
+
+def window(
+    measurement_name: str,
+    fields: tuple[str, ...],
+    span: Between | Recent | None,
+    *,
+    where: tuple[Condition, ...] = (),
+    group_by: tuple[str, ...] = (),
+    exclude_qc: tuple[int, ...] = (),
+    tag_columns: tuple[str, ...] = (),
+) -> Query:
+    """Readings of ``fields`` in ``span``, one row per point, one series per ``group_by`` combination.
+
+    ``exclude_qc`` leaves out points whose flag (``<field>_qc``) of any of ``fields`` is one of these
+    values, or is absent. ``tag_columns`` returns tags as columns (for records such as ingest errors).
+    """
+    if not fields:
+        raise ValueError("window needs at least one field")
+    cols = (*(Col(f) for f in fields), *(TagCol(t) for t in tag_columns))
+    return select(
+        measurement_name, *cols, where=(*where, *_qc_conditions(fields, exclude_qc)), span=span, group_by=group_by
+    )
+
+
+def aggregate(
+    measurement_name: str,
+    func: str,
+    field: str,
+    span: Between | Recent | None,
+    *,
+    every: str | None = None,
+    where: tuple[Condition, ...] = (),
+    group_by: tuple[str, ...] = (),
+    exclude_qc: tuple[int, ...] = (),
+    fill: str = "none",
+) -> Query:
+    """``func(field)`` over ``span`` (one row per series), or per ``every`` interval (``GROUP BY time``).
+
+    The column is named after the field. With ``every``, ``fill`` says what an empty interval gives
+    (``none``: no row). ``exclude_qc`` as for :func:`window`.
+    """
+    if every is not None and span is None:
+        raise ValueError("an aggregation per interval needs a span (InfluxDB refuses unbounded GROUP BY time)")
+    return select(
+        measurement_name,
+        Col(field, func, field),
+        where=(*where, *_qc_conditions((field,), exclude_qc)),
+        span=span,
+        time=every,
+        group_by=group_by,
+        fill=fill if every is not None else None,
+    )

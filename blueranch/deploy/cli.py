@@ -1,0 +1,116 @@
+"""``blueranch deploy``: generate a shore server's secrets and broker security (docs/security.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from blueranch.contracts.errors import ContractError
+
+_registry_opt = click.option(
+    "--registry",
+    "registry_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The shore's device registry (YAML; e.g. deploy/blueranch/registry.yaml): one broker user and role "
+    "per device, pinned to its site.",
+)
+
+
+def _registry(path: Path):
+    from blueranch.ingest.registry import load_registry
+
+    try:
+        registry = load_registry(path)
+    except ContractError as exc:
+        raise click.UsageError(str(exc)) from None
+    assert registry.config is not None
+    return registry.config
+
+
+@click.group("deploy")
+def group() -> None:
+    """Generate a shore server's secrets, certificates and broker security."""
+
+
+@group.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_registry_opt
+@click.option("--ingest-workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Ingest users.")
+@click.option(
+    "--hostname",
+    "hosts",
+    multiple=True,
+    help="A name or address clients use to reach the broker (repeatable; added to localhost, mosquitto, "
+    "127.0.0.1 and ::1 in its certificate).",
+)
+@click.option(
+    "--client-certs/--no-client-certs",
+    default=True,
+    show_default=True,
+    help="The TLS listener requires a client certificate from the local CA (besides the password).",
+)
+@click.option("--sim", is_flag=True, help="Also the simulator's users (docker compose --profile sim, the demo).")
+def init_cmd(
+    directory: Path, registry_file: Path, ingest_workers: int, hosts: tuple[str, ...], client_certs: bool, sim: bool
+) -> None:
+    """Create DIRECTORY's passwords, CA and certificates, broker config and env files; keep what exists."""
+    from blueranch.deploy.init import DEFAULT_HOSTS, InitOptions, init
+
+    opts = InitOptions(
+        _registry(registry_file),
+        ingest_workers=ingest_workers,
+        hosts=tuple(dict.fromkeys((*DEFAULT_HOSTS, *hosts))),
+        require_client_certs=client_certs,
+        sim=sim,
+    )
+    try:
+        report = init(directory, opts)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in report.created:
+        click.echo(f"created {path}")
+    for item in report.added_to_broker:
+        click.echo(f"added {item} to the broker's dynamic-security config (restart the broker to load it)")
+    click.echo(f"{directory}: {len(report.created)} files created, {report.kept} kept (never overwritten)")
+
+
+@group.command("rotate")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("user")
+@_registry_opt
+def rotate_cmd(directory: Path, user: str, registry_file: Path) -> None:
+    """New broker password (and client certificate) for USER: a device id, ingest, alerts, operator, ..."""
+    from blueranch.deploy.init import rotate
+
+    try:
+        changed = rotate(directory, user, _registry(registry_file))
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in changed:
+        click.echo(f"rewrote {path}")
+    click.echo(
+        f"restart the broker to load the new password of {user} (or set it live: mosquitto_ctrl -i dynsec-admin "
+        f"-u dynsec-admin ... dynsec setClientPassword {user}), then give the device its new files"
+    )
+
+
+@group.command("example")
+@_registry_opt
+@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+def example_cmd(registry_file: Path, out: Path | None) -> None:
+    """The committed example broker config: every user and role, no password (nobody can log in with it)."""
+    from blueranch.deploy.init import example_dynsec
+
+    text = json.dumps(example_dynsec(_registry(registry_file)), indent=2) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            out.write_text(text)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None

@@ -1,0 +1,169 @@
+"""The shore's device registry: the only source of the ``site``, ``farm`` and ``asset`` tags.
+
+A device's credentials say who it is; the registry says where it is and what it weighs. The ingest binds
+every message to the registry (:meth:`Registry.bind`): the topic's site must be the device's site, and each
+sample's ``farm``/``asset`` claims (which an edge config may repeat for the operator's convenience) must be
+the ones the registry gives its sensor; a missing claim is filled in from the registry. A disagreement is a
+:class:`ContractError` with reason ``registry_mismatch`` (the ingest dead-letters it); a device the registry
+does not list follows :attr:`RegistryConfig.unknown`. ``blueranch deploy init`` builds the broker's
+per-device roles from the same file, so the broker pins each device to its own site as well.
+
+The file (YAML; unknown keys are errors)::
+
+    unknown: reject          # or "unbound": written under the topic's site, without farm/asset tags
+    devices:
+      buoy-01:
+        site: dachen
+        farm: mussel-1       # the default of its sensors
+        sensors:
+          sonde-1: {asset: m1-ll-01}
+          lc-m1-02: {asset: m1-ll-02}
+
+A sensor not listed under ``sensors`` gets the device's ``farm`` and ``asset``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError
+
+from blueranch.contracts import mqtt as contract
+from blueranch.contracts.errors import ContractError, Violation, from_pydantic
+from blueranch.contracts.strict import StrictModel
+
+#: ContractError reasons raised here (the ingest counts and dead-letters under them).
+MISMATCH = "registry_mismatch"
+UNKNOWN = "unknown_device"
+
+
+class SensorBinding(StrictModel):
+    """Overrides of the device's tags for one sensor (a load-cell gateway weighs several assets)."""
+
+    farm: contract.SafeId | None = None
+    asset: contract.SafeId | None = None
+
+
+class DeviceEntry(StrictModel):
+    site: contract.SafeId
+    farm: contract.SafeId | None = None
+    asset: contract.SafeId | None = None
+    sensors: dict[contract.SafeId, SensorBinding] = Field(default_factory=dict)
+
+    def binding(self, sensor: str) -> tuple[str | None, str | None]:
+        """The (farm, asset) the shore gives ``sensor`` of this device."""
+        s = self.sensors.get(sensor)
+        if s is None:
+            return self.farm, self.asset
+        return (s.farm if s.farm is not None else self.farm), (s.asset if s.asset is not None else self.asset)
+
+
+class RegistryConfig(StrictModel):
+    #: a device not listed: ``reject`` (dead-lettered, reason ``unknown_device``) or ``unbound`` (written under
+    #: the topic's site with no farm/asset tag: its claims are dropped, so it cannot weigh on any farm)
+    unknown: Literal["reject", "unbound"] = "reject"
+    devices: dict[contract.SafeId, DeviceEntry] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A loaded registry. ``Registry.open()`` (no file) trusts topics and payloads: the ingest's behaviour
+    before registries, for tests and labs; the ingest logs a warning when it runs that way."""
+
+    config: RegistryConfig | None = None
+
+    @classmethod
+    def open(cls) -> Registry:
+        return cls(None)
+
+    @property
+    def is_open(self) -> bool:
+        return self.config is None
+
+    def entry(self, device: str) -> DeviceEntry | None:
+        return None if self.config is None else self.config.devices.get(device)
+
+    def check_site(self, site: str, device: str) -> DeviceEntry | None:
+        """The device's entry after checking that ``site`` (the topic's) is its site; None when it is not
+        listed and the policy lets it through (or the registry is open)."""
+        if self.config is None:
+            return None
+        entry = self.config.devices.get(device)
+        if entry is None:
+            if self.config.unknown == "reject":
+                raise ContractError.single(UNKNOWN, "device", device, "is not in the shore's device registry")
+            return None
+        if site != entry.site:
+            raise ContractError.single(
+                MISMATCH, "topic.site", site, f"is not the site of {device!r} in the shore's registry ({entry.site!r})"
+            )
+        return entry
+
+    def bind(self, site: str, msg: contract.Telemetry) -> tuple[str, contract.Telemetry]:
+        """The site and the message to write: tags from the registry, claims checked against it.
+
+        Returns ``msg`` itself when every claim is already the registry's (the common case, no copy).
+        """
+        if self.config is None:
+            return site, msg
+        entry = self.check_site(site, msg.device)
+        bad: list[Violation] = []
+        samples = list(msg.samples)
+        changed = False
+        for i, s in enumerate(samples):
+            farm, asset = entry.binding(s.sensor) if entry is not None else (None, None)
+            if entry is not None:
+                if s.farm is not None and s.farm != farm:
+                    bad.append(Violation(f"samples[{i}].farm", s.farm, _rule(msg.device, s.sensor, "farm", farm)))
+                if s.asset is not None and s.asset != asset:
+                    bad.append(Violation(f"samples[{i}].asset", s.asset, _rule(msg.device, s.sensor, "asset", asset)))
+            if s.farm != farm or s.asset != asset:
+                samples[i] = s.model_copy(update={"farm": farm, "asset": asset})
+                changed = True
+        if bad:
+            raise ContractError(MISMATCH, bad)
+        return site, (msg.model_copy(update={"samples": samples}) if changed else msg)
+
+
+def _rule(device: str, sensor: str, tag: str, value: str | None) -> str:
+    given = f"gives {value!r}" if value is not None else "gives none"
+    return f"disagrees with the shore's registry, which {given} as the {tag} of {device}/{sensor}"
+
+
+def parse_registry(data: object, source: str = "registry") -> Registry:
+    try:
+        return Registry(RegistryConfig.model_validate(data if data is not None else {}))
+    except ValidationError as exc:
+        err = from_pydantic("config", exc)
+        violations = [Violation(f"{source}: {v.field}", v.value, v.rule) for v in err.violations]
+        raise ContractError("config", violations) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last one silently:
+    two entries for one device would leave the operator guessing which binding the shore applies)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_registry(path: Path | None) -> Registry:
+    """Read the registry YAML (None: an open registry); raise :class:`ContractError` (reason ``config``)."""
+    if path is None:
+        return Registry.open()
+    try:
+        data = yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except OSError as exc:
+        raise ContractError.single("config", str(path), "", f"cannot be read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ContractError.single("config", str(path), "", f"is not valid YAML: {exc}") from None
+    return parse_registry(data, str(path))
