@@ -45,12 +45,12 @@ def _budget(
 
 def _headline(b: Board) -> None:
     stats = [
-        ("sinks_t_co2e", "Sinks year to date (t CO2e)", None),
-        ("sinks_t_c", "Sinks year to date (t C)", None),
-        ("sources_t_co2e", "Sources year to date (t CO2e)", None),
+        ("sinks_t_co2e", "Sinks year to date, CO2 equivalent", None),
+        ("sinks_t_c", "Sinks year to date, carbon", None),
+        ("sources_t_co2e", "Sources year to date", None),
         (
             "net_emissions_t_co2e",
-            "Net emissions year to date (t CO2e)",
+            "Net emissions year to date",
             [ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=0)],
         ),
         ("value", "Value of sinks at the configured price", None),
@@ -106,7 +106,7 @@ def _intervals(b: Board) -> None:
     )
     b.add(
         "stat",
-        "Sinks year to date with 95 % interval (t CO2e)",
+        "Sinks year to date with 95 % interval",
         T(_budget("site", "ytd", *band), "$col"),
         w=8,
         h=9,
@@ -117,7 +117,7 @@ def _intervals(b: Board) -> None:
     )
     b.add(
         "timeseries",
-        "Daily sinks with 95 % interval (t CO2e)",
+        "Daily sinks with 95 % interval",
         T(_budget("site", "day", *band, time=EVERY), "$col"),
         w=16,
         h=9,
@@ -129,8 +129,8 @@ def _intervals(b: Board) -> None:
 
 def _breakdown(b: Board) -> None:
     for scope, title, where in (
-        ("category", "Sinks year to date by category (t CO2e)", (TagNe("key", "source"),)),
-        ("farm", "Sinks year to date by farm (t CO2e)", ()),
+        ("category", "Sinks year to date by category", (TagNe("key", "source"),)),
+        ("farm", "Sinks year to date by farm", ()),
     ):
         q = _budget(scope, "ytd", Col("sinks_t_co2e", "last"), group_by=("key",), where=where)
         b.add("bargauge", title, T(q, "$tag_key"), w=12, h=8, time_from=YEAR)
@@ -143,7 +143,7 @@ def _breakdown(b: Board) -> None:
     )
     b.add(
         "timeseries",
-        "Cumulative sinks and sources over the time range (t CO2e)",
+        "Cumulative sinks and sources over the time range",
         T(cumulative, "$col"),
         description="Running sums of the daily budgets; from 1 January this is the year-to-date trajectory.",
     )
@@ -157,7 +157,7 @@ def _breakdown(b: Board) -> None:
     )
     b.add(
         "timeseries",
-        "Monthly sinks, sources and net (t CO2e)",
+        "Monthly sinks, sources and net",
         T(monthly, "$col"),
         time_from=YEAR,
         custom={"drawStyle": "bars", "fillOpacity": 70, "barAlignment": -1},
@@ -167,7 +167,7 @@ def _breakdown(b: Board) -> None:
 
 def _assets(b: Board) -> None:
     stock = select("carbon_stock", Col("t_co2e", "last"), where=(SITE,), group_by=("category", "farm", "asset"))
-    b.add("bargauge", "Standing stock per asset (t CO2e)", T(stock, "$tag_category $tag_farm/$tag_asset"), w=10, h=9)
+    b.add("bargauge", "Standing stock per asset", T(stock, "$tag_category $tag_farm/$tag_asset"), w=10, h=9)
     complete = select("carbon_stock", Col("completeness", "last"), where=(SITE,), group_by=("asset",))
     b.add(
         "bargauge",
@@ -182,7 +182,7 @@ def _assets(b: Board) -> None:
     reef = _budget("site", "ytd", Col("reef_stock_t_c", "last"))
     b.add(
         "stat",
-        "Reef standing stock (t C, not creditable)",
+        "Reef standing stock (not creditable)",
         T(reef),
         w=4,
         h=9,

@@ -66,7 +66,6 @@ def tag_variable(
             label=label,
             description=description,
             query=q,
-            definition=q,
             datasource=ds,
             refresh=2,
         )
@@ -76,7 +75,6 @@ def tag_variable(
         label=label,
         description=description,
         query=q,
-        definition=q,
         datasource=ds,
         multi=True,
         includeAll=True,

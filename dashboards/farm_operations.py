@@ -11,7 +11,7 @@ from blueranch.contracts.quantities import QUANTITIES
 from blueranch.contracts.query import Col, FieldCmp, TagCol, VarMatch, select, select_from
 from blueranch.dashboards import thresholds
 from blueranch.dashboards.common import Settings, dashboard, tag_variable
-from blueranch.dashboards.model import Annotation, Dashboard, ThresholdStep
+from blueranch.dashboards.model import Annotation, AnnotationTarget, Dashboard, ThresholdStep
 from blueranch.dashboards.panels import Board, T
 
 UID = "blueranch-farm-operations"
@@ -39,7 +39,7 @@ def _water_quality(b: Board) -> None:
             bands = thresholds.do_bands()
             b.add(
                 "timeseries",
-                f"{q.description} ({q.unit}) per farm and buoy",
+                f"{q.description} per farm and buoy",
                 T(query, "$tag_farm $tag_device"),
                 w=24,
                 h=9,
@@ -50,11 +50,11 @@ def _water_quality(b: Board) -> None:
         else:
             b.add(
                 "timeseries",
-                f"{q.description} ({q.unit})",
+                q.description,
                 T(query, "$tag_farm $tag_device"),
                 w=8,
                 h=7,
-                description=f"Mean of {name} per interval, per farm and buoy.",
+                description="Mean per interval, per farm and buoy.",
             )
     flagged = select(
         "water_quality",
@@ -133,7 +133,7 @@ def _biomass(b: Board) -> None:
     )
     b.add(
         "timeseries",
-        "Load per longline and raft (kg)",
+        "Load per longline and raft",
         T(load, "$tag_farm/$tag_asset"),
         description="Submerged load from the load cells (mean per interval).",
     )
@@ -142,12 +142,12 @@ def _biomass(b: Board) -> None:
     )
     b.add(
         "timeseries",
-        "Standing wet biomass per longline and raft (t)",
+        "Standing wet biomass per longline and raft",
         T(stock, "$tag_farm/$tag_asset"),
         description="Whole-asset wet biomass from the carbon worker (load cell x lines per sensor).",
     )
     co2e = select("carbon_stock", Col("t_co2e", "last"), where=(SITE, FARM), group_by=("farm", "asset"))
-    b.add("bargauge", "Carbon in standing stock per asset (t CO2e)", T(co2e, "$tag_farm/$tag_asset"), w=24, h=7)
+    b.add("bargauge", "Carbon in standing stock per asset", T(co2e, "$tag_farm/$tag_asset"), w=24, h=7)
 
 
 def _weather(b: Board) -> None:
@@ -160,9 +160,9 @@ def _weather(b: Board) -> None:
         group_by=("device",),
         fill="none",
     )
-    b.add("timeseries", "Wind speed (m/s)", T(wind, "$tag_device $col"), description="Mean and maximum per interval.")
+    b.add("timeseries", "Wind speed", T(wind, "$tag_device $col"), description="Mean and maximum per interval.")
     waves = select("weather", Col("wave_height_m", "max"), where=(SITE,), time=EVERY, group_by=("device",), fill="none")
-    b.add("timeseries", "Significant wave height (m)", T(waves, "$tag_device"), description="Maximum per interval.")
+    b.add("timeseries", "Significant wave height", T(waves, "$tag_device"), description="Maximum per interval.")
 
 
 def harvest_annotation(s: Settings) -> Annotation:
@@ -173,24 +173,17 @@ def harvest_annotation(s: Settings) -> Annotation:
         TagCol("asset"),
         where=(SITE, FieldCmp("harvested_wet_t", ">", 0)),
     )
-    target = {
-        "refId": "Harvests",
-        "query": q.text,
-        "rawQuery": True,
-        "resultFormat": "table",
-        "textColumn": "harvested_wet_t",
-        "tagsColumn": "farm,asset",
-        "fromAnnotations": True,
-        "textEditor": True,
-    }
     return Annotation(
         name="Harvests",
         datasource=s.datasource,
         iconColor="purple",
-        query=q.text,
-        textColumn="harvested_wet_t",
-        tagsColumn="farm,asset",
-        target=target,
+        target=AnnotationTarget(
+            refId="Harvests",
+            datasource=s.datasource,
+            query=q.text,
+            textColumn="harvested_wet_t",
+            tagsColumn="farm,asset",
+        ),
     )
 
 

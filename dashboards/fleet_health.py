@@ -11,6 +11,7 @@ from those messages too, battery and RSSI from the buoy's housekeeping telemetry
 
 from __future__ import annotations
 
+from blueranch.contracts.quantities import QUANTITIES
 from blueranch.contracts.query import Col, TagCol, VarMatch, select
 from blueranch.dashboards.common import Settings, dashboard, tag_variable
 from blueranch.dashboards.model import Dashboard, ThresholdStep
@@ -109,15 +110,15 @@ def _map_and_status(b: Board) -> None:
 
 def _power_and_radio(b: Board) -> None:
     where = (SITE, DEVICE)
-    for field, title in (("battery_v", "Battery (V)"), ("rssi_dbm", "Modem signal RSSI (dBm)")):
+    for field in ("battery_v", "rssi_dbm"):
         q = select("device_health", Col(field, "mean"), where=where, time=EVERY, group_by=("device",), fill="none")
-        b.add("timeseries", title, T(q, "$tag_device"), description=f"Mean of {field} per interval.")
+        b.add("timeseries", QUANTITIES[field].description, T(q, "$tag_device"), description="Mean per interval.")
     depth = select(
         "device_status", Col("buffer_depth", "max"), where=where, time=EVERY, group_by=("device",), fill="none"
     )
     b.add(
         "timeseries",
-        "Edge buffer depth (readings waiting)",
+        QUANTITIES["buffer_depth"].description,
         T(depth, "$tag_device"),
         description="Readings stored on the buoy and not yet acknowledged by the broker (max per interval), "
         "from the agent's status messages.",
@@ -153,7 +154,7 @@ def _ingest(b: Board) -> None:
     )
     b.add(
         "timeseries",
-        "Ingest rate (per second)",
+        "Ingest rate",
         T(rate, "$tag_worker $col"),
         w=8,
         unit="cps",
@@ -169,7 +170,7 @@ def _ingest(b: Board) -> None:
     )
     b.add(
         "timeseries",
-        "Ingest lag and batch latency (s)",
+        "Ingest lag and batch latency",
         T(lag, "$tag_worker $col"),
         w=8,
         description="lag: server time minus the newest sample written; batch latency: one InfluxDB write.",

@@ -10,6 +10,7 @@ import yaml
 
 from blueranch.contracts.influx import MEASUREMENTS
 from blueranch.dashboards.build import AUDIENCES, build_all
+from blueranch.dashboards.units import GRAFANA_UNITS
 from blueranch.reference.thresholds import thresholds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,6 +74,27 @@ def test_panels_do_not_overlap(audience, d):
             for y in range(g["y"], g["y"] + g["h"]):
                 assert (x, y) not in cells, f"{p['title']} overlaps {cells[(x, y)]}"
                 cells[(x, y)] = p["title"]
+
+
+#: Unit symbols a title must not repeat: the contract's and Grafana's spellings (``ug/L``, ``µg/L``).
+UNIT_SYMBOLS = (
+    {u for u in GRAFANA_UNITS if u not in ("", "1", "count", "QARTOD")}
+    | {v.removeprefix("suffix:").strip() for v in GRAFANA_UNITS.values() if v.startswith("suffix:")}
+    | {"per second", "per s"}
+)
+_PARENS = re.compile(r"\(([^()]*)\)")
+
+
+@pytest.mark.parametrize("audience,d", BUILT, ids=[d["uid"] for _, d in BUILT])
+def test_titles_leave_the_unit_to_the_unit_field(audience, d):
+    """ "pH (total scale) (pH)" said the unit twice: the unit field shows it beside every value."""
+    for p in d["panels"]:
+        for group in _PARENS.findall(p["title"]):
+            units = {part.strip() for part in group.split(",")} & UNIT_SYMBOLS
+            assert not units, f"{p['title']!r}: the unit {units} belongs in the unit field"
+        unit = p["fieldConfig"]["defaults"]["unit"]
+        own = {u for u, g in GRAFANA_UNITS.items() if g == unit} | {unit.removeprefix("suffix:").strip()}
+        assert not p["title"].endswith(tuple(f" {u}" for u in own - {""})), f"{p['title']!r} ends with its unit"
 
 
 _FROM = re.compile(r'FROM "(\w+)"\."(\w+)"')
