@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from blueranch.dashboards.build import build_all
-from blueranch.dashboards.common import Settings
+from blueranch.dashboards.build import build_languages
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -27,7 +26,7 @@ PACKAGE = json.loads((REPO / "dashboards" / "package.json").read_text())
 VERSIONS = sorted(
     name.removeprefix("grafana-schema-") for name in PACKAGE["devDependencies"] if name.startswith("grafana-schema-")
 )
-DASHBOARDS = {d.uid: d.to_json() for _, d in build_all(Settings())}
+DASHBOARDS = {d.uid: d.to_json() for _, d in build_languages()}
 _ERROR = re.compile(r"^(?P<file>[^\s(]+\.ts)\(\d+,\d+\): error TS\d+: ")
 
 

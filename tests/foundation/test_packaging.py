@@ -140,7 +140,9 @@ def test_wheel_installs_only_blueranch(dist):
         "blueranch/reference/emission_factors.csv",
         "blueranch/reference/water_quality_thresholds.csv",
         "blueranch/models/carbon/data/report.html.j2",
-        "blueranch/dashboards/build/operators/blueranch-farm-operations.json",
+        "blueranch/dashboards/build/en/operators/blueranch-farm-operations.json",
+        "blueranch/dashboards/build/zh/operators/blueranch-farm-operations-zh.json",
+        "blueranch/locale/zh/LC_MESSAGES/dashboards.po",
     ):
         assert data in names, f"{data} is missing from the wheel"
     # The npm packages of the dashboard schema test are for the repository only.
