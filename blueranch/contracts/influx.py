@@ -144,6 +144,8 @@ MEASUREMENTS: dict[str, Measurement] = {
             _F("reef_stock_t_c", "float", "t C", "Reef standing stock (reported, not creditable by default)"),
             _F("value", "float", "currency", "Value of the sinks at the configured price per t CO2e"),
             _F("completeness", "float", "1", "Share of expected readings present, 0..1"),
+            _F("meter_resets", "integer", "count", "Meter registers that went backwards (not counted as use)"),
+            _F("meter_jumps", "integer", "count", "Meter readings beyond the maximum rate (flagged, not counted)"),
         ),
         "Island carbon budget per scope (site, farm, category, asset) and period (day, month, ytd).",
     ),

@@ -20,7 +20,9 @@ from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.method import stock_change_wet_t, to_t_co2e
 from blueranch.models.carbon.periods import Period
 from blueranch.models.carbon.sources import (
+    MeterEvent,
     MeterSeries,
+    MeterUse,
     ReefRow,
     SourceRow,
     meter_id,
@@ -72,6 +74,8 @@ class Total:
     missing_assets: int
     ipcc_u_sinks: float  # Approach 1: half the 95 % interval as a share of the sinks
     ipcc_u_sources: float  # ... and of the sources
+    meter_resets: int = 0  # meter register resets in the period (use counted from the new reading)
+    meter_jumps: int = 0  # meter readings beyond the maximum rate, flagged and not counted
 
 
 @dataclass
@@ -91,6 +95,7 @@ class Budget:
     sources: list[SourceRow]
     reefs: list[ReefRow]
     totals: list[Total]
+    meter_events: list[MeterEvent] = field(default_factory=list)
 
     def total(self, scope: str, key: str, period: Period) -> Total:
         for t in self.totals:
@@ -201,15 +206,19 @@ def compute_budget(
     all_reefs: list[ReefRow] = []
     totals: list[Total] = []
     figures = _asset_figures(cfg, inputs, periods, latest_ms)
+    uses = [MeterUse.of(m, inputs.meters.get(meter_id(m), MeterSeries(*empty))) for m in cfg.meters]
+    meter_by_period = list(
+        zip(
+            *(
+                meter_rows(m, MeterSeries(*empty), factors[m.factor], periods, latest_ms, use)
+                for m, use in zip(cfg.meters, uses, strict=True)
+            ),
+            strict=True,
+        )
+    ) or [()] * len(periods)
     for k, p in enumerate(periods):
         sinks = _sink_rows(cfg, inputs, figures, k, p, calc)
-        sources = [
-            r
-            for m in cfg.meters
-            for r in meter_rows(
-                m, inputs.meters.get(meter_id(m), MeterSeries(*empty)), factors[m.factor], [p], latest_ms
-            )
-        ]
+        sources = list(meter_by_period[k])
         sources += [r for pen in cfg.pens for r in pen_rows(pen, [p], latest_ms)]
         reefs = []
         end_ms = min(p.end_ms, latest_ms + 1)
@@ -248,6 +257,8 @@ def compute_budget(
             comp_sum = comp_sum + np.where(metered, [r.completeness for r in sources], 0.0) @ calc.m_src
             comp_n = comp_n + metered.astype(float) @ calc.m_src
         missing = (~ok).astype(float) @ calc.m_sink
+        resets = np.array([r.resets for r in sources], dtype=float) @ calc.m_src if sources else np.zeros(len(scopes))
+        jumps = np.array([r.jumps for r in sources], dtype=float) @ calc.m_src if sources else np.zeros(len(scopes))
         reef_by_scope = np.zeros(len(scopes))
         for r in reefs:
             for sc in (("site", cfg.site), ("farm", r.farm), ("category", "reef")):
@@ -278,9 +289,12 @@ def compute_budget(
                     int(missing[j]),
                     float(fig.ipcc_u_sinks[j]),
                     float(fig.ipcc_u_sources[j]),
+                    int(resets[j]),
+                    int(jumps[j]),
                 )
             )
         all_sinks += sinks
         all_sources += sources
         all_reefs += reefs
-    return Budget(list(periods), all_sinks, all_sources, all_reefs, totals)
+    events = sorted((e for u in uses for e in u.events), key=lambda e: (e.time_ms, e.meter))
+    return Budget(list(periods), all_sinks, all_sources, all_reefs, totals, events)

@@ -86,6 +86,13 @@ class MeterConfig(FrozenStrictModel):
     factor: str
     farm: SafeId | None = None
     expected_interval_s: float = Field(default=600, gt=0)
+    #: The most the meter can register per hour (kWh/h = the connection's rated kW; L/h = the flow meter's
+    #: rated flow): a reading further ahead of the last one than this allows is a jump, flagged and not
+    #: counted. None: jumps are not checked (resets always are).
+    max_rate_per_h: float | None = Field(default=None, gt=0)
+    max_rate_source: Citation = "not configured: jumps are not checked"
+    #: Register resolution in the meter's unit: slack added to the maximum-rate check.
+    resolution: float = Field(default=0.0, ge=0)
 
 
 class FishSpecies(FrozenStrictModel):

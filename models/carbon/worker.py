@@ -27,7 +27,7 @@ from blueranch.models.carbon.budget import Budget, Inputs, compute_budget
 from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.influx_io import DAY_MS, DayCache, PointWriter, SeriesData
 from blueranch.models.carbon.method import to_t_co2e
-from blueranch.models.carbon.periods import periods_between, year_start_ms
+from blueranch.models.carbon.periods import periods_between, utc, year_start_ms
 from blueranch.models.carbon.sources import MeterSeries, meter_id, reef_stock_at
 from blueranch.reader import Reader
 
@@ -79,6 +79,7 @@ class CarbonWorker:
         }
         self.writer = PointWriter(client)
         self.last_budget: Budget | None = None
+        self._logged_events: set = set()
 
     def future_bound_ms(self) -> int:
         """Readings after this are ignored: the wall clock plus ``max_future_s`` (see the config)."""
@@ -153,6 +154,7 @@ class CarbonWorker:
         periods = periods_between(self.start_ms(latest), latest)
         budget = compute_budget(self.cfg, inputs, periods, latest)
         self.last_budget = budget
+        self._log_meter_events(budget)
         start = self.start_ms(latest)
         points = (
             budget_points(self.cfg, budget)
@@ -172,6 +174,27 @@ class CarbonWorker:
         )
         return stats
 
+    def _log_meter_events(self, budget: Budget) -> None:
+        """Each meter reset, jump or bad reading once per worker (a restarted worker logs them again)."""
+        for e in budget.meter_events:
+            if e in self._logged_events:
+                continue
+            self._logged_events.add(e)
+            what = {
+                "reset": "register went backwards (reset or replaced meter): use counts from the new reading",
+                "jump": "register jumped beyond the meter's maximum rate: not counted, use counts from the new reading",
+                "outlier": "single reading inconsistent with its neighbours: not counted",
+            }[e.kind]
+            log.warning(
+                "site=%s meter=%s at %s: %s -> %s: %s",
+                self.cfg.site,
+                e.meter,
+                utc(e.time_ms).isoformat(),
+                f"{e.before:g}",
+                f"{e.value:g}",
+                what,
+            )
+
     def run(self, interval_s: float, stop: threading.Event) -> None:
         """Cycle until ``stop`` is set; InfluxDB errors are logged and retried at the next cycle."""
         while not stop.is_set():
@@ -188,9 +211,14 @@ class CarbonWorker:
             stop.wait(interval_s)
 
 
-def _fields(**values: float | None) -> dict[str, float]:
-    """Finite values only: InfluxDB stores no NaN, and a missing figure is left out, never made up."""
-    return {k: float(v) for k, v in values.items() if v is not None and np.isfinite(v)}
+def _fields(**values: float | int | None) -> dict[str, float | int]:
+    """Finite values only: InfluxDB stores no NaN, and a missing figure is left out, never made up.
+    Python ints stay integers (the contract's integer fields: counts, flags)."""
+    return {
+        k: v if isinstance(v, int) and not isinstance(v, bool) else float(v)
+        for k, v in values.items()
+        if v is not None and np.isfinite(v)
+    }
 
 
 def budget_points(cfg: CarbonConfig, budget: Budget) -> list[Point]:
@@ -208,6 +236,8 @@ def budget_points(cfg: CarbonConfig, budget: Budget) -> list[Point]:
             reef_stock_t_c=t.reef_stock_t_c,
             value=t.value,
             completeness=t.completeness,
+            meter_resets=t.meter_resets,
+            meter_jumps=t.meter_jumps,
         )
         tags = {"site": cfg.site, "scope": t.scope, "key": t.key, "period": t.period.name, "method": cfg.calcification}
         out.append(Point("carbon_budget", tags, fields, t.period.start_ms))

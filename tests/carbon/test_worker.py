@@ -182,3 +182,30 @@ def test_worker_ignores_clocks_far_in_the_future_and_failed_readings(influx, sce
     assert stats.periods < 80  # days since 1 Jan, the months and the year: not stretched to 2099
     stock = [r for q in influx.query('SELECT max("wet_t") FROM "derived"."carbon_stock"') for r in q.rows()]
     assert stock[0]["max"] < 100  # the failed 90 t reading never became a level
+
+
+def test_worker_writes_and_logs_a_meter_reset(influx, scenario, caplog):
+    """A restarted diesel meter (register back to 0 on day 10): the use is what was metered, the reset is
+    written (``meter_resets``) and logged once."""
+    from blueranch.contracts.influx import Point
+    from blueranch.testing.carbon_synthetic import meter_points
+
+    cfg, synth = scenario
+    a = cfg.assets[0]
+    s = synth[a.asset]
+    write_points(influx, load_points(cfg.site, a, s.times_ms, s.load_kg, s.qc))
+    pts = meter_points(cfg.site)
+    restart = 10 * 24
+    pts = pts[:restart] + [
+        Point(p.measurement, p.tags, {**p.fields, "diesel_l_total": 12.5 * (k - restart)}, p.time_ms)
+        for k, p in enumerate(pts[restart:], start=restart)
+    ]
+    write_points(influx, pts)
+    worker = CarbonWorker(influx, cfg)
+    with caplog.at_level("WARNING", logger="blueranch.carbon.worker"):
+        worker.cycle()
+        worker.cycle()
+    row = ytd_site(influx)
+    assert row["meter_resets"] == 1 and row["meter_jumps"] == 0
+    assert row["sources_t_co2e"] == pytest.approx((len(pts) - 2) * 12.5 * 2.68 / 1000, rel=1e-9)
+    assert sum("register went backwards" in r.message for r in caplog.records) == 1
