@@ -28,7 +28,12 @@ def text(name: str) -> str:
 @cache
 def rows(name: str) -> tuple[dict[str, str], ...]:
     """The data rows by column name, values stripped; comment and blank lines are skipped."""
-    body = [line for line in text(name).splitlines() if line.strip() and not line.startswith("#")]
+    return parse_rows(text(name))
+
+
+def parse_rows(table_text: str) -> tuple[dict[str, str], ...]:
+    """The data rows of a table's text (the packaged file, or a copy of it in a carbon report package)."""
+    body = [line for line in table_text.splitlines() if line.strip() and not line.startswith("#")]
     return tuple({k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(body))
 
 

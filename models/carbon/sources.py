@@ -49,15 +49,17 @@ class MeterSeries:
 @dataclass
 class SourceRow:
     id: str
-    kind: str  # diesel | electricity | feed
+    kind: str  # diesel | electricity
     farm: str | None
     period: Period
-    amount: float  # litres, kWh or t feed
+    amount: float  # litres or kWh
     unit: str
     t_co2e: float
     factor_key: str
-    factor_kind: str  # diesel | grid | feed (for the uncertainty distributions)
+    factor_kind: str  # diesel | grid (for the uncertainty distributions)
     completeness: float
+    ghg_scope: int = 1  # 1: fuel burnt on site; 2: purchased electricity (GHG Protocol Corporate Standard)
+    gas: str = "CO2"  # what the factor covers: CO2 only, or CO2e
     resets: int = 0  # meter register resets in the period (not counted as use)
     jumps: int = 0  # readings beyond the meter's maximum rate or single bad readings (not counted)
 
@@ -138,6 +140,8 @@ def meter_rows(
                 factor.key,
                 fk,
                 min(1.0, (b - a) / expected) if expected > 0 else 1.0,
+                1 if kind == "diesel" else 2,
+                factor.gas,
                 int(use.cum_resets[b] - use.cum_resets[a]),
                 int(use.cum_jumps[b] - use.cum_jumps[a]),
             )
@@ -145,7 +149,21 @@ def meter_rows(
     return rows
 
 
-def pen_rows(pen: PenConfig, periods: list[Period], latest_ms: int) -> list[SourceRow]:
+@dataclass
+class FeedRow:
+    """The feed carbon of one fed pen in a period: biogenic, its own account, an estimate from configuration."""
+
+    pen: str
+    farm: str
+    period: Period
+    production_wet_t: float  # fish produced in the period (pro-rated from the configured t/year)
+    feed_t: float
+    t_co2e: float
+    rule: str
+    estimate: bool = True  # computed from configured production, not from a meter or sensor
+
+
+def feed_rows(pen: PenConfig, periods: list[Period], latest_ms: int) -> list[FeedRow]:
     """Feed carbon, pro-rated from the annual production over the elapsed part of each period."""
     rows = []
     for p in periods:
@@ -154,7 +172,7 @@ def pen_rows(pen: PenConfig, periods: list[Period], latest_ms: int) -> list[Sour
         feed_t = fish_t * pen.fcr
         retained = fish_t if pen.rule == "net_of_retention" else 0.0
         t_co2e = float(feed_t_co2e(feed_t, pen.feed_c, retained, pen.fish_t_c_per_wet_t))
-        rows.append(SourceRow(pen.pen, "feed", pen.farm, p, feed_t, "t feed", t_co2e, f"feed:{pen.pen}", "feed", 1.0))
+        rows.append(FeedRow(pen.pen, pen.farm, p, fish_t, feed_t, t_co2e, pen.rule))
     return rows
 
 

@@ -8,7 +8,7 @@ import pytest
 from blueranch.models.carbon.coefficients import load_coefficients, load_emission_factors
 from blueranch.models.carbon.config import MeterConfig, PenConfig, ReefConfig
 from blueranch.models.carbon.periods import Period
-from blueranch.models.carbon.sources import MeterSeries, meter_rows, pen_rows, reef_stock_at
+from blueranch.models.carbon.sources import MeterSeries, feed_rows, meter_rows, reef_stock_at
 
 H = 3_600_000
 DAY = 24 * H
@@ -34,16 +34,17 @@ def test_meter_increments_reset_qc_and_periods():
 
 def test_pen_feed_carbon_by_hand():
     pen = PenConfig(pen="pen-01", farm="pens-1", production_wet_t_per_year=3652.5, production_source="test")
-    (row,) = pen_rows(pen, [Period("day", 0, 10 * DAY)], latest_ms=10 * DAY)
+    (row,) = feed_rows(pen, [Period("day", 0, 10 * DAY)], latest_ms=10 * DAY)
     fish = 3652.5 * 10 / 365.25  # 100 t in 10 days
-    assert row.amount == pytest.approx(fish * 1.6)  # t feed
+    assert row.production_wet_t == pytest.approx(fish) and row.estimate
+    assert row.feed_t == pytest.approx(fish * 1.6)
     assert row.t_co2e == pytest.approx((fish * 1.6 * 0.43 - fish * 0.25 * 0.43) * 44 / 12)
     gross = pen.model_copy(update={"rule": "gross"})
-    assert pen_rows(gross, [Period("day", 0, 10 * DAY)], 10 * DAY)[0].t_co2e == pytest.approx(
+    assert feed_rows(gross, [Period("day", 0, 10 * DAY)], 10 * DAY)[0].t_co2e == pytest.approx(
         fish * 1.6 * 0.43 * 44 / 12
     )
     # The current period counts only its elapsed part.
-    assert pen_rows(pen, [Period("day", 0, 10 * DAY)], latest_ms=5 * DAY)[0].amount == pytest.approx(fish * 0.8)
+    assert feed_rows(pen, [Period("day", 0, 10 * DAY)], latest_ms=5 * DAY)[0].feed_t == pytest.approx(fish * 0.8)
 
 
 def test_reef_stock_by_hand():
