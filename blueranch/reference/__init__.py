@@ -37,6 +37,7 @@ def parse_rows(table_text: str) -> tuple[dict[str, str], ...]:
     return tuple({k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(body))
 
 
-def comments(name: str) -> list[str]:
-    """The citation and comment lines of a table, without their ``#``."""
-    return [line.lstrip("# ").rstrip() for line in text(name).splitlines() if line.startswith("#")]
+def comments(name: str, table_text: str | None = None) -> list[str]:
+    """The citation and comment lines of a table (or of the given copy's text), without their ``#``."""
+    body = text(name) if table_text is None else table_text
+    return [line.lstrip("# ").rstrip() for line in body.splitlines() if line.startswith("#")]

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from blueranch.models.carbon.biomass import AssetSeries
+from blueranch.models.carbon.biomass import AssetSeries, build_series
 from blueranch.models.carbon.calculator import Calculator, EnergyItem, FeedItem, Scope, ScopeFigures, SinkItem
-from blueranch.models.carbon.config import CarbonConfig
+from blueranch.models.carbon.config import AssetConfig, CarbonConfig
 from blueranch.models.carbon.credits import credits
 from blueranch.models.carbon.method import stock_change_wet_t, to_t_co2e
 from blueranch.models.carbon.periods import Period
@@ -124,6 +124,20 @@ class Inputs:
     meters: dict[str, MeterSeries] = field(default_factory=dict)
     reef_density: dict[str, MeterSeries] = field(default_factory=dict)
     reef_length: dict[str, MeterSeries] = field(default_factory=dict)
+
+
+def asset_series(cfg: CarbonConfig, a: AssetConfig, times_ms, load_kg, qc) -> AssetSeries:
+    """One asset's readings (as read from InfluxDB or from a report package) to its biomass record."""
+    return build_series(
+        a.asset,
+        times_ms,
+        load_kg,
+        qc,
+        a.calibration,
+        cfg.detection,
+        exclude_suspect=cfg.suspect == "exclude",
+        windows=a.harvest_windows,
+    )
 
 
 @dataclass

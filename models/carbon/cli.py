@@ -231,19 +231,56 @@ def report_cmd(
     except InfluxError as exc:
         click.echo(f"carbon report: {exc}", err=True)
         sys.exit(1)
-    if latest is None or not inputs.assets:
+    if latest is None:
         _fail(f"no load-cell readings for site {site!r} in database {database!r}: nothing to report")
     result = write_report(Path(out_dir), cfg, inputs, start_ms, end_ms, latest, shlex.join(args), draws)
     site_total = result.budget.total("site", cfg.site, result.period)
     click.echo(
         json.dumps(
             {
+                "status": site_total.status,
                 "html": str(result.html_path),
                 "json": str(result.json_path),
+                "package": str(result.package_path),
+                "package_sha256": result.package_sha256,
                 "sinks_t_co2e": round(site_total.sinks_t_co2e, 6),
+                "sources_t_co2e": round(site_total.sources_t_co2e, 6),
+                "feed_t_co2e": round(site_total.feed_t_co2e, 6),
                 "net_emissions_t_co2e": round(site_total.net_emissions_t_co2e, 6),
+                "creditable_t_co2e": round(site_total.creditable_t_co2e, 6),
+                "issuable_t_co2e": result.figures["credits"]["issuable_t_co2e"],
+                "completeness": round(site_total.completeness, 6),
                 "data_sha256": result.data_sha256,
                 "parameters_sha256": result.parameters_sha256,
             }
         )
     )
+
+
+@group.command("verify")
+@click.argument("package", type=click.Path(exists=True, path_type=Path))
+def verify_cmd(package: Path) -> None:
+    """Recompute every figure of a report package offline (no InfluxDB) and say match or what differs.
+
+    Exit 0: every figure matches; 1: something differs (listed); 2: not a readable package.
+    """
+    from blueranch.models.carbon.package import PackageError
+    from blueranch.models.carbon.verify import verify
+
+    try:
+        r = verify(package)
+    except PackageError as exc:
+        _fail(f"carbon verify: {exc}")
+    sw = r.software
+    click.echo(
+        f"package {package} sha256 {r.digest} (made by blueranch {sw.get('blueranch')} commit {sw.get('git_commit')})"
+    )
+    if r.ok:
+        click.echo("match: every figure recomputed from the package equals the report's")
+        return
+    click.echo(f"DIFFERS: {r.total_differences} difference(s)")
+    for d in r.differences:
+        click.echo(f"  {d}")
+    if r.total_differences > len(r.differences):
+        click.echo(f"  ... and {r.total_differences - len(r.differences)} more")
+    sys.exit(1)

@@ -22,8 +22,8 @@ import numpy as np
 from blueranch.contracts.influx import Point
 from blueranch.contracts.query import Between, TagEq, latest
 from blueranch.influxdb import InfluxClient, InfluxError
-from blueranch.models.carbon.biomass import AssetSeries, build_series
-from blueranch.models.carbon.budget import Budget, Inputs, compute_budget
+from blueranch.models.carbon.biomass import AssetSeries
+from blueranch.models.carbon.budget import Budget, Inputs, asset_series, compute_budget
 from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.influx_io import DAY_MS, DayCache, PointWriter, SeriesData
 from blueranch.models.carbon.method import to_t_co2e
@@ -117,16 +117,7 @@ class CarbonWorker:
                     "asset=%s device=%s sensor=%s: no load_kg readings since %s", a.asset, a.device, a.sensor, start
                 )
                 continue
-            assets[a.asset] = build_series(
-                a.asset,
-                d.times_ms,
-                d.values,
-                d.qc,
-                a.calibration,
-                self.cfg.detection,
-                exclude_suspect=self.cfg.suspect == "exclude",
-                windows=a.harvest_windows,
-            )
+            assets[a.asset] = asset_series(self.cfg, a, d.times_ms, d.values, d.qc)
         meters = {}
         for m in self.cfg.meters:
             d = select(self.meters[m.quantity].series(), self.METER_TAGS, {"device": m.device, "sensor": m.sensor})
