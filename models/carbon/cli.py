@@ -284,3 +284,151 @@ def verify_cmd(package: Path) -> None:
     if r.total_differences > len(r.differences):
         click.echo(f"  ... and {r.total_differences - len(r.differences)} more")
     sys.exit(1)
+
+
+@group.group("ledger")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    required=True,
+    envvar="BLUERANCH_CARBON_LEDGER",
+    show_envvar=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The ledger file (SQLite, append-only, hash-chained; docs/carbon.md 'Ledger').",
+)
+@click.pass_context
+def ledger_group(ctx: click.Context, ledger_path: Path) -> None:
+    """Serial-numbered credits: issue per site and vintage, transfer (auction lots), retire, list, verify."""
+    ctx.obj = ledger_path
+
+
+def _open_ledger(path: Path, create: bool = False):
+    from blueranch.models.carbon.ledger import Ledger, LedgerError
+
+    try:
+        return Ledger(path, create=create)
+    except LedgerError as exc:
+        _fail(str(exc))
+
+
+def _ledger_call(fn, *args):
+    from blueranch.models.carbon.ledger import LedgerError
+
+    try:
+        return fn(*args)
+    except LedgerError as exc:
+        _fail(f"refused: {exc}")
+
+
+def _day(value: str, option: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+@ledger_group.command("issue")
+@click.argument("package", type=click.Path(exists=True, path_type=Path))
+@click.option("--t-co2e", type=click.IntRange(1), help="Tonnes to issue (default: all issuable tonnes).")
+@click.pass_obj
+def ledger_issue(ledger_path: Path, package: Path, t_co2e: int | None) -> None:
+    """Issue a serial-numbered block from a report package (recomputed first; refused if anything differs)."""
+    from blueranch.models.carbon.package import PackageError, read_package
+    from blueranch.models.carbon.verify import verify
+
+    try:
+        r = verify(package)
+        pkg = read_package(package)
+        figures, config = pkg.json("figures.json"), pkg.json("config.json")
+    except PackageError as exc:
+        _fail(f"refused: {exc}")
+    if not r.ok:
+        _fail(f"refused: package {package} does not verify ({r.total_differences} difference(s); run carbon verify)")
+    ledger = _open_ledger(ledger_path, create=True)
+    block = _ledger_call(ledger.issue, str(package.resolve()), pkg.digest, figures, config, t_co2e)
+    click.echo(
+        json.dumps(
+            {"issued": block.serial, "t_co2e": block.t_co2e, "holder": block.holder, "package_sha256": pkg.digest}
+        )
+    )
+
+
+@ledger_group.command("transfer")
+@click.argument("serial")
+@click.option("--t-co2e", type=click.IntRange(1), help="Tonnes (the first of the block; default: all).")
+@click.option("--buyer", required=True)
+@click.option("--lot", required=True, help="Auction lot or contract id.")
+@click.option("--price-per-t-co2e", "price", required=True, type=click.FloatRange(0, 1e6))
+@click.option("--currency", default="CNY", show_default=True)
+@click.option("--date", "on", required=True, help="Date of the sale (YYYY-MM-DD).")
+@click.pass_obj
+def ledger_transfer(
+    ledger_path: Path, serial: str, t_co2e: int | None, buyer: str, lot: str, price: float, currency: str, on: str
+) -> None:
+    """Transfer (sell) the first tonnes of a block to a buyer; the block is split."""
+    ledger = _open_ledger(ledger_path)
+    b = _ledger_call(ledger.transfer, serial, t_co2e, buyer, lot, price, currency, _day(on, "--date"))
+    click.echo(json.dumps({"transferred": b.serial, "t_co2e": b.t_co2e, "to": b.holder}))
+
+
+@ledger_group.command("retire")
+@click.argument("serial")
+@click.option("--t-co2e", type=click.IntRange(1), help="Tonnes (the first of the block; default: all).")
+@click.option("--beneficiary", required=True, help="Who claims the retired tonnes.")
+@click.option("--reason", required=True)
+@click.option("--date", "on", required=True, help="Date of the retirement (YYYY-MM-DD).")
+@click.pass_obj
+def ledger_retire(ledger_path: Path, serial: str, t_co2e: int | None, beneficiary: str, reason: str, on: str) -> None:
+    """Retire the first tonnes of a block for good."""
+    ledger = _open_ledger(ledger_path)
+    b = _ledger_call(ledger.retire, serial, t_co2e, beneficiary, reason, _day(on, "--date"))
+    click.echo(json.dumps({"retired": b.serial, "t_co2e": b.t_co2e}))
+
+
+@ledger_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
+@click.pass_obj
+def ledger_list(ledger_path: Path, as_json: bool) -> None:
+    """The current blocks (holder, state) and the ledger's entries."""
+    ledger = _open_ledger(ledger_path)
+    state = _ledger_call(ledger.state)
+    entries = ledger.entries()
+    if as_json:
+        doc = {
+            "ledger": str(ledger_path),
+            "blocks": [
+                {"serial": b.serial, "t_co2e": b.t_co2e, "holder": b.holder, "retired": b.retired}
+                for b in sorted(state.blocks.values(), key=lambda b: (b.site, b.vintage, b.first))
+            ],
+            "entries": [{"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, **e.body} for e in entries],
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"ledger {ledger_path}: {len(entries)} entries")
+    for b in sorted(state.blocks.values(), key=lambda b: (b.site, b.vintage, b.first)):
+        click.echo(f"  {b.serial}  {b.t_co2e:>8} t CO2e  {'retired' if b.retired else 'held by'}  {b.holder}")
+
+
+@ledger_group.command("verify")
+@click.option("--packages", type=click.Path(file_okay=False, path_type=Path), help="Folder of the report packages.")
+@click.option("--no-recompute", is_flag=True, help="Check the packages' digests only, do not recompute them.")
+@click.pass_obj
+def ledger_verify(ledger_path: Path, packages: Path | None, no_recompute: bool) -> None:
+    """Recompute the hash chain and check every issuance against its report package.
+
+    Exit 0: intact; 1: a problem (listed); 2: no ledger.
+    """
+    from blueranch.models.carbon.ledger_check import check_ledger
+
+    ledger = _open_ledger(ledger_path)
+    problems = check_ledger(ledger, packages, recompute=not no_recompute)
+    n = len(ledger.entries())
+    if not problems:
+        click.echo(f"ledger {ledger_path}: {n} entries, chain intact, every issuance matches its package")
+        return
+    click.echo(f"ledger {ledger_path}: {len(problems)} problem(s)")
+    for p in problems:
+        click.echo(f"  {p}")
+    sys.exit(1)
