@@ -174,7 +174,10 @@ def build_figures(
     ]
     # A period after the newest reading has had nothing yet: judge it over its whole length.
     last = min(end_ms - 1, latest_ms) if latest_ms >= start_ms else end_ms - 1
-    budget = compute_budget(cfg, inputs, [period] + months, last, draws=draws, tables=tables)
+    # A period within one month is its own month: compute each distinct period once.
+    budget = compute_budget(
+        cfg, inputs, [period] + [m for m in months if m != period], last, draws=draws, tables=tables
+    )
     site = budget.total("site", cfg.site, period)
     scoped = [t for t in budget.totals if t.period == period]
     missing = project_mod.missing(cfg.project, {a.farm for a in cfg.assets})
