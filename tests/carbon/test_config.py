@@ -22,6 +22,12 @@ ASSET = {
 }
 
 
+def _boundary(ring: list) -> dict:
+    """A config patch with a one-farm project boundary of this ring."""
+    feature = {"type": "Feature", "properties": {"farm": "f"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    return {"project": {"boundary": {"type": "FeatureCollection", "features": [feature]}}}
+
+
 def test_deploy_config_for_dachen():
     cfg = load_config(REPO / "deploy/blueranch/carbon.yaml")
     assert cfg.site == "dachen" and len(cfg.assets) == 14
@@ -64,43 +70,11 @@ def test_deploy_config_for_dachen():
             "deduction_source: a deduction table must cite its source",
         ),
         (
-            {
-                "project": {
-                    "boundary": {
-                        "type": "FeatureCollection",
-                        "features": [
-                            {
-                                "type": "Feature",
-                                "properties": {"farm": "f"},
-                                "geometry": {
-                                    "type": "Polygon",
-                                    "coordinates": [[[121.9, 28.4], [121.91, 28.4], [121.91, 28.41]]],
-                                },
-                            }
-                        ],
-                    }
-                }
-            },
+            _boundary([[121.9, 28.4], [121.91, 28.4], [121.91, 28.41]]),
             "at least 4 positions",
         ),
         (
-            {
-                "project": {
-                    "boundary": {
-                        "type": "FeatureCollection",
-                        "features": [
-                            {
-                                "type": "Feature",
-                                "properties": {"farm": "f"},
-                                "geometry": {
-                                    "type": "Polygon",
-                                    "coordinates": [[[121.9, 28.4], [121.91, 28.4], [121.91, 28.41], [121.9, 28.5]]],
-                                },
-                            }
-                        ],
-                    }
-                }
-            },
+            _boundary([[121.9, 28.4], [121.91, 28.4], [121.91, 28.41], [121.9, 28.5]]),
             "must be closed",
         ),
         (

@@ -6,15 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from blueranch.models.carbon.budget import Inputs, asset_series
 from blueranch.models.carbon.cli import group
 from blueranch.models.carbon.project import ProjectConfig
-from blueranch.models.carbon.report import write_report
-from blueranch.models.carbon.sources import MeterSeries
 from blueranch.testing.carbon_synthetic import START_MS
 
 DAY = 86_400_000
@@ -73,26 +69,8 @@ PROJECT = {
 }
 
 
-def _package(cfg, synth, out, start_ms, end_ms):
-    inputs = Inputs(
-        {
-            a.asset: asset_series(cfg, a, synth[a.asset].times_ms, synth[a.asset].load_kg, synth[a.asset].qc)
-            for a in cfg.assets
-        },
-        {
-            "meter-1.fuel": MeterSeries(
-                START_MS + np.arange(900, dtype=np.int64) * 3_600_000,
-                1000.0 + 12.5 * np.arange(900),
-                np.ones(900, dtype=np.int64),
-            )
-        },
-    )
-    latest = max(int(s.times_ms[-1]) for s in inputs.assets.values())
-    return write_report(out, cfg, inputs, start_ms, end_ms, latest, "blueranch carbon report ...", 300)
-
-
 @pytest.fixture(scope="module")
-def packages(scenario, tmp_path_factory):
+def packages(scenario, tmp_path_factory, report_package):
     cfg, synth = scenario
     # A hundred times the lines per instrumented line: an auction-sized stock.
     assets = [
@@ -107,8 +85,8 @@ def packages(scenario, tmp_path_factory):
     ]
     cfg = cfg.model_copy(update={"project": ProjectConfig.model_validate(PROJECT), "assets": assets})
     out = tmp_path_factory.mktemp("packages")
-    march = _package(cfg, synth, out / "march", START_MS, START_MS + 31 * DAY)
-    early_april = _package(cfg, synth, out / "april", START_MS + 31 * DAY, START_MS + 38 * DAY)
+    march = report_package(cfg, synth, out / "march", START_MS, START_MS + 31 * DAY)
+    early_april = report_package(cfg, synth, out / "april", START_MS + 31 * DAY, START_MS + 38 * DAY)
     return march, early_april
 
 
@@ -214,19 +192,19 @@ def test_issue_sell_retire_refuse_and_detect_an_edit(packages, tmp_path):
     assert r.exit_code == 1 and "entry 2 (transfer): hash does not match its contents" in r.output, r.output
 
 
-def test_over_issuance_and_incomplete_projects_are_refused(packages, scenario, tmp_path):
+def test_over_issuance_and_incomplete_projects_are_refused(packages, scenario, tmp_path, report_package):
     march, _ = packages
     issuable = march.figures["credits"]["issuable_t_co2e"]
     r = ledger(tmp_path / "l.sqlite", "issue", str(march.package_path), "--t-co2e", str(issuable + 1))
     assert r.exit_code == 2 and f"allow 1 to {issuable} t" in r.output
     cfg, synth = scenario  # no project description
-    bare = _package(cfg, synth, tmp_path / "bare", START_MS, START_MS + 31 * DAY)
+    bare = report_package(cfg, synth, tmp_path / "bare", START_MS, START_MS + 31 * DAY)
     assert bare.figures["credits"]["issuable_t_co2e"] == 0
     r = ledger(tmp_path / "l.sqlite", "issue", str(bare.package_path))
     assert r.exit_code == 2 and "project description incomplete: project_id" in r.output
 
 
-def test_ledger_verify_checks_the_package(packages, tmp_path):
+def test_ledger_verify_checks_thereport_package(packages, tmp_path):
     march, _ = packages
     db = tmp_path / "ledger.sqlite"
     assert ledger(db, "issue", str(march.package_path), "--t-co2e", "5").exit_code == 0

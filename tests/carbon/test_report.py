@@ -45,12 +45,8 @@ def config_file(scenario, tmp_path):
     return path
 
 
-@pytest.mark.slow
-def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, config_file, tmp_path, blueranch_bin):
-    cfg, synth = scenario
-    write_scenario(influx, cfg, synth)
-    out = tmp_path / "out"
-    cmd = [
+def _report(blueranch_bin, influxdb, influx, config_file, date_from, date_to, out) -> list[str]:
+    return [
         blueranch_bin,
         "carbon",
         "report",
@@ -63,11 +59,21 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
         "--config",
         str(config_file),
         "--from",
-        "2026-03-01",
+        date_from,
         "--to",
-        "2026-04-09",
+        date_to,
         "--out",
         str(out),
+    ]
+
+
+@pytest.mark.slow
+def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, config_file, tmp_path, blueranch_bin):
+    cfg, synth = scenario
+    write_scenario(influx, cfg, synth)
+    out = tmp_path / "out"
+    cmd = [
+        *_report(blueranch_bin, influxdb, influx, config_file, "2026-03-01", "2026-04-09", out),
         "--price-per-t-co2e",
         "45.2",
         "--draws",
@@ -151,23 +157,7 @@ def test_report_for_a_period_without_data_says_so_and_issues_nothing(
     out = tmp_path / "out"
     r = subprocess.run(
         [
-            blueranch_bin,
-            "carbon",
-            "report",
-            "--influx",
-            influxdb.url,
-            "--database",
-            influx.database,
-            "--site",
-            "dachen",
-            "--config",
-            str(config_file),
-            "--from",
-            "2026-06-01",
-            "--to",
-            "2026-06-30",
-            "--out",
-            str(out),
+            *_report(blueranch_bin, influxdb, influx, config_file, "2026-06-01", "2026-06-30", out),
             "--draws",
             "200",
         ],

@@ -9,11 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from blueranch.models.carbon.budget import Inputs, asset_series
 from blueranch.models.carbon.cli import group
 from blueranch.models.carbon.package import MANIFEST, manifest_bytes, read_package
-from blueranch.models.carbon.report import write_report
-from blueranch.models.carbon.sources import MeterSeries
 from blueranch.models.carbon.verify import compare, verify
 from blueranch.testing.carbon_synthetic import START_MS
 
@@ -21,25 +18,9 @@ DAY = 86_400_000
 
 
 @pytest.fixture(scope="module")
-def package(scenario, tmp_path_factory):
+def package(scenario, tmp_path_factory, report_package):
     cfg, synth = scenario
-    inputs = Inputs(
-        {
-            a.asset: asset_series(cfg, a, synth[a.asset].times_ms, synth[a.asset].load_kg, synth[a.asset].qc)
-            for a in cfg.assets
-        },
-        {
-            "meter-1.fuel": MeterSeries(
-                START_MS + np.arange(900, dtype=np.int64) * 3_600_000,
-                1000.0 + 12.5 * np.arange(900),
-                np.ones(900, dtype=np.int64),
-            )
-        },
-    )
-    latest = max(int(s.times_ms[-1]) for s in inputs.assets.values())
-    out = tmp_path_factory.mktemp("report")
-    r = write_report(out, cfg, inputs, START_MS, START_MS + 30 * DAY, latest, "blueranch carbon report ...", 300)
-    return r
+    return report_package(cfg, synth, tmp_path_factory.mktemp("report"), START_MS, START_MS + 30 * DAY)
 
 
 def _rewrite(src, dst, change, forge_manifest=False):
