@@ -42,6 +42,8 @@ class CycleStats:
     points_written: int
     periods: int
     seconds: float
+    #: the site's year to date: "measured" or "insufficient data" (below min_completeness)
+    site_ytd_status: str | None = None
 
 
 def _merge(parts: list[SeriesData]) -> SeriesData:
@@ -153,15 +155,18 @@ class CarbonWorker:
             + reef_points(self.cfg, inputs, start, latest)
         )
         written = self.writer.write(points)
-        stats = CycleStats(latest, reread, written, len(periods), time.monotonic() - t0)
+        ytd = [t for t in budget.totals if t.scope == "site" and t.period.name == "ytd"]
+        status = ytd[-1].status if ytd else None
+        stats = CycleStats(latest, reread, written, len(periods), time.monotonic() - t0, status)
         log.info(
-            "site=%s latest=%d periods=%d series_days_reread=%d points_written=%d in %.2fs",
+            "site=%s latest=%d periods=%d series_days_reread=%d points_written=%d in %.2fs; year to date: %s",
             self.cfg.site,
             latest,
             stats.periods,
             reread,
             written,
             stats.seconds,
+            status,
         )
         return stats
 

@@ -137,7 +137,9 @@ def test_worker_cli_once(influx, scenario, tmp_path, blueranch_bin, influxdb):
         timeout=240,
     )
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.strip().splitlines()[-1])["points_written"] > 0
+    once = json.loads(r.stdout.strip().splitlines()[-1])
+    assert once["points_written"] > 0
+    assert once["site_ytd_status"] == "insufficient data"  # readings from 1 March, the year from 1 January
     assert ytd_site(influx)["sinks_t_co2e"] > 0
 
 
