@@ -268,7 +268,12 @@ class Calculator:
         s_lo, s_hi = interval95(d_sink)
         q_lo, q_hi = _interval_where(d_src, self.m_src.any(axis=0))
         f_lo, f_hi = _interval_where(d_feed, self.m_feed.any(axis=0))
-        n_lo, n_hi = interval95(d_net)
+        # Scopes whose net is the sinks alone: net = -sinks (skip a percentile pass).
+        own = self.m_src.any(axis=0) | (self.m_feed.any(axis=0) if self.feed_in_net else False)
+        n_lo, n_hi = -s_hi, -s_lo
+        if own.any():
+            n_lo, n_hi = n_lo.copy(), n_hi.copy()
+            n_lo[own], n_hi[own] = interval95(d_net[:, own])
         variance = self._variance(wet0, sd, ok, src, prod, feed_items)
         return ScopeFigures(
             sinks_t_c=sinks_t_c,
