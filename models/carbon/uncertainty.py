@@ -16,10 +16,11 @@ Approach 1 (IPCC 2006 Vol. 1 Ch. 3): U is half the 95 % interval as a share of t
 U = sqrt(sum U_i^2)) and Eq. 3.2 (sums: U = sqrt(sum (U_i x_i)^2) / |sum x_i|) hold for independent terms,
 so correlated terms are aggregated first (Ch. 3, "correlation": sum the quantities that share a factor,
 then combine): the totals of a group are summed over its assets before its coefficient U is applied, the
-litres of all meters that share a factor before the factor's U is. :func:`contributions` does that to
-first order for every input at once: each input's contribution to a total is ``e x U x total`` (e the
-elasticity of the total to that input), summed over the items that share the input, and U of the total
-is the root sum of squares of the contributions; their squares are the variance attribution.
+litres of all meters that share a factor before the factor's U is. The calculator
+(:meth:`blueranch.models.carbon.calculator.Calculator.period`) does that to first order for every input at
+once: each input's contribution to a total is ``e x U x total`` (e the elasticity of the total to that
+input, :func:`coefficient_u` for the coefficients), summed over the items that share the input, and U of
+the total is the root sum of squares of the contributions; their squares are the variance attribution.
 """
 
 from __future__ import annotations
