@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blueranch.models.carbon import method
 from blueranch.models.carbon.coefficients import load_coefficients, load_emission_factors
@@ -122,3 +124,34 @@ def test_meter_increments_reset_jump_and_outlier():
     inc, _ = meter_increments(t[:3], np.array([10, 510, 0.0]))
     np.testing.assert_allclose(inc, [0, 500, 0])
     assert meter_increments(t[:0], np.array([]))[0].size == 0
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 1e5),  # where the register starts (after a reset: far below where it was)
+            st.lists(st.floats(0, 50), min_size=1, max_size=30),  # use per hour, within the 100/h rating
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_meter_use_is_what_each_register_metered_whatever_the_resets(segments):
+    """Property: registers restarted any number of times (each from well below where the last one stood)
+    give exactly the sum of each register's own use; nothing for the resets."""
+    h = 3_600_000
+    values, expected, last = [], 0.0, None
+    for start, uses in segments:
+        if last is not None:
+            start = min(start, last - 1000.0)  # a reset goes backwards
+            if start < 0:
+                start = last - 1000.0
+        v = start + np.concatenate([[0.0], np.cumsum(uses)])
+        values += v.tolist()
+        expected += float(v[-1] - v[0])
+        last = float(v[-1])
+    t = np.arange(len(values), dtype=np.int64) * h
+    inc, ev = meter_increments(t, np.array(values), max_rate_per_h=100)
+    assert inc.sum() == pytest.approx(expected, rel=1e-9, abs=1e-6)
+    assert (ev == method.METER_RESET).sum() == len(segments) - 1
