@@ -28,10 +28,16 @@ def text(name: str) -> str:
 @cache
 def rows(name: str) -> tuple[dict[str, str], ...]:
     """The data rows by column name, values stripped; comment and blank lines are skipped."""
-    body = [line for line in text(name).splitlines() if line.strip() and not line.startswith("#")]
+    return parse_rows(text(name))
+
+
+def parse_rows(table_text: str) -> tuple[dict[str, str], ...]:
+    """The data rows of a table's text (the packaged file, or a copy of it in a carbon report package)."""
+    body = [line for line in table_text.splitlines() if line.strip() and not line.startswith("#")]
     return tuple({k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(body))
 
 
-def comments(name: str) -> list[str]:
-    """The citation and comment lines of a table, without their ``#``."""
-    return [line.lstrip("# ").rstrip() for line in text(name).splitlines() if line.startswith("#")]
+def comments(name: str, table_text: str | None = None) -> list[str]:
+    """The citation and comment lines of a table (or of the given copy's text), without their ``#``."""
+    body = text(name) if table_text is None else table_text
+    return [line.lstrip("# ").rstrip() for line in body.splitlines() if line.startswith("#")]

@@ -231,19 +231,204 @@ def report_cmd(
     except InfluxError as exc:
         click.echo(f"carbon report: {exc}", err=True)
         sys.exit(1)
-    if latest is None or not inputs.assets:
+    if latest is None:
         _fail(f"no load-cell readings for site {site!r} in database {database!r}: nothing to report")
     result = write_report(Path(out_dir), cfg, inputs, start_ms, end_ms, latest, shlex.join(args), draws)
     site_total = result.budget.total("site", cfg.site, result.period)
     click.echo(
         json.dumps(
             {
+                "status": site_total.status,
                 "html": str(result.html_path),
                 "json": str(result.json_path),
+                "package": str(result.package_path),
+                "package_sha256": result.package_sha256,
                 "sinks_t_co2e": round(site_total.sinks_t_co2e, 6),
+                "sources_t_co2e": round(site_total.sources_t_co2e, 6),
+                "feed_t_co2e": round(site_total.feed_t_co2e, 6),
                 "net_emissions_t_co2e": round(site_total.net_emissions_t_co2e, 6),
+                "creditable_t_co2e": round(site_total.creditable_t_co2e, 6),
+                "issuable_t_co2e": result.figures["credits"]["issuable_t_co2e"],
+                "completeness": round(site_total.completeness, 6),
                 "data_sha256": result.data_sha256,
                 "parameters_sha256": result.parameters_sha256,
             }
         )
     )
+
+
+@group.command("verify")
+@click.argument("package", type=click.Path(exists=True, path_type=Path))
+def verify_cmd(package: Path) -> None:
+    """Recompute every figure of a report package offline (no InfluxDB) and say match or what differs.
+
+    Exit 0: every figure matches; 1: something differs (listed); 2: not a readable package.
+    """
+    from blueranch.models.carbon.package import PackageError
+    from blueranch.models.carbon.verify import verify
+
+    try:
+        r = verify(package)
+    except PackageError as exc:
+        _fail(f"carbon verify: {exc}")
+    sw = r.software
+    click.echo(
+        f"package {package} sha256 {r.digest} (made by blueranch {sw.get('blueranch')} commit {sw.get('git_commit')})"
+    )
+    if r.ok:
+        click.echo("match: every figure recomputed from the package equals the report's")
+        return
+    click.echo(f"DIFFERS: {r.total_differences} difference(s)")
+    for d in r.differences:
+        click.echo(f"  {d}")
+    if r.total_differences > len(r.differences):
+        click.echo(f"  ... and {r.total_differences - len(r.differences)} more")
+    sys.exit(1)
+
+
+@group.group("ledger")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    required=True,
+    envvar="BLUERANCH_CARBON_LEDGER",
+    show_envvar=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The ledger file (SQLite, append-only, hash-chained; docs/carbon.md 'Ledger').",
+)
+@click.pass_context
+def ledger_group(ctx: click.Context, ledger_path: Path) -> None:
+    """Serial-numbered credits: issue per site and vintage, transfer (auction lots), retire, list, verify."""
+    ctx.obj = ledger_path
+
+
+def _open_ledger(path: Path, create: bool = False):
+    from blueranch.models.carbon.ledger import Ledger, LedgerError
+
+    try:
+        return Ledger(path, create=create)
+    except LedgerError as exc:
+        _fail(str(exc))
+
+
+def _ledger_call(fn, *args):
+    from blueranch.models.carbon.ledger import LedgerError
+
+    try:
+        return fn(*args)
+    except LedgerError as exc:
+        _fail(f"refused: {exc}")
+
+
+def _day(value: str, option: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+@ledger_group.command("issue")
+@click.argument("package", type=click.Path(exists=True, path_type=Path))
+@click.option("--t-co2e", type=click.IntRange(1), help="Tonnes to issue (default: all issuable tonnes).")
+@click.pass_obj
+def ledger_issue(ledger_path: Path, package: Path, t_co2e: int | None) -> None:
+    """Issue a serial-numbered block from a report package (recomputed first; refused if anything differs)."""
+    from blueranch.models.carbon.package import PackageError, read_package
+    from blueranch.models.carbon.verify import verify
+
+    try:
+        r = verify(package)
+        pkg = read_package(package)
+        figures, config = pkg.json("figures.json"), pkg.json("config.json")
+    except PackageError as exc:
+        _fail(f"refused: {exc}")
+    if not r.ok:
+        _fail(f"refused: package {package} does not verify ({r.total_differences} difference(s); run carbon verify)")
+    ledger = _open_ledger(ledger_path, create=True)
+    block = _ledger_call(ledger.issue, str(package.resolve()), pkg.digest, figures, config, t_co2e)
+    click.echo(
+        json.dumps(
+            {"issued": block.serial, "t_co2e": block.t_co2e, "holder": block.holder, "package_sha256": pkg.digest}
+        )
+    )
+
+
+@ledger_group.command("transfer")
+@click.argument("serial")
+@click.option("--t-co2e", type=click.IntRange(1), help="Tonnes (the first of the block; default: all).")
+@click.option("--buyer", required=True)
+@click.option("--lot", required=True, help="Auction lot or contract id.")
+@click.option("--price-per-t-co2e", "price", required=True, type=click.FloatRange(0, 1e6))
+@click.option("--currency", default="CNY", show_default=True)
+@click.option("--date", "on", required=True, help="Date of the sale (YYYY-MM-DD).")
+@click.pass_obj
+def ledger_transfer(
+    ledger_path: Path, serial: str, t_co2e: int | None, buyer: str, lot: str, price: float, currency: str, on: str
+) -> None:
+    """Transfer (sell) the first tonnes of a block to a buyer; the block is split."""
+    ledger = _open_ledger(ledger_path)
+    b = _ledger_call(ledger.transfer, serial, t_co2e, buyer, lot, price, currency, _day(on, "--date"))
+    click.echo(json.dumps({"transferred": b.serial, "t_co2e": b.t_co2e, "to": b.holder}))
+
+
+@ledger_group.command("retire")
+@click.argument("serial")
+@click.option("--t-co2e", type=click.IntRange(1), help="Tonnes (the first of the block; default: all).")
+@click.option("--beneficiary", required=True, help="Who claims the retired tonnes.")
+@click.option("--reason", required=True)
+@click.option("--date", "on", required=True, help="Date of the retirement (YYYY-MM-DD).")
+@click.pass_obj
+def ledger_retire(ledger_path: Path, serial: str, t_co2e: int | None, beneficiary: str, reason: str, on: str) -> None:
+    """Retire the first tonnes of a block for good."""
+    ledger = _open_ledger(ledger_path)
+    b = _ledger_call(ledger.retire, serial, t_co2e, beneficiary, reason, _day(on, "--date"))
+    click.echo(json.dumps({"retired": b.serial, "t_co2e": b.t_co2e}))
+
+
+@ledger_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
+@click.pass_obj
+def ledger_list(ledger_path: Path, as_json: bool) -> None:
+    """The current blocks (holder, state) and the ledger's entries."""
+    ledger = _open_ledger(ledger_path)
+    state = _ledger_call(ledger.state)
+    entries = ledger.entries()
+    if as_json:
+        doc = {
+            "ledger": str(ledger_path),
+            "blocks": [
+                {"serial": b.serial, "t_co2e": b.t_co2e, "holder": b.holder, "retired": b.retired}
+                for b in sorted(state.blocks.values(), key=lambda b: (b.site, b.vintage, b.first))
+            ],
+            "entries": [{"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, **e.body} for e in entries],
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"ledger {ledger_path}: {len(entries)} entries")
+    for b in sorted(state.blocks.values(), key=lambda b: (b.site, b.vintage, b.first)):
+        click.echo(f"  {b.serial}  {b.t_co2e:>8} t CO2e  {'retired' if b.retired else 'held by'}  {b.holder}")
+
+
+@ledger_group.command("verify")
+@click.option("--packages", type=click.Path(file_okay=False, path_type=Path), help="Folder of the report packages.")
+@click.option("--no-recompute", is_flag=True, help="Check the packages' digests only, do not recompute them.")
+@click.pass_obj
+def ledger_verify(ledger_path: Path, packages: Path | None, no_recompute: bool) -> None:
+    """Recompute the hash chain and check every issuance against its report package.
+
+    Exit 0: intact; 1: a problem (listed); 2: no ledger.
+    """
+    from blueranch.models.carbon.ledger_check import check_ledger
+
+    ledger = _open_ledger(ledger_path)
+    problems = check_ledger(ledger, packages, recompute=not no_recompute)
+    n = len(ledger.entries())
+    if not problems:
+        click.echo(f"ledger {ledger_path}: {n} entries, chain intact, every issuance matches its package")
+        return
+    click.echo(f"ledger {ledger_path}: {len(problems)} problem(s)")
+    for p in problems:
+        click.echo(f"  {p}")
+    sys.exit(1)

@@ -10,6 +10,7 @@ the source actually used for every value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from blueranch import reference
@@ -68,28 +69,39 @@ class GroupCoefficients:
         return replace(self, source=source, **values)
 
 
+#: What the packaged factors cover: the table's header says "value is kg CO2 per unit" (CO2 only: CH4 and
+#: N2O of diesel combustion, about 0.3-1 % on top, are not included).
+PACKAGED_FACTOR_GAS = "CO2"
+
+
 @dataclass(frozen=True)
 class EmissionFactor:
-    """``kg_co2_per_unit`` kg CO2 per ``unit`` (litre of diesel, kWh of grid electricity)."""
+    """``kg_co2_per_unit`` kg of ``gas`` (CO2 only, or CO2e) per ``unit`` (litre of diesel, kWh of grid power)."""
 
     key: str
     unit: str
     kg_co2_per_unit: float
     vintage: str
     source: str
+    gas: str = PACKAGED_FACTOR_GAS
 
 
 def _f(value: str) -> float:
     return float(value) if value else 0.0
 
 
-def load_coefficients() -> dict[str, GroupCoefficients]:
-    """Species groups by name (``mussel``, ``kelp``, ...) from the packaged table.
+def _rows(name: str, tables: Mapping[str, str] | None) -> tuple[dict[str, str], ...]:
+    """The packaged table, or the given text of it (a report package's copy)."""
+    return reference.parse_rows(tables[name]) if tables and name in tables else reference.rows(name)
+
+
+def load_coefficients(tables: Mapping[str, str] | None = None) -> dict[str, GroupCoefficients]:
+    """Species groups by name (``mussel``, ``kelp``, ...) from the packaged table (or ``tables``' copy).
 
     A row's kind must be registered and its formula's columns filled in; an empty column it does not read is 0.
     """
     out: dict[str, GroupCoefficients] = {}
-    for row in reference.rows(COEFFICIENTS_FILE):
+    for row in _rows(COEFFICIENTS_FILE, tables):
         try:
             kind = kinds.get(row["kind"])
         except KeyError as exc:
@@ -103,7 +115,7 @@ def load_coefficients() -> dict[str, GroupCoefficients]:
     return out
 
 
-def load_emission_factors() -> dict[str, EmissionFactor]:
+def load_emission_factors(tables: Mapping[str, str] | None = None) -> dict[str, EmissionFactor]:
     """Emission factors by key (``diesel``, ``grid_china_national``, ...) from the packaged table."""
     return {
         row["source"]: EmissionFactor(
@@ -113,7 +125,7 @@ def load_emission_factors() -> dict[str, EmissionFactor]:
             vintage=row["vintage"],
             source=f"{row['note']} ({row['vintage']}); package file {EMISSION_FACTORS_FILE}",
         )
-        for row in reference.rows(EMISSION_FACTORS_FILE)
+        for row in _rows(EMISSION_FACTORS_FILE, tables)
     }
 
 

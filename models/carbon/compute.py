@@ -1,8 +1,11 @@
 """``blueranch carbon compute``: the budget of reported tonnages and fuel/energy figures (no sensors).
 
-Input and output are JSON; the schema is :class:`ComputeInput` (the issue's calculator schema). Reported
-tonnages are taken as exact: the 95 % intervals cover the coefficients (and psi in ``deduct`` mode) and
-the emission factors, with the Monte Carlo distributions of :class:`UncertaintyConfig`.
+Input and output are JSON; the schema is :class:`ComputeInput` (the issue's calculator schema). The 95 %
+intervals cover the coefficients (and psi in ``deduct`` mode), the reported tonnages (harvests weighed at
+landing, standing stocks estimated: ``UncertaintyConfig.harvest_weight_rel_sd`` and
+``stock_estimate_rel_sd``, or a sink's own ``harvested_rel_sd``/``stock_rel_sd``), the reported litres and
+kWh (``meter_rel_sd``) and the emission factors. Credits are the sinks after the uncertainty deduction and
+the buffer (:mod:`~blueranch.models.carbon.credits`, rules of ``credits``, default as in the site config).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from pydantic import Field, model_validator
 from blueranch.contracts.mqtt import UtcTime
 from blueranch.contracts.strict import StrictModel
 from blueranch.models.carbon import kinds
-from blueranch.models.carbon.calculator import Calculator, SourceFlow
+from blueranch.models.carbon.calculator import Calculator, EnergyItem, SinkItem
 from blueranch.models.carbon.coefficients import COEFF_FIELDS, groups_of, load_coefficients, load_emission_factors
-from blueranch.models.carbon.config import UncertaintyConfig
+from blueranch.models.carbon.config import CreditsConfig, UncertaintyConfig
+from blueranch.models.carbon.credits import credits
 from blueranch.models.carbon.method import PSI_DEFAULT, diesel_t_co2, grid_t_co2, stock_change_wet_t, to_t_co2e
 
 #: Grid factor used when an electricity source gives none: the national average published by the Ministry
@@ -45,6 +49,9 @@ class SinkIn(StrictModel):
     harvested_wet_t: TONNES
     stock_start_wet_t: TONNES = 0.0
     stock_end_wet_t: TONNES = 0.0
+    #: Relative SDs of the reported harvest and stocks (default: UncertaintyConfig's, stated assumptions).
+    harvested_rel_sd: Annotated[float, Field(ge=0, le=1)] | None = None
+    stock_rel_sd: Annotated[float, Field(ge=0, le=1)] | None = None
 
     @model_validator(mode="after")
     def _group(self) -> SinkIn:
@@ -73,6 +80,7 @@ class ComputeInput(StrictModel):
     calcification: Literal["count", "deduct"] = "count"
     psi: Annotated[float, Field(ge=0, le=1)] = PSI_DEFAULT
     price_per_t_co2e: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    credits: CreditsConfig = CreditsConfig()
     sinks: list[SinkIn] = Field(default_factory=list, max_length=100_000)
     sources: list[Annotated[DieselIn | ElectricityIn, Field(discriminator="kind")]] = Field(
         default_factory=list, max_length=100_000
@@ -83,50 +91,69 @@ def _interval(lo: float, hi: float, factor: float = 1.0, digits: int = 6) -> dic
     return {"lo95": round(float(lo) * factor, digits), "hi95": round(float(hi) * factor, digits)}
 
 
-def _source(src: DieselIn | ElectricityIn, factors: dict) -> tuple[SourceFlow, dict]:
-    """One source's flow for the calculator and its factor as the output states it."""
+def _source(src: DieselIn | ElectricityIn, factors: dict) -> tuple[EnergyItem, float, dict]:
+    """One source's item for the calculator, its t CO2, and its factor as the output states it."""
+    site = (("site", ""),)
     if isinstance(src, DieselIn):
         f = factors["diesel"]
-        flow = SourceFlow(float(diesel_t_co2(src.litres, f.kg_co2_per_unit)), "diesel", "diesel")
-        return flow, {"key": "diesel", "kg_co2_per_unit": f.kg_co2_per_unit, "source": f.source}
+        t_co2 = float(diesel_t_co2(src.litres, f.kg_co2_per_unit))
+        factor = {"key": "diesel", "kg_co2_per_unit": f.kg_co2_per_unit, "gas": f.gas, "source": f.source}
+        return EnergyItem(1, "diesel", "diesel", site), t_co2, factor
     f = factors[DEFAULT_GRID_FACTOR]
     given = src.factor_kg_co2_per_kwh is not None
     value = src.factor_kg_co2_per_kwh if given else f.kg_co2_per_unit
     key = f"input:{src.id}" if given else DEFAULT_GRID_FACTOR
-    flow = SourceFlow(float(grid_t_co2(src.kwh, value)), "grid", key)
-    return flow, {"key": key, "kg_co2_per_unit": value, "source": "given in the input" if given else f.source}
+    factor = {
+        "key": key,
+        "kg_co2_per_unit": value,
+        "gas": "CO2" if not given else "as given",
+        "source": "given in the input" if given else f.source,
+    }
+    return EnergyItem(2, "grid", key, site), float(grid_t_co2(src.kwh, value)), factor
+
+
+def _sink_sd(s: SinkIn, unc: UncertaintyConfig) -> float:
+    """SD (wet t) of a reported stock change: harvest weighed, stocks estimated, independent."""
+    h = unc.harvest_weight_rel_sd if s.harvested_rel_sd is None else s.harvested_rel_sd
+    st = unc.stock_estimate_rel_sd if s.stock_rel_sd is None else s.stock_rel_sd
+    return float(
+        np.sqrt((h * s.harvested_wet_t) ** 2 + (st * s.stock_start_wet_t) ** 2 + (st * s.stock_end_wet_t) ** 2)
+    )
 
 
 def compute(inp: ComputeInput, draws: int = DRAWS, seed: int = SEED) -> dict:
     """The calculator's output document (all figures rounded to 1e-6 of their unit).
 
     The figures come from the worker's calculator (:class:`~blueranch.models.carbon.calculator.Calculator`)
-    with one scope, the site, and no calibration or measurement error.
+    with one scope, the site, and no calibration error (the tonnages are reported, not weighed by a load cell).
     """
     coeffs = load_coefficients()
     factors = load_emission_factors()
     unc = UncertaintyConfig(lines_rel_sd=0.0, wet_per_submerged_rel_sd=0.0)
-    site = ("site", inp.site)
+    site = ("site", "")
     sink_wet = np.array(
         [float(stock_change_wet_t(s.stock_start_wet_t, s.stock_end_wet_t, s.harvested_wet_t)) for s in inp.sinks]
     )
+    sink_sd = np.array([_sink_sd(s, unc) for s in inp.sinks])
     flows = [_source(src, factors) for src in inp.sources]
     groups = [s.group for s in inp.sinks]
     calc = Calculator(
         [site],
         coeffs,
-        groups,
-        [[site]] * len(groups),
-        [[site]] * len(flows),
+        [SinkItem(g, (site,)) for g in groups],
+        [item for item, _, _ in flows],
+        [],
         inp.calcification,
         inp.psi,
         unc,
         draws,
         seed,
+        measurement_label="reported tonnages",
     )
-    fig = calc.period(sink_wet, np.zeros_like(sink_wet), [flow for flow, _ in flows])
+    fig = calc.period(sink_wet, sink_sd, [t for _, t, _ in flows])
+    cr = credits(fig.sinks_t_co2e, fig.sinks_lo95_t_co2e, fig.sinks_hi95_t_co2e, np.array([True]), inp.credits)
     items = []
-    for s, wet in zip(inp.sinks, sink_wet, strict=True):
+    for s, wet, sd in zip(inp.sinks, sink_wet, sink_sd, strict=True):
         t_c = calc.sink_t_c(s.group, float(wet))
         items.append(
             {
@@ -134,18 +161,20 @@ def compute(inp: ComputeInput, draws: int = DRAWS, seed: int = SEED) -> dict:
                 "category": s.kind,
                 "group": s.group,
                 "wet_t": round(float(wet), 6),
+                "wet_t_sd": round(float(sd), 6),
                 "t_c": round(t_c, 6),
                 "t_co2e": round(float(to_t_co2e(t_c)), 6),
             }
         )
-    for src, (flow, factor) in zip(inp.sources, flows, strict=True):
+    for src, (item, t_co2, factor) in zip(inp.sources, flows, strict=True):
         items.append(
             {
                 "id": src.id,
                 "category": "source",
                 "kind": src.kind,
-                "t_c": round(flow.t_co2e * 12 / 44, 6),
-                "t_co2e": round(flow.t_co2e, 6),
+                "ghg_scope": item.ghg_scope,
+                "t_c": round(t_co2 * 12 / 44, 6),
+                "t_co2e": round(t_co2, 6),
                 "factor": factor,
             }
         )
@@ -160,16 +189,29 @@ def compute(inp: ComputeInput, draws: int = DRAWS, seed: int = SEED) -> dict:
             "standard": "HY/T 0305-2021 carbon stock change: end - start + harvested",
             "calcification": inp.calcification,
             "psi": inp.psi if inp.calcification == "deduct" else None,
+            "net_emissions": "energy sources (scope 1 diesel + scope 2 grid) - creditable sinks",
         },
+        "basis": "reported figures (no sensor data): completeness is not judged",
         "units": {
             "t_c": "tonnes of carbon",
-            "t_co2e": "tonnes of CO2 equivalent (t C x 44/12)",
+            "t_co2e": "tonnes of CO2 equivalent (t C x 44/12; sources: CO2 only, as the factors are)",
             "wet_t": "tonnes of wet (live) biomass",
         },
         "sinks_t_c": round(float(fig.sinks_t_c[0]), 6),
         "sinks_t_co2e": round(sinks_co2e, 6),
+        "scope1_t_co2e": round(float(fig.scope1_t_co2e[0]), 6),
+        "scope2_t_co2e": round(float(fig.scope2_t_co2e[0]), 6),
         "sources_t_co2e": round(float(fig.sources_t_co2e[0]), 6),
         "net_emissions_t_co2e": round(float(fig.net_emissions_t_co2e[0]), 6),
+        "credits": {
+            "gross_t_co2e": round(sinks_co2e, 6),
+            "uncertainty_deduction_t_co2e": round(float(cr.uncertainty_deduction_t_co2e[0]), 6),
+            "buffer_t_co2e": round(float(cr.buffer_t_co2e[0]), 6),
+            "creditable_t_co2e": round(float(cr.creditable_t_co2e[0]), 6),
+            "rule": inp.credits.uncertainty_deduction,
+            "buffer_share": inp.credits.buffer_share,
+            "sources": {"deduction": inp.credits.deduction_source, "buffer": inp.credits.buffer_source},
+        },
         "items": items,
         "uncertainty": {
             "monte_carlo": {
@@ -182,8 +224,16 @@ def compute(inp: ComputeInput, draws: int = DRAWS, seed: int = SEED) -> dict:
             "ipcc_approach1": {
                 "sinks_u_pct": round(100 * float(fig.ipcc_u_sinks[0]), 3),
                 "sources_u_pct": round(100 * float(fig.ipcc_u_sources[0]), 3),
+                "net_u_pct": round(100 * float(fig.ipcc_u_net[0]), 3),
+                "rule": "IPCC 2006 Vol. 1 Ch. 3 Eq. 3.1/3.2, inputs shared by several items aggregated first",
             },
-            "note": "reported tonnages taken as exact; intervals cover coefficients, psi and emission factors",
+            "attribution": {
+                "sinks": [{"input": k, "share": round(v, 6)} for k, v in fig.attribution(0, ("sinks",))],
+                "net_emissions": [
+                    {"input": k, "share": round(v, 6)} for k, v in fig.attribution(0, ("sinks", "sources"))
+                ],
+            },
+            "note": "intervals cover coefficients, psi, reported tonnages, reported litres and kWh, and factors",
         },
         "parameters": {
             g: {**{k: getattr(coeffs[g], k) for k in COEFF_FIELDS}, "source": coeffs[g].source}
@@ -195,4 +245,5 @@ def compute(inp: ComputeInput, draws: int = DRAWS, seed: int = SEED) -> dict:
         out["price_per_t_co2e"] = price
         out["sinks_value"] = round(sinks_co2e * price, 2)
         out["sinks_value_interval"] = _interval(fig.sinks_lo95_t_co2e[0], fig.sinks_hi95_t_co2e[0], price, 2)
+        out["credits"]["value"] = round(float(cr.creditable_t_co2e[0]) * price, 2)
     return out

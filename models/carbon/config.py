@@ -7,6 +7,7 @@ builds a config from a simulator truth file's meta line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,7 @@ from blueranch.models.carbon.coefficients import (
     load_emission_factors,
 )
 from blueranch.models.carbon.method import PSI_DEFAULT
+from blueranch.models.carbon.project import ProjectConfig
 
 Citation = str
 
@@ -74,6 +76,8 @@ class CoefficientOverride(FrozenStrictModel):
 class FactorOverride(FrozenStrictModel):
     key: str
     kg_co2_per_unit: float = Field(ge=0, le=100)
+    #: What the factor covers: CO2 only, or all greenhouse gases as CO2e.
+    gas: Literal["CO2", "CO2e"] = "CO2"
     source: Citation = Field(min_length=3)
 
 
@@ -86,6 +90,13 @@ class MeterConfig(FrozenStrictModel):
     factor: str
     farm: SafeId | None = None
     expected_interval_s: float = Field(default=600, gt=0)
+    #: The most the meter can register per hour (kWh/h = the connection's rated kW; L/h = the flow meter's
+    #: rated flow): a reading further ahead of the last one than this allows is a jump, flagged and not
+    #: counted. None: jumps are not checked (resets always are).
+    max_rate_per_h: float | None = Field(default=None, gt=0)
+    max_rate_source: Citation = "not configured: jumps are not checked"
+    #: Register resolution in the meter's unit: slack added to the maximum-rate check.
+    resolution: float = Field(default=0.0, ge=0)
 
 
 class FishSpecies(FrozenStrictModel):
@@ -122,6 +133,8 @@ class ReefConfig(FrozenStrictModel):
         "Yangtze estuary, Sun et al. 2014, Acta Ecologica Sinica 34:71, doi:10.1016/j.chnaes.2013.06.009; "
         "dry/wet 0.25 is an assumption (fish are about 75 % water)"
     )
+    #: The reef monitor's report interval: reef completeness is judged by it, not by the load cells'.
+    expected_interval_s: float = Field(default=600, gt=0)
     attached_wet_t: float = Field(default=0.0, ge=0)
     attached_group: str = "oyster"
     attached_source: Citation = "no survey configured: attached organisms counted as 0 t"
@@ -181,7 +194,11 @@ class DetectionConfig(FrozenStrictModel):
 
 
 class UncertaintyConfig(FrozenStrictModel):
-    """Distributions of the Monte Carlo (normal, relative SD unless said); sources in docs/carbon.md."""
+    """Distributions of the Monte Carlo and of Approach 1 (normal, relative SD unless said).
+
+    Every input with an error has one here, with its source or stated as an assumption; docs/carbon.md
+    tabulates them.
+    """
 
     draws: int = Field(default=2000, ge=100, le=1_000_000)
     seed: int = 20231031
@@ -199,12 +216,69 @@ class UncertaintyConfig(FrozenStrictModel):
     lines_rel_sd: float = Field(default=0.05, ge=0, le=1)
     #: Submerged-to-wet factor (assumption: calibration by weighing lifted droppers).
     wet_per_submerged_rel_sd: float = Field(default=0.03, ge=0, le=1)
-    #: Grid factor relative SD (assumption); diesel from IPCC 2006 Vol.2 Ch.3 Table 3.2.1 (72.6-74.8 t/TJ).
-    factor_rel_sd: dict[str, float] = {"diesel": 0.008, "grid": 0.05}
-    #: Meter register relative SD (assumption: class 1 meters).
+    #: Emission factors. diesel 1.6 %: the CO2 factor 74,100 kg/TJ (95 % 72,600-74,800, IPCC 2006 Vol. 2
+    #: Ch. 1 Table 1.4: SD 0.76 %), the net calorific value 43.0 TJ/Gg (41.4-43.3, Table 1.2: SD 1.13 %) and
+    #: the density 0.84 kg/L (EN 590 diesel 0.820-0.845 kg/L: SD 0.77 %), combined as sqrt(sum SD^2).
+    #: grid 5 %: assumption (the published grid factor is an average over a year and a grid).
+    factor_rel_sd: dict[str, float] = {"diesel": 0.016, "grid": 0.05}
+    #: Meter registers: class 1 (IEC 62053-21 active-energy meters, +-1 %; the same assumed for the fuel
+    #: flow meter); also used for litres and kWh reported to ``carbon compute`` (invoices, meter readings).
     meter_rel_sd: float = Field(default=0.01, ge=0, le=1)
-    #: psi in deduct mode: uniform over the literature range of the reference README (0.6-0.8).
-    psi_range: tuple[float, float] = (0.6, 0.8)
+    #: psi in deduct mode: normal around the configured psi, 95 % half-width 0.1 (the literature range
+    #: 0.6-0.8 of the reference README is 0.7 +- 0.1), truncated to [0, 1].
+    psi_half_width_95: float = Field(default=0.1, ge=0, le=1)
+    #: Reported tonnages (``carbon compute``): harvests weighed at landing, 2 % (assumption: the water held in
+    #: the shells and the scale), and standing stocks estimated from sampled lines, 10 % (assumption).
+    harvest_weight_rel_sd: float = Field(default=0.02, ge=0, le=1)
+    stock_estimate_rel_sd: float = Field(default=0.10, ge=0, le=1)
+    #: Fed pens (assumptions until the farm's records are used): annual production 10 % (a configured
+    #: figure, "more than 7,000 t" in the article), feed conversion ratio 15 % (extruded feed FCR about
+    #: 1.2-2.0 in sea cages), feed carbon 5 % (0.40-0.47 of feed as fed), fish carbon 10 %.
+    feed_production_rel_sd: float = Field(default=0.10, ge=0, le=1)
+    feed_fcr_rel_sd: float = Field(default=0.15, ge=0, le=1)
+    feed_c_rel_sd: float = Field(default=0.05, ge=0, le=1)
+    fish_c_rel_sd: float = Field(default=0.10, ge=0, le=1)
+
+
+class DeductionStep(FrozenStrictModel):
+    """A row of an uncertainty deduction table: up to this 95 % half-width (% of the sinks), deduct this share."""
+
+    max_half_width_pct: float = Field(gt=0, le=1000)
+    deduction_pct: float = Field(ge=0, le=100)
+
+
+class CreditsConfig(FrozenStrictModel):
+    """Creditable quantity = sinks after the uncertainty deduction, minus a buffer for reversals."""
+
+    #: ``lower_bound``: credit the lower bound of the Monte Carlo 95 % interval (deduction = point - lower
+    #: bound). ``table``: deduct the share of ``deduction_table`` for the sinks' half-width (above its last
+    #: row: no credits).
+    uncertainty_deduction: Literal["lower_bound", "table"] = "lower_bound"
+    deduction_table: list[DeductionStep] = Field(default_factory=list)
+    deduction_source: Citation = (
+        "BlueRanch default: the lower bound of the 95 % interval is credited (the conservative reading of "
+        "IPCC 2006 Vol. 1 Ch. 3 intervals; a method's own table can be configured instead)"
+    )
+    #: Share of the credits after the uncertainty deduction held back against reversals.
+    buffer_share: float = Field(default=0.10, ge=0, lt=1)
+    buffer_source: Citation = (
+        "10 %: the minimum buffer of the VCS AFOLU Non-Permanence Risk Tool (risk ratings below 10 are set to "
+        "10); farmed stock credited at a period's end can still be lost to storms, hypoxia or disease"
+    )
+    #: Prefix of every serial number: PREFIX-SITE-VINTAGE-FIRST-LAST.
+    serial_prefix: str = Field(default="BR", pattern=r"^[A-Z]{1,8}$")
+
+    @model_validator(mode="after")
+    def _table(self) -> CreditsConfig:
+        if self.uncertainty_deduction == "table":
+            if not self.deduction_table:
+                raise ValueError("deduction_table: needed with uncertainty_deduction: table")
+            widths = [r.max_half_width_pct for r in self.deduction_table]
+            if widths != sorted(widths) or len(set(widths)) != len(widths):
+                raise ValueError(f"deduction_table: max_half_width_pct must increase, got {widths}")
+            if self.deduction_source == CreditsConfig.model_fields["deduction_source"].default:
+                raise ValueError("deduction_source: a deduction table must cite its source")
+        return self
 
 
 class CarbonConfig(FrozenStrictModel):
@@ -229,6 +303,17 @@ class CarbonConfig(FrozenStrictModel):
     pens: list[PenConfig] = Field(default_factory=list)
     coefficient_overrides: list[CoefficientOverride] = Field(default_factory=list)
     factor_overrides: list[FactorOverride] = Field(default_factory=list)
+    #: Feed carbon of fed pens is biogenic and reported as its own line; it enters net emissions only when
+    #: a method that counts it is cited here.
+    feed_in_net_method: Citation | None = Field(default=None, min_length=3)
+    #: Below this completeness a total is marked "insufficient data" and issues no credits.
+    min_completeness: float = Field(default=0.8, ge=0, le=1)
+    min_completeness_source: Citation = (
+        "BlueRanch default 80 %: below it a figure rests on too few readings to be taken as measured; set the "
+        "verifier's or the method's own threshold"
+    )
+    credits: CreditsConfig = CreditsConfig()
+    project: ProjectConfig | None = None
     detection: DetectionConfig = DetectionConfig()
     uncertainty: UncertaintyConfig = UncertaintyConfig()
 
@@ -251,8 +336,9 @@ class CarbonConfig(FrozenStrictModel):
                 raise ValueError(f"reefs[{i}].attached_group: {r.attached_group!r}; allowed: {sorted(coeffs)}")
         return self
 
-    def coefficients(self) -> dict[str, GroupCoefficients]:
-        coeffs = load_coefficients()
+    def coefficients(self, tables: Mapping[str, str] | None = None) -> dict[str, GroupCoefficients]:
+        """The coefficient table in force (the packaged one, or ``tables``' copy) with the site's overrides."""
+        coeffs = load_coefficients(tables)
         for i, o in enumerate(self.coefficient_overrides):
             if o.group not in coeffs:
                 raise ValueError(f"coefficient_overrides[{i}].group: {o.group!r}; allowed: {sorted(coeffs)}")
@@ -260,12 +346,12 @@ class CarbonConfig(FrozenStrictModel):
             coeffs[o.group] = coeffs[o.group].with_values(o.source, **values)
         return coeffs
 
-    def emission_factors(self) -> dict[str, EmissionFactor]:
-        factors = load_emission_factors()
+    def emission_factors(self, tables: Mapping[str, str] | None = None) -> dict[str, EmissionFactor]:
+        factors = load_emission_factors(tables)
         for o in self.factor_overrides:
             base = factors.get(o.key)
             unit = base.unit if base else ("litre" if o.key.startswith("diesel") else "kWh")
-            factors[o.key] = EmissionFactor(o.key, unit, o.kg_co2_per_unit, "site override", o.source)
+            factors[o.key] = EmissionFactor(o.key, unit, o.kg_co2_per_unit, "site override", o.source, o.gas)
         return factors
 
     def asset(self, asset_id: str) -> AssetConfig:

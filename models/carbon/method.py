@@ -122,15 +122,51 @@ def net_emissions_t_co2e(sources_t_co2e: ArrayLike, sinks_t_co2e: ArrayLike) -> 
     return np.asarray(sources_t_co2e) - sinks_t_co2e
 
 
-def counter_increments(values: np.ndarray) -> np.ndarray:
-    """Increments of a cumulative meter register; a decrease is a reset (the new value counts from 0).
+#: Meter event codes of :func:`meter_increments` (one per reading).
+METER_OK, METER_RESET, METER_JUMP, METER_OUTLIER = 0, 1, 2, 3
 
-    Returns an array as long as ``values``; element 0 is 0 (no previous reading).
+
+def meter_increments(
+    times_ms: np.ndarray, values: np.ndarray, max_rate_per_h: float | None = None, resolution: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Use between consecutive readings of a cumulative register, and what happened at each reading.
+
+    Returns ``(increments, events)``, both as long as the readings (time-ordered; element 0 is the first
+    baseline, increment 0). A reading is compared with the baseline (the last reading taken as valid):
+
+    - it counts ``value - baseline`` when that is >= 0 and at most ``max_rate_per_h`` x the hours since
+      the baseline + ``resolution`` (no bound without a maximum rate);
+    - otherwise, if the *next* reading is consistent with the baseline again, it was a single bad reading
+      (``METER_OUTLIER``): not counted, the baseline stays;
+    - otherwise the register moved for good: backwards is a reset (``METER_RESET``: a replaced meter, a
+      reset, a restarted simulator), forwards a jump beyond the meter's maximum rate (``METER_JUMP``).
+      Neither is counted; use counts from the new reading, which becomes the baseline.
+
+    Use between the last reading before a reset and the reset is not known and not counted (it is at most
+    the new reading's value when the register restarted from 0).
     """
+    t = np.asarray(times_ms, dtype=np.int64)
     v = np.asarray(values, dtype=float)
-    if v.size == 0:
-        return v
-    d = np.diff(v, prepend=v[0])
-    reset = d < 0
-    d[reset] = v[reset]
-    return d
+    n = v.size
+    inc = np.zeros(n)
+    events = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return inc, events
+    rate = float("inf") if max_rate_per_h is None else max_rate_per_h / 3_600_000.0  # units per ms
+    tl, vl = t.tolist(), v.tolist()  # plain floats: a year of 15-minute readings in a few ms
+
+    def consistent(k: int, b: int) -> bool:
+        d = vl[k] - vl[b]
+        return 0.0 <= d <= rate * (tl[k] - tl[b]) + resolution
+
+    b = 0
+    for k in range(1, n):
+        if consistent(k, b):
+            inc[k] = vl[k] - vl[b]
+            b = k
+        elif k + 1 < n and consistent(k + 1, b):
+            events[k] = METER_OUTLIER
+        else:
+            events[k] = METER_RESET if vl[k] < vl[b] else METER_JUMP
+            b = k
+    return inc, events

@@ -1,8 +1,11 @@
-"""The MRV report: one self-contained HTML file (inline CSS and SVG, no scripts, nothing fetched).
+"""The MRV report: its figures as data (JSON), one self-contained HTML file rendered from them, and beside it
+a package a verifier recomputes offline (:mod:`blueranch.models.carbon.package`, ``carbon verify``).
 
-The figures are recomputed from the raw readings with the same code as the worker, and the report carries
-SHA-256 digests of exactly those readings and of every parameter, plus the command that reproduces them:
-a verifier who runs the command against the same database and config gets the same digests and figures.
+:func:`build_figures` computes every figure from the readings with the worker's code and returns them as a
+JSON-able document; the HTML template (``data/report.html.j2``) holds all the text and only formats those
+figures (a translation of the report is a translation of the template). ``carbon verify`` calls
+:func:`build_figures` on the package's readings, config and tables and compares the result with the
+package's ``figures.json``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -18,14 +20,16 @@ import jinja2
 import numpy as np
 
 from blueranch import reference
-from blueranch.models.carbon.budget import Budget, Inputs, compute_budget
+from blueranch.models.carbon import project as project_mod
+from blueranch.models.carbon.budget import Budget, Inputs, Total, compute_budget
 from blueranch.models.carbon.coefficients import COEFFICIENTS_FILE, EMISSION_FACTORS_FILE
 from blueranch.models.carbon.config import CarbonConfig
-from blueranch.models.carbon.method import to_t_co2e
 from blueranch.models.carbon.periods import Period, periods_between, utc
 from blueranch.models.carbon.svg import bar_chart, column_chart
 
 QC_NAMES = {1: "good", 2: "not evaluated", 3: "suspect", 4: "fail", 9: "missing"}
+SCHEMA = "blueranch.carbon.report/2"
+TABLES = (COEFFICIENTS_FILE, EMISSION_FACTORS_FILE)
 
 
 def digest_inputs(inputs: Inputs) -> str:
@@ -50,12 +54,17 @@ def digest_inputs(inputs: Inputs) -> str:
     return h.hexdigest()
 
 
-def digest_parameters(cfg: CarbonConfig) -> str:
+def table_texts(tables: dict[str, str] | None = None) -> dict[str, str]:
+    """The reference tables in force, as text (the packaged files unless a package brings its own)."""
+    return {name: (tables or {}).get(name) or reference.text(name) for name in TABLES}
+
+
+def digest_parameters(cfg: CarbonConfig, tables: dict[str, str] | None = None) -> str:
     """SHA-256 over the canonical JSON of the config and of the coefficient and factor tables in force."""
     doc = {
         "config": cfg.model_dump(mode="json"),
-        "coefficients": {g: asdict(c) for g, c in sorted(cfg.coefficients().items())},
-        "emission_factors": {k: asdict(f) for k, f in sorted(cfg.emission_factors().items())},
+        "coefficients": {g: asdict(c) for g, c in sorted(cfg.coefficients(tables).items())},
+        "emission_factors": {k: asdict(f) for k, f in sorted(cfg.emission_factors(tables).items())},
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -64,13 +73,16 @@ def digest_parameters(cfg: CarbonConfig) -> str:
 class ReportResult:
     html_path: Path
     json_path: Path
+    package_path: Path
+    package_sha256: str
+    figures: dict
     budget: Budget
     period: Period
     data_sha256: str
     parameters_sha256: str
 
 
-def _fmt_ms(t: int) -> str:
+def fmt_ms(t: int) -> str:
     return utc(t).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -87,14 +99,64 @@ def _completeness(cfg: CarbonConfig, inputs: Inputs, p: Period, end_ms: int) -> 
                 "asset": a.asset,
                 "share": s.completeness(p.start_ms, end_ms),
                 "qc": {QC_NAMES.get(k, str(k)): v for k, v in sorted(s.qc_counts(p.start_ms, end_ms).items())},
-                "gaps": [(_fmt_ms(g0), _fmt_ms(g1), (g1 - g0) / 3_600_000) for g0, g1 in gaps],
+                "gaps": [[fmt_ms(g0), fmt_ms(g1), (g1 - g0) / 3_600_000] for g0, g1 in gaps],
                 "missing": False,
             }
         )
     return rows
 
 
-def render(
+def _total(t: Total) -> dict:
+    d = {k: v for k, v in asdict(t).items() if k != "period"}
+    d["status"] = t.status
+    return d
+
+
+def _rows(rows: list, period: Period) -> list[dict]:
+    out = []
+    for r in rows:
+        if r.period == period:
+            d = {k: v for k, v in asdict(r).items() if k != "period"}
+            if hasattr(r, "t_co2e") and "t_co2e" not in d:
+                d["t_co2e"] = r.t_co2e
+            if hasattr(r, "stock_t_c"):
+                d["stock_t_c"] = r.stock_t_c
+            out.append(d)
+    return out
+
+
+def _parameters(cfg: CarbonConfig, tables: dict[str, str] | None) -> dict:
+    coeffs = cfg.coefficients(tables)
+    factors = cfg.emission_factors(tables)
+    groups = sorted({a.group for a in cfg.assets})
+    return {
+        "rules": {
+            "calcification": cfg.calcification,
+            "psi": cfg.psi,
+            "psi_source": cfg.psi_source,
+            "losses": cfg.losses,
+            "suspect": cfg.suspect,
+            "credit_reef": cfg.credit_reef,
+            "feed_in_net_method": cfg.feed_in_net_method,
+            "min_completeness": cfg.min_completeness,
+            "min_completeness_source": cfg.min_completeness_source,
+        },
+        "groups": {g: {**asdict(coeffs[g]), "t_c_per_wet_t": coeffs[g].t_c_per_wet_t} for g in groups},
+        "factors": {m.factor: asdict(factors[m.factor]) for m in cfg.meters},
+        "coefficient_notes": reference.comments(COEFFICIENTS_FILE, table_texts(tables)[COEFFICIENTS_FILE]),
+        "factor_notes": reference.comments(EMISSION_FACTORS_FILE, table_texts(tables)[EMISSION_FACTORS_FILE]),
+        "assets": [a.model_dump(mode="json") for a in cfg.assets],
+        "meters": [m.model_dump(mode="json") for m in cfg.meters],
+        "reefs": [r.model_dump(mode="json") for r in cfg.reefs],
+        "pens": [p.model_dump(mode="json") for p in cfg.pens],
+        "detection": cfg.detection.model_dump(mode="json"),
+        "uncertainty": cfg.uncertainty.model_dump(mode="json"),
+        "credits": cfg.credits.model_dump(mode="json"),
+        "price": {"per_t_co2e": cfg.price_per_t_co2e, "currency": cfg.currency, "source": cfg.price_source},
+    }
+
+
+def build_figures(
     cfg: CarbonConfig,
     inputs: Inputs,
     start_ms: int,
@@ -102,89 +164,103 @@ def render(
     latest_ms: int,
     command: str,
     draws: int | None = None,
-) -> tuple[str, dict, Budget, Period]:
-    """The report's HTML and its figures as a JSON-able dict."""
+    tables: dict[str, str] | None = None,
+) -> tuple[dict, Budget, Period]:
+    """Every figure of the report for ``[start_ms, end_ms)`` as a JSON-able document (NaN as null)."""
     period = Period("custom", start_ms, end_ms)
     months = [
         Period("custom", max(m.start_ms, start_ms), min(m.end_ms, end_ms))
         for m in periods_between(start_ms, end_ms - 1, ("month",))
     ]
-    last = min(end_ms - 1, latest_ms)
-    budget = compute_budget(cfg, inputs, [period] + months, last, draws=draws)
+    # A period after the newest reading has had nothing yet: judge it over its whole length.
+    last = min(end_ms - 1, latest_ms) if latest_ms >= start_ms else end_ms - 1
+    # A period within one month is its own month: compute each distinct period once.
+    budget = compute_budget(
+        cfg, inputs, [period] + [m for m in months if m != period], last, draws=draws, tables=tables
+    )
     site = budget.total("site", cfg.site, period)
     scoped = [t for t in budget.totals if t.period == period]
-    cats = [t for t in scoped if t.scope == "category"]
-    farms = [t for t in scoped if t.scope == "farm"]
-    charts = {
-        "category": bar_chart(
-            "Creditable sinks by category",
-            "t CO2e, 95 % interval",
-            [(t.key, t.sinks_t_co2e, t.sinks_lo95_t_co2e, t.sinks_hi95_t_co2e) for t in cats if t.key != "source"]
-            + [
-                ("sources", -t.sources_t_co2e, -t.sources_hi95_t_co2e, -t.sources_lo95_t_co2e)
-                for t in cats
-                if t.key == "source"
-            ],
-        ),
-        "farm": bar_chart(
-            "Net balance by farm (sinks positive, sources negative)",
-            "t CO2e",
-            [(t.key, -t.net_emissions_t_co2e, -t.net_hi95_t_co2e, -t.net_lo95_t_co2e) for t in farms],
-        ),
-        "monthly": column_chart(
-            "Sinks and sources by month",
-            "t CO2e",
-            [utc(m.start_ms).strftime("%Y-%m") for m in months],
-            {
-                "sinks": [budget.total("site", cfg.site, m).sinks_t_co2e for m in months],
-                "sources": [budget.total("site", cfg.site, m).sources_t_co2e for m in months],
-            },
-            {"sinks": "#2e7d6b", "sources": "#b5523b"},
-        ),
-    }
-    coeffs = cfg.coefficients()
-    factors = cfg.emission_factors()
-    data_sha, param_sha = digest_inputs(inputs), digest_parameters(cfg)
-    ctx = {
-        "cfg": cfg,
-        "site": site,
-        "period": period,
-        "start": _fmt_ms(start_ms),
-        "end": _fmt_ms(end_ms),
-        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "latest": _fmt_ms(latest_ms),
-        "cats": cats,
-        "farms": farms,
-        "charts": charts,
-        "sinks": [r for r in budget.sinks if r.period == period],
-        "sources": [r for r in budget.sources if r.period == period],
-        "reefs": [r for r in budget.reefs if r.period == period],
-        "completeness": _completeness(cfg, inputs, period, min(end_ms, latest_ms + 1)),
-        "groups": {g: coeffs[g] for g in sorted({a.group for a in cfg.assets})},
-        "factors": {m.factor: factors[m.factor] for m in cfg.meters},
-        "coeff_notes": reference.comments(COEFFICIENTS_FILE),
-        "factor_notes": reference.comments(EMISSION_FACTORS_FILE),
-        "data_sha256": data_sha,
-        "parameters_sha256": param_sha,
-        "command": command,
+    missing = project_mod.missing(cfg.project, {a.farm for a in cfg.assets})
+    reasons = []
+    if not site.data_sufficient or site.completeness_biomass < cfg.min_completeness:
+        reasons.append("insufficient data")
+    if missing:
+        reasons.append("project description incomplete: " + ", ".join(missing))
+    if site.creditable_t_co2e <= 0 and not reasons:
+        reasons.append("no creditable sinks after the deductions")
+    issuable = 0 if reasons else int(np.floor(site.creditable_t_co2e))
+    figures = {
+        "schema": SCHEMA,
+        "site": cfg.site,
+        "period": {"from": fmt_ms(start_ms), "to": fmt_ms(end_ms), "start_ms": start_ms, "end_ms": end_ms},
+        "latest": fmt_ms(latest_ms),
+        "latest_ms": latest_ms,
         "draws": draws or cfg.uncertainty.draws,
-        "to_co2e": lambda x: float(to_t_co2e(x)),
+        "seed": cfg.uncertainty.seed,
+        "status": site.status,
+        "site_total": _total(site),
+        "totals": [_total(t) for t in scoped],
+        "months": [
+            {"month": utc(m.start_ms).strftime("%Y-%m"), **_total(budget.total("site", cfg.site, m))} for m in months
+        ],
+        "sinks": _rows(budget.sinks, period),
+        "sources": _rows(budget.sources, period),
+        "feed": _rows(budget.feed, period),
+        "reefs": _rows(budget.reefs, period),
+        "meter_events": [
+            asdict(e) | {"time": fmt_ms(e.time_ms)} for e in budget.meter_events if start_ms <= e.time_ms < end_ms
+        ],
+        "completeness": _completeness(cfg, inputs, period, last + 1),
+        "credits": {
+            "gross_t_co2e": site.sinks_t_co2e,
+            "uncertainty_deduction_t_co2e": site.uncertainty_deduction_t_co2e,
+            "buffer_t_co2e": site.buffer_t_co2e,
+            "creditable_t_co2e": site.creditable_t_co2e,
+            "issuable_t_co2e": issuable,
+            "value": site.value,
+            "not_issuable": reasons,
+            "vintage": utc(start_ms).year,
+        },
+        "project": {
+            **(cfg.project or project_mod.ProjectConfig()).model_dump(mode="json"),
+            "missing": missing,
+        },
+        "parameters": _parameters(cfg, tables),
+        "data_sha256": digest_inputs(inputs),
+        "parameters_sha256": digest_parameters(cfg, tables),
+        "command": command,
     }
+    return json.loads(json.dumps(finite(figures), allow_nan=False)), budget, period
+
+
+def _cats_bars(cats: list[dict], sources_label: str) -> list[tuple]:
+    """Bars of the category chart: sinks with their interval, energy sources negative."""
+    bars = [
+        (t["key"], t["sinks_t_co2e"], t["sinks_lo95_t_co2e"], t["sinks_hi95_t_co2e"])
+        for t in cats
+        if t["key"] != "source"
+    ]
+    bars += [
+        (sources_label, -t["sources_t_co2e"], -t["sources_hi95_t_co2e"], -t["sources_lo95_t_co2e"])
+        for t in cats
+        if t["key"] == "source"
+    ]
+    return bars
+
+
+def _farm_bars(farms: list[dict]) -> list[tuple]:
+    return [(t["key"], t["net_emissions_t_co2e"], t["net_lo95_t_co2e"], t["net_hi95_t_co2e"]) for t in farms]
+
+
+def render_html(figures: dict, package_name: str, package_sha256: str, generated: str) -> str:
+    """The report's HTML: the template formats the figures; every word of text is in the template."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(bar_chart=bar_chart, column_chart=column_chart, cats_bars=_cats_bars, farm_bars=_farm_bars)
+    env.filters["num"] = lambda x, d=3: "n/a" if x is None else f"{x:,.{d}f}"
     template = env.from_string(
         resources.files("blueranch.models.carbon").joinpath("data", "report.html.j2").read_text(encoding="utf-8")
     )
-    html = template.render(**ctx)
-    figures = {
-        "site": cfg.site,
-        "from": _fmt_ms(start_ms),
-        "to": _fmt_ms(end_ms),
-        "totals": [{k: v for k, v in asdict(t).items() if k != "period"} for t in scoped],
-        "data_sha256": data_sha,
-        "parameters_sha256": param_sha,
-        "command": command,
-    }
-    return html, figures, budget, period
+    return template.render(f=figures, package_name=package_name, package_sha256=package_sha256, generated=generated)
 
 
 def write_report(
@@ -197,21 +273,43 @@ def write_report(
     command: str,
     draws: int | None = None,
 ) -> ReportResult:
-    html, figures, budget, period = render(cfg, inputs, start_ms, end_ms, latest_ms, command, draws)
+    """``carbon-report-SITE-FROM-TO.html``, its figures as ``.json`` and the verifier's package ``.zip``."""
+    from datetime import UTC, datetime
+
+    from blueranch.models.carbon.package import write_package
+
+    figures, budget, period = build_figures(cfg, inputs, start_ms, end_ms, latest_ms, command, draws)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"carbon-report-{cfg.site}-{utc(start_ms):%Y%m%d}-{utc(end_ms):%Y%m%d}"
-    html_path, json_path = out_dir / f"{stem}.html", out_dir / f"{stem}.json"
-    html_path.write_text(html, encoding="utf-8")
-    json_path.write_text(json.dumps(_finite(figures), indent=2, allow_nan=False), encoding="utf-8")
-    return ReportResult(html_path, json_path, budget, period, figures["data_sha256"], figures["parameters_sha256"])
+    html_path, json_path, zip_path = (out_dir / f"{stem}{ext}" for ext in (".html", ".json", ".zip"))
+    request = {"start_ms": start_ms, "end_ms": end_ms, "latest_ms": latest_ms, "draws": draws, "command": command}
+    package_sha = write_package(zip_path, cfg, inputs, request, figures, table_texts())
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    html_path.write_text(render_html(figures, zip_path.name, package_sha, generated), encoding="utf-8")
+    json_path.write_text(
+        json.dumps({**figures, "package": zip_path.name, "package_sha256": package_sha}, indent=2), encoding="utf-8"
+    )
+    return ReportResult(
+        html_path,
+        json_path,
+        zip_path,
+        package_sha,
+        figures,
+        budget,
+        period,
+        figures["data_sha256"],
+        figures["parameters_sha256"],
+    )
 
 
-def _finite(x: object) -> object:
-    """NaN (a missing figure) becomes null in the JSON."""
+def finite(x: object) -> object:
+    """NaN (a missing figure) becomes null in the JSON; tuples become lists."""
     if isinstance(x, float) and not np.isfinite(x):
         return None
+    if isinstance(x, np.floating | np.integer):
+        return finite(x.item())
     if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [finite(v) for v in x]
     return x

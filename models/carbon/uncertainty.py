@@ -1,17 +1,26 @@
 """Uncertainty of sinks and sources: Monte Carlo (IPCC Approach 2) and error propagation (Approach 1).
 
-Monte Carlo (vectorised, seeded): one draw of every group coefficient per iteration, shared by all assets of
-that group (they use the same table, so their errors are fully correlated); per asset independent draws of
-the calibration (``wet_per_submerged`` and ``lines_per_sensor``: the sink scales with their product; the
-tare cancels in a stock change) and of the measurement noise of the sink; per emission-factor key one draw,
-per meter one draw of the register error. Normal distributions truncated at 0, except psi (uniform over
-its literature range). Distributions and their sources: :class:`blueranch.models.carbon.config.UncertaintyConfig`
-and ``docs/carbon.md``.
+Both treat every input the same way: an input is *one* quantity with one error, shared by every item that
+uses it. The coefficients of a species group (one row of ``carbon_coefficients.csv``) are shared by all
+assets of that group; psi by every bivalve of the site; an emission factor by every meter that uses it;
+a feed assumption by every pen that cites it. Calibration, measurement noise, reported tonnages and meter
+registers are per item and independent.
 
-Approach 1 (IPCC 2006 Vol. 1 Ch. 3, Eq. 3.1 and 3.2): U is half the 95 % interval as a share of the value;
-products: U = sqrt(sum U_i^2); sums: U = sqrt(sum (U_i x_i)^2) / |sum x_i|. It assumes small, normal,
-independent errors, so it ignores the correlation between assets of one group; it is reported for
-comparison only.
+Monte Carlo (vectorised, seeded): one draw per shared input per iteration, independent draws per item.
+Normal distributions, relative SD unless said, truncated to their physical range by redrawing (no point
+mass at a bound); psi normal around the configured value (95 % half-width ``psi_half_width_95``) truncated
+to [0, 1]. Distributions and their sources: :class:`blueranch.models.carbon.config.UncertaintyConfig` and
+``docs/carbon.md``.
+
+Approach 1 (IPCC 2006 Vol. 1 Ch. 3): U is half the 95 % interval as a share of the value. Eq. 3.1 (products:
+U = sqrt(sum U_i^2)) and Eq. 3.2 (sums: U = sqrt(sum (U_i x_i)^2) / |sum x_i|) hold for independent terms,
+so correlated terms are aggregated first (Ch. 3, "correlation": sum the quantities that share a factor,
+then combine): the totals of a group are summed over its assets before its coefficient U is applied, the
+litres of all meters that share a factor before the factor's U is. The calculator
+(:meth:`blueranch.models.carbon.calculator.Calculator.period`) does that to first order for every input at
+once: each input's contribution to a total is ``e x U x total`` (e the elasticity of the total to that
+input, :func:`coefficient_u` for the coefficients), summed over the items that share the input, and U of
+the total is the root sum of squares of the contributions; their squares are the variance attribution.
 """
 
 from __future__ import annotations
@@ -21,21 +30,51 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from blueranch.models.carbon.coefficients import COEFF_FIELDS, GroupCoefficients
+from blueranch.models.carbon.coefficients import GroupCoefficients
 from blueranch.models.carbon.config import UncertaintyConfig
 
 Z95 = 1.959964  # two-sided 95 % quantile of the standard normal
 
 
-def _normal_pos(rng: np.random.Generator, mean: float, rel_sd: float, size: int) -> np.ndarray:
+def truncated_normal(
+    rng: np.random.Generator, mean: float, sd: float, size: int, lo: float = 0.0, hi: float = np.inf
+) -> np.ndarray:
+    """Normal draws redrawn until they lie in ``[lo, hi]`` (a truncated normal; ``sd == 0``: the mean)."""
+    if sd == 0:
+        return np.full(size, float(mean))
+    out = rng.normal(mean, sd, size)
+    bad = (out < lo) | (out > hi)
+    for _ in range(1000):
+        if not bad.any():
+            return out
+        out[bad] = rng.normal(mean, sd, int(bad.sum()))
+        bad = (out < lo) | (out > hi)
+    raise ValueError(f"normal({mean}, {sd}) has almost no mass in [{lo}, {hi}]")
+
+
+def normal_pos(rng: np.random.Generator, mean: float, rel_sd: float, size: int) -> np.ndarray:
+    """Draws of a positive quantity with a relative SD (a truncated normal; 0 stays 0)."""
     if mean == 0 or rel_sd == 0:
-        return np.full(size, mean, dtype=float)
-    return np.maximum(rng.normal(mean, abs(mean) * rel_sd, size), 0.0)
+        return np.full(size, float(mean))
+    return truncated_normal(rng, mean, abs(mean) * rel_sd, size)
+
+
+def psi_draws(rng: np.random.Generator, psi: float, unc: UncertaintyConfig, size: int) -> np.ndarray:
+    """psi around the configured value: normal with 95 % half-width ``psi_half_width_95``, in [0, 1]."""
+    return truncated_normal(rng, psi, unc.psi_half_width_95 / Z95, size, 0.0, 1.0)
+
+
+def key_draws(rng: np.random.Generator, keys: list[str], rel_sd: Mapping[str, float], size: int) -> np.ndarray:
+    """(size x len(keys)) multipliers with mean 1: one draw per distinct key (items sharing a key share it)."""
+    distinct = sorted(set(keys))
+    per = {k: normal_pos(rng, 1.0, rel_sd.get(k, 0.0), size) for k in distinct}
+    return np.stack([per[k] for k in keys], axis=1) if keys else np.zeros((size, 0))
 
 
 @dataclass
 class SinkSampler:
-    """Draws shared by every period of one run: coefficient x calibration factors and noise normals.
+    """Draws shared by every period of one run: creditable carbon per wet t (one draw per group coefficient
+    and one psi per iteration, shared), calibration multipliers and noise normals (per asset).
 
     ``c_draws`` (n x A): creditable t C per wet t; ``cal_mult`` (n x A): calibration multiplier (mean 1);
     ``noise`` (n x A): standard normals scaled by each period's sink SD.
@@ -57,38 +96,21 @@ class SinkSampler:
         seed: int,
     ) -> SinkSampler:
         rng = np.random.default_rng(seed)
-        psi_d = rng.uniform(*unc.psi_range, draws) if mode == "deduct" else np.full(draws, psi)
-        per_group: dict[str, np.ndarray] = {}
+        psi_d = psi_draws(rng, psi, unc, draws) if mode == "deduct" else np.full(draws, psi)
+        per_group = {}
         for g in sorted(set(groups)):
             c = coeffs[g]
-            v = {f: _normal_pos(rng, getattr(c, f), unc.coefficient_rel_sd.get(f, 0.0), draws) for f in COEFF_FIELDS}
+            v = {f: normal_pos(rng, x, unc.coefficient_rel_sd.get(f, 0.0), draws) for f, x in c.values().items()}
             per_group[g] = c.sink_kind.creditable_t_c_per_wet_t(v, mode, psi_d)
         a = len(groups)
         c_draws = np.stack([per_group[g] for g in groups], axis=1) if a else np.zeros((draws, 0))
-        cal = _normal_pos(rng, 1.0, unc.lines_rel_sd, draws * a).reshape(draws, a) * _normal_pos(
-            rng, 1.0, unc.wet_per_submerged_rel_sd, draws * a
-        ).reshape(draws, a)
-        noise = rng.standard_normal((draws, a))
-        return cls(c_draws, cal, noise)
+        lines = normal_pos(rng, 1.0, unc.lines_rel_sd, draws * a).reshape(draws, a)
+        cal = lines * normal_pos(rng, 1.0, unc.wet_per_submerged_rel_sd, draws * a).reshape(draws, a)
+        return cls(c_draws, cal, rng.standard_normal((draws, a)))
 
     def draws_t_c(self, sink_wet_t: np.ndarray, sink_sd_wet_t: np.ndarray) -> np.ndarray:
         """(n x A) draws of each asset's creditable sink in t C for one period."""
         return (self.cal_mult * sink_wet_t + self.noise * sink_sd_wet_t) * self.c_draws
-
-
-def source_draws_t_co2(
-    t_co2: np.ndarray, factor_kinds: list[str], factor_keys: list[str], unc: UncertaintyConfig, draws: int, seed: int
-) -> np.ndarray:
-    """(n x M) draws of each source's t CO2: one factor draw per key, one register draw per meter."""
-    rng = np.random.default_rng(seed + 1)
-    m = len(t_co2)
-    per_key = {
-        k: _normal_pos(rng, 1.0, unc.factor_rel_sd.get(kind, 0.0), draws)
-        for k, kind in sorted(set(zip(factor_keys, factor_kinds, strict=False)))
-    }
-    f = np.stack([per_key[k] for k in factor_keys], axis=1) if m else np.zeros((draws, 0))
-    reg = _normal_pos(rng, 1.0, unc.meter_rel_sd, draws * m).reshape(draws, m)
-    return f * reg * np.asarray(t_co2, dtype=float)
 
 
 def interval95(draws: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +126,7 @@ def u_product(*u: float) -> float:
 
 
 def u_sum(values: np.ndarray, u: np.ndarray) -> float:
-    """IPCC 2006 Vol.1 Ch.3 Eq. 3.2: U_total = sqrt(sum (U_i x_i)^2) / |sum x_i|."""
+    """IPCC 2006 Vol.1 Ch.3 Eq. 3.2: U_total = sqrt(sum (U_i x_i)^2) / |sum x_i| (independent terms)."""
     values, u = np.asarray(values, dtype=float), np.asarray(u, dtype=float)
     total = abs(values.sum())
     if total == 0:
@@ -112,41 +134,46 @@ def u_sum(values: np.ndarray, u: np.ndarray) -> float:
     return float(np.sqrt(np.sum(np.square(u * values))) / total)
 
 
+def elasticities(f: Callable[[Mapping[str, float]], float], x: Mapping[str, float], names: list[str]) -> dict:
+    """``d ln f / d ln x_i`` for each name (central difference; exact for a formula linear in x_i)."""
+    f0 = float(f(x))
+    out = {}
+    h = 1e-4  # a linear input has no truncation error; rounding stays near 1e-12
+    for name in names:
+        if f0 == 0 or x[name] == 0:
+            out[name] = 0.0
+            continue
+        hi, lo = float(f({**x, name: x[name] * (1 + h)})), float(f({**x, name: x[name] * (1 - h)}))
+        out[name] = (hi - lo) / (2 * h * f0)
+    return out
+
+
 def u_first_order(f: Callable[[Mapping[str, float]], float], x: Mapping[str, float], u: Mapping[str, float]) -> float:
     """Approach 1 U of ``f(x)`` for independent inputs with U ``u`` (shares): sqrt(sum (e_i U_i)^2).
 
-    ``e_i = d ln f / d ln x_i`` (central difference). This is the first-order propagation that Eq. 3.1
-    (products: every e_i = 1) and Eq. 3.2 (sums: e_i = x_i / sum) are instances of; for a formula that is
-    linear in each input, as the kinds' formulas are, it gives exactly what chaining the two equations does.
+    ``e_i = d ln f / d ln x_i``. Eq. 3.1 (products: every e_i = 1) and Eq. 3.2 (sums: e_i = x_i / sum) are
+    instances of it; for a formula linear in each input it gives exactly what chaining the two does.
     """
-    f0 = float(f(x))
-    if f0 == 0:
-        return 0.0
-    h = 1e-4  # a linear input has no truncation error; rounding stays near 1e-12 of U
-    terms = []
-    for name, u_i in u.items():
-        if u_i == 0 or x[name] == 0:
-            continue
-        hi, lo = float(f({**x, name: x[name] * (1 + h)})), float(f({**x, name: x[name] * (1 - h)}))
-        terms.append((hi - lo) / (2 * h * f0) * u_i)
-    return u_product(*terms) if terms else 0.0
+    e = elasticities(f, x, [n for n, u_i in u.items() if u_i])
+    return u_product(*(e[n] * u[n] for n in e)) if e else 0.0
+
+
+def coefficient_u(c: GroupCoefficients, mode: str, psi: float, unc: UncertaintyConfig) -> dict[str, float]:
+    """Per input of a group's creditable t C per wet t: ``e_i x U_i`` (its share of the 95 % half-width).
+
+    The inputs are the kind's coefficient columns and, in ``deduct`` mode, psi: creditable = total - psi x
+    shell carbon is one formula of the same columns, so the shell carbon is not counted twice.
+    """
+    kind = c.sink_kind
+    x = {**c.values(), "psi": psi}
+    u = {f: Z95 * unc.coefficient_rel_sd.get(f, 0.0) for f in kind.fields}
+    if mode == "deduct" and kind.shell_t_c is not None and psi:
+        u["psi"] = unc.psi_half_width_95 / psi
+    names = [n for n, v in u.items() if v]
+    e = elasticities(lambda v: kind.creditable_t_c_per_wet_t(v, mode, v["psi"]), x, names)
+    return {n: e[n] * u[n] for n in names}
 
 
 def u_coefficient(c: GroupCoefficients, mode: str, psi: float, unc: UncertaintyConfig) -> float:
     """Approach 1 U of the creditable t C per wet t of a group (first order over the kind's formula)."""
-    kind = c.sink_kind
-    u_total = u_first_order(
-        kind.t_c_per_wet_t, c.values(), {f: Z95 * unc.coefficient_rel_sd.get(f, 0.0) for f in kind.fields}
-    )
-    if mode == "count":
-        return u_total
-    lo, hi = unc.psi_range
-    u_psi = ((hi - lo) / 2) / psi if psi else 0.0  # uniform half-range as the 95 % half-width (approximation)
-    total, shell_c = c.t_c_per_wet_t, c.shell_t_c_per_wet_t
-    return u_sum(np.array([total, -psi * shell_c]), np.array([u_total, u_product(u_psi, u_total)]))
-
-
-def u_sink_asset(c_u: float, sink_wet_t: float, sink_sd_wet_t: float, unc: UncertaintyConfig) -> float:
-    """Approach 1 U of one asset's sink: coefficient x calibration x measured stock change."""
-    u_meas = Z95 * sink_sd_wet_t / abs(sink_wet_t) if sink_wet_t else 0.0
-    return u_product(c_u, Z95 * unc.lines_rel_sd, Z95 * unc.wet_per_submerged_rel_sd, u_meas)
+    return u_product(*coefficient_u(c, mode, psi, unc).values())

@@ -22,12 +22,12 @@ import numpy as np
 from blueranch.contracts.influx import Point
 from blueranch.contracts.query import Between, TagEq, latest
 from blueranch.influxdb import InfluxClient, InfluxError
-from blueranch.models.carbon.biomass import AssetSeries, build_series
-from blueranch.models.carbon.budget import Budget, Inputs, compute_budget
+from blueranch.models.carbon.biomass import AssetSeries
+from blueranch.models.carbon.budget import Budget, Inputs, asset_series, compute_budget
 from blueranch.models.carbon.config import CarbonConfig
 from blueranch.models.carbon.influx_io import DAY_MS, DayCache, PointWriter, SeriesData
 from blueranch.models.carbon.method import to_t_co2e
-from blueranch.models.carbon.periods import periods_between, year_start_ms
+from blueranch.models.carbon.periods import periods_between, utc, year_start_ms
 from blueranch.models.carbon.sources import MeterSeries, meter_id, reef_stock_at
 from blueranch.reader import Reader
 
@@ -42,6 +42,8 @@ class CycleStats:
     points_written: int
     periods: int
     seconds: float
+    #: the site's year to date: "measured" or "insufficient data" (below min_completeness)
+    site_ytd_status: str | None = None
 
 
 def _merge(parts: list[SeriesData]) -> SeriesData:
@@ -79,6 +81,7 @@ class CarbonWorker:
         }
         self.writer = PointWriter(client)
         self.last_budget: Budget | None = None
+        self._logged_events: set = set()
 
     def future_bound_ms(self) -> int:
         """Readings after this are ignored: the wall clock plus ``max_future_s`` (see the config)."""
@@ -116,16 +119,7 @@ class CarbonWorker:
                     "asset=%s device=%s sensor=%s: no load_kg readings since %s", a.asset, a.device, a.sensor, start
                 )
                 continue
-            assets[a.asset] = build_series(
-                a.asset,
-                d.times_ms,
-                d.values,
-                d.qc,
-                a.calibration,
-                self.cfg.detection,
-                exclude_suspect=self.cfg.suspect == "exclude",
-                windows=a.harvest_windows,
-            )
+            assets[a.asset] = asset_series(self.cfg, a, d.times_ms, d.values, d.qc)
         meters = {}
         for m in self.cfg.meters:
             d = select(self.meters[m.quantity].series(), self.METER_TAGS, {"device": m.device, "sensor": m.sensor})
@@ -153,6 +147,7 @@ class CarbonWorker:
         periods = periods_between(self.start_ms(latest), latest)
         budget = compute_budget(self.cfg, inputs, periods, latest)
         self.last_budget = budget
+        self._log_meter_events(budget)
         start = self.start_ms(latest)
         points = (
             budget_points(self.cfg, budget)
@@ -160,17 +155,41 @@ class CarbonWorker:
             + reef_points(self.cfg, inputs, start, latest)
         )
         written = self.writer.write(points)
-        stats = CycleStats(latest, reread, written, len(periods), time.monotonic() - t0)
+        ytd = [t for t in budget.totals if t.scope == "site" and t.period.name == "ytd"]
+        status = ytd[-1].status if ytd else None
+        stats = CycleStats(latest, reread, written, len(periods), time.monotonic() - t0, status)
         log.info(
-            "site=%s latest=%d periods=%d series_days_reread=%d points_written=%d in %.2fs",
+            "site=%s latest=%d periods=%d series_days_reread=%d points_written=%d in %.2fs; year to date: %s",
             self.cfg.site,
             latest,
             stats.periods,
             reread,
             written,
             stats.seconds,
+            status,
         )
         return stats
+
+    def _log_meter_events(self, budget: Budget) -> None:
+        """Each meter reset, jump or bad reading once per worker (a restarted worker logs them again)."""
+        for e in budget.meter_events:
+            if e in self._logged_events:
+                continue
+            self._logged_events.add(e)
+            what = {
+                "reset": "register went backwards (reset or replaced meter): use counts from the new reading",
+                "jump": "register jumped beyond the meter's maximum rate: not counted, use counts from the new reading",
+                "outlier": "single reading inconsistent with its neighbours: not counted",
+            }[e.kind]
+            log.warning(
+                "site=%s meter=%s at %s: %s -> %s: %s",
+                self.cfg.site,
+                e.meter,
+                utc(e.time_ms).isoformat(),
+                f"{e.before:g}",
+                f"{e.value:g}",
+                what,
+            )
 
     def run(self, interval_s: float, stop: threading.Event) -> None:
         """Cycle until ``stop`` is set; InfluxDB errors are logged and retried at the next cycle."""
@@ -188,9 +207,14 @@ class CarbonWorker:
             stop.wait(interval_s)
 
 
-def _fields(**values: float | None) -> dict[str, float]:
-    """Finite values only: InfluxDB stores no NaN, and a missing figure is left out, never made up."""
-    return {k: float(v) for k, v in values.items() if v is not None and np.isfinite(v)}
+def _fields(**values: float | int | None) -> dict[str, float | int]:
+    """Finite values only: InfluxDB stores no NaN, and a missing figure is left out, never made up.
+    Python ints stay integers (the contract's integer fields: counts, flags)."""
+    return {
+        k: v if isinstance(v, int) and not isinstance(v, bool) else float(v)
+        for k, v in values.items()
+        if v is not None and np.isfinite(v)
+    }
 
 
 def budget_points(cfg: CarbonConfig, budget: Budget) -> list[Point]:
@@ -201,13 +225,29 @@ def budget_points(cfg: CarbonConfig, budget: Budget) -> list[Point]:
         fields = _fields(
             sinks_t_c=t.sinks_t_c,
             sinks_t_co2e=t.sinks_t_co2e,
-            sources_t_co2e=t.sources_t_co2e,
-            net_emissions_t_co2e=t.net_emissions_t_co2e,
             sinks_lo95_t_co2e=t.sinks_lo95_t_co2e,
             sinks_hi95_t_co2e=t.sinks_hi95_t_co2e,
+            scope1_t_co2e=t.scope1_t_co2e,
+            scope2_t_co2e=t.scope2_t_co2e,
+            sources_t_co2e=t.sources_t_co2e,
+            sources_lo95_t_co2e=t.sources_lo95_t_co2e,
+            sources_hi95_t_co2e=t.sources_hi95_t_co2e,
+            feed_t_co2e=t.feed_t_co2e,
+            net_emissions_t_co2e=t.net_emissions_t_co2e,
+            net_lo95_t_co2e=t.net_lo95_t_co2e,
+            net_hi95_t_co2e=t.net_hi95_t_co2e,
             reef_stock_t_c=t.reef_stock_t_c,
+            uncertainty_deduction_t_co2e=t.uncertainty_deduction_t_co2e,
+            buffer_t_co2e=t.buffer_t_co2e,
+            creditable_t_co2e=t.creditable_t_co2e,
             value=t.value,
             completeness=t.completeness,
+            completeness_biomass=t.completeness_biomass,
+            completeness_energy=t.completeness_energy,
+            completeness_reef=t.completeness_reef,
+            data_sufficient=int(t.data_sufficient),
+            meter_resets=t.meter_resets,
+            meter_jumps=t.meter_jumps,
         )
         tags = {"site": cfg.site, "scope": t.scope, "key": t.key, "period": t.period.name, "method": cfg.calcification}
         out.append(Point("carbon_budget", tags, fields, t.period.start_ms))

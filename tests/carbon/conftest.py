@@ -44,3 +44,27 @@ def scenario():
         ],
     )
     return cfg, synth
+
+
+@pytest.fixture(scope="session")
+def report_package():
+    """A function writing the report (HTML, JSON, package) of a scenario's readings in memory."""
+    return _report_package
+
+
+def _report_package(cfg, synth, out, start_ms: int, end_ms: int, draws: int = 300):
+    """The report (HTML, JSON, package) of the scenario's readings and an hourly diesel meter, in memory."""
+    from blueranch.models.carbon.budget import Inputs, asset_series
+    from blueranch.models.carbon.report import write_report
+    from blueranch.models.carbon.sources import MeterSeries
+
+    t = START_MS + np.arange(900, dtype=np.int64) * 3_600_000
+    inputs = Inputs(
+        {
+            a.asset: asset_series(cfg, a, *(getattr(synth[a.asset], k) for k in ("times_ms", "load_kg", "qc")))
+            for a in cfg.assets
+        },
+        {"meter-1.fuel": MeterSeries(t, 1000.0 + 12.5 * np.arange(900), np.ones(900, dtype=np.int64))},
+    )
+    latest = max(int(s.times_ms[-1]) for s in inputs.assets.values())
+    return write_report(out, cfg, inputs, start_ms, end_ms, latest, "blueranch carbon report ...", draws)

@@ -17,7 +17,7 @@ from blueranch.models.carbon.periods import periods_between
 from blueranch.models.carbon.uncertainty import SinkSampler, u_coefficient, u_product
 from blueranch.testing.carbon_synthetic import START_MS
 
-EXACT = UncertaintyConfig(coefficient_rel_sd={}, psi_range=(0.7, 0.7))
+EXACT = UncertaintyConfig(coefficient_rel_sd={}, psi_half_width_95=0.0)
 
 
 def test_every_kind_module_registers_its_kind_with_rows_in_the_table():

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from blueranch.models.carbon import method
 from blueranch.models.carbon.coefficients import load_coefficients, load_emission_factors
 from blueranch.models.carbon.method import (
     CO2_PER_C,
     bivalve_shell_t_c,
     bivalve_t_c,
     calcification_adjusted_t_c,
-    counter_increments,
     diesel_t_co2,
     feed_t_co2e,
     fish_wet_g,
     grid_t_co2,
     macroalgae_t_c,
+    meter_increments,
     net_emissions_t_co2e,
     stock_change_wet_t,
     to_t_co2e,
@@ -106,6 +109,49 @@ def test_fish_length_weight():
     assert 100 < fish_wet_g(20, 0.0192, 2.917) < 140
 
 
-def test_counter_increments_with_reset():
-    np.testing.assert_allclose(counter_increments(np.array([10, 12, 15, 3, 5.0])), [0, 2, 3, 3, 2])
-    assert counter_increments(np.array([])).size == 0
+def test_meter_increments_reset_jump_and_outlier():
+    h = 3_600_000
+    t = np.arange(7, dtype=np.int64) * h
+    # a reset (15 -> 3: counts on from 3), then a jump of 500 in an hour on a meter rated 100/h
+    inc, ev = meter_increments(t, np.array([10, 12, 15, 3, 5, 505, 510.0]), max_rate_per_h=100)
+    np.testing.assert_allclose(inc, [0, 2, 3, 0, 2, 0, 5])
+    assert ev.tolist() == [0, 0, 0, method.METER_RESET, 0, method.METER_JUMP, 0]
+    # one bad reading (a spike, then a dip) between good ones: skipped, nothing lost
+    inc, ev = meter_increments(t[:5], np.array([10, 9999, 14, 2, 20.0]), max_rate_per_h=100)
+    np.testing.assert_allclose(inc, [0, 0, 4, 0, 6])
+    assert ev.tolist() == [0, method.METER_OUTLIER, 0, method.METER_OUTLIER, 0]
+    # without a maximum rate a jump counts, a reset never does
+    inc, _ = meter_increments(t[:3], np.array([10, 510, 0.0]))
+    np.testing.assert_allclose(inc, [0, 500, 0])
+    assert meter_increments(t[:0], np.array([]))[0].size == 0
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 1e5),  # where the register starts (after a reset: far below where it was)
+            st.lists(st.floats(0, 50), min_size=1, max_size=30),  # use per hour, within the 100/h rating
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_meter_use_is_what_each_register_metered_whatever_the_resets(segments):
+    """Property: registers restarted any number of times (each from well below where the last one stood)
+    give exactly the sum of each register's own use; nothing for the resets."""
+    h = 3_600_000
+    values, expected, last = [], 0.0, None
+    for start, uses in segments:
+        if last is not None:
+            start = min(start, last - 1000.0)  # a reset goes backwards
+            if start < 0:
+                start = last - 1000.0
+        v = start + np.concatenate([[0.0], np.cumsum(uses)])
+        values += v.tolist()
+        expected += float(v[-1] - v[0])
+        last = float(v[-1])
+    t = np.arange(len(values), dtype=np.int64) * h
+    inc, ev = meter_increments(t, np.array(values), max_rate_per_h=100)
+    assert inc.sum() == pytest.approx(expected, rel=1e-9, abs=1e-6)
+    assert (ev == method.METER_RESET).sum() == len(segments) - 1

@@ -45,12 +45,8 @@ def config_file(scenario, tmp_path):
     return path
 
 
-@pytest.mark.slow
-def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, config_file, tmp_path, blueranch_bin):
-    cfg, synth = scenario
-    write_scenario(influx, cfg, synth)
-    out = tmp_path / "out"
-    cmd = [
+def _report(blueranch_bin, influxdb, influx, config_file, date_from, date_to, out) -> list[str]:
+    return [
         blueranch_bin,
         "carbon",
         "report",
@@ -63,11 +59,21 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
         "--config",
         str(config_file),
         "--from",
-        "2026-03-01",
+        date_from,
         "--to",
-        "2026-04-09",
+        date_to,
         "--out",
         str(out),
+    ]
+
+
+@pytest.mark.slow
+def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, config_file, tmp_path, blueranch_bin):
+    cfg, synth = scenario
+    write_scenario(influx, cfg, synth)
+    out = tmp_path / "out"
+    cmd = [
+        *_report(blueranch_bin, influxdb, influx, config_file, "2026-03-01", "2026-04-09", out),
         "--price-per-t-co2e",
         "45.2",
         "--draws",
@@ -93,8 +99,16 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
     assert shown["sinks-t-c"] == pytest.approx(site["sinks_t_c"], abs=0.001)
     assert shown["sources-t-co2e"] == pytest.approx(site["sources_t_co2e"], abs=0.001)
     assert shown["net-t-co2e"] == pytest.approx(site["net_emissions_t_co2e"], abs=0.001)
-    assert shown["value"] == pytest.approx(site["sinks_t_co2e"] * 45.2, abs=0.01)
+    assert shown["value"] == pytest.approx(site["creditable_t_co2e"] * 45.2, abs=0.01)
     assert shown["sinks-t-co2e"] > 0
+    credits = {
+        k: float(re.search(rf'id="credits-{k}">([-0-9.]+)<', text).group(1))
+        for k in ("gross", "deduction", "buffer", "net", "issuable")
+    }
+    assert credits["gross"] - credits["deduction"] - credits["buffer"] == pytest.approx(credits["net"], abs=0.002)
+    assert credits["net"] == pytest.approx(0.9 * site["sinks_lo95_t_co2e"], abs=0.001)
+    assert credits["issuable"] == 0 and "project description incomplete" in text  # no project configured
+    assert "Data status: measured" in text and summary["status"] == "measured"
     for words in (
         "95 % interval",
         "Sun Kang et al. 2020",
@@ -104,6 +118,10 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
         summary["data_sha256"],
         summary["parameters_sha256"],
         "blueranch carbon report",
+        "blueranch carbon verify",
+        summary["package_sha256"],
+        "What drives the interval",
+        "Credits after deductions",
         "farm-a",
         "macroalgae",
         "<svg",
@@ -121,6 +139,40 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["data_sha256"] == summary["data_sha256"]
     assert json.loads(again.stdout)["sinks_t_co2e"] == summary["sinks_t_co2e"]
+    # The package is deterministic: the same readings and config give the same digest.
+    assert json.loads(again.stdout)["package_sha256"] == summary["package_sha256"]
+
+    # The package recomputes offline (no InfluxDB): match.
+    ok = subprocess.run(
+        [blueranch_bin, "carbon", "verify", summary["package"]], capture_output=True, text=True, timeout=240
+    )
+    assert ok.returncode == 0 and "match" in ok.stdout, ok.stdout + ok.stderr
+
+
+def test_report_for_a_period_without_data_says_so_and_issues_nothing(
+    influx, influxdb, scenario, config_file, tmp_path, blueranch_bin
+):
+    cfg, synth = scenario
+    write_scenario(influx, cfg, synth)  # readings from 1 March to 9 April 2026
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [
+            *_report(blueranch_bin, influxdb, influx, config_file, "2026-06-01", "2026-06-30", out),
+            "--draws",
+            "200",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["status"] == "insufficient data" and summary["issuable_t_co2e"] == 0
+    assert summary["creditable_t_co2e"] == 0 and summary["completeness"] == 0
+    html = open(summary["html"]).read()
+    banner = re.search(r'<p class="banner warn" id="status">(.*?)</p>', html, re.S).group(1)
+    assert "Insufficient data" in banner and "no credits are issued" in banner
+    assert 'id="credits-issuable">0<' in html
 
 
 @pytest.mark.parametrize(

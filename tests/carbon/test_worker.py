@@ -65,7 +65,11 @@ def test_worker_budget_late_data_restart_idempotent(influx, scenario):
     assert row["sinks_t_c"] == pytest.approx(exp_site.sinks_t_c, rel=1e-9)
     assert row["sources_t_co2e"] == pytest.approx(exp_site.sources_t_co2e, rel=1e-9)
     assert row["sinks_lo95_t_co2e"] < row["sinks_t_co2e"] < row["sinks_hi95_t_co2e"]
-    assert row["value"] == pytest.approx(row["sinks_t_co2e"] * 45.2)
+    # The readings begin on 1 March, the year on 1 January: the year to date is insufficient data (about
+    # 40 % of the expected readings) and issues no credits; the figures are still written.
+    assert row["data_sufficient"] == 0 and row["completeness_biomass"] < 0.5
+    assert row["creditable_t_co2e"] == 0 and row["value"] == 0
+    assert row["completeness_energy"] == pytest.approx(exp_site.completeness_energy)
     assert row["method"] == "count"
     n_before = len(budget_rows(influx))
     scopes = {(r["scope"], r["key"]) for r in budget_rows(influx)}
@@ -133,7 +137,9 @@ def test_worker_cli_once(influx, scenario, tmp_path, blueranch_bin, influxdb):
         timeout=240,
     )
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.strip().splitlines()[-1])["points_written"] > 0
+    once = json.loads(r.stdout.strip().splitlines()[-1])
+    assert once["points_written"] > 0
+    assert once["site_ytd_status"] == "insufficient data"  # readings from 1 March, the year from 1 January
     assert ytd_site(influx)["sinks_t_co2e"] > 0
 
 
@@ -182,3 +188,30 @@ def test_worker_ignores_clocks_far_in_the_future_and_failed_readings(influx, sce
     assert stats.periods < 80  # days since 1 Jan, the months and the year: not stretched to 2099
     stock = [r for q in influx.query('SELECT max("wet_t") FROM "derived"."carbon_stock"') for r in q.rows()]
     assert stock[0]["max"] < 100  # the failed 90 t reading never became a level
+
+
+def test_worker_writes_and_logs_a_meter_reset(influx, scenario, caplog):
+    """A restarted diesel meter (register back to 0 on day 10): the use is what was metered, the reset is
+    written (``meter_resets``) and logged once."""
+    from blueranch.contracts.influx import Point
+    from blueranch.testing.carbon_synthetic import meter_points
+
+    cfg, synth = scenario
+    a = cfg.assets[0]
+    s = synth[a.asset]
+    write_points(influx, load_points(cfg.site, a, s.times_ms, s.load_kg, s.qc))
+    pts = meter_points(cfg.site)
+    restart = 10 * 24
+    pts = pts[:restart] + [
+        Point(p.measurement, p.tags, {**p.fields, "diesel_l_total": 12.5 * (k - restart)}, p.time_ms)
+        for k, p in enumerate(pts[restart:], start=restart)
+    ]
+    write_points(influx, pts)
+    worker = CarbonWorker(influx, cfg)
+    with caplog.at_level("WARNING", logger="blueranch.carbon.worker"):
+        worker.cycle()
+        worker.cycle()
+    row = ytd_site(influx)
+    assert row["meter_resets"] == 1 and row["meter_jumps"] == 0
+    assert row["sources_t_co2e"] == pytest.approx((len(pts) - 2) * 12.5 * 2.68 / 1000, rel=1e-9)
+    assert sum("register went backwards" in r.message for r in caplog.records) == 1
