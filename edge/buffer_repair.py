@@ -6,8 +6,8 @@ its counters), rewritten every second by the agent and at a clean stop. At start
 
 - a file SQLite cannot read (garbage in the middle, truncated to a partial page) is renamed
   ``<buffer>.corrupt-YYYYmmddTHHMMSSZ`` (with its ``-wal``/``-shm``: kept for a human), its readable messages
-  are salvaged (SQLite's own ``.recover`` when the ``sqlite3`` command is installed, else row by row from
-  Python, stepping over unreadable pages) into a new file, and the loss is counted and logged at ERROR;
+  are salvaged (row by row, stepping over unreadable pages: :func:`salvage`) into a new file, and the loss
+  is counted and logged at ERROR;
 - a file that is empty (0 bytes) or gone while the witness says it held messages, a file that lacks the
   witness's newest seqs (a lost WAL), or a file from another buffer (restored from elsewhere) is a loss:
   logged at WARNING with what the witness knew, counted;
@@ -23,9 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import sqlite3
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -135,17 +133,23 @@ def _compare(path: Path, db: sqlite3.Connection, witness: dict | None) -> Opened
     """A readable file: does it agree with the witness?"""
     row = db.execute("SELECT value FROM info WHERE key = 'epochs'").fetchone()
     epochs = [e for e in (row[0] if row else "").split(",") if e]
-    next_seq = int(db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])
-    if not epochs:
-        return Opened(db, "the file has no epoch yet (written by an agent older than epochs)", first_start=True)
+    meta = _read_meta(db)
+    next_seq = meta.get("next_seq", 1)
     if witness is None:
+        if not epochs:
+            return Opened(db, "the file has no epoch yet (written by an agent older than epochs)", first_start=True)
         return Opened(db)
     w_next = _int(witness, "next_seq")
     w_epochs = witness.get("epochs") if isinstance(witness.get("epochs"), list) else [witness["epoch"]]
     if witness["epoch"] in epochs and w_next <= next_seq:
         return Opened(db)  # the file holds at least what the witness saw
     lost = max(0, w_next - next_seq)
-    if witness["epoch"] in epochs:
+    if not epochs:
+        reason = (
+            f"the file holds nothing the last run wrote (epoch {witness['epoch']}, up to seq {w_next - 1}: a lost "
+            f"write-ahead log?); up to {lost} messages lost"
+        )
+    elif witness["epoch"] in epochs:
         reason = (
             f"the file lacks its newest commits (seq {next_seq}..{w_next - 1} of epoch {witness['epoch']}: "
             f"a lost write-ahead log?); up to {lost} messages lost"
@@ -161,7 +165,14 @@ def _compare(path: Path, db: sqlite3.Connection, witness: dict | None) -> Opened
             f"{witness['epoch']}, which held {_int(witness, 'messages')} messages): replaced or restored from elsewhere"
         )
         lost = max(lost, _int(witness, "messages"))
-    return Opened(db, reason, next_seq=max(next_seq, w_next), lost_messages=lost)
+    return Opened(
+        db,
+        reason,
+        next_seq=max(next_seq, w_next),
+        dropped_readings=max(0, _int(witness, "dropped_readings") - meta.get("dropped_readings", 0)),
+        dropped_messages=max(0, _int(witness, "dropped_messages") - meta.get("dropped_messages", 0)) + lost,
+        lost_messages=max(0, _int(witness, "lost_messages") - meta.get("lost_messages", 0)) + lost,
+    )
 
 
 # ---------------------------------------------------------------- a damaged file
@@ -222,37 +233,17 @@ def _salvage_into_new(
     )
 
 
-def salvage(path: Path, use_cli: bool = True) -> tuple[Rows, dict[str, int], str, int]:
+def salvage(path: Path) -> tuple[Rows, dict[str, int], str, int]:
     """The readable rows and meta counters of a damaged buffer file: ``(rows, meta, method, unreadable)``.
 
-    With the ``sqlite3`` command installed (Debian package ``sqlite3``), SQLite's ``.recover`` rebuilds what
-    it can into a temporary database first (it also finds rows in pages no longer linked from the table);
-    the rows are then read from that one. Never raises for what it finds in the file."""
-    cli = shutil.which("sqlite3") if use_cli else None
-    if cli is not None:
-        rebuilt = path.with_name(path.name + ".recovered")
-        rebuilt.unlink(missing_ok=True)
-        try:
-            dump = subprocess.Popen([cli, str(path), ".recover"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            load = subprocess.run([cli, str(rebuilt)], stdin=dump.stdout, capture_output=True, timeout=600)
-            dump.stdout.close()
-            dump.wait(60)
-            if load.returncode == 0 and rebuilt.exists():
-                db = sqlite3.connect(rebuilt)
-                try:
-                    rows, unreadable = _scan(db)
-                    rows.update({k: v for k, v in _lost_and_found(db).items() if k not in rows})
-                    return rows, _read_meta(db), "sqlite3 .recover", unreadable
-                finally:
-                    db.close()
-            log.warning("sqlite3 .recover failed on %s: %s; salvaging row by row", path, load.stderr[-300:])
-        except (OSError, subprocess.SubprocessError, sqlite3.Error) as exc:
-            log.warning("sqlite3 .recover failed on %s: %s; salvaging row by row", path, exc)
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{rebuilt}{suffix}").unlink(missing_ok=True)
+    Row by row from Python, stepping over unreadable pages. (SQLite's ``.recover`` would also find rows in
+    pages no longer linked from the table, but the ``sqlite3`` command of Debian 12, 3.40.1, fails with "SQL
+    logic error" even on a sound file, and the recovery API is not in Python's ``sqlite3`` module.)
+    Never raises for what it finds in the file."""
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # Lets SQLite read a file shorter than its header says (truncated): it then reads the pages there are.
+        db.execute("PRAGMA writable_schema = ON")
     except sqlite3.Error:
         return {}, {}, "nothing (the file cannot be opened)", 1
     try:
@@ -310,17 +301,6 @@ def _next_readable(db: sqlite3.Connection, after: int) -> int | None:
         else:
             lo = mid
     return hi + 1
-
-
-def _lost_and_found(db: sqlite3.Connection) -> Rows:
-    """Rows ``.recover`` found in pages no longer linked from a table (``lost_and_found``: id = rowid = seq)."""
-    try:
-        found = db.execute(
-            "SELECT id, c1, c2, c3 FROM lost_and_found WHERE nfield = 4 AND typeof(c3) = 'blob' AND id IS NOT NULL"
-        ).fetchall()
-    except sqlite3.Error:
-        return {}
-    return {int(i): (float(c or 0), int(n), b) for i, c, n, b in found if isinstance(n, int)}
 
 
 def _read_meta(db: sqlite3.Connection) -> dict[str, int]:

@@ -41,7 +41,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from blueranch.contracts.errors import ContractError, Violation, from_pydantic
 from blueranch.contracts.quantities import QUANTITIES
@@ -402,12 +411,13 @@ class Ack(BaseModel):
     rejected: list[Rejected] = Field(default_factory=list, max_length=MAX_ACK_ITEMS)
     worker: SafeId | None = None
 
-    @model_validator(mode="after")
-    def _ordered_ranges(self) -> Ack:
-        for first, last in self.committed:
+    @field_validator("committed")
+    @classmethod
+    def _ordered_ranges(cls, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        for first, last in ranges:
             if first > last:
-                raise ValueError(f"committed range [{first}, {last}] must have first <= last")
-        return self
+                raise ValueError(f"range [{first}, {last}] must have first <= last")
+        return ranges
 
     def seqs(self) -> int:
         """How many messages the ack covers."""
