@@ -184,7 +184,7 @@ class Agent:
             time=self.clock.now(),
             sw_version=__version__,
             config_version=self.config_version,
-            buffer_depth=self.buffer.readings,
+            buffer_depth=max(0, self.buffer.readings),
             buffer_dropped_total=self.buffer.dropped_readings,
             battery_v=self.last_values.get("battery_v"),
             rssi_dbm=self.last_values.get("rssi_dbm"),

@@ -22,12 +22,13 @@ the shore committed it (or, in PUBACK mode, when the broker accepted it: :mod:`b
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,39 @@ MakeBody = Callable[[str, int], bytes]
 def new_epoch() -> str:
     """A random buffer epoch: 16 hex digits (64 bits), like Sparkplug's bdSeq but never reused."""
     return secrets.token_hex(8)
+
+
+def seq_ranges_merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Inclusive ranges merged where they overlap or touch, sorted."""
+    out: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if out and first <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out
+
+
+def _os_view(path: Path) -> str:
+    """What the file system says about the buffer's folder (SQLite's "disk I/O error" hides the OS error)."""
+    folder = path.parent
+    try:
+        st = os.statvfs(folder)
+        free = f"{st.f_bavail * st.f_frsize} bytes free"
+    except OSError as exc:
+        free = f"statvfs: {exc.strerror}"
+    probe = folder / f".{path.name}.probe"
+    try:
+        fd = os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"\0" * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        return f"the file system: {exc.strerror}, {free}"
+    return f"the file system takes a test write, {free}"
 
 
 @dataclass(frozen=True)
@@ -227,7 +261,7 @@ class Buffer:
         self.disk_errors += 1
         if self.disk_error is not None:
             return
-        self.disk_error = f"{exc.__class__.__name__}: {exc}"
+        self.disk_error = f"{exc} ({getattr(exc, 'sqlite_errorname', exc.__class__.__name__)}); {_os_view(self.path)}"
         old = self.epoch
         self.epochs = [*self.epochs, new_epoch()][-MAX_EPOCHS:]
         self.epoch = self.epochs[-1]
@@ -274,6 +308,7 @@ class Buffer:
         with self._lock:
             if self.disk_error is None:
                 return True
+            counters = (self.messages, self.bytes, self.readings)
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._delete_ranges(self._owed)
@@ -288,6 +323,7 @@ class Buffer:
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
+                self.messages, self.bytes, self.readings = counters  # _delete_ranges counted what did not happen
                 self.disk_errors += 1
                 log.debug("buffer %s: disk still refuses writes: %s", self.path, exc)
                 return False
@@ -391,16 +427,17 @@ class Buffer:
 
     # ------------------------------------------------------------ reading
     def fetch(
-        self, after_seq: int, before_seq: int | None = None, limit: int = 100, skip: set[int] | frozenset = frozenset()
+        self, after_seq: int, before_seq: int | None = None, limit: int = 100, skip: Container[int] = frozenset()
     ) -> list[Stored]:
         """Messages with ``after_seq < seq < before_seq`` in seq order, leaving out ``skip``."""
         before = self.next_seq if before_seq is None else before_seq
         out: list[Stored] = []
         with self._lock:
             try:
+                # No LIMIT: rows are read lazily, one step per row, until ``limit`` are kept
                 cur = self._db.execute(
-                    "SELECT seq, body, n_samples FROM messages WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
-                    (after_seq, before, limit + len(skip) + (10_000 if self._owed else 0)),
+                    "SELECT seq, body, n_samples FROM messages WHERE seq > ? AND seq < ? ORDER BY seq",
+                    (after_seq, before),
                 )
                 for seq, body, n in cur:
                     if seq not in skip and not (self._owed and self._owed_has(seq)):
@@ -497,28 +534,33 @@ class Buffer:
         """Deletions the disk refused: hidden from fetch and get now, done by :meth:`retry_disk`."""
         gone = 0
         for first, last in ranges:
-            if self._owed_has(first) and self._owed_has(last):
-                continue
             try:
-                row = self._db.execute(
-                    "SELECT COUNT(*), COALESCE(SUM(length(body)), 0), COALESCE(SUM(n_samples), 0) FROM messages "
-                    "WHERE seq BETWEEN ? AND ?",
-                    (first, last),
-                ).fetchone()
+                rows = self._db.execute(
+                    "SELECT seq, length(body), n_samples FROM messages WHERE seq BETWEEN ? AND ?", (first, last)
+                ).fetchall()
             except sqlite3.Error:
-                row = (0, 0, 0)  # unreadable too: the counters are recounted once the disk is back
-            self._owed.append((first, last))
-            self._forget(row[0], row[1], row[2])
-            gone += row[0]
+                rows = []  # unreadable too: the counters are recounted once the disk is back
+            for seq, size, n in rows:
+                if not self._owed_has(seq):
+                    self._forget(1, size, n)
+                    gone += 1
+            self._owed = seq_ranges_merge([*self._owed, (first, last)])
         return gone
 
     def _owed_has(self, seq: int) -> bool:
         return any(first <= seq <= last for first, last in self._owed)
 
     def _recount_disk(self) -> None:
-        """Counters from the file plus memory (after a failed transaction left them unsure)."""
+        """Counters from the file, less what is owed, plus memory (after a failed transaction left them unsure)."""
         try:
             self._recount()
+            for first, last in self._owed:
+                row = self._db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(length(body)), 0), COALESCE(SUM(n_samples), 0) FROM messages "
+                    "WHERE seq BETWEEN ? AND ?",
+                    (first, last),
+                ).fetchone()
+                self._forget(*row)
         except sqlite3.Error:
             return
         self.messages += len(self._mem)

@@ -176,13 +176,19 @@ def test_a_disk_that_refuses_writes_holds_messages_in_memory_under_a_new_epoch(t
     assert [m.seq for m in out] == [1, 2, 3, 4, 5, 6, 7]  # what memory holds goes out too
     assert Telemetry.model_validate_json(out[-1].body).epoch == memory_epoch
     assert b.remove_ranges(memory_epoch, [(5, 5)]) == 1 and b.remove_ranges(disk_epoch, [(1, 1)]) == 1
+    # a second commit overlapping one the disk still owes counts only what is new (a resent copy committed)
+    assert b.remove_ranges(disk_epoch, [(1, 2)]) == 1 and b.messages == 4 and b.readings == 12
+    assert [m.seq for m in b.fetch(0, limit=100)] == [3, 4, 6, 7]
+    monkeypatch.setattr(b, "_set_epochs", refuse)  # the disk refuses the retry halfway through
+    assert not b.retry_disk() and not b.retry_disk() and b.messages == 4 and b.readings == 12
     monkeypatch.undo()
     assert b.retry_disk() and b.disk_error is None and b.memory_messages == 0
-    assert [m.seq for m in b.fetch(0, limit=100)] == [2, 3, 4, 6, 7]
-    assert b.messages == 5 and b.readings == 15
+    assert [m.seq for m in b.fetch(0, limit=100)] == [3, 4, 6, 7]
+    assert b.messages == 4 and b.readings == 12
     b.close()
     again = Buffer(tmp_path / "b.sqlite")
     assert again.epoch == memory_epoch and again.epochs == [disk_epoch, memory_epoch] and again.next_seq == 8
+    assert again.messages == 4
 
 
 def test_memory_is_bounded_while_the_disk_is_bad_and_evictions_counted(tmp_path, monkeypatch, caplog):
