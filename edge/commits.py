@@ -81,6 +81,8 @@ class Delivery:
         self.waiting: dict[int, Wait] = {}
         #: attempt counts of messages sent again and in flight (their backoff goes on from there)
         self._attempts: dict[int, int] = {}
+        #: no wait is due before this (monotonic s): the sender asks every round, most rounds cost nothing
+        self._earliest_s = float("inf")
         self._first_accepted_s: float | None = None
         self.refused_total = self.no_subscriber_total = self.resent = 0
         self.committed = self.shore_rejected = self.puback_deleted = 0
@@ -97,8 +99,8 @@ class Delivery:
         if value >= 0x80:
             self.refused_total += 1
             self._refused(seq, reason_code)
-            self.waiting[seq] = Wait(
-                now_s + backoff_s(attempts, self.cfg.retry_min_s, self.cfg.retry_max_s), attempts, "refused"
+            self._wait(
+                seq, now_s + backoff_s(attempts, self.cfg.retry_min_s, self.cfg.retry_max_s), attempts, "refused"
             )
             return False
         self.refusal = None
@@ -111,8 +113,8 @@ class Delivery:
                     seq,
                     self.no_subscriber_total,
                 )
-            self.waiting[seq] = Wait(
-                now_s + backoff_s(attempts, self.cfg.retry_min_s, self.cfg.retry_max_s), attempts, "no subscriber"
+            self._wait(
+                seq, now_s + backoff_s(attempts, self.cfg.retry_min_s, self.cfg.retry_max_s), attempts, "no subscriber"
             )
             return False
         if self.mode == "puback":
@@ -121,8 +123,12 @@ class Delivery:
         if self._first_accepted_s is None:
             self._first_accepted_s = now_s
         timeout = min(self.cfg.commit_timeout_s * 2 ** min(attempts, 30), self.cfg.commit_timeout_max_s)
-        self.waiting[seq] = Wait(now_s + timeout, attempts, "accepted")
+        self._wait(seq, now_s + timeout, attempts, "accepted")
         return False
+
+    def _wait(self, seq: int, due_s: float, attempts: int, why: str) -> None:
+        self.waiting[seq] = Wait(due_s, attempts, why)
+        self._earliest_s = min(self._earliest_s, due_s)
 
     def _refused(self, seq: int, reason_code: object) -> None:
         reason = str(reason_code)
@@ -208,8 +214,12 @@ class Delivery:
 
     def due(self, now_s: float, limit: int) -> list[int]:
         """Seqs to send again now (oldest due first), at most ``limit``."""
-        ready = sorted((w.due_s, seq) for seq, w in self.waiting.items() if w.due_s <= now_s)
-        return [seq for _, seq in ready[:limit]]
+        if now_s < self._earliest_s or limit <= 0:
+            return []
+        ready = sorted((w.due_s, seq) for seq, w in self.waiting.items() if w.due_s <= now_s)[:limit]
+        later = [w.due_s for seq, w in self.waiting.items() if w.due_s > now_s]
+        self._earliest_s = min(later) if len(ready) < limit and later else (now_s if ready else float("inf"))
+        return [seq for _, seq in ready]
 
     def resending(self, seq: int) -> None:
         """``seq`` goes out again: in flight now, not waiting; its attempt count carries on for the backoff."""
