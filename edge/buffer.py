@@ -287,20 +287,13 @@ class Buffer:
             self.readings -= n
             evicted.append((seq, n))
         if evicted:
-            n_read = sum(n for _, n in evicted)
-            self.dropped_readings += n_read
-            self.dropped_messages += len(evicted)
-            log.error(
-                "BUFFER EVICTED %d messages (%d readings, seq %d..%d) from memory (memory_max_bytes=%d) while the "
-                "disk refuses writes (%s); dropped so far: %d readings in %d messages",
-                len(evicted),
-                n_read,
+            self._dropped(
                 evicted[0][0],
                 evicted[-1][0],
-                self.memory_max_bytes,
-                self.disk_error,
-                self.dropped_readings,
-                self.dropped_messages,
+                len(evicted),
+                sum(n for _, n in evicted),
+                f"from memory (memory_max_bytes={self.memory_max_bytes}) while the disk refuses writes "
+                f"({self.disk_error})",
             )
 
     def retry_disk(self) -> bool:
@@ -405,25 +398,30 @@ class Buffer:
         except BaseException:
             self._rollback()
             raise
-        self.messages -= len(rows)
-        self.bytes -= sum(r[1] for r in rows)
-        self.readings -= n_read
-        self.dropped_readings += n_read
-        self.dropped_messages += len(rows)
-        log.error(
-            "BUFFER EVICTED %d messages (%d readings, seq %d..%d) by %s limit (max_bytes=%d, max_age_s=%s); "
-            "dropped so far: %d readings in %d messages",
-            len(rows),
-            n_read,
+        self._forget(len(rows), sum(r[1] for r in rows), n_read)
+        self._dropped(
             rows[0][0],
             rows[-1][0],
-            why,
-            self.max_bytes,
-            self.max_age_s,
+            len(rows),
+            n_read,
+            f"by {why} limit (max_bytes={self.max_bytes}, max_age_s={self.max_age_s})",
+        )
+        return len(rows)
+
+    def _dropped(self, first: int, last: int, messages: int, readings: int, how: str) -> None:
+        """Count an eviction and say so at ERROR (the counters are persisted by the caller's transaction)."""
+        self.dropped_readings += readings
+        self.dropped_messages += messages
+        log.error(
+            "BUFFER EVICTED %d messages (%d readings, seq %d..%d) %s; dropped so far: %d readings in %d messages",
+            messages,
+            readings,
+            first,
+            last,
+            how,
             self.dropped_readings,
             self.dropped_messages,
         )
-        return len(rows)
 
     # ------------------------------------------------------------ reading
     def fetch(

@@ -36,6 +36,7 @@ import random
 from dataclasses import dataclass
 
 from blueranch.contracts import mqtt as contract
+from blueranch.edge.config import MqttConfig
 
 log = logging.getLogger("blueranch.edge.uplink")
 
@@ -58,25 +59,14 @@ class Wait:
     why: str  # "accepted" (PUBACK 0x00), "no subscriber" (0x10), "refused" (>= 0x80)
 
 
-@dataclass(frozen=True)
-class DeliveryConfig:
-    mode: str = "auto"  # auto | commit | puback
-    commit_timeout_s: float = 60.0
-    commit_timeout_max_s: float = 3600.0
-    commit_wait_s: float = 300.0
-    commit_window: int = 2000
-    retry_min_s: float = 1.0
-    retry_max_s: float = 120.0
-
-
 class Delivery:
     """The delivery state of one uplink. Only the uplink's sender thread calls it (no lock)."""
 
-    def __init__(self, cfg: DeliveryConfig, commits_seen: bool):
+    def __init__(self, cfg: MqttConfig, commits_seen: bool):
         self.cfg = cfg
         self.commits_seen = commits_seen
         #: "commit" or "puback"
-        self.mode = "puback" if cfg.mode == "puback" else "commit"
+        self.mode = "puback" if cfg.delivery == "puback" else "commit"
         self.fallback_reason: str | None = None
         self.waiting: dict[int, Wait] = {}
         #: attempt counts of messages sent again and in flight (their backoff goes on from there)
@@ -100,7 +90,10 @@ class Delivery:
             self.refused_total += 1
             self._refused(seq, reason_code)
             self._wait(
-                seq, now_s + backoff_s(attempts, self.cfg.retry_min_s, self.cfg.retry_max_s), attempts, "refused"
+                seq,
+                now_s + backoff_s(attempts, self.cfg.reconnect_min_s, self.cfg.reconnect_max_s),
+                attempts,
+                "refused",
             )
             return False
         self.refusal = None
@@ -114,7 +107,10 @@ class Delivery:
                     self.no_subscriber_total,
                 )
             self._wait(
-                seq, now_s + backoff_s(attempts, self.cfg.retry_min_s, self.cfg.retry_max_s), attempts, "no subscriber"
+                seq,
+                now_s + backoff_s(attempts, self.cfg.reconnect_min_s, self.cfg.reconnect_max_s),
+                attempts,
+                "no subscriber",
             )
             return False
         if self.mode == "puback":
@@ -146,7 +142,7 @@ class Delivery:
 
     def on_subscribe_refused(self, reason: str) -> None:
         """The broker refused the subscription to the ack topic: no commit can ever arrive."""
-        if self.cfg.mode == "auto" and not self.commits_seen:
+        if self.cfg.delivery == "auto" and not self.commits_seen:
             self._fall_back(f"the broker refused the subscription to the ack topic ({reason})")
         else:
             log.error(
@@ -160,7 +156,7 @@ class Delivery:
         """Record a commit; returns the inclusive seq ranges to delete (committed and dead-lettered)."""
         first_commit = not self.commits_seen
         self.commits_seen = True
-        if self.mode == "puback" and self.cfg.mode == "auto":
+        if self.mode == "puback" and self.cfg.delivery == "auto":
             log.info("the shore sends commit acknowledgements: back to commit mode")
             self.mode, self.fallback_reason = "commit", None
         elif first_commit:
@@ -187,7 +183,7 @@ class Delivery:
     def tick(self, now_s: float) -> list[int]:
         """Seqs delivered by a fallback to PUBACK mode now (delete them); checks the fallback rule."""
         if (
-            self.cfg.mode == "auto"
+            self.cfg.delivery == "auto"
             and self.mode == "commit"
             and not self.commits_seen
             and self._first_accepted_s is not None
@@ -238,7 +234,7 @@ class Delivery:
         if self.refusal:
             return f"refused: {self.refusal}"
         if self.mode == "puback":
-            if self.cfg.mode == "puback":
+            if self.cfg.delivery == "puback":
                 return "PUBACK mode (delivery: puback)"
             return f"PUBACK mode ({self.fallback_reason})"
         if not self.commits_seen:

@@ -31,7 +31,7 @@ import paho.mqtt.client as mqtt
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError
 from blueranch.edge.buffer import Buffer, Stored
-from blueranch.edge.commits import Delivery, DeliveryConfig, backoff_s
+from blueranch.edge.commits import Delivery, backoff_s
 from blueranch.edge.config import MqttConfig
 from blueranch.mqttc import connect_properties, edge_client_id, make_client, parse_url
 
@@ -118,18 +118,7 @@ class Uplink:
 
     def _init_sending(self, buffer: Buffer, cfg: MqttConfig) -> None:
         """The sender's state (also what a test of the sending logic sets up without a network)."""
-        self.delivery = Delivery(
-            DeliveryConfig(
-                mode=cfg.delivery,
-                commit_timeout_s=cfg.commit_timeout_s,
-                commit_timeout_max_s=cfg.commit_timeout_max_s,
-                commit_wait_s=cfg.commit_wait_s,
-                commit_window=cfg.commit_window,
-                retry_min_s=cfg.reconnect_min_s,
-                retry_max_s=cfg.reconnect_max_s,
-            ),
-            commits_seen=buffer.recall("shore_commits") == "1",
-        )
+        self.delivery = Delivery(cfg, commits_seen=buffer.recall("shore_commits") == "1")
         self._pubacks: deque = deque()  # (mid, reason code) from the network thread
         self._commits: deque[contract.Ack] = deque()
         self._sub_refusals: deque[str] = deque()
@@ -259,7 +248,7 @@ class Uplink:
         """Live messages first, then messages due to go out again, then a chunk of the backlog."""
         room = min(
             self.cfg.inflight_max - len(self._pending),
-            self.delivery.cfg.commit_window - len(self._out),
+            self.cfg.commit_window - len(self._out),
         )
         sent = 0
         if room > 0:
@@ -280,7 +269,7 @@ class Uplink:
                 sent += 1
         room = min(
             self.cfg.inflight_max - len(self._pending),
-            self.delivery.cfg.commit_window - len(self._out),
+            self.cfg.commit_window - len(self._out),
         )
         if room > 0 and self._backlog_cursor < self.live_from - 1:
             chunk = self.buffer.fetch(self._backlog_cursor, self.live_from, min(room, REPLAY_CHUNK), skip=self._out)

@@ -284,10 +284,15 @@ def parse_telemetry(
 
 def parse_status(payload: bytes, topic: str | TopicParts | None = None, max_bytes: int = MAX_PAYLOAD_BYTES) -> Status:
     """Validate a status message; with ``topic``, it must be a status topic of the payload's device."""
+    return _parse(Status, "status", payload, topic, max_bytes)
+
+
+def _parse(model, kind: str, payload: bytes, topic: str | TopicParts | None, max_bytes: int):
+    """Size, topic kind, schema, and the topic's device = the payload's device."""
     _check_size(payload, max_bytes)
-    parts = _expect_topic(topic, "status")
+    parts = _expect_topic(topic, kind)
     try:
-        msg = Status.model_validate_json(payload)
+        msg = model.model_validate_json(payload)
     except ValidationError as exc:
         raise from_pydantic("invalid_json" if _is_json_error(exc) else "schema", exc) from None
     _expect_device(parts, msg.device)
@@ -440,11 +445,4 @@ def seq_ranges(seqs) -> list[tuple[int, int]]:
 
 def parse_ack(payload: bytes, topic: str | TopicParts | None = None, max_bytes: int = MAX_PAYLOAD_BYTES) -> Ack:
     """Validate an ack; with ``topic``, it must be an ack topic of the payload's device."""
-    _check_size(payload, max_bytes)
-    parts = _expect_topic(topic, "ack")
-    try:
-        msg = Ack.model_validate_json(payload)
-    except ValidationError as exc:
-        raise from_pydantic("invalid_json" if _is_json_error(exc) else "schema", exc) from None
-    _expect_device(parts, msg.device)
-    return msg
+    return _parse(Ack, "ack", payload, topic, max_bytes)

@@ -8,12 +8,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from blueranch.contracts.mqtt import Ack, Rejected
-from blueranch.edge.commits import Delivery, DeliveryConfig
+from blueranch.edge.commits import Delivery
+from blueranch.edge.config import MqttConfig
 
 OK = ReasonCode(PacketTypes.PUBACK, identifier=0x00)
 NO_SUBSCRIBERS = ReasonCode(PacketTypes.PUBACK, identifier=0x10)
 NOT_AUTHORIZED = ReasonCode(PacketTypes.PUBACK, identifier=0x87)
-CFG = DeliveryConfig(commit_timeout_s=10, commit_timeout_max_s=40, commit_wait_s=100, retry_min_s=1, retry_max_s=8)
+CFG = MqttConfig(commit_timeout_s=10, commit_timeout_max_s=40, commit_wait_s=100, reconnect_min_s=1, reconnect_max_s=8)
 
 
 def ack(*ranges, rejected=()) -> Ack:
@@ -92,9 +93,9 @@ def test_a_refused_ack_subscription_falls_back_only_without_a_commit_seen():
 
 
 def test_forced_modes():
-    p = Delivery(DeliveryConfig(mode="puback"), commits_seen=True)
+    p = Delivery(MqttConfig(delivery="puback"), commits_seen=True)
     assert p.on_puback(1, OK, 0.0) is True and p.describe() == "PUBACK mode (delivery: puback)"
     assert p.on_puback(2, NOT_AUTHORIZED, 0.0) is False
-    c = Delivery(DeliveryConfig(mode="commit", commit_wait_s=1), commits_seen=False)
+    c = Delivery(MqttConfig(delivery="commit", commit_wait_s=1), commits_seen=False)
     c.on_puback(1, OK, 0.0)
     assert c.tick(10**6) == [] and c.mode == "commit"

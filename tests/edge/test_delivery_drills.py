@@ -456,16 +456,22 @@ def test_a_damaged_buffer_is_salvaged_at_start_and_what_was_readable_arrives(dri
     assert drill.sup.stop("edge") == 0
 
 
-def test_a_dead_thread_exits_the_process_non_zero(tmp_path, mosquitto):
-    """A bug that kills a polling thread must not leave a zombie agent: the process exits (code 70)."""
+def _idle_config(tmp_path: Path, url: str, interval_s: float) -> Path:
+    """An agent with one MQTT node sensor that never hears from its node (no serial line needed)."""
     cfg = {
         "site": "dachen",
         "device": "buoy-01",
-        "mqtt": {"url": mosquitto.url, "delivery": "puback"},
+        "mqtt": {"url": url, "delivery": "puback"},
         "buffer": {"path": str(tmp_path / "buffer.sqlite")},
-        "sensors": [{"id": "idle", "driver": "mqtt_node", "broker_url": mosquitto.url, "node": "n", "interval_s": 1}],
+        "sensors": [{"id": "idle", "driver": "mqtt_node", "broker_url": url, "node": "n", "interval_s": interval_s}],
     }
     (tmp_path / "edge.yaml").write_text(yaml.safe_dump(cfg))
+    return tmp_path / "edge.yaml"
+
+
+def test_a_dead_thread_exits_the_process_non_zero(tmp_path, mosquitto):
+    """A bug that kills a polling thread must not leave a zombie agent: the process exits (code 70)."""
+    _idle_config(tmp_path, mosquitto.url, 1)
     script = (
         "import sys\n"
         "from blueranch.edge import scheduler\n"
@@ -488,14 +494,7 @@ def test_systemd_hears_ready_watchdog_pings_and_stopping(tmp_path, mosquitto):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(sock_path))
     sock.settimeout(30)
-    cfg = {
-        "site": "dachen",
-        "device": "buoy-01",
-        "mqtt": {"url": mosquitto.url, "delivery": "puback"},
-        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
-        "sensors": [{"id": "idle", "driver": "mqtt_node", "broker_url": mosquitto.url, "node": "n", "interval_s": 60}],
-    }
-    (tmp_path / "edge.yaml").write_text(yaml.safe_dump(cfg))
+    _idle_config(tmp_path, mosquitto.url, 60)
     with Supervisor(tmp_path / "logs") as sup:
         sup.start(
             "edge",
