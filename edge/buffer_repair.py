@@ -83,6 +83,10 @@ def write_witness(path: Path, data: dict) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         log.debug("cannot write the buffer witness %s: %s", target, exc)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _int(data: dict | None, key: str) -> int:
