@@ -8,8 +8,13 @@ Raw limits (same machine, same run):
 
 The agent (a ``blueranch edge run`` process, as deployed):
 - polling 10 simulated sensors at 1 Hz (the simulator's ``dachen`` buoys: 3 SDI-12 sondes, 2 NMEA
-  GPS/weather stations, 5 Modbus slaves): ``edge_poll_cpu_pct`` (of one core), ``edge_poll_rss_mb``
-  (peak resident), ``edge_poll_readings_per_s``. Target: RSS < 60 MB.
+  GPS/weather stations, 5 Modbus slaves) with all five QARTOD tests on every quantity (:func:`bench_qc`):
+  ``edge_poll_cpu_pct`` (of one core), ``edge_poll_rss_mb`` (peak resident), ``edge_poll_readings_per_s``.
+  Target: RSS < 60 MB.
+- the QC history those tests keep once their windows are full (flat line 6 h, attenuated signal 1 h, at
+  1 Hz; the agent polled for 30 s has not filled them yet): ``edge_qc_history_mb`` (Python allocations of
+  the engine after feeding 6 hours, 1 with --quick, of 1 Hz readings of the same quantities in process),
+  ``edge_qc_us_per_reading``, and ``edge_poll_rss_full_history_mb`` = peak RSS + that history.
 - replaying a 24-hour backlog of that buoy (10 sensors every 10 s, ~4.6 readings per message; 2 hours with
   --quick) after an outage: ``edge_replay_readings_per_s`` (target >= 5,000), ``edge_replay_msgs_per_s``,
   ratio to the raw paho rate, and ``edge_replay_rss_mb`` (target < 60 MB).
@@ -127,14 +132,82 @@ def sensor_configs(pty: Path, interval_s: float) -> list[dict]:
     return out
 
 
+#: quantities the ten sensors emit (their drivers' configs as the bench writes them)
+POLL_QUANTITIES = SONDE + ["lat_deg", "lon_deg", "gps_sats", "hdop", "speed_kn", "course_deg"]
+POLL_QUANTITIES += ["wind_speed_m_s", "wind_dir_deg", "load_kg", "battery_v", "solar_a", "enclosure_rh_pct"]
+POLL_QUANTITIES += ["rssi_dbm", "grid_kwh_total", "power_kw", "air_pressure_hpa"]
+
+
+def bench_qc(quantities: list[str]) -> dict:
+    """Every QARTOD test on every quantity: flat line suspect 3 h / fail 6 h (the shipped defaults' windows),
+    attenuated signal over 1 h (it keeps every reading of its window: 18 bytes each, so 6 h at 1 Hz would
+    be 390 KB per quantity). The windows, not the thresholds, matter here: these are not a site's."""
+    out = {}
+    for q in quantities:
+        lo, hi = QUANTITIES[q].gross_min, QUANTITIES[q].gross_max
+        span = hi - lo
+        out[q] = {
+            "gross_range": {"fail_span": [lo, hi]},
+            "spike": {"suspect_threshold": span / 100, "fail_threshold": span / 10, "method": "differential"},
+            "rate_of_change": {"threshold_per_s": span / 100},
+            "flat_line": {"tolerance": span * 1e-9, "suspect_s": 10800, "fail_s": 21600},
+            "attenuated_signal": {
+                "suspect_threshold": span * 1e-8,
+                "fail_threshold": span * 1e-9,
+                "test_period_s": 3600,
+            },
+        }
+    return out
+
+
+def qc_history(hours: float) -> dict:
+    """Feed ``hours`` of 1 Hz readings of every polled quantity (10 sensors) through the engine in process and
+    measure what its state holds (tracemalloc) and what a reading costs."""
+    import random
+    import tracemalloc
+
+    from blueranch.edge.qc import QcEngine, QuantityQc
+    from blueranch.edge.reading import Reading
+
+    per_sensor = {sid: n for sid, n in SENSORS}
+    series = [(sid, q) for sid in per_sensor for q in POLL_QUANTITIES[: per_sensor[sid]]]
+    qc = {q: QuantityQc.model_validate(c) for q, c in bench_qc(sorted({q for _, q in series})).items()}
+    t0 = datetime(2026, 11, 21, tzinfo=UTC)
+
+    def feed(engine: QcEngine, seconds: int) -> None:
+        rnd = random.Random(1)
+        level = {k: (QUANTITIES[k[1]].gross_min + QUANTITIES[k[1]].gross_max) / 2 for k in series}
+        for i in range(seconds):
+            t = t0 + timedelta(seconds=i)
+            for k in series:
+                level[k] += rnd.gauss(0, 1e-3)
+                engine.push(Reading(k[0], k[1], level[k], t))
+
+    cpu0 = time.process_time()
+    feed(QcEngine(qc), 600)  # CPU first, without tracemalloc (which slows allocation several times)
+    cpu = time.process_time() - cpu0
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    engine = QcEngine(qc)
+    feed(engine, int(hours * 3600))
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    n = 600
+    return {
+        "edge_qc_history_hours": hours,
+        "edge_qc_series": len(series),
+        "edge_qc_history_mb": held / 2**20,
+        "edge_qc_us_per_reading": 1e6 * cpu / (n * len(series)),
+    }
+
+
 def write_config(path: Path, broker_url: str, sensors: list[dict], buffer: Path, **extra) -> Path:
-    deploy = yaml.safe_load((REPO / "deploy/blueranch/edge-buoy-01.yaml").read_text())
     cfg = {
         "site": "dachen",
         "device": "buoy-01",
         "mqtt": {"url": broker_url, "reconnect_min_s": 0.5, "reconnect_max_s": 2.0, "status_interval_s": 5},
         "buffer": {"path": str(buffer)},
-        "qc": deploy["qc"],
+        "qc": bench_qc(POLL_QUANTITIES),
         "sensors": sensors,
         **extra,
     }
@@ -260,7 +333,7 @@ def replay(ctx, broker: Mosquitto, hours: float, raw_rate: float) -> dict:
 
 
 def outage(ctx, pty: Path, outage_s: float) -> dict:
-    broker = Mosquitto(ctx.workdir / "mosquitto-outage", extra_config="user root").start()
+    broker = Mosquitto(ctx.workdir / "mosquitto-outage").start()  # services.py writes the one ``user`` line
     seen: list[tuple[int, bool]] = []
     u = parse_url(broker.url)
     col = make_client("bench-outage-collector", clean=False)
@@ -324,7 +397,9 @@ def run(ctx) -> dict:
             sim.start("sim", blueranch_command("sim", "run", "--scenario", "dachen", "--pty-dir", str(pty)))
             wait_until(lambda: all((pty / s).exists() for s, _ in SENSORS), 60, 0.2, "simulator links")
             results.update(poll_load(ctx, broker, pty, 10 if ctx.quick else 30))
-            results["edge_poll_rss_target_ratio"] = results["edge_poll_peak_rss_mb"] / 60
+            results.update(qc_history(1 if ctx.quick else 6))
+            results["edge_poll_rss_full_history_mb"] = results["edge_poll_peak_rss_mb"] + results["edge_qc_history_mb"]
+            results["edge_poll_rss_target_ratio"] = results["edge_poll_rss_full_history_mb"] / 60
             results.update(replay(ctx, broker, 2 if ctx.quick else 24, results["edge_raw_paho_qos1_pub_msgs_per_s"]))
             outage_s = float(os.environ.get("EDGE_BENCH_OUTAGE_S", "20" if ctx.quick else "120"))
             results.update(outage(ctx, pty, outage_s))

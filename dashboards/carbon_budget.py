@@ -44,13 +44,14 @@ def _budget(
 
 
 def _headline(b: Board) -> None:
+    tr = b.tr
     stats = [
-        ("sinks_t_co2e", "Sinks year to date (t CO2e)", None),
-        ("sinks_t_c", "Sinks year to date (t C)", None),
-        ("sources_t_co2e", "Sources year to date (t CO2e)", None),
+        ("sinks_t_co2e", "Sinks year to date, CO2 equivalent", None),
+        ("sinks_t_c", "Sinks year to date, carbon", None),
+        ("sources_t_co2e", "Sources year to date", None),
         (
             "net_emissions_t_co2e",
-            "Net emissions year to date (t CO2e)",
+            "Net emissions year to date",
             [ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=0)],
         ),
         ("value", "Value of sinks at the configured price", None),
@@ -58,18 +59,18 @@ def _headline(b: Board) -> None:
     for field, title, steps in stats:
         b.add(
             "stat",
-            title,
+            tr(title),
             T(_budget("site", "ytd", Col(field, "last"))),
             w=4,
             h=5,
             thresholds=steps,
             options={"graphMode": "none"},
             time_from=YEAR,
-            description="Negative: the island is a net sink." if field.startswith("net") else "",
+            description=tr("Negative: the island is a net sink.") if field.startswith("net") else "",
         )
     b.add(
         "stat",
-        "Data completeness",
+        tr("Data completeness"),
         T(_budget("site", "ytd", Col("completeness", "last"))),
         w=4,
         h=5,
@@ -78,100 +79,105 @@ def _headline(b: Board) -> None:
         max=1,
         options={"graphMode": "none"},
         time_from=YEAR,
-        description="Share of the expected load-cell and meter readings behind the year-to-date budget.",
+        description=tr("Share of the expected load-cell and meter readings behind the year-to-date budget."),
     )
 
 
-def _band_overrides() -> list:
+def _band_overrides(tr) -> list:
     return [
         by_name(
-            "hi95",
+            tr("hi95"),
             **{
-                "custom.fillBelowTo": "lo95",
+                "custom.fillBelowTo": tr("lo95"),
                 "custom.lineWidth": 0,
                 "custom.fillOpacity": 25,
                 "color": {"mode": "fixed", "fixedColor": "green"},
             },
         ),
-        by_name("lo95", **{"custom.lineWidth": 0, "color": {"mode": "fixed", "fixedColor": "green"}}),
-        by_name("sinks", **{"custom.lineWidth": 2, "color": {"mode": "fixed", "fixedColor": "dark-green"}}),
+        by_name(tr("lo95"), **{"custom.lineWidth": 0, "color": {"mode": "fixed", "fixedColor": "green"}}),
+        by_name(tr("sinks"), **{"custom.lineWidth": 2, "color": {"mode": "fixed", "fixedColor": "dark-green"}}),
     ]
 
 
 def _intervals(b: Board) -> None:
+    tr = b.tr
     band = (
-        Col("sinks_lo95_t_co2e", "last", "lo95"),
-        Col("sinks_t_co2e", "last", "sinks"),
-        Col("sinks_hi95_t_co2e", "last", "hi95"),
+        Col("sinks_lo95_t_co2e", "last", tr("lo95")),
+        Col("sinks_t_co2e", "last", tr("sinks")),
+        Col("sinks_hi95_t_co2e", "last", tr("hi95")),
     )
     b.add(
         "stat",
-        "Sinks year to date with 95 % interval (t CO2e)",
+        tr("Sinks year to date with 95 % interval"),
         T(_budget("site", "ytd", *band), "$col"),
         w=8,
         h=9,
         time_from=YEAR,
         options={"graphMode": "none", "textMode": "value_and_name"},
-        description="Creditable sinks since the accounting start (1 January unless configured) with the lower "
-        "and upper bounds of the carbon worker's 95 % interval (IPCC 2006 Vol. 1 Ch. 3).",
+        description=tr(
+            "Creditable sinks since the accounting start (1 January unless configured) with the lower "
+            "and upper bounds of the carbon worker's 95 % interval (IPCC 2006 Vol. 1 Ch. 3)."
+        ),
     )
     b.add(
         "timeseries",
-        "Daily sinks with 95 % interval (t CO2e)",
+        tr("Daily sinks with 95 % interval"),
         T(_budget("site", "day", *band, time=EVERY), "$col"),
         w=16,
         h=9,
-        overrides=_band_overrides(),
+        overrides=_band_overrides(tr),
         custom={"drawStyle": "points", "pointSize": 6},
-        description="One point per day (at its start); the shaded band is the day's 95 % interval.",
+        description=tr("One point per day (at its start); the shaded band is the day's 95 % interval."),
     )
 
 
 def _breakdown(b: Board) -> None:
+    tr = b.tr
     for scope, title, where in (
-        ("category", "Sinks year to date by category (t CO2e)", (TagNe("key", "source"),)),
-        ("farm", "Sinks year to date by farm (t CO2e)", ()),
+        ("category", "Sinks year to date by category", (TagNe("key", "source"),)),
+        ("farm", "Sinks year to date by farm", ()),
     ):
         q = _budget(scope, "ytd", Col("sinks_t_co2e", "last"), group_by=("key",), where=where)
-        b.add("bargauge", title, T(q, "$tag_key"), w=12, h=8, time_from=YEAR)
+        b.add("bargauge", tr(title), T(q, "$tag_key"), w=12, h=8, time_from=YEAR)
     cumulative = _budget(
         "site",
         "day",
-        Col("sinks_t_co2e", "sum", "sinks", "cumulative_sum"),
-        Col("sources_t_co2e", "sum", "sources", "cumulative_sum"),
+        Col("sinks_t_co2e", "sum", tr("sinks"), "cumulative_sum"),
+        Col("sources_t_co2e", "sum", tr("sources"), "cumulative_sum"),
         time=EVERY,
     )
     b.add(
         "timeseries",
-        "Cumulative sinks and sources over the time range (t CO2e)",
+        tr("Cumulative sinks and sources over the time range"),
         T(cumulative, "$col"),
-        description="Running sums of the daily budgets; from 1 January this is the year-to-date trajectory.",
+        description=tr("Running sums of the daily budgets; from 1 January this is the year-to-date trajectory."),
     )
     monthly = _budget(
         "site",
         "month",
-        Col("sinks_t_co2e", "last", "sinks"),
-        Col("sources_t_co2e", "last", "sources"),
-        Col("net_emissions_t_co2e", "last", "net"),
+        Col("sinks_t_co2e", "last", tr("sinks")),
+        Col("sources_t_co2e", "last", tr("sources")),
+        Col("net_emissions_t_co2e", "last", tr("net")),
         time=EVERY,
     )
     b.add(
         "timeseries",
-        "Monthly sinks, sources and net (t CO2e)",
+        tr("Monthly sinks, sources and net"),
         T(monthly, "$col"),
         time_from=YEAR,
         custom={"drawStyle": "bars", "fillOpacity": 70, "barAlignment": -1},
-        description="One bar per calendar month (at its start); net = sources - sinks, negative is a net sink.",
+        description=tr("One bar per calendar month (at its start); net = sources - sinks, negative is a net sink."),
     )
 
 
 def _assets(b: Board) -> None:
+    tr = b.tr
     stock = select("carbon_stock", Col("t_co2e", "last"), where=(SITE,), group_by=("category", "farm", "asset"))
-    b.add("bargauge", "Standing stock per asset (t CO2e)", T(stock, "$tag_category $tag_farm/$tag_asset"), w=10, h=9)
+    b.add("bargauge", tr("Standing stock per asset"), T(stock, "$tag_category $tag_farm/$tag_asset"), w=10, h=9)
     complete = select("carbon_stock", Col("completeness", "last"), where=(SITE,), group_by=("asset",))
     b.add(
         "bargauge",
-        "Data completeness per asset",
+        tr("Data completeness per asset"),
         T(complete, "$tag_asset"),
         w=10,
         h=9,
@@ -182,26 +188,26 @@ def _assets(b: Board) -> None:
     reef = _budget("site", "ytd", Col("reef_stock_t_c", "last"))
     b.add(
         "stat",
-        "Reef standing stock (t C, not creditable)",
+        tr("Reef standing stock (not creditable)"),
         T(reef),
         w=4,
         h=9,
         options={"graphMode": "none"},
         time_from=YEAR,
-        description="Fish in reefs are a standing stock, reported but kept out of the creditable sinks.",
+        description=tr("Fish in reefs are a standing stock, reported but kept out of the creditable sinks."),
     )
 
 
 def build(s: Settings) -> Dashboard:
-    b = Board(s.datasource, s.currency)
+    b = Board(s.datasource, s.currency, s.tr)
     _headline(b)
     _intervals(b)
     _breakdown(b)
     _assets(b)
     variables = [
-        tag_variable(s.datasource, "site", "Site", "carbon_budget"),
+        tag_variable(s, "site", "Site", "carbon_budget"),
         tag_variable(
-            s.datasource,
+            s,
             "method",
             "Shell carbon",
             "carbon_budget",
@@ -212,6 +218,7 @@ def build(s: Settings) -> Dashboard:
         ),
     ]
     return dashboard(
+        s,
         UID,
         "Island carbon budget",
         "Sources, sinks and net balance of the island, with uncertainty.",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from blueranch.i18n import LANGUAGES
+
 DEFAULT_OUT = Path(__file__).with_name("build")
 DEFAULT_ALERT_RULES = Path(__file__).parent / "provisioning" / "alerting" / "blueranch.yaml"
 
@@ -42,6 +44,15 @@ _settings_options = [
 ]
 
 
+_lang_option = click.option(
+    "--lang",
+    "langs",
+    type=click.Choice(LANGUAGES),
+    multiple=True,
+    help=f"Language of the dashboards' text (repeatable; default: all of {', '.join(LANGUAGES)}).",
+)
+
+
 def settings_options(f):
     for option in reversed(_settings_options):
         f = option(f)
@@ -60,7 +71,7 @@ def group() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_OUT,
     show_default=True,
-    help="Directory for the dashboard JSON (one sub-folder per audience).",
+    help="Directory for the dashboard JSON (one sub-folder per language and audience).",
 )
 @click.option(
     "--alert-rules",
@@ -68,13 +79,16 @@ def group() -> None:
     default=None,
     help="Also write the Grafana alert-rule provisioning file here.",
 )
+@_lang_option
 @settings_options
-def build_cmd(out_dir: Path, alert_rules: Path | None, datasource_uid: str | None, currency: str | None) -> None:
-    """Write the dashboards as Grafana JSON: OUT/<audience>/<uid>.json."""
+def build_cmd(
+    out_dir: Path, alert_rules: Path | None, langs: tuple[str, ...], datasource_uid: str | None, currency: str | None
+) -> None:
+    """Write the dashboards as Grafana JSON: OUT/<lang>/<audience>/<uid>.json."""
     from blueranch.dashboards.build import write
 
     s = _settings(datasource_uid, currency)
-    for path in write(out_dir, s):
+    for path in write(out_dir, s, langs or LANGUAGES):
         click.echo(str(path))
     if alert_rules is not None:
         from blueranch.dashboards.alerting import write_rules
@@ -198,9 +212,15 @@ def sample_data_cmd(influx_url: str, database: str, sites: tuple[str, ...], deri
     help="Environment variable holding a Grafana service-account token.",
 )
 @click.option("--timeout-s", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@_lang_option
 @settings_options
 def publish_cmd(
-    grafana_url: str, token_env: str, timeout_s: float, datasource_uid: str | None, currency: str | None
+    grafana_url: str,
+    token_env: str,
+    timeout_s: float,
+    langs: tuple[str, ...],
+    datasource_uid: str | None,
+    currency: str | None,
 ) -> None:
     """Push the dashboards to a running Grafana, one folder per audience (idempotent: stable uids)."""
     from blueranch.dashboards.publish import PublishError, publish
@@ -209,7 +229,9 @@ def publish_cmd(
     if not token:
         raise click.UsageError(f"set {token_env} to a Grafana service-account token (Editor role or more)")
     try:
-        report = publish(grafana_url, token, _settings(datasource_uid, currency), timeout_s=timeout_s)
+        report = publish(
+            grafana_url, token, _settings(datasource_uid, currency), timeout_s=timeout_s, langs=langs or LANGUAGES
+        )
     except PublishError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(report, indent=2))

@@ -10,8 +10,8 @@ from blueranch.contracts.influx import MEASUREMENTS, QC_SUFFIX
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.contracts.query import Col, FieldCmp, TagCol, VarMatch, select, select_from
 from blueranch.dashboards import thresholds
-from blueranch.dashboards.common import Settings, dashboard, tag_variable
-from blueranch.dashboards.model import Annotation, Dashboard, ThresholdStep
+from blueranch.dashboards.common import Settings, dashboard, rename_columns, tag_variable
+from blueranch.dashboards.model import Annotation, AnnotationTarget, Dashboard, ThresholdStep
 from blueranch.dashboards.panels import Board, T
 
 UID = "blueranch-farm-operations"
@@ -22,6 +22,7 @@ EVERY = "$__interval"
 
 
 def _water_quality(b: Board) -> None:
+    tr = b.tr
     wq = MEASUREMENTS["water_quality"]
     names = [f.name for f in wq.fields if not f.name.endswith(QC_SUFFIX)]
     names.sort(key=lambda n: n != "do_mg_l")  # dissolved oxygen first
@@ -39,22 +40,22 @@ def _water_quality(b: Board) -> None:
             bands = thresholds.do_bands()
             b.add(
                 "timeseries",
-                f"{q.description} ({q.unit}) per farm and buoy",
+                tr("{quantity} per farm and buoy", quantity=tr(q.description)),
                 T(query, "$tag_farm $tag_device"),
                 w=24,
                 h=9,
                 thresholds=bands,
                 bands=True,
-                description="Mean per interval. Bands: " + "; ".join(s.source for s in bands if s.source) + ".",
+                description=tr("Mean per interval. Bands: {bands}.", bands="; ".join(tr(s.source) for s in bands)),
             )
         else:
             b.add(
                 "timeseries",
-                f"{q.description} ({q.unit})",
+                tr(q.description),
                 T(query, "$tag_farm $tag_device"),
                 w=8,
                 h=7,
-                description=f"Mean of {name} per interval, per farm and buoy.",
+                description=tr("Mean per interval, per farm and buoy."),
             )
     flagged = select(
         "water_quality",
@@ -66,7 +67,7 @@ def _water_quality(b: Board) -> None:
     )
     b.add(
         "timeseries",
-        "Dissolved oxygen QC flag (QARTOD, worst per interval)",
+        tr("Dissolved oxygen QC flag (QARTOD, worst per interval)"),
         T(flagged, "$tag_device"),
         w=8,
         h=7,
@@ -77,22 +78,38 @@ def _water_quality(b: Board) -> None:
             ThresholdStep(color="red", value=4),
         ],
         bands=True,
-        description="QARTOD flags: 1 pass, 2 not evaluated, 3 suspect, 4 fail, 9 missing (IOOS QARTOD manual).",
+        description=tr("QARTOD flags: 1 pass, 2 not evaluated, 3 suspect, 4 fail, 9 missing (IOOS QARTOD manual)."),
     )
 
 
+#: The alarms table's columns and their headings (renamed in Grafana, so the query is the same in every language).
+ALARM_COLUMNS = {
+    "Time": "last event",
+    "device": "device",
+    "kind": "kind",
+    "severity": "severity",
+    "state": "state",
+    "open": "open",
+    "message": "message",
+    "value": "value",
+    "threshold": "threshold",
+    "alert_id": "alert id",
+}
+
+
 def _alarms(b: Board) -> None:
+    tr = b.tr
     per_alert = select("alerts", Col("open", "last", "open"), where=(SITE,), group_by=("device", "kind"))
     b.add(
         "stat",
-        "Open alarms",
+        tr("Open alarms"),
         T(select_from(per_alert, Col("open", "sum", "open"))),
         w=4,
         h=8,
         unit="short",
         time_from="7d",
         thresholds=[ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=1)],
-        description="Alarms whose latest event in the last 7 days is open, acknowledged or escalated.",
+        description=tr("Alarms whose latest event in the last 7 days is open, acknowledged or escalated."),
     )
     table = select(
         "alerts",
@@ -107,62 +124,65 @@ def _alarms(b: Board) -> None:
     )
     b.add(
         "table",
-        "Alarms (latest event per device and kind)",
+        tr("Alarms (latest event per device and kind)"),
         T(table, format="table"),
         w=20,
         h=8,
         unit="none",
         time_from="7d",
-        description="open = 1 while the alarm is open, acknowledged or escalated.",
-        transformations=[
-            {
-                "id": "organize",
-                "options": {
-                    "excludeByName": {"Time": False},
-                    "indexByName": {},
-                    "renameByName": {"Time": "last event"},
-                },
-            }
-        ],
+        description=tr("open = 1 while the alarm is open, acknowledged or escalated."),
+        transformations=[rename_columns(tr, ALARM_COLUMNS)],
     )
 
 
 def _biomass(b: Board) -> None:
+    tr = b.tr
     load = select(
         "biomass_load", Col("load_kg", "mean"), where=(SITE, FARM), time=EVERY, group_by=("farm", "asset"), fill="none"
     )
     b.add(
         "timeseries",
-        "Load per longline and raft (kg)",
+        tr("Load per longline and raft"),
         T(load, "$tag_farm/$tag_asset"),
-        description="Submerged load from the load cells (mean per interval).",
+        description=tr("Submerged load from the load cells (mean per interval)."),
     )
     stock = select(
         "carbon_stock", Col("wet_t", "last"), where=(SITE, FARM), time=EVERY, group_by=("farm", "asset"), fill="none"
     )
     b.add(
         "timeseries",
-        "Standing wet biomass per longline and raft (t)",
+        tr("Standing wet biomass per longline and raft"),
         T(stock, "$tag_farm/$tag_asset"),
-        description="Whole-asset wet biomass from the carbon worker (load cell x lines per sensor).",
+        description=tr("Whole-asset wet biomass from the carbon worker (load cell x lines per sensor)."),
     )
     co2e = select("carbon_stock", Col("t_co2e", "last"), where=(SITE, FARM), group_by=("farm", "asset"))
-    b.add("bargauge", "Carbon in standing stock per asset (t CO2e)", T(co2e, "$tag_farm/$tag_asset"), w=24, h=7)
+    b.add("bargauge", tr("Carbon in standing stock per asset"), T(co2e, "$tag_farm/$tag_asset"), w=24, h=7)
 
 
 def _weather(b: Board) -> None:
+    tr = b.tr
     wind = select(
         "weather",
-        Col("wind_speed_m_s", "mean", "mean"),
-        Col("wind_speed_m_s", "max", "gust"),
+        Col("wind_speed_m_s", "mean", tr("mean")),
+        Col("wind_speed_m_s", "max", tr("gust")),
         where=(SITE,),
         time=EVERY,
         group_by=("device",),
         fill="none",
     )
-    b.add("timeseries", "Wind speed (m/s)", T(wind, "$tag_device $col"), description="Mean and maximum per interval.")
+    b.add(
+        "timeseries",
+        tr(QUANTITIES["wind_speed_m_s"].description),
+        T(wind, "$tag_device $col"),
+        description=tr("Mean and maximum (gust) per interval."),
+    )
     waves = select("weather", Col("wave_height_m", "max"), where=(SITE,), time=EVERY, group_by=("device",), fill="none")
-    b.add("timeseries", "Significant wave height (m)", T(waves, "$tag_device"), description="Maximum per interval.")
+    b.add(
+        "timeseries",
+        tr(QUANTITIES["wave_height_m"].description),
+        T(waves, "$tag_device"),
+        description=tr("Maximum per interval."),
+    )
 
 
 def harvest_annotation(s: Settings) -> Annotation:
@@ -173,38 +193,30 @@ def harvest_annotation(s: Settings) -> Annotation:
         TagCol("asset"),
         where=(SITE, FieldCmp("harvested_wet_t", ">", 0)),
     )
-    target = {
-        "refId": "Harvests",
-        "query": q.text,
-        "rawQuery": True,
-        "resultFormat": "table",
-        "textColumn": "harvested_wet_t",
-        "tagsColumn": "farm,asset",
-        "fromAnnotations": True,
-        "textEditor": True,
-    }
     return Annotation(
-        name="Harvests",
+        name=s.tr("Harvests"),
         datasource=s.datasource,
         iconColor="purple",
-        query=q.text,
-        textColumn="harvested_wet_t",
-        tagsColumn="farm,asset",
-        target=target,
+        target=AnnotationTarget(
+            refId="Harvests",
+            datasource=s.datasource,
+            query=q.text,
+            textColumn="harvested_wet_t",
+            tagsColumn="farm,asset",
+        ),
     )
 
 
 def build(s: Settings) -> Dashboard:
-    b = Board(s.datasource, s.currency)
+    b = Board(s.datasource, s.currency, s.tr)
     _alarms(b)
     _water_quality(b)
     _biomass(b)
     _weather(b)
-    ds = s.datasource
     variables = [
-        tag_variable(ds, "site", "Site", "water_quality"),
+        tag_variable(s, "site", "Site", "water_quality"),
         tag_variable(
-            ds,
+            s,
             "farm",
             "Farm",
             "water_quality",
@@ -212,9 +224,10 @@ def build(s: Settings) -> Dashboard:
             all_value=".*",
             description="All also shows buoys that belong to no farm.",
         ),
-        tag_variable(ds, "device", "Buoy", "water_quality", (SITE, FARM)),
+        tag_variable(s, "device", "Buoy", "water_quality", (SITE, FARM)),
     ]
     return dashboard(
+        s,
         UID,
         "Farm operations",
         "Water quality, alarms, biomass, harvests, wind and waves per farm.",

@@ -1,8 +1,10 @@
-"""Typed subset of the Grafana dashboard JSON model (schema version 39, Grafana 10.4 to 11.x).
+"""Typed subset of the Grafana dashboard JSON model (schema version 39, Grafana 10.4 to 13.x).
 
 Only what the BlueRanch dashboards use is modelled, with ``extra="forbid"`` so that a misspelt key is an
 error here instead of a silently ignored option in Grafana. ``options`` and ``custom`` stay free-form
-dicts because they are panel-plugin specific (each panel builder in this package fills them).
+dicts because they are panel-plugin specific (each panel builder in this package fills them). Every
+field is one of Grafana's own ``Dashboard`` type (``@grafana/schema``): tests/dashboards/test_grafana_schema.py
+type-checks the built JSON against it with TypeScript.
 
 Why not grafana-foundation-sdk: its Python package has no InfluxDB query type (an InfluxQL target would
 be an untyped dict anyway), and it is versioned per Grafana release with PEP 440 epochs, which makes
@@ -47,6 +49,18 @@ class Target(_M):
     resultFormat: Literal["time_series", "table", "logs"] = "time_series"
     #: Series name pattern: ``$tag_device``, ``$col`` ...
     alias: str | None = None
+
+
+class AnnotationTarget(Target):
+    """An InfluxQL annotation query, as Grafana's InfluxDB annotation editor stores it (Grafana >= 10)."""
+
+    resultFormat: Literal["table"] = "table"
+    #: Columns of the result that become the annotation's text and tags (comma-separated).
+    textColumn: str | None = None
+    tagsColumn: str | None = None
+    #: Set by Grafana's annotation editor: raw InfluxQL, run as an annotation query.
+    fromAnnotations: Literal[True] = True
+    textEditor: Literal[True] = True
 
 
 class ThresholdStep(_M):
@@ -112,7 +126,6 @@ class Variable(_M):
     label: str
     description: str = ""
     query: str
-    definition: str | None = None
     datasource: DatasourceRef | None = None
     multi: bool = False
     includeAll: bool = False
@@ -121,7 +134,8 @@ class Variable(_M):
     #: 1: on dashboard load, 2: on time range change.
     refresh: Literal[0, 1, 2] = 1
     sort: int = 1
-    current: VariableOption | dict = Field(default_factory=dict)
+    #: The saved selection; unset, Grafana selects "All" if offered, else the first option.
+    current: VariableOption | None = None
     options: list[VariableOption] = Field(default_factory=list)
     hide: Literal[0, 1, 2] = 0
 
@@ -131,8 +145,8 @@ class Templating(_M):
 
 
 class Annotation(_M):
-    """An annotation query. InfluxDB annotations keep the query and column names both at the top level
-    (how Grafana < 10 stored them) and in ``target`` (how Grafana >= 10 stores them)."""
+    """An annotation query: Grafana's built-in one, or an InfluxQL query in ``target`` (the fields at the
+    top level that Grafana < 10 read are not part of Grafana's schema and are not written)."""
 
     name: str
     datasource: DatasourceRef | dict[str, str]
@@ -141,11 +155,7 @@ class Annotation(_M):
     iconColor: str
     builtIn: int | None = None
     type: str | None = None
-    query: str | None = None
-    textColumn: str | None = None
-    tagsColumn: str | None = None
-    titleColumn: str | None = None
-    target: dict[str, Any] | None = None
+    target: AnnotationTarget | None = None
 
 
 class Annotations(_M):
@@ -158,12 +168,17 @@ class TimeRange(_M):
 
 
 class Link(_M):
+    """A dashboard link; every field Grafana's schema requires has a value (Grafana's defaults)."""
+
     title: str
     type: Literal["dashboards", "link"] = "dashboards"
     tags: list[str] = Field(default_factory=list)
     asDropdown: bool = False
     includeVars: bool = True
     keepTime: bool = True
+    icon: str = "external link"
+    targetBlank: bool = False
+    tooltip: str = ""
 
 
 class Dashboard(_M):

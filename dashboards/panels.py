@@ -7,6 +7,7 @@ get the options an operator expects (legend as a list, multi tooltip, last value
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -103,12 +104,18 @@ def _custom(kind: PanelType, bands: bool) -> dict[str, Any]:
     }
 
 
+def _untranslated(message: str, /, **fields: object) -> str:
+    return message.format(**fields) if fields else message
+
+
 @dataclass
 class Board:
-    """Panels of one dashboard, placed on the grid in the order they are added."""
+    """Panels of one dashboard, placed on the grid in the order they are added. ``tr`` is the dashboard's
+    translator (``Settings.tr``), for the panel builders: titles and descriptions arrive translated."""
 
     datasource: DatasourceRef
     currency: str = "CNY"
+    tr: Callable[..., str] = _untranslated
     panels: list[Panel] = field(default_factory=list)
     _x: int = 0
     _y: int = 0

@@ -1,7 +1,7 @@
 """Push the dashboards to a running Grafana through its HTTP API (grafana-client), idempotently.
 
 For a Grafana that is not provisioned from files (a hosted or shared instance): one folder per
-audience (created, or renamed back, under its stable uid), every dashboard saved with
+audience and language (created, or renamed back, under its stable uid), every dashboard saved with
 ``overwrite: true`` under its stable uid, so publishing twice leaves one copy of each, at a new
 version, and each alert rule group written whole (``PUT`` of the group: rules keep their uids).
 The data source the dashboards query must exist first (uid ``blueranch-influxdb`` unless
@@ -11,6 +11,7 @@ The data source the dashboards query must exist first (uid ``blueranch-influxdb`
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import niquests
@@ -18,8 +19,9 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from blueranch.dashboards.alerting import api_rule_groups
-from blueranch.dashboards.build import AUDIENCES, Audience, build_all
+from blueranch.dashboards.build import Audience, build_languages
 from blueranch.dashboards.common import Settings
+from blueranch.i18n import LANGUAGES, Language
 
 log = logging.getLogger(__name__)
 MESSAGE = "blueranch dashboards publish"
@@ -45,9 +47,17 @@ def _ensure_folder(api: GrafanaApi, a: Audience) -> str:
     return "exists"
 
 
-def publish(url: str, token: str, settings: Settings | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
-    """Create the folders and save every dashboard; returns what was done per folder and dashboard."""
+def publish(
+    url: str,
+    token: str,
+    settings: Settings | None = None,
+    timeout_s: float = 10.0,
+    langs: Iterable[Language] = LANGUAGES,
+) -> dict[str, Any]:
+    """Create the folders and save every dashboard in each language; returns what was done per folder and
+    dashboard."""
     s = settings or Settings()
+    built = build_languages(s, langs)
     api = GrafanaApi.from_url(url, credential=token, timeout=timeout_s)
     step = f"data source {s.datasource_uid}"
     try:
@@ -61,11 +71,11 @@ def publish(url: str, token: str, settings: Settings | None = None, timeout_s: f
                 ) from exc
             raise
         folders = {}
-        for a in AUDIENCES:
+        for a in {a.folder_uid: a for a, _ in built}.values():
             step = f"folder {a.folder_uid}"
             folders[a.folder_uid] = _ensure_folder(api, a)
         saved = []
-        for a, d in build_all(s):
+        for a, d in built:
             step = f"dashboard {d.uid}"
             r = api.dashboard.update_dashboard(
                 {"dashboard": d.to_json(), "folderUid": a.folder_uid, "overwrite": True, "message": MESSAGE}

@@ -151,7 +151,10 @@ class Agent:
         return out
 
     def _on_readings(self, p: Polled, readings: list[Reading]) -> None:
-        samples = self._distinct([s for r in readings if (s := self._sample(p, self.qc.flag(r))) is not None])
+        # qc.push may add a revision of the sensor's previous reading (its final spike flag): see edge/qc.py
+        samples = self._distinct(
+            [s for r in readings for f in self.qc.push(r) if (s := self._sample(p, f)) is not None]
+        )
         for s in samples:
             self.last_values[s.quantity] = s.value
         position = None
@@ -235,6 +238,7 @@ class Agent:
             "refused_total": d.refused_total,
             "no_subscriber_total": d.no_subscriber_total,
             "next_seq": b.next_seq,
+            "qc": self.qc.status(),
             "sensors": {
                 p.id: {
                     "driver": p.config.driver,
@@ -242,6 +246,7 @@ class Agent:
                     "errors": p.health.errors,
                     "last_error": p.health.last_error,
                     "bad_frames": p.driver.bad_frames,
+                    "counters": p.driver.counters,
                     "last_reading": (
                         datetime.fromtimestamp(p.health.last_reading_s, UTC).isoformat()
                         if p.health.last_reading_s

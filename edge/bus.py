@@ -47,7 +47,8 @@ def open_port(url: str, line: LineSettings) -> serial.SerialBase:
             parity=parity,
             stopbits=line.stopbits,
             timeout=PORT_POLL_S,
-            write_timeout=5,
+            # pyserial's rfc2217:// client refuses a write timeout (NotImplementedError); it writes to a socket
+            write_timeout=None if url.startswith("rfc2217://") else 5,
             exclusive="://" not in url,
         )
     except (serial.SerialException, ValueError, OSError, termios.error) as exc:
@@ -76,6 +77,9 @@ class Bus:
         self._port: serial.SerialBase | None = None
         self.owner: str | None = None
         self.conversations = 0
+        #: what a protocol remembers about the wire itself, shared by the sensors on it (SDI-12: when the line
+        #: last carried a byte and which address it spoke to; see drivers/sdi12.py)
+        self.line_state: dict[str, object] = {}
 
     @contextmanager
     def conversation(self, who: str, timeout_s: float | None = None) -> Iterator[serial.SerialBase]:

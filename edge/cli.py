@@ -16,6 +16,15 @@ from blueranch.signals import on_stop_signals
 CONFIG_HELP = "The agent's YAML config (see 'blueranch edge sample-config')."
 
 
+def _report_and_exit(path: Path, violations: list) -> None:
+    """One line per problem, ``FILE:LINE:COLUMN: dotted.path: value rule`` (editors jump to it); exit 2."""
+    for v in violations:
+        where = v.where() if hasattr(v, "where") else ""
+        click.echo(f"{path}:{where}: {v}" if where else f"{path}: {v}", err=True)
+    click.echo(f"{path}: {len(violations)} error(s)", err=True)
+    sys.exit(2)
+
+
 def _load_or_exit(path: Path):
     from blueranch.edge.config import load_config
 
@@ -25,10 +34,7 @@ def _load_or_exit(path: Path):
         click.echo(f"{path}: no such file", err=True)
         sys.exit(2)
     except ContractError as exc:
-        for v in exc.violations:
-            click.echo(f"{path}: {v}", err=True)
-        click.echo(f"{path}: {len(exc.violations)} error(s)", err=True)
-        sys.exit(2)
+        _report_and_exit(path, exc.violations)
 
 
 @click.group("edge")
@@ -38,13 +44,31 @@ def group() -> None:
 
 @group.command("check-config")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def check_config(file: Path) -> None:
-    """Validate FILE: print every error with its dotted path; exit 2 when invalid, 0 when valid."""
+@click.option(
+    "--offline", is_flag=True, help="Skip the device checks (serial ports exist here), for a config prepared elsewhere."
+)
+def check_config(file: Path, offline: bool) -> None:
+    """Validate FILE: print every error with its line, column and dotted path; exit 2 when invalid, 0 when valid.
+
+    Besides the schema: every serial port given as a device path must exist on this machine (--offline skips
+    this), the mqtt section is required, a key may appear only once."""
     cfg = _load_or_exit(file)
+    if not offline:
+        from blueranch.edge.config import device_problems, locate
+
+        problems = device_problems(cfg)
+        if problems:
+            _report_and_exit(file, locate(file, problems))
     try:
         cfg.mqtt.password()
     except ValueError as exc:  # valid file, but the agent could not start here: say so, still exit 0
         click.echo(f"{file}: warning: {exc}", err=True)
+    from blueranch.edge.qc_defaults import sensor_quantities
+
+    emitted = {q for sensor in cfg.model_dump()["sensors"] for q in sensor_quantities(sensor)}
+    unchecked = sorted(emitted - set(cfg.qc))
+    if unchecked:  # valid, but these readings will all go out as 2 (not evaluated)
+        click.echo(f"{file}: warning: no qc for {', '.join(unchecked)} (see 'blueranch edge sample-config')", err=True)
     click.echo(f"{file}: valid ({len(cfg.sensors)} sensors, {len(cfg.qc)} quantities with QC)")
 
 
@@ -198,5 +222,12 @@ def probe(
     if not found:
         click.echo(f"# nothing answered on {port}", err=True)
         sys.exit(1)
+    import yaml
+
+    from blueranch.edge.qc_defaults import qc_block, sensor_quantities
+
+    text = p.snippet(found)
+    sensors = yaml.safe_load("sensors:\n" + text)["sensors"] or []
+    click.echo(qc_block(q for s in sensors for q in sensor_quantities(s)), nl=False)
     click.echo("sensors:")
-    click.echo(p.snippet(found), nl=False)
+    click.echo(text, nl=False)

@@ -1,19 +1,25 @@
-"""Typed edge agent configuration. Unknown keys are errors; every error names its dotted path.
+"""Typed edge agent configuration. Unknown keys are errors; every error names its dotted path and, when
+read from a file, the line and column (PyYAML's node marks) and, for an unknown key, the nearest known one.
 
 The file is YAML. ``sensors`` is a list whose items are validated by their driver's own ``Config``
-(chosen by the ``driver`` key); ``qc`` maps a quantity to its QARTOD tests (:mod:`blueranch.edge.qc`).
-Secrets never live in the file: the MQTT password comes from an environment variable or a file.
+(chosen by the ``driver`` key); ``qc`` maps a quantity to its QARTOD tests (:mod:`blueranch.edge.qc`);
+``mqtt`` is required (an agent without an uplink only fills its buffer). A key given twice in one mapping
+is an error (YAML loaders silently keep the last one). Secrets never live in the file: the MQTT password
+comes from an environment variable or a file.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from blueranch.contracts.errors import ContractError, Violation, dotted_path
 from blueranch.contracts.mqtt import SafeId
@@ -136,7 +142,7 @@ SensorConfig = _sensor_union()
 class EdgeConfig(StrictModel):
     site: SafeId
     device: SafeId
-    mqtt: MqttConfig = MqttConfig()
+    mqtt: MqttConfig
     buffer: BufferConfig = BufferConfig()
     #: where the running agent keeps its status for ``blueranch edge status`` (default: next to the buffer)
     status_file: Path | None = None
@@ -180,49 +186,214 @@ def consistency(cfg: EdgeConfig) -> list[Violation]:
     return out
 
 
-def _violations(exc: ValidationError) -> list[Violation]:
-    """Dotted paths without pydantic's union tags (``sensors[0].sdi12.address`` -> ``sensors[0].address``)."""
+@dataclass(frozen=True)
+class ConfigViolation(Violation):
+    """A violation with where it is in the file (1-based; ``None`` when the data did not come from a file)."""
+
+    line: int | None = None
+    column: int | None = None
+
+    def where(self) -> str:
+        return f"{self.line}:{self.column}" if self.line is not None else ""
+
+
+def _unwrap(t: Any) -> Any:
+    """``Annotated[X, ...]`` and ``X | None`` -> ``X``."""
+    while True:
+        origin = get_origin(t)
+        if origin is Annotated:
+            t = get_args(t)[0]
+        elif origin is Union and type(None) in get_args(t) and len(get_args(t)) == 2:
+            t = next(a for a in get_args(t) if a is not type(None))
+        else:
+            return t
+
+
+def _step(t: Any, part: object) -> Any:
+    """The type found at ``part`` inside type ``t`` (pydantic's location steps, driver tags included)."""
+    t = _unwrap(t)
+    if isinstance(t, type) and issubclass(t, BaseModel):
+        f = t.model_fields.get(part) if isinstance(part, str) else None
+        return f.annotation if f is not None else None
+    origin = get_origin(t)
+    if origin in (list, tuple):
+        return get_args(t)[0]
+    if origin is dict:
+        return get_args(t)[1]
+    if origin is Union:  # the sensors' union: the location names the driver's tag
+        for member in get_args(t):
+            args = get_args(member)
+            if any(isinstance(a, Tag) and a.tag == part for a in args[1:]):
+                return args[0]
+    return None
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    """The field names allowed in the mapping that holds the last element of ``loc``."""
+    t: Any = EdgeConfig
+    for part in loc[:-1]:
+        t = _step(t, part)
+        if t is None:
+            return []
+    t = _unwrap(t)
+    return list(t.model_fields) if isinstance(t, type) and issubclass(t, BaseModel) else []
+
+
+def _did_you_mean(key: object, known: list[str]) -> str:
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "(not given)"
+
+
+def _violations(exc: ValidationError) -> list[tuple[tuple, Violation, bool]]:
+    """(location, violation, whether the key itself is wrong) triples; dotted paths without pydantic's union tags
+    (``sensors[0].sdi12.address`` -> ``sensors[0].address``)."""
     names = set(drivers.load_all())
     out = []
     for err in exc.errors(include_url=False):
-        loc = list(err["loc"])
+        tagged = tuple(p for p in err["loc"] if p != "[key]")
+        loc = list(tagged)
         if len(loc) >= 3 and loc[0] == "sensors" and isinstance(loc[1], int) and loc[2] in names:
             del loc[2]
-        loc = [p for p in loc if p != "[key]"]
         if err["type"] == "unknown_driver":
             loc.append("driver")
         rule = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            rule = "is not a known field (unknown keys are errors)"
+            rule = "is not a known field (unknown keys are errors)" + _did_you_mean(tagged[-1], _known_keys(tagged))
         elif err["type"] == "missing":
             rule = "is required"
-        value = err.get("input")
+        value = _NotGiven() if err["type"] == "missing" else err.get("input")
         if loc == ["mqtt", "url"] and isinstance(value, str):
             value = redact_url(value)  # never echo a password put in the URL
-        out.append(Violation(dotted_path(tuple(loc)), value, rule))
+        violation = Violation(dotted_path(tuple(loc)), value, rule)
+        out.append((tuple(loc), violation, err["type"] == "extra_forbidden"))
     return out
 
 
-def parse_config(data: object) -> EdgeConfig:
+def _mark(root: yaml.Node | None, loc: tuple, at_key: bool = False) -> yaml.Mark | None:
+    """Where ``loc`` is in the composed YAML: its value (its key when ``at_key``: an unknown field), the item
+    of a list, or the deepest mapping found for a field that is missing."""
+    node, mark = root, root.start_mark if root is not None else None
+    for i, part in enumerate(loc):
+        if isinstance(node, yaml.MappingNode):
+            hit = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None)
+            if hit is None:
+                return mark
+            last = i == len(loc) - 1
+            mark, node = (hit[0].start_mark if at_key and last else hit[1].start_mark), hit[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            mark = node.start_mark
+        else:
+            return mark
+    return mark
+
+
+def _located(root: yaml.Node | None, loc: tuple, v: Violation, at_key: bool = False) -> ConfigViolation:
+    m = _mark(root, loc, at_key)
+    return ConfigViolation(v.field, v.value, v.rule, *((m.line + 1, m.column + 1) if m else (None, None)))
+
+
+def _duplicates(node: yaml.Node | None, path: tuple = ()) -> list[ConfigViolation]:
+    """Keys given twice in one mapping: YAML loaders keep the last silently; here it is an error."""
+    out: list[ConfigViolation] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, yaml.Mark] = {}
+        for k, v in node.value:
+            key = k.value if isinstance(k, yaml.ScalarNode) else None
+            if key is not None and key in first:
+                out.append(
+                    ConfigViolation(
+                        dotted_path((*path, key)),
+                        key,
+                        f"is given twice (first on line {first[key].line + 1}); a key may appear once",
+                        k.start_mark.line + 1,
+                        k.start_mark.column + 1,
+                    )
+                )
+            elif key is not None:
+                first[key] = k.start_mark
+            out += _duplicates(v, (*path, key if key is not None else "?"))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out += _duplicates(item, (*path, i))
+    return out
+
+
+def parse_config(data: object, _root: yaml.Node | None = None) -> EdgeConfig:
     """Validate already-loaded data; raise :class:`ContractError` listing every problem."""
     try:
         cfg = EdgeConfig.model_validate(data)
     except ValidationError as exc:
-        raise ContractError("bad_config", _violations(exc)) from None
+        raise ContractError("bad_config", [_located(_root, loc, v, key) for loc, v, key in _violations(exc)]) from None
     problems = consistency(cfg)
     if problems:
-        raise ContractError("bad_config", problems)
+        raise ContractError("bad_config", [_located(_root, _loc_of(v.field), v) for v in problems])
     return cfg
 
 
+def _loc_of(field: str) -> tuple:
+    """``sensors[2].port`` -> ``('sensors', 2, 'port')``."""
+    out: list[object] = []
+    for part in field.replace("]", "").replace("[", ".").split("."):
+        out.append(int(part) if part.isdigit() else part)
+    return tuple(out)
+
+
 def load_config(path: Path) -> EdgeConfig:
-    """Read and validate a YAML config; raise :class:`ContractError` listing every problem."""
+    """Read and validate a YAML config; raise :class:`ContractError` listing every problem, each with its
+    line and column."""
     try:
         text = Path(path).read_text()
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ContractError.single("bad_config", "(file)", str(path), f"is not valid YAML: {exc}") from None
-    return parse_config(data)
+        mark = getattr(exc, "problem_mark", None)
+        where = [mark.line + 1, mark.column + 1] if mark is not None else [None, None]
+        raise ContractError(
+            "bad_config", [ConfigViolation("(file)", str(path), f"is not valid YAML: {exc}", *where)]
+        ) from None
+    duplicates = _duplicates(root)
+    if duplicates:
+        raise ContractError("bad_config", duplicates)
+    return parse_config(data, root)
+
+
+def device_problems(cfg: EdgeConfig) -> list[Violation]:
+    """Serial ports given as a local device path must exist here and be a character device (a tty, a pty,
+    a symlink to one). Network ports (``socket://``, ``rfc2217://``) are not checked: they need the network."""
+    out: list[Violation] = []
+    for i, s in enumerate(cfg.sensors):
+        if not isinstance(s, SerialSensorBase) or "://" in s.port:
+            continue
+        try:
+            mode = os.stat(s.port).st_mode
+        except FileNotFoundError:
+            out.append(
+                Violation(
+                    f"sensors[{i}].port",
+                    s.port,
+                    "does not exist on this machine (is the adapter plugged in? its name in /dev/serial/by-id/?); "
+                    "check-config --offline skips this check for a config prepared elsewhere",
+                )
+            )
+            continue
+        except OSError as exc:
+            out.append(Violation(f"sensors[{i}].port", s.port, f"cannot be checked: {exc.strerror}"))
+            continue
+        if not stat.S_ISCHR(mode):
+            out.append(Violation(f"sensors[{i}].port", s.port, "is not a serial device (a character device)"))
+    return out
+
+
+def locate(path: Path, violations: list[Violation]) -> list[ConfigViolation]:
+    """Give violations found after loading (device checks) their line and column in the file."""
+    root = yaml.compose(Path(path).read_text(), Loader=yaml.SafeLoader)
+    return [_located(root, _loc_of(v.field), v) for v in violations]
 
 
 def config_version(path: Path) -> str:

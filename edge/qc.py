@@ -1,4 +1,4 @@
-"""Edge QC: each quantity's QARTOD tests, compiled to callables once, run on a rolling window per sensor.
+"""Edge QC: each quantity's QARTOD tests (:mod:`blueranch.edge.qartod`), one stream per (sensor, quantity).
 
 Config (``qc:`` in the agent's file)::
 
@@ -13,24 +13,27 @@ Config (``qc:`` in the agent's file)::
 An unknown test name is a config error (``extra="forbid"``). A reading always keeps its value: the flag
 travels in the sample's ``qc`` and a failing flag never drops it. A flag a driver set already (e.g. 3 for a
 node clock that cannot be trusted) is aggregated with the tests' flags.
+
+**Spike: flag revisions.** The spike test judges the middle reading of three, so it can judge a reading
+only when the next one arrives. The engine does not hold readings back (a reading held in memory is lost
+if the agent dies): it publishes each reading at once with the spike test's 2 ("not evaluated", what ioos_qc
+gives the last point of a series), and when the next reading of that sensor and quantity arrives it
+publishes the same reading again, same time, value and tags, with its final flag, if that differs.
+InfluxDB keeps one point per series and time, so the revision overwrites the provisional flag. The final
+flag therefore comes one polling interval late; ``blueranch edge status`` shows that latency per sensor
+and the number of revisions sent. The last reading before the agent stops keeps its provisional flag.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
-from collections.abc import Callable
-from dataclasses import replace
-from functools import partial
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
 
 from pydantic import Field, model_validator
 
 from blueranch.contracts.strict import FrozenStrictModel
+from blueranch.edge import qartod
 from blueranch.edge.reading import Reading
-
-if TYPE_CHECKING:  # numpy (about 14 MB resident) is imported only when a quantity has tests configured
-    import numpy as np
 
 
 class _Test(FrozenStrictModel):
@@ -46,22 +49,62 @@ class GrossRange(_Test):
         for name, span in (("fail_span", self.fail_span), ("suspect_span", self.suspect_span)):
             if span is not None and span[0] >= span[1]:
                 raise ValueError(f"{name} {list(span)}: the low limit must be below the high limit")
+        s, f = self.suspect_span, self.fail_span
+        if s is not None and (s[0] < f[0] or s[1] > f[1]):
+            raise ValueError(f"suspect_span {list(s)} must lie within fail_span {list(f)} (as ioos_qc requires)")
         return self
+
+    def build(self) -> qartod.StreamTest:
+        return qartod.GrossRange(self.fail_span, self.suspect_span)
 
 
 class Spike(_Test):
     suspect_threshold: float = Field(gt=0)
     fail_threshold: float = Field(gt=0)
+    #: ``average`` (QARTOD, ioos_qc's default) or ``differential`` (ioos_qc 3.0): see qartod.Spike
+    method: str = Field(default="average", pattern="^(average|differential)$")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Spike:
+        if self.fail_threshold < self.suspect_threshold:
+            raise ValueError(
+                f"fail_threshold {self.fail_threshold} is below suspect_threshold {self.suspect_threshold}"
+            )
+        return self
+
+    def build(self) -> qartod.StreamTest:
+        return qartod.Spike(self.suspect_threshold, self.fail_threshold, self.method)
 
 
 class RateOfChange(_Test):
     threshold_per_s: float = Field(gt=0)
+    #: optional: a rate above this fails (4); ioos_qc 3.0's ``fail_threshold``
+    fail_threshold_per_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RateOfChange:
+        if self.fail_threshold_per_s is not None and self.fail_threshold_per_s < self.threshold_per_s:
+            raise ValueError(f"fail_threshold_per_s {self.fail_threshold_per_s} is below threshold_per_s")
+        return self
+
+    def build(self) -> qartod.StreamTest:
+        return qartod.RateOfChange(self.threshold_per_s, self.fail_threshold_per_s)
 
 
 class FlatLine(_Test):
-    tolerance: float = Field(ge=0)
+    #: the window's range (max - min) must stay below this to count as flat (ioos_qc); 0 would never flag
+    tolerance: float = Field(gt=0)
     suspect_s: float = Field(gt=0)
     fail_s: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FlatLine:
+        if self.fail_s < self.suspect_s:
+            raise ValueError(f"fail_s {self.fail_s} is shorter than suspect_s {self.suspect_s}")
+        return self
+
+    def build(self) -> qartod.StreamTest:
+        return qartod.FlatLine(self.suspect_s, self.fail_s, self.tolerance)
 
 
 class AttenuatedSignal(_Test):
@@ -71,6 +114,15 @@ class AttenuatedSignal(_Test):
     check_type: str = Field(default="std", pattern="^(std|range)$")
     min_count: int = Field(default=3, ge=2)
 
+    def build(self) -> qartod.StreamTest:
+        return qartod.AttenuatedSignal(
+            self.suspect_threshold, self.fail_threshold, self.test_period_s, self.check_type, self.min_count
+        )
+
+
+#: The tests in the order they run (and are listed in the status).
+TESTS = ("gross_range", "spike", "rate_of_change", "flat_line", "attenuated_signal")
+
 
 class QuantityQc(_Test):
     gross_range: GrossRange | None = None
@@ -79,83 +131,101 @@ class QuantityQc(_Test):
     flat_line: FlatLine | None = None
     attenuated_signal: AttenuatedSignal | None = None
 
-    def window_s(self) -> float:
-        """How much history the tests need."""
-        spans = [1.0]
-        if self.flat_line:
-            spans.append(self.flat_line.fail_s)
-        if self.attenuated_signal:
-            spans.append(self.attenuated_signal.test_period_s)
-        return max(spans) * 1.05
+    def build(self) -> list[tuple[str, qartod.StreamTest]]:
+        """Fresh stream states of the configured tests, for one (sensor, quantity)."""
+        return [(name, cfg.build()) for name in TESTS if (cfg := getattr(self, name)) is not None]
 
 
-Check = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
+@dataclass
+class _Provisional:
+    """The newest reading of a series while a delayed test (spike) has not judged it yet."""
+
+    reading: Reading
+    #: final flags of the tests without delay, and the driver's own flag
+    flags: list[int]
+    published: int
 
 
-def compile_checks(cfg: QuantityQc) -> list[Check]:
-    """Turn one quantity's config into callables ``(values, times_s) -> flags`` before any data arrives.
+class _Series:
+    """One (sensor, quantity): its tests' states and the reading waiting for its spike verdict."""
 
-    The callables are for the streaming window: only their last flag is meaningful."""
-    from blueranch.edge import qartod
+    def __init__(self, cfg: QuantityQc):
+        self.cfg = cfg
+        self.reset()
 
-    out: list[Check] = []
-    if cfg.gross_range:
-        g = cfg.gross_range
-        out.append(lambda x, t, g=g: qartod.gross_range_test(x, g.fail_span, g.suspect_span))
-    if cfg.spike:
-        out.append(lambda x, t, s=cfg.spike: qartod.spike_test(x, s.suspect_threshold, s.fail_threshold))
-    if cfg.rate_of_change:
-        out.append(lambda x, t, r=cfg.rate_of_change: qartod.rate_of_change_test(x, t, r.threshold_per_s))
-    if cfg.flat_line:
-        f = cfg.flat_line
-        out.append(lambda x, t, f=f: qartod.flat_line_test(x, t, f.suspect_s, f.fail_s, f.tolerance, last_only=True))
-    if cfg.attenuated_signal:
-        a = cfg.attenuated_signal
-        out.append(partial(_attenuated, a))
-    return out
+    def reset(self) -> None:
+        self.tests = self.cfg.build()
+        self.last_s: float | None = None
+        self.interval_s: float | None = None
+        self.waiting: _Provisional | None = None
 
-
-def _attenuated(a: AttenuatedSignal, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    from blueranch.edge import qartod
-
-    return qartod.attenuated_signal_test(
-        x, t, a.suspect_threshold, a.fail_threshold, a.test_period_s, a.check_type, a.min_count, last_only=True
-    )
-
-
-#: Rolling windows hold at most this many points per (sensor, quantity), whatever the time span.
-MAX_WINDOW_POINTS = 4096
+    def push(self, reading: Reading) -> tuple[Reading, Reading | None]:
+        """The reading flagged now, and the previous reading again if its final flag differs."""
+        t_s = reading.time.timestamp()
+        if self.last_s is not None and t_s <= self.last_s:
+            self.reset()  # the sensor's clock went back (or repeated): a new stream, rather than mix them
+        elif self.last_s is not None:
+            self.interval_s = t_s - self.last_s
+        self.last_s = t_s
+        own = [int(reading.qc)] if reading.qc != qartod.NOT_EVALUATED else []
+        settled: list[int] = []  # flags of the tests without delay: final now
+        pending: list[int] = []  # the delayed tests' flags of this reading until the next one
+        verdicts: list[int] = []  # the delayed tests' final flags of the previous reading
+        for _name, test in self.tests:
+            got = test.push(t_s, reading.value)
+            if not test.delay:
+                settled.append(got)
+                continue
+            pending += test.pending()
+            if got is not None:
+                verdicts.append(got)
+        revision = None
+        prev = self.waiting
+        if prev is not None and verdicts:
+            final = qartod.aggregate(prev.flags + verdicts)
+            if final != prev.published:
+                revision = replace(prev.reading, qc=final)
+        out = replace(reading, qc=qartod.aggregate(own + settled + pending))
+        self.waiting = _Provisional(out, own + settled, int(out.qc)) if pending else None
+        return out, revision
 
 
 class QcEngine:
     """Flags readings as they arrive; thread-safe (one engine for every polling worker)."""
 
     def __init__(self, config: dict[str, QuantityQc]):
-        self.checks = {q: compile_checks(c) for q, c in config.items()}
-        self.windows_s = {q: c.window_s() for q, c in config.items()}
-        self._history: dict[tuple[str, str], deque] = {}
+        #: quantities with at least one test configured (an empty ``{}`` entry leaves readings as they are)
+        self.config = {q: c for q, c in config.items() if c.build()}
+        self._series: dict[tuple[str, str], _Series] = {}
         self._lock = threading.Lock()
+        self.revisions_total = 0
 
-    def flag(self, reading: Reading) -> Reading:
-        checks = self.checks.get(reading.quantity)
-        if not checks:
-            return reading
-        import numpy as np
-
-        from blueranch.edge import qartod
-
+    def push(self, reading: Reading) -> list[Reading]:
+        """The reading with its flag, preceded by a revision of that series' previous reading when the
+        spike test changed its flag (same time and value, final ``qc``)."""
+        cfg = self.config.get(reading.quantity)
+        if cfg is None:
+            return [reading]
         key = (reading.sensor, reading.quantity)
-        t_s = reading.time.timestamp()
         with self._lock:
-            hist = self._history.setdefault(key, deque(maxlen=MAX_WINDOW_POINTS))
-            if hist and t_s <= hist[-1][0]:
-                hist.clear()  # the sensor's clock went back: start a fresh window rather than mix them
-            hist.append((t_s, reading.value))
-            while hist and hist[0][0] < t_s - self.windows_s[reading.quantity]:
-                hist.popleft()
-            t = np.fromiter((p[0] for p in hist), float, len(hist))
-            x = np.fromiter((p[1] for p in hist), float, len(hist))
-        results = [check(x, t)[-1:] for check in checks]
-        if reading.qc != qartod.NOT_EVALUATED:
-            results.append(np.array([int(reading.qc)], dtype=np.uint8))
-        return replace(reading, qc=int(qartod.aggregate(results)[0]))
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = _Series(cfg)
+            out, revision = series.push(reading)
+            if revision is None:
+                return [out]
+            self.revisions_total += 1
+            return [revision, out]
+
+    def status(self) -> dict:
+        """For ``edge status``: the revisions sent, and per sensor how late its final flags come (the spike
+        test's one polling interval) and for which quantities."""
+        with self._lock:
+            late: dict[str, dict] = {}
+            for (sensor, quantity), s in sorted(self._series.items()):
+                if any(t.delay for _, t in s.tests):
+                    entry = late.setdefault(sensor, {"final_after_s": s.interval_s, "quantities": []})
+                    entry["quantities"].append(quantity)
+                    if s.interval_s is not None:
+                        entry["final_after_s"] = max(entry["final_after_s"] or 0.0, s.interval_s)
+            return {"revisions_total": self.revisions_total, "final_flag_late": late}

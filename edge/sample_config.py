@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from textwrap import indent
 
+import yaml
+
 from blueranch.edge import drivers
+from blueranch.edge.qc_defaults import qc_block, sensor_quantities
 
 HEADER = """\
 # BlueRanch edge agent configuration (blueranch edge check-config FILE validates it).
@@ -40,26 +43,16 @@ buffer:
   synchronous: FULL           # FULL survives power loss; NORMAL only a process crash
   memory_max_bytes: 4194304   # while the disk refuses writes (full, read-only), new messages wait in memory
 
-# QARTOD tests per quantity (IOOS QARTOD manuals; thresholds are per site, these are examples
-# for a temperate coastal site and must be set from local climatology).
-qc:
-  do_mg_l:
-    gross_range: {fail_span: [0, 20], suspect_span: [2, 15]}
-    spike: {suspect_threshold: 1.0, fail_threshold: 2.5}
-    rate_of_change: {threshold_per_s: 0.01}
-    flat_line: {tolerance: 0.001, suspect_s: 3600, fail_s: 10800}
-  temp_c:
-    gross_range: {fail_span: [-2, 40], suspect_span: [5, 32]}
-    spike: {suspect_threshold: 1.0, fail_threshold: 3.0}
-    attenuated_signal: {suspect_threshold: 0.01, fail_threshold: 0.001, test_period_s: 21600}
-
-sensors:
 """
 
 
 def sample_config() -> str:
-    parts = [HEADER]
-    for name, cls in sorted(drivers.load_all().items()):
+    """The header, a ``qc:`` section with cited defaults for every quantity the sample sensors emit
+    (:mod:`blueranch.edge.qc_defaults`), and one sample sensor per driver."""
+    samples = sorted(drivers.load_all().items())
+    emitted = [q for _, cls in samples for sensor in yaml.safe_load(cls.SAMPLE) for q in sensor_quantities(sensor)]
+    parts = [HEADER, "\n", qc_block(emitted), "\nsensors:\n"]
+    for name, cls in samples:
         parts.append(f"  # --- driver {name}\n")
         parts.append(indent(cls.SAMPLE, "  "))
     return "".join(parts)

@@ -39,6 +39,18 @@ def read(path: Path) -> dict:
     return data
 
 
+def _qc_lines(qc: dict | None) -> list[str]:
+    """Which sensors' final QC flags come one reading late (the spike test judges a reading by its successor
+    and the agent then sends a revision of it: edge/qc.py), and how many revisions went out."""
+    if not qc or not qc.get("final_flag_late"):
+        return []
+    late = ", ".join(
+        f"{sid} ({', '.join(v['quantities'])}: {v['final_after_s'] if v['final_after_s'] is not None else '?'} s)"
+        for sid, v in sorted(qc["final_flag_late"].items())
+    )
+    return [f"qc        final spike flags one reading late: {late}; {qc.get('revisions_total', 0)} revisions sent"]
+
+
 def render(data: dict) -> str:
     """Human-readable summary for a technician."""
     lines = [
@@ -57,11 +69,13 @@ def render(data: dict) -> str:
         f"dropped   {data.get('buffer_dropped_total')} readings evicted, {data.get('rejected_readings')} rejected, "
         f"{data.get('buffer_lost_messages')} messages lost to a damaged or lost buffer",
         f"sent      {data.get('sent_live')} live, {data.get('sent_backfill')} backfill, {data.get('acked')} delivered",
+        *_qc_lines(data.get("qc")),
         "sensors:",
     ]
     for sid, s in sorted(data.get("sensors", {}).items()):
         last = s.get("last_reading") or "never"
         err = f"  last error: {s['last_error']}" if s.get("last_error") else ""
         bad = f" bad frames {s['bad_frames']}" if s.get("bad_frames") else ""
+        bad += "".join(f" {k} {v}" for k, v in sorted((s.get("counters") or {}).items()) if v)
         lines.append(f"  {sid:<16} last reading {last}  polls {s.get('polls')} errors {s.get('errors')}{bad}{err}")
     return "\n".join(lines)

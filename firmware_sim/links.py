@@ -6,6 +6,14 @@ port, the same device is also served as raw bytes (like ser2net's raw mode), so
 ``serial_for_url("socket://host:port")`` reaches it. A reply goes back on the connection the request came
 from; an unprompted talker (NMEA) is heard on every connection.
 
+**Breaks.** A pseudo-terminal carries no break: Linux's pty driver has no ``break_ctl``, so
+``tcsendbreak``/``TIOCSBRK`` on the agent's side return at once and nothing reaches this side (no NUL, no
+framing error, with or without PARMRK). A device that needs to see breaks (an SDI-12 sonde wired
+directly, ``require_break``) is therefore served with ``rfc2217=True``: its TCP port speaks RFC 2217
+(telnet COM-PORT-OPTION, as ser2net's telnet mode), pyserial's ``rfc2217://`` client sends
+``send_break`` as SET-CONTROL BREAK-ON / BREAK-OFF, and the device's ``on_break(active)`` is called in
+order with the data bytes around it (pyserial's own server-side ``PortManager`` parses the protocol).
+
 The slave fd stays open here: without it, reading the master fails with EIO while no client has the pty
 open. Writes are non-blocking; bytes nobody reads are dropped when the pty's buffer is full, as on a
 serial line with nothing listening.
@@ -24,8 +32,11 @@ import socket
 import threading
 import time
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from serial import rfc2217
 
 from blueranch.sim.devices import Reply, SerialDevice
 
@@ -41,6 +52,52 @@ class _Served:
     slave_name: str = ""
     listener: socket.socket | None = None
     clients: list[socket.socket] = field(default_factory=list)
+    #: serve the TCP port as RFC 2217 (telnet COM-PORT-OPTION) rather than raw bytes
+    rfc2217: bool = False
+    #: per RFC 2217 client: its protocol state
+    managers: dict[socket.socket, rfc2217.PortManager] = field(default_factory=dict)
+
+
+class _VirtualPort:
+    """What pyserial's RFC 2217 ``PortManager`` sets and reads on "the serial port": line settings are
+    accepted and echoed back, modem lines are off, and the break condition goes to the device."""
+
+    def __init__(self, device: SerialDevice):
+        self.device = device
+        self.baudrate, self.bytesize, self.parity, self.stopbits = 1200, 7, "E", 1
+        self.xonxoff = self.rtscts = self.dtr = self.rts = False
+        self.cts = self.dsr = self.ri = self.cd = False
+        self._break = False
+        #: hands the data bytes received before a control command to the device first (set per read)
+        self.flush: Callable[[], None] = lambda: None
+
+    @property
+    def break_condition(self) -> bool:
+        return self._break
+
+    @break_condition.setter
+    def break_condition(self, active: bool) -> None:
+        self._break = bool(active)
+        self.flush()
+        on_break = getattr(self.device, "on_break", None)
+        if on_break is not None:
+            on_break(self._break)
+
+    def reset_input_buffer(self) -> None:
+        """Nothing is buffered here: bytes go to the device as they come."""
+
+    def reset_output_buffer(self) -> None:
+        """Replies are written at once (or on their timer): nothing to discard."""
+
+
+class _Connection:
+    """``PortManager`` writes its telnet answers through this."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+
+    def write(self, data: bytes) -> None:
+        self.sock.sendall(data)
 
 
 class LinkServer:
@@ -59,10 +116,16 @@ class LinkServer:
         self._thread = threading.Thread(target=self._run, name="sim-links", daemon=True)
 
     def add(
-        self, device: SerialDevice, link_path: Path | None, tcp_port: int | None = None, tcp_host: str = "127.0.0.1"
+        self,
+        device: SerialDevice,
+        link_path: Path | None,
+        tcp_port: int | None = None,
+        tcp_host: str = "127.0.0.1",
+        rfc2217: bool = False,
     ) -> _Served:
-        """Open a pty for ``device`` (symlinked at ``link_path``) and, if ``tcp_port`` is set, listen there."""
-        s = _Served(device, link_path)
+        """Open a pty for ``device`` (symlinked at ``link_path``) and, if ``tcp_port`` is set, listen there
+        (raw bytes, or RFC 2217 with ``rfc2217``; port 0 picks a free one: see ``listener.getsockname()``)."""
+        s = _Served(device, link_path, rfc2217=rfc2217)
         s.master, s.slave = pty.openpty()
         tty.setraw(s.master)
         tty.setraw(s.slave)
@@ -158,6 +221,8 @@ class LinkServer:
             try:
                 if t == "pty":
                     os.write(s.master, data)
+                elif t in s.managers:
+                    t.sendall(b"".join(s.managers[t].escape(data)))
                 else:
                     t.sendall(data)
             except BlockingIOError:
@@ -169,6 +234,7 @@ class LinkServer:
                     log.warning("device %s: pty write failed: %s", s.device.device_id, exc)
 
     def _drop_client(self, s: _Served, sock: socket.socket) -> None:
+        s.managers.pop(sock, None)
         if sock in s.clients:
             s.clients.remove(sock)
             self._sel.unregister(sock)
@@ -208,6 +274,9 @@ class LinkServer:
                     conn.setblocking(True)
                     conn.settimeout(2.0)
                     s.clients.append(conn)
+                    if s.rfc2217:
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                        s.managers[conn] = rfc2217.PortManager(_VirtualPort(s.device), _Connection(conn))
                     self._sel.register(conn, selectors.EVENT_READ, ("tcp", (s, conn)))
                 elif kind == "tcp":
                     srv, conn = s
@@ -218,4 +287,27 @@ class LinkServer:
                     if not data:
                         self._drop_client(srv, conn)
                         continue
+                    if conn in srv.managers:
+                        self._feed_rfc2217(srv, conn, data)
+                        continue
                     self._send_replies(srv, self._safely(srv, "feed", srv.device.feed, data), conn)
+
+    def _feed_rfc2217(self, s: _Served, conn: socket.socket, data: bytes) -> None:
+        """Telnet commands (a break among them) act as they come; the data bytes between them go to the device
+        in runs, so a break lands between the bytes it was sent between."""
+        run = bytearray()
+        manager = s.managers[conn]
+
+        def flush() -> None:
+            if run:
+                self._send_replies(s, self._safely(s, "feed", s.device.feed, bytes(run)), conn)
+                run.clear()
+
+        manager.serial.flush = flush
+        try:
+            for byte in manager.filter(data):
+                run += byte
+        except OSError:
+            self._drop_client(s, conn)
+            return
+        flush()

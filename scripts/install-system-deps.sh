@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system services BlueRanch runs for real: Mosquitto (MQTT 3.1.1 and 5) and InfluxDB 1.x
-# from Debian's packages, and Chromium (headless, to render the MRV report in tests).
+# from Debian's packages, Chromium (headless, to render the MRV report in tests), and Node.js with npm (the
+# TypeScript check of the dashboards against Grafana's schema, scripts/node-deps.sh).
 # As root it runs apt-get; otherwise it prints what to install. Does nothing when all are present.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ declare -A need=(
   [influxd]=influxdb
   [influx]=influxdb-client
   [chromium]=chromium
+  [node]=nodejs
+  [npm]=npm
 )
 missing=()
 for bin in "${!need[@]}"; do
@@ -25,7 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "Install them as root:  apt-get update && apt-get install -y ${pkgs[*]}" >&2
   exit 1
 fi
-echo "Installing ${pkgs[*]} ..." >&2
+echo "Installing ${pkgs[*]} with apt-get (about a minute) ..." >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

@@ -13,6 +13,7 @@ overriding it (:func:`supports`).
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ from blueranch.edge.reading import Reading
 
 def _known_quantity(name: str) -> str:
     if name not in QUANTITIES:
-        raise ValueError(f"unknown quantity {name!r}; known: {', '.join(sorted(QUANTITIES))}")
+        close = difflib.get_close_matches(name, QUANTITIES, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown quantity {name!r}; {hint}known: {', '.join(sorted(QUANTITIES))}")
     return name
 
 
@@ -133,6 +136,11 @@ class DriverBase:
     @property
     def bad_frames(self) -> int | None:
         """Frames or payloads the driver could not use so far; None when it does not count them."""
+        return None
+
+    @property
+    def counters(self) -> dict[str, int] | None:
+        """Other counts worth a technician's eye, by name (in the status file); None when there are none."""
         return None
 
     @classmethod

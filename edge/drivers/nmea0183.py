@@ -2,7 +2,10 @@
 
 A talker sends continuously; a reading takes the newest valid sentence of each configured type within
 ``timeout_s`` (it stops early once every type has been seen). Garbled lines, bad checksums and oversize
-sentences are logged with the sensor and reason and counted; they never stop the agent. Readings carry
+sentences are logged with the sensor and reason and counted (``garbled_total``); sentences of other types
+(GSV, GSA, proprietary ``$P...``, queries) are counted in ``ignored_total``; neither stops the poll. With
+``lenient_length`` (default) sentences longer than the standard's 82 characters, up to ``max_chars``, are
+taken and counted in ``overlong_total``. Readings carry
 the receiver's RMC time when there is one (the receiver's clock is the GPS clock), else the agent's clock;
 an RMC time more than ``max_future_s`` ahead of the agent (a GPS week rollover) is replaced by the agent's
 clock and the readings get flag 3.
@@ -34,7 +37,15 @@ from blueranch.edge.drivers.base import (
     SerialDriver,
     SerialSensorBase,
 )
-from blueranch.edge.drivers.nmea_framing import MAX_SENTENCE_CHARS, SENTENCES, NmeaError, Sentence, parse_sentence
+from blueranch.edge.drivers.nmea_framing import (
+    LENIENT_MAX_CHARS,
+    MAX_SENTENCE_CHARS,
+    SENTENCES,
+    NmeaError,
+    Sentence,
+    UnsupportedSentence,
+    parse_sentence,
+)
 from blueranch.edge.reading import Reading
 
 log = logging.getLogger("blueranch.edge.nmea0183")
@@ -50,6 +61,7 @@ SAMPLE = """\
   sentences: [GGA, RMC, MWV, XDR]  # GGA, RMC, MWV, MDA, XDR
   interval_s: 60
   timeout_s: 3.0            # listen at most this long per reading (talkers send about once a second)
+  lenient_length: true      # take sentences longer than NMEA's 82 characters (real DGPS GGA: 83), counted
 """
 
 
@@ -64,6 +76,9 @@ class Config(SerialSensorBase):
     timeout_s: float = Field(default=3.0, gt=0, le=60)
     #: a receiver clock further ahead of the agent's than this (e.g. a GPS week-number rollover) is not trusted
     max_future_s: float = Field(default=600, gt=0)
+    #: take sentences longer than NMEA 0183's 82 characters, up to ``max_chars`` (counted as overlong)
+    lenient_length: bool = True
+    max_chars: int = Field(default=LENIENT_MAX_CHARS, ge=MAX_SENTENCE_CHARS, le=512)
 
     def line_settings(self) -> LineSettings:
         return LineSettings(self.baudrate, 8, "N", 1, "nmea0183")
@@ -77,10 +92,18 @@ class NmeaDriver(SerialDriver):
     def __init__(self, config: Config, bus: Bus, clock: Clock):
         super().__init__(config, bus, clock)
         self.garbled_total = 0
+        self.ignored_total = 0
+        self.overlong_total = 0
+        self._max_chars = config.max_chars if config.lenient_length else MAX_SENTENCE_CHARS
 
     @property
     def bad_frames(self) -> int:
         return self.garbled_total
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Sentences longer than NMEA's 82 characters taken (``lenient_length``), and sentences not taken."""
+        return {"overlong": self.overlong_total, "ignored": self.ignored_total}
 
     def read(self) -> list[Reading]:
         c = self.config
@@ -89,16 +112,31 @@ class NmeaDriver(SerialDriver):
         with self.bus.conversation(c.id) as port:
             port.reset_input_buffer()
             while time.monotonic() < deadline and not set(c.sentences) <= set(latest):
-                line = read_until(port, b"\n", deadline, 4 * MAX_SENTENCE_CHARS)
+                line = read_until(port, b"\n", deadline, 4 * self._max_chars)
                 if not line.endswith(b"\n"):
                     continue
                 line = line.lstrip(b"\x00\r\n ")
                 try:
-                    s = parse_sentence(line)
+                    s = parse_sentence(line, self._max_chars)
+                except UnsupportedSentence as exc:
+                    self.ignored_total += 1
+                    log.debug("sensor %s (nmea0183 on %s): %s", c.id, c.port, exc)
+                    continue
                 except NmeaError as exc:
                     self.garbled_total += 1
                     log.warning("sensor %s (nmea0183 on %s): %s", c.id, c.port, exc)
                     continue
+                if s.chars > MAX_SENTENCE_CHARS:
+                    self.overlong_total += 1
+                    if self.overlong_total in (1, 10, 100) or self.overlong_total % 1000 == 0:
+                        log.info(
+                            "sensor %s: %d sentences longer than NMEA's %d characters taken so far (%s, %d)",
+                            c.id,
+                            self.overlong_total,
+                            MAX_SENTENCE_CHARS,
+                            s.type,
+                            s.chars,
+                        )
                 if s.type in c.sentences and (not c.talkers or s.talker in c.talkers):
                     latest[s.type] = s
         if not latest:
@@ -146,6 +184,10 @@ class NmeaDriver(SerialDriver):
                             continue
                         try:
                             s = parse_sentence(line.lstrip(b"\x00\r\n "))
+                        except UnsupportedSentence as exc:  # a GSV or GSA still shows who talks
+                            if exc.type:
+                                talkers.setdefault(exc.talker, set()).add(exc.type)
+                            continue
                         except NmeaError:
                             bad += 1
                             continue

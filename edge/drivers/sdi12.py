@@ -10,6 +10,16 @@ The driver also owns the protocol's other exchanges: ``edge probe`` (``?!``, the
 then ``aI!`` identification and ``aM!`` for each sensor found; the quantities are filled in for the sensor
 models in :data:`KNOWN_SENSORS`) and the shore's raw passthrough (``{"cmd": "sdi12", "command": "0I!"}``,
 one command to the sensor's own address).
+
+**Break.** USB SDI-12 adapters send the break themselves. A direct-wired interface (a UART with a level
+shifter) needs the recorder to send it: with ``send_break`` the driver wakes the line with a break of
+``break_s`` (at least 12 ms) and then waits 8.33 ms of marking before a command, whenever the line has been
+idle for more than 87 ms or the previous command went to another address (SDI-12 v1.4, section 7 timing).
+pyserial's ``send_break`` holds the break for ``break_s`` over ``rfc2217://`` and with the
+``break_condition`` ioctls; on a local POSIX port it calls ``tcsendbreak(fd, 0)``, which Linux holds for
+0.25 s: longer than needed, which the specification allows (a break is *at least* 12 ms). A
+pseudo-terminal drops it silently and ``socket://`` (raw TCP) cannot carry it: use ``rfc2217://`` for a
+remote port that must break (ser2net's telnet mode).
 """
 
 from __future__ import annotations
@@ -49,6 +59,11 @@ log = logging.getLogger("blueranch.edge.sdi12")
 LINE = LineSettings(1200, 7, "E", 1, "sdi12")
 #: Margin on top of ttt for the service request: adapters and ptys add latency the spec's 15 ms does not know.
 SERVICE_REQUEST_MARGIN_S = 1.0
+#: SDI-12 v1.4, section 7: the break (at least 12 ms), the marking after it before the address (8.33 ms), and
+#: the idle time after which the next command needs a break (87 ms; sensors sleep after 100 ms).
+BREAK_MIN_S = 0.012
+MARKING_S = 0.00833
+IDLE_BREAK_S = 0.087
 
 #: SDI-12 sensors whose value order is known: (vendor, model) as ``aI!`` names them -> quantities in aM!/aD0!
 #: order.
@@ -77,6 +92,7 @@ SAMPLE = """\
   interval_s: 60
   timeout_s: 1.0            # reply timeout per command (the spec's 15 ms plus adapter latency)
   retries: 2
+  send_break: false         # true for a direct-wired SDI-12 interface (USB adapters send breaks themselves)
   farm: mussel-1
   quantities: [temp_c, sp_cond_us_cm, salinity_psu, depth_m, do_mg_l, do_sat_pct, ph, chl_ug_l, turbidity_ntu]
 """
@@ -88,18 +104,49 @@ class Config(SerialSensorBase):
     command: Literal["M", "MC", "C", "CC"] = "MC"
     #: value n of the measurement is quantities[n]; extra values are ignored
     quantities: list[QuantityName] = Field(min_length=1, max_length=99)
+    #: wake the line with a break before a command after it was idle (a direct-wired interface; see above)
+    send_break: bool = False
+    #: how long the break lasts, at least the specification's 12 ms
+    break_s: float = Field(default=0.015, ge=BREAK_MIN_S, le=1.0)
 
     def line_settings(self) -> LineSettings:
         return LINE
 
 
-def transact(port, cmd: bytes, timeout_s: float, retries: int) -> bytes:
-    """Send ``cmd`` and return one CR LF-terminated reply; retry on silence or a garbled line."""
+class Waker:
+    """Sends the break a direct-wired SDI-12 line needs before a command (section 7): after the line was idle
+    more than 87 ms, or when the command goes to another address than the previous one. The line's state
+    lives on its :class:`blueranch.edge.bus.Bus`, shared by every sensor on it."""
+
+    def __init__(self, line_state: dict, break_s: float):
+        self.state, self.break_s = line_state, break_s
+
+    def before(self, port, cmd: bytes) -> None:
+        address = cmd[:1]
+        idle = time.monotonic() - float(self.state.get("sdi12_heard_s", float("-inf")))
+        if idle > IDLE_BREAK_S or self.state.get("sdi12_address") != address:
+            port.send_break(self.break_s)
+            time.sleep(MARKING_S + 0.001)  # marking before the address; 1 ms above the spec's 8.33 ms
+            self.state["sdi12_breaks"] = int(self.state.get("sdi12_breaks", 0)) + 1
+        self.state["sdi12_address"] = address
+
+    def heard(self) -> None:
+        """The line carried a byte just now (a reply, a service request)."""
+        self.state["sdi12_heard_s"] = time.monotonic()
+
+
+def transact(port, cmd: bytes, timeout_s: float, retries: int, waker: Waker | None = None) -> bytes:
+    """Send ``cmd`` and return one CR LF-terminated reply; retry on silence or a garbled line. With a
+    ``waker`` the line gets a break first when it needs one."""
     last = b""
     for _attempt in range(retries + 1):
         port.reset_input_buffer()
+        if waker is not None:
+            waker.before(port, cmd)
         port.write(cmd)
         last = read_until(port, b"\r\n", time.monotonic() + timeout_s, MAX_REPLY_BYTES)
+        if waker is not None and last:
+            waker.heard()
         if last.endswith(b"\r\n"):
             return last
     raise Sdi12Error(f"no reply to {cmd.decode()!r} after {retries + 1} attempts of {timeout_s} s (got {last!r})")
@@ -119,15 +166,22 @@ class Sdi12Driver(SerialDriver):
         if command[0] != c.address:
             raise ValueError(f"command {command!r} is not for sensor {c.id}'s address {c.address!r}")
         with self.bus.conversation(f"cmd:{c.id}") as port:
-            reply = transact(port, command.encode("ascii"), c.timeout_s, c.retries)
+            reply = self._transact(port, command.encode("ascii"))
         return reply.decode("ascii", errors="replace").rstrip("\r\n")
+
+    def __init__(self, config: Config, bus, clock):
+        super().__init__(config, bus, clock)
+        self.waker = Waker(bus.line_state, config.break_s) if config.send_break else None
+
+    def _transact(self, port, cmd: bytes) -> bytes:
+        return transact(port, cmd, self.config.timeout_s, self.config.retries, self.waker)
 
     def read(self) -> list[Reading]:
         c = self.config
         a = c.address
         crc = len(c.command) == 2
         with self.bus.conversation(c.id) as port:
-            reply = parse_measure_reply(transact(port, command(a, c.command), c.timeout_s, c.retries), a)
+            reply = parse_measure_reply(self._transact(port, command(a, c.command)), a)
             if c.command.startswith("M") or not reply.wait_s:
                 if reply.wait_s:
                     self._wait_service_request(port, reply.wait_s)
@@ -140,6 +194,8 @@ class Sdi12Driver(SerialDriver):
     def _wait_service_request(self, port, wait_s: int) -> None:
         c = self.config
         got = read_until(port, b"\r\n", time.monotonic() + wait_s + SERVICE_REQUEST_MARGIN_S, MAX_REPLY_BYTES)
+        if got and self.waker is not None:
+            self.waker.heard()
         if not got:
             log.info("sensor %s: no service request within %d s; asking for the data anyway", c.id, wait_s)
         elif parse_address_reply(got) != c.address:
@@ -151,9 +207,7 @@ class Sdi12Driver(SerialDriver):
         for page in range(10):
             if len(values) >= count:
                 break
-            got = parse_data_reply(
-                transact(port, command(c.address, f"D{page}"), c.timeout_s, c.retries), c.address, crc=crc
-            )
+            got = parse_data_reply(self._transact(port, command(c.address, f"D{page}")), c.address, crc=crc)
             if not got:
                 raise Sdi12Error(f"sensor {c.address} sent no values in D{page} (data not ready)")
             values += got

@@ -4,8 +4,15 @@ The sonde is a state machine over complete commands (``a...!``). Commands: ``?!`
 ``aAb!``, ``aM!``/``aMC!`` (``atttn``, then the service request ``a<CR><LF>`` after ``ttt`` s),
 ``aC!``/``aCC!`` (``atttnn``, concurrent: no service request), ``aD0!``..``aD9!`` (with the CRC after a
 ``..C!`` measurement), ``aV!``. A malformed command or one for another address gets no answer, as on a
-real bus. A pseudo-terminal carries no break, so commands are framed by their terminating ``!``, as USB
-SDI-12 adapters present them.
+real bus. Commands are framed by their terminating ``!``, as USB SDI-12 adapters present them.
+
+Breaks (SDI-12 v1.4, section 7, timing): a sensor ignores a break shorter than 6.5 ms and always
+recognises one of 12 ms; it looks for an address after 8.33 ms of marking, and returns to low-power
+standby after 100 ms of marking. A transparent adapter sends breaks itself, so by default the sonde
+answers without one. With ``require_break`` it behaves as a sensor wired directly to the recorder's UART:
+asleep after 100 ms of idle line, it ignores a command until a break of at least 12 ms followed by at
+least 8.33 ms of marking (tolerance 0.40 ms, section 7). A pseudo-terminal carries no break; the link
+server delivers them over RFC 2217 (:mod:`blueranch.sim.links`) as ``on_break(active)``.
 
 Faults (see :mod:`blueranch.sim.faults`): ``missing`` (no answer), ``slow`` (the data is ready
 ``slow_extra_s`` after the announced time; an early ``aD0!`` gets an empty ``a<CR><LF>``), ``garbled``
@@ -41,6 +48,12 @@ DEFAULT_PARAMETERS: tuple[tuple[str, int], ...] = (
 #: SDI-12 v1.4 section 4.4.8: values of an aM! data reply fit in 35 characters, of aC! in 75.
 M_VALUES_CHARS = 35
 C_VALUES_CHARS = 75
+#: SDI-12 v1.4 section 7 (timing): the break a sensor always recognises, the marking it waits for after
+#: it, the idle time after which it sleeps, and the tolerance of every timing.
+BREAK_S = 0.012
+MARKING_S = 0.00833
+STANDBY_AFTER_S = 0.100
+TIMING_TOLERANCE_S = 0.0004
 
 
 @dataclass
@@ -69,6 +82,16 @@ class Sdi12Sonde:
     _ready_at: float = 0.0
     _buf: bytes = b""
     _resets_seen: int = 0
+    #: behave as a directly wired sensor: a command after 100 ms of idle line needs a break first
+    require_break: bool = False
+    #: breaks recognised; breaks too short; commands ignored because no break (or too little marking) came
+    breaks_seen: int = 0
+    breaks_too_short: int = 0
+    ignored_asleep: int = 0
+    _break_started: float | None = None
+    _break_ended: float | None = None
+    _last_activity: float = float("-inf")
+    _ignoring: bool = False
 
     def __post_init__(self) -> None:
         self._factory_address = self.address
@@ -77,8 +100,44 @@ class Sdi12Sonde:
         # aI! -> allccccccccmmmmmmvvvxxx...: SDI-12 version 14, vendor (8), model (6), version (3), serial.
         return f"{self.address}14{self.vendor:<8.8}{self.model:<6.6}{self.version:>3.3}{self.serial}".encode()
 
+    def on_break(self, active: bool) -> None:
+        """The line went to spacing (``True``) or back to marking (``False``)."""
+        now = self.clock()
+        if active:
+            self._break_started, self._buf, self._ignoring = now, b"", False
+            return
+        if self._break_started is None:
+            return
+        if now - self._break_started >= BREAK_S - TIMING_TOLERANCE_S:
+            self.breaks_seen += 1
+            self._break_ended = self._last_activity = now
+        else:
+            self.breaks_too_short += 1
+        self._break_started = None
+
+    def _awake_for(self, now: float) -> bool:
+        """May a command starting now be heard? (Only asked with ``require_break``.)"""
+        if now - self._last_activity > STANDBY_AFTER_S + TIMING_TOLERANCE_S:
+            return False  # asleep: only a break wakes the sensor
+        if self._break_ended is not None and now - self._break_ended < MARKING_S - TIMING_TOLERANCE_S:
+            return False  # woken, but the address came before 8.33 ms of marking
+        return True
+
     def feed(self, data: bytes) -> list[Reply]:
         """Frame commands on ``!``; garbage longer than any command without one is dropped, as a bus would."""
+        if self.require_break:
+            now = self.clock()
+            if not self._buf and not self._ignoring and not self._awake_for(now):
+                self._ignoring = True
+                self.ignored_asleep += 1
+            if self._ignoring:  # asleep through the whole command, up to its '!'
+                if b"!" not in data:
+                    return []
+                self._ignoring = False
+                data = data.split(b"!", 1)[1]
+                if not data:
+                    return []
+            self._last_activity, self._break_ended = now, None
         self._buf += data
         out: list[Reply] = []
         while b"!" in self._buf:
@@ -86,6 +145,8 @@ class Sdi12Sonde:
             out += self.handle(command.lstrip(b"\r\n\x00 ") + b"!")
         if len(self._buf) > 64:
             self._buf = b""
+        if out:  # the sensor's own replies keep the line busy until the last one is sent
+            self._last_activity = max(self._last_activity, self.clock() + max(r.delay_s for r in out))
         return out
 
     def tick(self) -> list[Reply]:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from blueranch.dashboards.build import AUDIENCES
+from blueranch.dashboards.build import audiences
 from blueranch.dashboards.common import MIN_INTERVAL_MS
+from blueranch.i18n import LANGUAGES
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -50,15 +51,17 @@ def test_compose_mounts_provisioning_and_build():
 
 
 def test_providers_point_at_the_built_audience_folders():
-    doc = yaml.safe_load((REPO / "dashboards/provisioning/dashboards/blueranch.yaml").read_text())
+    """One provider per audience and language, its folder titled in that language."""
+    doc = yaml.safe_load((REPO / "dashboards/provisioning/dashboards/blueranch.yaml").read_text(encoding="utf-8"))
     providers = {p["folderUid"]: p for p in doc["providers"]}
-    assert set(providers) == {a.folder_uid for a in AUDIENCES}
-    for a in AUDIENCES:
+    every = [a for lang in LANGUAGES for a in audiences(lang)]
+    assert set(providers) == {a.folder_uid for a in every} and len(providers) == len(doc["providers"])
+    for a in every:
         p = providers[a.folder_uid]
         assert p["folder"] == a.folder_title and p["type"] == "file"
         path = p["options"]["path"]
-        assert path == f"/var/lib/grafana/dashboards/{a.key}"
-        assert list((REPO / "dashboards/build" / a.key).glob("*.json")), a.key
+        assert path == f"/var/lib/grafana/dashboards/{a.lang}/{a.key}"
+        assert list((REPO / "dashboards/build" / a.lang / a.key).glob("*.json")), (a.lang, a.key)
 
 
 def test_datasource_takes_credentials_from_the_environment():

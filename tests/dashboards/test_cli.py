@@ -22,16 +22,27 @@ def test_build_writes_one_folder_per_audience(tmp_path, blueranch_bin):
     assert r.returncode == 0, r.stderr
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
     assert files == [
-        "government/blueranch-island-carbon-budget.json",
-        "operators/blueranch-farm-operations.json",
-        "technicians/blueranch-fleet-health.json",
+        "en/government/blueranch-island-carbon-budget.json",
+        "en/operators/blueranch-farm-operations.json",
+        "en/technicians/blueranch-fleet-health.json",
+        "zh/government/blueranch-island-carbon-budget-zh.json",
+        "zh/operators/blueranch-farm-operations-zh.json",
+        "zh/technicians/blueranch-fleet-health-zh.json",
     ]
     gov = json.loads((tmp_path / files[0]).read_text())
     assert "currency:USD" in {p["fieldConfig"]["defaults"]["unit"] for p in gov["panels"]}
 
 
+def test_build_one_language(tmp_path):
+    r = in_process("build", "--out", str(tmp_path), "--lang", "zh")
+    assert r.exit_code == 0, r.output
+    (path,) = (tmp_path / "zh" / "operators").glob("*.json")
+    assert json.loads(path.read_text(encoding="utf-8"))["title"] == "养殖运营"
+    assert not (tmp_path / "en").exists()
+
+
 def test_build_removes_stale_dashboards(tmp_path, blueranch_bin):
-    stale = tmp_path / "operators" / "old-dashboard.json"
+    stale = tmp_path / "en" / "operators" / "old-dashboard.json"
     stale.parent.mkdir(parents=True)
     stale.write_text("{}")
     assert cli(blueranch_bin, "build", "--out", str(tmp_path)).returncode == 0
@@ -47,6 +58,7 @@ def in_process(*args: str):
     "args,message",
     [
         (("build", "--currency", "yuan"), "currency"),
+        (("build", "--lang", "fr"), "'fr' is not one of 'en', 'zh'"),
         (("build", "--datasource-uid", "bad uid!"), "datasource_uid"),
         (("check", "--influx", "http://127.0.0.1:9", "--var", "site"), "expected NAME=V1,V2"),
         (("sample-data", "--influx", "http://127.0.0.1:9", "--site", "dachen/x"), "--site"),

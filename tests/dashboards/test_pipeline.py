@@ -35,10 +35,10 @@ from blueranch.testing.wait import Timeout, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HOURS = 40  # the scenario's hypoxia starts 36 h after its start: the last 4 h are hypoxic
-RATE_PANEL = "Ingest rate (per second)"
+RATE_PANEL = "Ingest rate"
 #: Panels whose quantity the simulator's devices do not report (checked below, so the exception goes
 #: when the simulator starts reporting it).
-NOT_SIMULATED = {"Oxidation-reduction potential (mV)": "orp_mv"}
+NOT_SIMULATED = {QUANTITIES["orp_mv"].description: "orp_mv"}
 
 
 def _utc(t_s: float) -> datetime:

@@ -9,23 +9,26 @@ import pytest
 from dashtest_fake_grafana import FakeGrafana
 
 from blueranch.dashboards.alerting import rules
-from blueranch.dashboards.build import AUDIENCES, build_all
+from blueranch.dashboards.build import AUDIENCES, audiences, build_languages
 from blueranch.dashboards.publish import PublishError, publish
+from blueranch.i18n import LANGUAGES
 
 TOKEN = "glsa_test-token"
+#: The folders of every language; the alert rules live in the English ones (AUDIENCES).
+FOLDERS = [a for lang in LANGUAGES for a in audiences(lang)]
 
 
 def test_publish_puts_each_dashboard_in_its_audience_folder():
     with FakeGrafana(TOKEN) as g:
         report = publish(g.url, TOKEN)
-        assert set(g.folders) == {a.folder_uid for a in AUDIENCES}
-        assert {f["title"] for f in g.folders.values()} == {a.folder_title for a in AUDIENCES}
-        expected = {d.uid: a.folder_uid for a, d in build_all()}
+        assert set(g.folders) == {a.folder_uid for a in FOLDERS}
+        assert {f["title"] for f in g.folders.values()} == {a.folder_title for a in FOLDERS}
+        expected = {d.uid: a.folder_uid for a, d in build_languages()}
         assert {uid: d["folderUid"] for uid, d in g.dashboards.items()} == expected
-        for _, built in build_all():
+        for _, built in build_languages():
             stored = dict(g.dashboards[built.uid]["dashboard"])
             assert stored.pop("id") and stored == built.to_json()
-        assert report["folders"] == {a.folder_uid: "created" for a in AUDIENCES}
+        assert report["folders"] == {a.folder_uid: "created" for a in FOLDERS}
         provisioned = {r["uid"]: grp["folder"] for grp in rules()["groups"] for r in grp["rules"]}
         published = {r["uid"]: folder for (folder, _), grp in g.rule_groups.items() for r in grp["rules"]}
         titles = {a.folder_title: a.folder_uid for a in AUDIENCES}
@@ -38,8 +41,8 @@ def test_publish_twice_overwrites_in_place():
         publish(g.url, TOKEN)
         g.folders["blueranch-operators"]["title"] = "renamed by hand"
         second = publish(g.url, TOKEN)
-        assert len(g.dashboards) == len(build_all())
-        assert len(g.folders) == len(AUDIENCES)
+        assert len(g.dashboards) == len(build_languages())
+        assert len(g.folders) == len(FOLDERS)
         assert {d["uid"]: d["version"] for d in second["dashboards"]} == {uid: 2 for uid in g.dashboards}
         assert second["folders"]["blueranch-operators"] == "renamed"
         assert second["folders"]["blueranch-government"] == "exists"

@@ -9,12 +9,15 @@ import pytest
 import yaml
 
 from blueranch.contracts.influx import MEASUREMENTS
-from blueranch.dashboards.build import AUDIENCES, build_all
+from blueranch.dashboards.build import audiences, build_languages
+from blueranch.dashboards.common import localised_uid
+from blueranch.dashboards.units import GRAFANA_UNITS
+from blueranch.i18n import LANGUAGES
 from blueranch.reference.thresholds import thresholds
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONING = REPO / "dashboards" / "provisioning"
-BUILT = [(a, d.to_json()) for a, d in build_all()]
+BUILT = [(a, d.to_json()) for a, d in build_languages()]
 DATASOURCE = yaml.safe_load((PROVISIONING / "datasources" / "influxdb.yaml").read_text())["datasources"][0]
 GRAFANA_BUILTIN = {"type": "grafana", "uid": "-- Grafana --"}
 
@@ -29,20 +32,28 @@ def _refs(d: dict) -> list[tuple[str, dict]]:
     return out
 
 
-def test_three_audiences_and_unique_uids():
-    assert {a.key for a, _ in BUILT} == {"operators", "technicians", "government"}
+def test_three_audiences_per_language_and_unique_uids():
+    assert {(a.lang, a.key) for a, _ in BUILT} == {
+        (lang, key) for lang in LANGUAGES for key in ("operators", "technicians", "government")
+    }
     uids = [d["uid"] for _, d in BUILT]
-    assert len(uids) == len(set(uids))
-    assert len({a.folder_uid for a in AUDIENCES}) == len(AUDIENCES)
+    assert len(uids) == len(set(uids)) == 3 * len(LANGUAGES)
+    folders = [a.folder_uid for lang in LANGUAGES for a in audiences(lang)]
+    assert len(folders) == len(set(folders))
 
 
 def test_uids_are_stable():
     """Renaming a uid breaks every bookmark and duplicates the dashboard on publish: change it deliberately."""
-    assert sorted(d["uid"] for _, d in BUILT) == [
-        "blueranch-farm-operations",
-        "blueranch-fleet-health",
-        "blueranch-island-carbon-budget",
-    ]
+    english = ["blueranch-farm-operations", "blueranch-fleet-health", "blueranch-island-carbon-budget"]
+    assert sorted(d["uid"] for a, d in BUILT if a.lang == "en") == english
+    assert sorted(d["uid"] for a, d in BUILT if a.lang == "zh") == [f"{uid}-zh" for uid in english]
+    assert localised_uid("blueranch-fleet-health", "en") == "blueranch-fleet-health"
+
+
+def test_each_language_links_to_its_own_dashboards():
+    for a, d in BUILT:
+        assert d["tags"][:2] == ["blueranch", a.lang]
+        assert [link["tags"] for link in d["links"]] == [["blueranch", a.lang]]
 
 
 @pytest.mark.parametrize("audience,d", BUILT, ids=[d["uid"] for _, d in BUILT])
@@ -75,6 +86,27 @@ def test_panels_do_not_overlap(audience, d):
                 cells[(x, y)] = p["title"]
 
 
+#: Unit symbols a title must not repeat: the contract's and Grafana's spellings (``ug/L``, ``µg/L``).
+UNIT_SYMBOLS = (
+    {u for u in GRAFANA_UNITS if u not in ("", "1", "count", "QARTOD")}
+    | {v.removeprefix("suffix:").strip() for v in GRAFANA_UNITS.values() if v.startswith("suffix:")}
+    | {"per second", "per s"}
+)
+_PARENS = re.compile(r"\(([^()]*)\)")
+
+
+@pytest.mark.parametrize("audience,d", BUILT, ids=[d["uid"] for _, d in BUILT])
+def test_titles_leave_the_unit_to_the_unit_field(audience, d):
+    """ "pH (total scale) (pH)" said the unit twice: the unit field shows it beside every value."""
+    for p in d["panels"]:
+        for group in _PARENS.findall(p["title"]):
+            units = {part.strip() for part in group.split(",")} & UNIT_SYMBOLS
+            assert not units, f"{p['title']!r}: the unit {units} belongs in the unit field"
+        unit = p["fieldConfig"]["defaults"]["unit"]
+        own = {u for u, g in GRAFANA_UNITS.items() if g == unit} | {unit.removeprefix("suffix:").strip()}
+        assert not p["title"].endswith(tuple(f" {u}" for u in own - {""})), f"{p['title']!r} ends with its unit"
+
+
 _FROM = re.compile(r'FROM "(\w+)"\."(\w+)"')
 _IDENT = re.compile(r'"([^"]+)"')
 _ALIAS = re.compile(r'AS "([^"]+)"')
@@ -103,7 +135,7 @@ def test_queries_name_only_contract_measurements_fields_and_tags(audience, d):
 
 
 def test_dissolved_oxygen_bands_come_from_the_cited_table():
-    farm = next(d for a, d in BUILT if a.key == "operators")
+    farm = next(d for a, d in BUILT if a.key == "operators" and a.lang == "en")
     do = next(
         p for p in farm["panels"] if "do_mg_l" in p["targets"][0]["query"] and "_qc" not in p["targets"][0]["query"]
     )
@@ -134,7 +166,7 @@ def test_every_measurement_a_dashboard_promises_is_queried():
 
 
 def test_the_95_percent_band_is_drawn_between_lo95_and_hi95():
-    gov = next(d for a, d in BUILT if a.key == "government")
+    gov = next(d for a, d in BUILT if a.key == "government" and a.lang == "en")
     band = next(
         p for p in gov["panels"] if "sinks_hi95_t_co2e" in p["targets"][0]["query"] and p["type"] == "timeseries"
     )

@@ -1,6 +1,7 @@
 """Registry, typed configs, sample configs and the technician's config commands."""
 
 import inspect
+import re
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from blueranch.edge.drivers.base import DriverBase, supports
 from blueranch.edge.sample_config import sample_config
 
 HOOKS = ("probe", "snippet", "raw")
-BASE = {"site": "dachen", "device": "buoy-01", "buffer": {"path": "/tmp/x.sqlite"}}
+BASE = {"site": "dachen", "device": "buoy-01", "mqtt": {}, "buffer": {"path": "/tmp/x.sqlite"}}
 
 
 def edge(*args, env=None):
@@ -62,9 +63,11 @@ def test_the_sample_config_is_complete_commented_and_valid(tmp_path):
     assert {s.driver for s in cfg.sensors} == set(drivers.MODULES)
     out = edge("sample-config")
     assert out.returncode == 0 and out.stdout == text
-    ok = edge("check-config", str(f))
+    ok = edge("check-config", "--offline", str(f))  # its ports are examples, not this machine's
     assert ok.returncode == 0, ok.stderr
-    assert "valid (4 sensors" in ok.stdout
+    assert "valid (4 sensors" in ok.stdout and "no qc for" not in ok.stderr
+    emitted = {q for s in cfg.sensors for q in (getattr(s, "quantities", None) or [])}
+    assert emitted <= set(cfg.qc)  # every quantity of the samples comes with QC
 
 
 def test_check_config_prints_every_error_with_its_dotted_path_and_exits_2(tmp_path):
@@ -105,7 +108,7 @@ def test_check_config_prints_every_error_with_its_dotted_path_and_exits_2(tmp_pa
         "sensors[1].registers[0].endian:",
         "sensors[2].driver:",
     ]:
-        assert f"{f}: {path}" in out.stderr, (path, out.stderr)
+        assert re.search(rf"{re.escape(str(f))}:\d+:\d+: {re.escape(path)}", out.stderr), (path, out.stderr)
     assert "11 error(s)" in out.stderr
 
 
@@ -140,5 +143,63 @@ def test_check_config_on_broken_yaml_and_wrong_shapes(tmp_path, text, field):
     f = tmp_path / "c.yaml"
     f.write_text(text)
     out = edge("check-config", str(f))
-    assert out.returncode == 2 and f"{f}: {field}" in out.stderr, out.stderr
+    assert out.returncode == 2 and re.search(rf"{re.escape(str(f))}:(\d+:\d+:)? {re.escape(field)}", out.stderr)
     assert edge("check-config", str(tmp_path / "missing.yaml")).returncode == 2
+
+
+GOOD = """\
+site: dachen
+device: buoy-01
+mqtt:
+  url: mqtt://127.0.0.1:1883
+buffer:
+  path: /tmp/x.sqlite
+sensors:
+  - id: sonde-1
+    driver: sdi12
+    port: {port}
+    quantities: [temp_c]
+"""
+
+
+def test_check_config_needs_the_ports_to_exist_unless_offline(tmp_path):
+    f = tmp_path / "edge.yaml"
+    f.write_text(GOOD.format(port="/dev/ttyBLUERANCH9"))
+    out = edge("check-config", str(f))
+    assert out.returncode == 2
+    assert f"{f}:10:11: sensors[0].port: '/dev/ttyBLUERANCH9' does not exist on this machine" in out.stderr
+    assert "--offline" in out.stderr
+    offline = edge("check-config", "--offline", str(f))
+    assert offline.returncode == 0, offline.stderr
+    assert "warning: no qc for temp_c" in offline.stderr
+    regular = tmp_path / "not-a-tty"
+    regular.write_text("")
+    f.write_text(GOOD.format(port=regular))
+    assert "is not a serial device" in edge("check-config", str(f)).stderr
+
+
+def test_mqtt_is_required_and_errors_give_line_column_and_did_you_mean(tmp_path):
+    f = tmp_path / "edge.yaml"
+    text = GOOD.format(port="/dev/null").replace("mqtt:\n  url: mqtt://127.0.0.1:1883\n", "")
+    text = text.replace("    quantities: [temp_c]\n", "    quantities: [temp_c]\n    interval: 60\n    adress: '1'\n")
+    f.write_text(text + "qc:\n  temp_c:\n    spikes: {suspect_threshold: 1, fail_threshold: 2}\n")
+    out = edge("check-config", "--offline", str(f))
+    assert out.returncode == 2
+    assert f"{f}:1:1: mqtt: (not given) is required" in out.stderr
+    assert (
+        f"{f}:10:5: sensors[0].interval: 60 is not a known field (unknown keys are errors); did you mean 'interval_s'?"
+        in out.stderr
+    )
+    assert (
+        f"{f}:11:5: sensors[0].adress: '1' is not a known field" in out.stderr
+        and "did you mean 'address'?" in out.stderr
+    )
+    assert f"{f}:14:5: qc.temp_c.spikes: " in out.stderr and "did you mean 'spike'?" in out.stderr
+
+
+def test_a_key_given_twice_is_an_error_with_both_lines(tmp_path):
+    f = tmp_path / "edge.yaml"
+    f.write_text(GOOD.format(port="/dev/null").replace("device: buoy-01\n", "device: buoy-01\ndevice: buoy-02\n"))
+    out = edge("check-config", "--offline", str(f))
+    assert out.returncode == 2
+    assert f"{f}:3:1: device: 'device' is given twice (first on line 2)" in out.stderr

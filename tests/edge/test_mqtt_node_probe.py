@@ -35,6 +35,7 @@ def test_mqtt_node_keeps_node_time_and_rejects_bad_payloads(mosquitto, caplog):
         {
             "site": "s",
             "device": "d",
+            "mqtt": {"url": mosquitto.url},
             "sensors": [
                 {"id": "lc-1", "driver": "mqtt_node", "broker_url": mosquitto.url, "node": "lc-m1-01", "interval_s": 1}
             ],
@@ -104,8 +105,10 @@ def test_probe_finds_sdi12_sensors_and_prints_a_valid_snippet(peer_factory, wire
     out = edge("probe", str(peer.link), "--protocol", "sdi12", "--sdi12-addresses", "0123", "--timeout-s", "0.2")
     assert out.returncode == 0, out.stderr
     assert "address 0" in out.stderr and "BLUERNCH" in out.stderr
-    cfg = parse_config({"site": "s", "device": "d", **yaml.safe_load(out.stdout)})
+    cfg = parse_config({"site": "s", "device": "d", "mqtt": {}, **yaml.safe_load(out.stdout)})
     assert [(s.address, s.quantities[0]) for s in cfg.sensors] == [("0", "temp_c"), ("3", "temp_c")]
+    assert set(cfg.qc) == set(cfg.sensors[0].quantities)  # the snippet comes with QC for what it emits
+    assert cfg.qc["temp_c"].spike is not None and "# fail: physical limits" in out.stdout
     assert b"0I!" in peer.rx and b"3M!" in peer.rx
 
 
@@ -122,8 +125,9 @@ def test_probe_detects_nmea_talkers(peer_factory, talker_factory, wire):
     out = edge("probe", str(peer.link), "--protocol", "nmea0183", "--baudrate", "4800", "--listen-s", "1")
     assert out.returncode == 0, out.stderr
     assert "talkers ['GP', 'WI']" in out.stderr
-    cfg = parse_config({"site": "s", "device": "d", **yaml.safe_load(out.stdout)})
+    cfg = parse_config({"site": "s", "device": "d", "mqtt": {}, **yaml.safe_load(out.stdout)})
     assert cfg.sensors[0].sentences == ["GGA", "MWV"]
+    assert {"lat_deg", "lon_deg", "wind_speed_m_s"} <= set(cfg.qc)
 
 
 def test_probe_scans_modbus_slave_ids(peer_factory, wire):
@@ -141,8 +145,9 @@ def test_probe_scans_modbus_slave_ids(peer_factory, wire):
         "0.2",
     )
     assert out.returncode == 0, out.stderr
-    cfg = parse_config({"site": "s", "device": "d", **yaml.safe_load(out.stdout)})
+    cfg = parse_config({"site": "s", "device": "d", "mqtt": {}, **yaml.safe_load(out.stdout)})
     assert [s.slave_id for s in cfg.sensors] == [2, 4]
+    assert "load_kg" in cfg.qc
     assert "exception 02" in out.stdout  # slave 4 answered with an exception: present, empty map
 
 
