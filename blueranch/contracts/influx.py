@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from blueranch.contracts.mqtt import Status, Telemetry
+from blueranch.contracts.mqtt import Status, Telemetry, time_ms
 from blueranch.contracts.quantities import QUANTITIES
 
 FieldType = Literal["float", "integer", "string", "boolean"]
@@ -219,7 +219,7 @@ def to_ms(t: datetime) -> int:
     """Milliseconds since the Unix epoch of an aware datetime (its instant, whatever its zone)."""
     if t.tzinfo is None:
         raise ValueError("naive datetime: timestamps must be UTC-aware")
-    return round(t.timestamp() * 1000)
+    return time_ms(t)
 
 
 def position_point(site: str, msg: Telemetry) -> Point | None:

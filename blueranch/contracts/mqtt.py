@@ -358,10 +358,21 @@ def check_clock(
 
 
 # ---------------------------------------------------------------- no silent merges
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def time_ms(t: datetime) -> int:
+    """The millisecond an aware time is written at: floored, in exact integer arithmetic, so two times in
+    different milliseconds stay different points (rounding merged 0.115_5 s and 0.116_5 s, and a float
+    timestamp can land a whole millisecond early). :func:`blueranch.contracts.influx.to_ms` is this."""
+    return (t - _EPOCH) // _ONE_MS
+
+
 def sample_key(s: Sample) -> tuple[str, str, int]:
-    """What makes a sample one InfluxDB value: sensor, quantity and the millisecond it is written at (the
-    InfluxDB contract's ``to_ms``: precision ``ms``; a finer precision the sensor gave is kept in the payload)."""
-    return (s.sensor, s.quantity, round(s.time.timestamp() * 1000))
+    """What makes a sample one InfluxDB value: sensor, quantity and the millisecond it is written at
+    (precision ``ms``; a finer precision the sensor gave is kept in the payload)."""
+    return (s.sensor, s.quantity, time_ms(s.time))
 
 
 def refuse_duplicate_samples(samples: list[Sample]) -> None:

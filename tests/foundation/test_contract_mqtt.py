@@ -242,3 +242,13 @@ def test_commit_acknowledgements_round_trip_and_are_checked():
     with pytest.raises(ContractError) as info:
         mqtt.parse_ack(ack.to_json(), mqtt.ack_topic("dachen", "buoy-02"))
     assert info.value.reason == "device_mismatch"
+
+
+def test_times_in_different_milliseconds_stay_different_points():
+    """0.1155 s and 0.1165 s rounded half to even were both 116 ms: one point. They are floored now."""
+    from blueranch.contracts.influx import to_ms
+
+    a, b = "2026-12-01T22:49:21.115500Z", "2026-12-01T22:49:21.116500Z"
+    msg = mqtt.parse_telemetry(payload(samples=[sample(time=a), sample(time=b)]), TOPIC)
+    assert [to_ms(s.time) for s in msg.samples] == [1796165361115, 1796165361116]
+    assert to_ms(datetime(2026, 12, 1, 22, 49, 21, 116000, tzinfo=UTC)) == 1796165361116  # exact, not a float
