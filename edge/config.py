@@ -16,7 +16,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
@@ -59,9 +59,21 @@ class MqttConfig(StrictModel):
     session_expiry_s: int = Field(default=7 * 86400, ge=0, le=2**32 - 1)
     #: messages handed to the broker and not yet acknowledged (PUBACK), at most
     inflight_max: int = Field(default=100, ge=1, le=65535)
+    #: reconnects, and publishes the broker refused or had no subscriber for, back off from min to max
     reconnect_min_s: float = Field(default=1.0, gt=0, le=60)
     reconnect_max_s: float = Field(default=120.0, gt=0, le=3600)
     status_interval_s: float = Field(default=60.0, gt=0, le=3600)
+    #: when a buffered message is deleted (docs/edge.md, "Delivery"): ``auto`` (on the shore's commit once it
+    #: has sent one; before that, PUBACK only if the shore never commits), ``commit`` (only on a commit),
+    #: ``puback`` (on the broker's PUBACK 0x00: a shore without commit acknowledgements)
+    delivery: Literal["auto", "commit", "puback"] = "auto"
+    #: a message the broker accepted and the shore did not commit within this is sent again (doubling per resend)
+    commit_timeout_s: float = Field(default=60.0, gt=0, le=86400)
+    commit_timeout_max_s: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    #: ``auto`` with no commit ever seen: fall back to PUBACK mode after the broker accepted messages this long
+    commit_wait_s: float = Field(default=300.0, gt=0, le=86400)
+    #: messages out at once (in flight or waiting for their commit); the rest wait in the buffer
+    commit_window: int = Field(default=2000, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _one_password_source(self) -> MqttConfig:
@@ -71,6 +83,8 @@ class MqttConfig(StrictModel):
             raise ValueError("give cert_file and key_file together (the client certificate and its key)")
         if self.cert_file is not None and not self.url.startswith("mqtts://"):
             raise ValueError("cert_file/key_file need an mqtts:// url (a client certificate is sent over TLS)")
+        if self.commit_timeout_max_s < self.commit_timeout_s:
+            raise ValueError("commit_timeout_max_s must be at least commit_timeout_s")
         return self
 
     def password(self) -> str | None:
@@ -96,6 +110,11 @@ class BufferConfig(StrictModel):
     max_age_s: float = Field(default=30 * 86400, gt=0, le=400 * 86400)
     #: SQLite synchronous mode: FULL survives power loss, NORMAL only a process crash (see docs/edge.md)
     synchronous: str = Field(default="FULL", pattern="^(FULL|NORMAL)$")
+    #: while the disk refuses writes (full, read-only, I/O error), new messages are held in memory up to this
+    #: (oldest evicted, counted); lost if the agent stops before the disk is back
+    memory_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
+    #: how often a refusing disk is tried again
+    disk_retry_s: float = Field(default=5.0, gt=0, le=3600)
 
 
 def _driver_of(value) -> str:

@@ -32,12 +32,16 @@ mqtt:
   reconnect_min_s: 1          # reconnect backoff: doubles up to reconnect_max_s, with jitter
   reconnect_max_s: 120
   status_interval_s: 60       # retained status message period
+  delivery: auto              # a reading leaves the buffer once the shore committed it (auto | commit | puback)
+  commit_timeout_s: 60        # accepted by the broker, not committed within this: sent again (doubling, 1 h max)
+  commit_window: 2000         # messages out at once (awaiting a PUBACK or a commit); the rest wait in the buffer
 
 buffer:
   path: /var/lib/blueranch/edge-buffer.sqlite
   max_bytes: 268435456        # 256 MiB; oldest messages are evicted beyond this (counted and logged)
   max_age_s: 2592000          # 30 days
   synchronous: FULL           # FULL survives power loss; NORMAL only a process crash
+  memory_max_bytes: 4194304   # while the disk refuses writes (full, read-only), new messages wait in memory
 
 """
 

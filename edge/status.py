@@ -59,10 +59,16 @@ def render(data: dict) -> str:
         f"device    {data.get('site')}/{data.get('device')}  sw {data.get('sw_version')}  "
         f"config {data.get('config_version')}",
         f"uplink    {data.get('uplink')}",
+        f"delivery  {data.get('delivery')}: in flight {data.get('inflight')}, waiting for a commit or a resend "
+        f"{data.get('uncommitted')}; {data.get('committed')} committed, {data.get('resent')} resent, "
+        f"{data.get('refused_total')} refused by the broker, {data.get('shore_rejected')} dead-lettered by the shore",
         f"buffer    {data.get('buffer_depth')} readings in {data.get('buffer_messages')} messages "
-        f"({data.get('buffer_bytes')} bytes); in flight {data.get('inflight')}",
-        f"dropped   {data.get('buffer_dropped_total')} readings evicted, {data.get('rejected_readings')} rejected",
-        f"sent      {data.get('sent_live')} live, {data.get('sent_backfill')} backfill, {data.get('acked')} acked",
+        f"({data.get('buffer_bytes')} bytes); epoch {data.get('epoch')}, next seq {data.get('next_seq')}",
+        f"disk      {data.get('disk')}"
+        + (f" ({data.get('memory_messages')} messages held in memory)" if data.get("memory_messages") else ""),
+        f"dropped   {data.get('buffer_dropped_total')} readings evicted, {data.get('rejected_readings')} rejected, "
+        f"{data.get('buffer_lost_messages')} messages lost to a damaged or lost buffer",
+        f"sent      {data.get('sent_live')} live, {data.get('sent_backfill')} backfill, {data.get('acked')} delivered",
         *_qc_lines(data.get("qc")),
         "sensors:",
     ]

@@ -79,6 +79,8 @@ class IngestConfig(StrictModel):
     registry: Path | None = None
     batch: BatchConfig = Field(default_factory=BatchConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    #: publish commit acknowledgements to the devices (``ingest/acks.py``); off, agents fall back to PUBACK
+    acks: bool = True
 
 
 def load_config(path: Path | None) -> IngestConfig:

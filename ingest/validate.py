@@ -34,6 +34,8 @@ class Accepted:
     newest_ms: int
     #: reasons under which samples were written but flagged (clock policy ``flag``)
     flags: tuple[str, ...] = ()
+    #: the edge buffer's epoch (None from agents older than commit acknowledgements)
+    epoch: str | None = None
 
 
 class Validator:
@@ -62,7 +64,9 @@ class Validator:
         suspect, flags = self._clock(skews) if skews else ((), ())
         body = telemetry_lines(site, msg, suspect)
         newest = to_ms(max(smp.time for smp in msg.samples))
-        return Accepted("\n".join(body).encode("utf-8"), len(body), msg.device, msg.seq, msg.backfill, newest, flags)
+        return Accepted(
+            "\n".join(body).encode("utf-8"), len(body), msg.device, msg.seq, msg.backfill, newest, flags, msg.epoch
+        )
 
     def accept_status(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
         """An edge agent's status message (``.../status``) as a ``device_status`` point.

@@ -14,6 +14,7 @@ At-least-once, end to end:
 - Acknowledgements carry the connection generation: after a reconnect, packet ids of the old connection
   are not acknowledged (the broker resends those messages instead), so an ack can never hit the wrong
   message.
+- Then each device is told what was committed (:mod:`blueranch.ingest.acks`): the edge deletes only that.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.influxdb import InfluxClient, InfluxError
+from blueranch.ingest.acks import Acks, Commit
 from blueranch.ingest.config import IngestConfig
 from blueranch.ingest.metrics import Metrics
 from blueranch.ingest.validate import ErrorClock, Validator
@@ -60,6 +62,8 @@ class _Entry:
     newest_ms: int = 0
     ops: list[Point] = field(default_factory=list)
     topic: str = ""
+    #: what to acknowledge to the device once the batch is written (ingest/acks.py)
+    commit: Commit | None = None
 
 
 class Worker:
@@ -114,6 +118,7 @@ class Worker:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = lambda *a: self.subscribed.set()
         self.client.on_message = self._on_message
+        self.acks = Acks(self.client, self.worker_id, self.config.acks)
 
     # ------------------------------------------------------------ MQTT callbacks (network thread)
     def _connect_properties(self) -> Properties:
@@ -174,6 +179,8 @@ class Worker:
         else:
             self.metrics.received(acc.backfill)
             entry.body, entry.points, entry.newest_ms, entry.topic = acc.body, acc.points, acc.newest_ms, topic
+            if acc.seq >= 0:
+                entry.commit = self.acks.accepted(topic, acc.device, acc.epoch, acc.seq)
             for reason in acc.flags:
                 self.metrics.flagged.labels(reason).inc()
         self._enqueue(entry)
@@ -186,6 +193,7 @@ class Worker:
             log.warning("rejected message on %r (%s): %s", topic[:200], exc.reason, exc)
         self.metrics.error(exc.reason)
         entry.topic = topic
+        entry.commit = self.acks.rejected(topic, msg.payload, exc.reason)
         entry.ops.append(self._error_point(exc.reason, topic, str(exc)))
         self._deadletter(
             exc.reason,
@@ -313,6 +321,7 @@ class Worker:
                     stale += 1
                     continue
                 self.client.ack(e.mid, e.qos)
+        self.acks.publish(e.commit for e in batch if e.commit is not None)
         self.metrics.unacked.set(self._unacked)
         self.metrics.pending_points.set(self._pending_points)
         if stale:

@@ -31,6 +31,7 @@ def render() -> str:
     w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/status` | device -> server | {status} |")
     w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/events` | device -> server | device events, QoS 1 |")
     w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/cmd` | server -> device | commands, QoS 1 |")
+    w(f"| `{mqtt.PREFIX}/{{site}}/{{device}}/ack` | ingest -> device | `{mqtt.ACK_SCHEMA}`, QoS 1, retained |")
     w(f"| `{mqtt.PREFIX}/{{site}}/_alerts` | alert worker -> subscribers | alert notifications |")
     w(f"| `{mqtt.DEADLETTER_TOPIC}` | ingest -> operators | rejected messages with reasons |")
     w("")
@@ -40,7 +41,9 @@ def render() -> str:
     w(f"- Default clock policy: samples at most {future} ahead and {past} behind the server clock.")
     w("- QARTOD flags: " + ", ".join(f"{f.value} {f.name.lower()}" for f in QcFlag) + ".")
     w("")
-    for model in (mqtt.Telemetry, mqtt.Sample, mqtt.Position, mqtt.Status):
+    w(f"- Buffer epochs: `{mqtt.EPOCH_PATTERN}`; at most {mqtt.MAX_ACK_ITEMS} ranges (and rejections) per ack.")
+    w("")
+    for model in (mqtt.Telemetry, mqtt.Sample, mqtt.Position, mqtt.Status, mqtt.Ack, mqtt.Rejected):
         w(f"#### `{model.__name__}` fields\n")
         w("| field | type | required |")
         w("|---|---|---|")
@@ -86,10 +89,18 @@ def render() -> str:
 def _type_name(annotation) -> str:
     """A readable, stable type name (no function addresses from Annotated metadata)."""
     import re
+    import types
     import typing
 
+    if annotation is type(None):
+        return "None"
     if typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
+        return _type_name(typing.get_args(annotation)[0])
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType) and any(typing.get_origin(a) is typing.Annotated for a in args):
+        return " | ".join(_type_name(a) for a in args)  # str(Optional[Annotated[...]]) spells out constraints
+    if origin in (list, tuple, dict) and args:
+        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
     name = getattr(annotation, "__name__", None)
     if name and not typing.get_args(annotation):
         return name

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from blueranch.contracts.mqtt import Status, Telemetry
+from blueranch.contracts.mqtt import Status, Telemetry, time_ms
 from blueranch.contracts.quantities import QUANTITIES
 
 FieldType = Literal["float", "integer", "string", "boolean"]
@@ -113,6 +113,10 @@ MEASUREMENTS: dict[str, Measurement] = {
             _F("buffer_dropped_total", "integer", "count", "Readings evicted from the edge buffer since install"),
             _F("sw_version", "string", "", "Edge agent software version"),
             _F("config_version", "string", "", "Edge agent config version"),
+            _F(
+                "epoch", "string", "", "Edge buffer epoch: a new value means the buffer was lost, replaced or recovered"
+            ),
+            _F("refused_total", "integer", "count", "Telemetry publishes the broker refused since the agent started"),
         ),
         "Retained status messages from edge agents.",
     ),
@@ -231,7 +235,7 @@ def to_ms(t: datetime) -> int:
     """Milliseconds since the Unix epoch of an aware datetime (its instant, whatever its zone)."""
     if t.tzinfo is None:
         raise ValueError("naive datetime: timestamps must be UTC-aware")
-    return round(t.timestamp() * 1000)
+    return time_ms(t)
 
 
 def position_point(site: str, msg: Telemetry) -> Point | None:
@@ -267,7 +271,7 @@ def status_points(site: str, status: Status, received_ms: int) -> list[Point]:
     its own: the broker sends it when the agent is gone).
     """
     fields: dict[str, float | int | str | bool] = {"online": 1 if status.state == "online" else 0}
-    for name in ("buffer_depth", "buffer_dropped_total", "sw_version", "config_version"):
+    for name in ("buffer_depth", "buffer_dropped_total", "sw_version", "config_version", "epoch", "refused_total"):
         value = getattr(status, name)
         if value is not None:
             fields[name] = value

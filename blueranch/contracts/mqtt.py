@@ -6,6 +6,7 @@ Topics::
     blueranch/v1/{site}/{device}/status      device -> server   Status (QoS 1, retained; also the Last Will)
     blueranch/v1/{site}/{device}/events      device -> server   free-form device events (QoS 1)
     blueranch/v1/{site}/{device}/cmd         server -> device   commands (QoS 1)
+    blueranch/v1/{site}/{device}/ack         ingest -> device   Ack: what the shore committed (QoS 1, retained)
     blueranch/v1/{site}/_alerts              alert worker -> anyone   alert notifications
     blueranch/v1/_system/deadletter          ingest -> operators      rejected messages with reasons
 
@@ -22,8 +23,15 @@ A telemetry payload is JSON (UTF-8)::
                   "value": 7.21, "unit": "mg/L", "qc": 1, "farm": "mussel-1", "asset": "ll-03"}]}
 
 ``seq`` counts messages per device (it is assigned when the edge buffers a message, and a replay resends
-the same message with the same ``seq`` and ``backfill: true``). Each sample carries the sensor's own UTC
-timestamp; ``qc`` is the QARTOD flag (1 good, 2 not evaluated, 3 suspect, 4 fail, 9 missing).
+the same message with the same ``seq`` and ``backfill: true``). ``epoch`` names the edge buffer that assigned
+``seq`` (a random id made with the buffer; a buffer lost, replaced or recovered starts a new one), so
+(``epoch``, ``seq``) is never reused. Each sample carries the sensor's own UTC timestamp; ``qc`` is the QARTOD
+flag (1 good, 2 not evaluated, 3 suspect, 4 fail, 9 missing). Two samples of one sensor and quantity in the
+same millisecond would be one InfluxDB point: :func:`parse_telemetry` refuses such a message
+(``duplicate_sample``).
+
+After writing a batch, the ingest publishes on the device's ``ack`` topic what it committed
+(:class:`Ack`: ranges of ``seq`` of one ``epoch``); the edge deletes a message only then.
 """
 
 from __future__ import annotations
@@ -33,7 +41,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from blueranch.contracts.errors import ContractError, Violation, from_pydantic
 from blueranch.contracts.quantities import QUANTITIES
@@ -56,8 +73,9 @@ DEFAULT_MAX_PAST = timedelta(days=400)
 
 TELEMETRY_SCHEMA = "blueranch.telemetry/v1"
 STATUS_SCHEMA = "blueranch.status/v1"
+ACK_SCHEMA = "blueranch.ack/v1"
 
-KINDS = ("telemetry", "status", "events", "cmd")
+KINDS = ("telemetry", "status", "events", "cmd", "ack")
 TELEMETRY_FILTER = f"{PREFIX}/+/+/telemetry"
 STATUS_FILTER = f"{PREFIX}/+/+/status"
 DEADLETTER_TOPIC = f"{PREFIX}/_system/deadletter"
@@ -90,6 +108,10 @@ def events_topic(site: str, device: str) -> str:
 
 def cmd_topic(site: str, device: str) -> str:
     return _topic(site, device, "cmd")
+
+
+def ack_topic(site: str, device: str) -> str:
+    return _topic(site, device, "ack")
 
 
 def alerts_topic(site: str) -> str:
@@ -193,11 +215,18 @@ class Sample(BaseModel):
         return self
 
 
+#: A buffer epoch: a random id (the edge makes 16 hex digits), at most 32 characters of a safe alphabet.
+EPOCH_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+Epoch = Annotated[str, StringConstraints(pattern=EPOCH_PATTERN)]
+
+
 class Telemetry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     schema_: Literal["blueranch.telemetry/v1"] = Field(default=TELEMETRY_SCHEMA, alias="schema")
     device: SafeId
+    #: the edge buffer's epoch (absent from agents older than commit acknowledgements)
+    epoch: Epoch | None = None
     seq: int = Field(ge=0, lt=2**63, strict=True)
     backfill: bool = Field(default=False, strict=True)
     position: Position | None = None
@@ -224,6 +253,10 @@ class Status(BaseModel):
     rssi_dbm: float | None = None
     uplink: str | None = Field(default=None, max_length=200)
     last_reading: dict[SafeId, UtcTime] | None = None
+    #: the edge buffer's epoch; a new one means the buffer was lost, replaced or recovered
+    epoch: Epoch | None = None
+    #: telemetry publishes the broker refused (PUBACK >= 0x80) since the agent started: worth an alert
+    refused_total: int | None = Field(default=None, ge=0)
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True, exclude_none=True).encode()
@@ -245,15 +278,21 @@ def parse_telemetry(
     except ValidationError as exc:
         raise from_pydantic("invalid_json" if _is_json_error(exc) else "schema", exc) from None
     _expect_device(parts, msg.device)
+    refuse_duplicate_samples(msg.samples)
     return msg
 
 
 def parse_status(payload: bytes, topic: str | TopicParts | None = None, max_bytes: int = MAX_PAYLOAD_BYTES) -> Status:
     """Validate a status message; with ``topic``, it must be a status topic of the payload's device."""
+    return _parse(Status, "status", payload, topic, max_bytes)
+
+
+def _parse(model, kind: str, payload: bytes, topic: str | TopicParts | None, max_bytes: int):
+    """Size, topic kind, schema, and the topic's device = the payload's device."""
     _check_size(payload, max_bytes)
-    parts = _expect_topic(topic, "status")
+    parts = _expect_topic(topic, kind)
     try:
-        msg = Status.model_validate_json(payload)
+        msg = model.model_validate_json(payload)
     except ValidationError as exc:
         raise from_pydantic("invalid_json" if _is_json_error(exc) else "schema", exc) from None
     _expect_device(parts, msg.device)
@@ -316,3 +355,105 @@ def check_clock(
         elif s.time < earliest:
             out.append(ClockSkew(i, s.time, "past", max_past))
     return out
+
+
+# ---------------------------------------------------------------- no silent merges
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def time_ms(t: datetime) -> int:
+    """The millisecond an aware time is written at: floored, in exact integer arithmetic, so two times in
+    different milliseconds stay different points (rounding merged 0.115_5 s and 0.116_5 s, and a float
+    timestamp can land a whole millisecond early). :func:`blueranch.contracts.influx.to_ms` is this."""
+    return (t - _EPOCH) // _ONE_MS
+
+
+def sample_key(s: Sample) -> tuple[str, str, int]:
+    """What makes a sample one InfluxDB value: sensor, quantity and the millisecond it is written at
+    (precision ``ms``; a finer precision the sensor gave is kept in the payload)."""
+    return (s.sensor, s.quantity, time_ms(s.time))
+
+
+def refuse_duplicate_samples(samples: list[Sample]) -> None:
+    """Raise :class:`ContractError` (``duplicate_sample``) when two samples have the same sensor, quantity and
+    millisecond: InfluxDB would keep one value of the two (same series, field and time) without a word."""
+    if len(samples) < 2:
+        return
+    seen: dict[tuple[str, str, int], int] = {}
+    violations = []
+    for i, s in enumerate(samples):
+        first = seen.setdefault(sample_key(s), i)
+        if first != i:
+            violations.append(
+                Violation(
+                    f"samples[{i}]",
+                    f"{s.sensor} {s.quantity} at {s.time.isoformat()}",
+                    f"has the sensor, quantity and millisecond of samples[{first}] (one would overwrite the other)",
+                )
+            )
+    if violations:
+        raise ContractError("duplicate_sample", violations)
+
+
+# ---------------------------------------------------------------- commit acknowledgements
+#: The most ranges (committed) or entries (rejected) in one ack; a worker splits a longer list.
+MAX_ACK_ITEMS = 1000
+Seq = Annotated[int, Field(ge=0, lt=2**63, strict=True)]
+
+
+class Rejected(BaseModel):
+    """A message the ingest did not write but dead-lettered, with the reason (``blueranch/v1/_system/deadletter``
+    has the details): the shore took responsibility for it, so the edge deletes it and counts it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: Seq
+    reason: str = Field(max_length=64)
+
+
+class Ack(BaseModel):
+    """Ingest -> device on ``blueranch/v1/{site}/{device}/ack`` (QoS 1, retained): the messages of ``epoch``
+    whose points InfluxDB holds (``committed``, inclusive ``[first, last]`` seq ranges) and those the ingest
+    dead-lettered (``rejected``). Several workers of one group each acknowledge what they wrote; the last one
+    is retained, which also tells an agent that subscribes that its shore sends commits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["blueranch.ack/v1"] = Field(default=ACK_SCHEMA, alias="schema")
+    device: SafeId
+    epoch: Epoch
+    committed: list[tuple[Seq, Seq]] = Field(default_factory=list, max_length=MAX_ACK_ITEMS)
+    rejected: list[Rejected] = Field(default_factory=list, max_length=MAX_ACK_ITEMS)
+    worker: SafeId | None = None
+
+    @field_validator("committed")
+    @classmethod
+    def _ordered_ranges(cls, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        for first, last in ranges:
+            if first > last:
+                raise ValueError(f"range [{first}, {last}] must have first <= last")
+        return ranges
+
+    def seqs(self) -> int:
+        """How many messages the ack covers."""
+        return sum(last - first + 1 for first, last in self.committed) + len(self.rejected)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def seq_ranges(seqs) -> list[tuple[int, int]]:
+    """Sorted inclusive ``(first, last)`` runs of consecutive seqs: ``[1, 2, 3, 7]`` -> ``[(1, 3), (7, 7)]``."""
+    out: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if out and seq == out[-1][1] + 1:
+            out[-1] = (out[-1][0], seq)
+        else:
+            out.append((seq, seq))
+    return out
+
+
+def parse_ack(payload: bytes, topic: str | TopicParts | None = None, max_bytes: int = MAX_PAYLOAD_BYTES) -> Ack:
+    """Validate an ack; with ``topic``, it must be an ack topic of the payload's device."""
+    return _parse(Ack, "ack", payload, topic, max_bytes)

@@ -54,9 +54,19 @@ per_listener_settings false
 allow_anonymous false
 plugin {layout.plugin}
 plugin_opt_config_file {layout.dynsec_file}
+# What the broker persists, and when: retained messages (device status, each device's last commit
+# acknowledgement), subscriptions and persistent sessions with their queued QoS 1 messages (the ingest's
+# while it is down, each device's commands and acks) go to {layout.data_dir}/mosquitto.db as one snapshot,
+# every autosave_interval seconds and at a clean stop (SIGTERM). A crash or power loss (kill -9) loses what
+# changed since the last snapshot, and Mosquitto 2.0 restores no shared subscription at start (the ingest's
+# is back when the ingest reconnects). Neither loses a reading: an edge agent deletes a reading only once
+# the ingest committed it to InfluxDB, and sends again what was not committed (docs/ingest.md, "Broker
+# durability").
 persistence true
 persistence_location {layout.data_dir}/
+# A snapshot rewrites the whole store: every 10 s (not on each change) bounds a crash's redelivery to ~10 s.
 autosave_interval 10
+autosave_on_changes false
 # Persistent sessions hold messages while the ingest is down (7 days of session expiry on the ingest side;
 # a fleet of 100 buoys at one message per 10 s queues about 60,000 messages in a week-long outage).
 max_queued_messages 1000000

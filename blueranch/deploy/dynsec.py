@@ -33,7 +33,8 @@ DEFAULT_ACL = {"publishClientSend": False, "publishClientReceive": False, "subsc
 
 
 def ack_topic(site: str, device: str) -> str:
-    """Commit acknowledgements, ingest -> device (a later contract version; reserved in the ACL now)."""
+    """Commit acknowledgements, ingest -> device: :func:`blueranch.contracts.mqtt.ack_topic`, which checks the
+    ids; this one also takes the ``+`` wildcard, for ACL patterns."""
     return f"{P}/{site}/{device}/ack"
 
 

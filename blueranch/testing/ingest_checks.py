@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from blueranch.contracts.quantities import QUANTITIES
 from blueranch.contracts.query import TagEq, aggregate, window
 from blueranch.influxdb import InfluxClient
 from blueranch.mqttc import make_client, parse_url
@@ -15,6 +16,18 @@ def count_points(influx: InfluxClient, site: str, field: str = "do_mg_l", measur
     """Points of ``site`` that carry ``field`` (all time)."""
     series = Reader(influx).run(aggregate(measurement, "count", field, None, where=(TagEq("site", site),)))
     return series[0].values[0][1] if series else 0
+
+
+def count_samples(influx: InfluxClient, device: str, quantities) -> int:
+    """Samples of ``device`` that InfluxDB holds, over the fields of ``quantities`` (all time): one per sensor,
+    quantity and millisecond, so a message written twice counts once."""
+    total = 0
+    reader = Reader(influx)
+    for name in sorted(set(quantities)):
+        q = QUANTITIES[name]
+        for s in reader.run(aggregate(q.measurement, "count", q.name, None, where=(TagEq("device", device),))):
+            total += s.values[0][1]
+    return total
 
 
 def error_rows(influx: InfluxClient) -> list[dict]:

@@ -31,6 +31,8 @@ OUTAGE_S = float(os.environ.get("EDGE_OUTAGE_S", "20"))
 def agent_config(
     tmp_path: Path, device: str, broker_url: str, sonde: Path, rs485: Path | None = None, **mqtt_extra
 ) -> Path:
+    """The agent's config. These tests watch the MQTT side with a plain subscriber, no ingest: the agent runs
+    in PUBACK mode (``delivery: puback``); commit acknowledgements are drilled in test_delivery_drills.py."""
     sensors = [
         {
             "id": "sonde-1",
@@ -68,6 +70,7 @@ def agent_config(
             "reconnect_min_s": 0.2,
             "reconnect_max_s": 1.0,
             "status_interval_s": 1,
+            "delivery": "puback",
             **mqtt_extra,
         },
         "buffer": {"path": str(tmp_path / "buffer.sqlite")},

@@ -14,11 +14,12 @@ from blueranch.edge.buffer import Buffer
 from blueranch.edge.uplink import as_backfill, backoff_s
 
 
-def body(seq, n=3):
+def body(epoch, seq, n=3):
     return json.dumps(
         {
             "schema": "blueranch.telemetry/v1",
             "device": "d",
+            "epoch": epoch,
             "seq": seq,
             "backfill": False,
             "samples": [{"x": i} for i in range(n)],
@@ -91,7 +92,7 @@ def test_a_killed_writer_loses_nothing_it_committed(tmp_path):
 from blueranch.edge.buffer import Buffer
         b = Buffer({str(tmp_path / "b.sqlite")!r})
         while True:
-            seq = b.append(lambda s: b'{{"backfill":false,"seq":%d}}' % s, 1)
+            seq = b.append(lambda e, s: b'{{"backfill":false,"seq":%d}}' % s, 1)
             print(seq, flush=True)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

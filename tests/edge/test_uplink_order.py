@@ -25,23 +25,30 @@ class FakeClient:
         return SimpleNamespace(rc=mqtt.MQTT_ERR_SUCCESS, mid=self.mid)
 
 
-def body(seq: int) -> bytes:
+def body(epoch: str, seq: int) -> bytes:
     return contract.Telemetry(
         device="buoy-01",
+        epoch=epoch,
         seq=seq,
         samples=[contract.Sample(time="2026-11-21T00:00:00Z", sensor="s", quantity="ph", value=8.0, unit="pH")],
     ).to_json()
+
+
+def sending_only(buf: Buffer, **cfg) -> Uplink:
+    """An Uplink without a network: only the sending logic is under test."""
+    up = Uplink.__new__(Uplink)
+    up.cfg = MqttConfig(**{"inflight_max": 1000, **cfg})
+    up.buffer, up.client, up.telemetry_topic = buf, FakeClient(), contract.telemetry_topic("dachen", "buoy-01")
+    up.connected = threading.Event()
+    up._init_sending(buf, up.cfg)
+    return up
 
 
 def test_live_messages_are_not_held_back_by_the_backlog(tmp_path):
     buf = Buffer(tmp_path / "b.sqlite")
     for _ in range(3 * REPLAY_CHUNK):
         buf.append(body, 1)
-    up = Uplink.__new__(Uplink)  # no network: only the sending logic is under test
-    up.cfg = MqttConfig(inflight_max=1000)
-    up.buffer, up.client, up.telemetry_topic = buf, FakeClient(), contract.telemetry_topic("dachen", "buoy-01")
-    up._pending, up.connected = {}, threading.Event()
-    up.sent_live = up.sent_backfill = 0
+    up = sending_only(buf)
     up.live_from = buf.next_seq  # as at a reconnect: everything stored so far is backlog
     up._live_cursor, up._backlog_cursor = up.live_from - 1, 0
     rounds = []
@@ -64,11 +71,8 @@ def test_a_stored_message_that_no_longer_validates_is_replayed_as_stored(tmp_pat
     is sent unchanged, so the shore dead-letters it with its reason instead of the edge jamming or losing it."""
     buf = Buffer(tmp_path / "b.sqlite")
     buf.append(body, 1)
-    buf.append(lambda seq: b'{"device":"buoy-01","seq":%d,"backfill":false,"samples":[{"x":1}]}' % seq, 1)
-    up = Uplink.__new__(Uplink)
-    up.cfg = MqttConfig(inflight_max=1000)
-    up.buffer, up.client, up.telemetry_topic = buf, FakeClient(), contract.telemetry_topic("dachen", "buoy-01")
-    up._pending, up.sent_live, up.sent_backfill = {}, 0, 0
+    buf.append(lambda e, seq: b'{"device":"buoy-01","seq":%d,"backfill":false,"samples":[{"x":1}]}' % seq, 1)
+    up = sending_only(buf)
     up.live_from = buf.next_seq
     up._live_cursor, up._backlog_cursor = up.live_from - 1, 0
     with caplog.at_level("ERROR"):

@@ -194,3 +194,61 @@ def test_status_payload():
     with pytest.raises(ContractError) as info:
         mqtt.parse_status(b'{"device": "buoy-01", "state": "sleeping"}')
     assert info.value.violations[0].field == "state"
+
+
+def test_two_samples_of_one_sensor_and_quantity_in_one_millisecond_are_refused_not_merged():
+    same = [sample(), sample(value=7.3, time="2026-11-21T14:00:00.0004Z")]  # the same millisecond
+    err = reject(payload(samples=same))
+    assert err.reason == "duplicate_sample" and err.violations[0].field == "samples[1]"
+    assert "samples[0]" in err.violations[0].rule
+    # another millisecond, another quantity or another sensor: distinct points
+    ok = [sample(), sample(time="2026-11-21T14:00:00.001Z"), sample(quantity="ph", unit="pH", value=8.0)]
+    ok.append(sample(sensor="sonde-2"))
+    assert len(mqtt.parse_telemetry(payload(samples=ok), TOPIC).samples) == 4
+
+
+def test_the_epoch_travels_in_telemetry_and_status_and_is_a_safe_short_id():
+    msg = mqtt.parse_telemetry(payload(epoch="0123abcd4567ef89"), TOPIC)
+    assert msg.epoch == "0123abcd4567ef89" and json.loads(msg.to_json())["epoch"] == "0123abcd4567ef89"
+    assert mqtt.parse_telemetry(payload(), TOPIC).epoch is None  # agents older than epochs
+    for bad in ("", "a/b", "a+b", "x" * 33, "a b"):
+        assert reject(payload(epoch=bad)).violations[0].field == "epoch"
+    assert mqtt.Status(device="buoy-01", state="online", epoch="e1", refused_total=3).epoch == "e1"
+
+
+def test_commit_acknowledgements_round_trip_and_are_checked():
+    topic = mqtt.ack_topic("dachen", "buoy-01")
+    assert topic == "blueranch/v1/dachen/buoy-01/ack" and mqtt.parse_topic(topic).kind == "ack"
+    ack = mqtt.Ack(
+        device="buoy-01",
+        epoch="e1",
+        committed=mqtt.seq_ranges([5, 1, 2, 3, 7, 3]),
+        rejected=[mqtt.Rejected(seq=4, reason="schema")],
+        worker="ingest-1",
+    )
+    assert ack.committed == [(1, 3), (5, 5), (7, 7)] and ack.seqs() == 6
+    assert mqtt.parse_ack(ack.to_json(), topic) == ack
+    body = json.loads(ack.to_json())
+    for bad, field in [
+        ({**body, "committed": [[3, 1]]}, "committed"),
+        ({**body, "committed": [[1, "2"]]}, "committed[0][1]"),
+        ({**body, "epoch": "a/b"}, "epoch"),
+        ({**body, "extra": 1}, "extra"),
+        ({**body, "committed": [[i, i] for i in range(mqtt.MAX_ACK_ITEMS + 1)]}, "committed"),
+    ]:
+        with pytest.raises(ContractError) as info:
+            mqtt.parse_ack(json.dumps(bad).encode(), topic)
+        assert info.value.violations[0].field == field, info.value
+    with pytest.raises(ContractError) as info:
+        mqtt.parse_ack(ack.to_json(), mqtt.ack_topic("dachen", "buoy-02"))
+    assert info.value.reason == "device_mismatch"
+
+
+def test_times_in_different_milliseconds_stay_different_points():
+    """0.1155 s and 0.1165 s rounded half to even were both 116 ms: one point. They are floored now."""
+    from blueranch.contracts.influx import to_ms
+
+    a, b = "2026-12-01T22:49:21.115500Z", "2026-12-01T22:49:21.116500Z"
+    msg = mqtt.parse_telemetry(payload(samples=[sample(time=a), sample(time=b)]), TOPIC)
+    assert [to_ms(s.time) for s in msg.samples] == [1796165361115, 1796165361116]
+    assert to_ms(datetime(2026, 12, 1, 22, 49, 21, 116000, tzinfo=UTC)) == 1796165361116  # exact, not a float
