@@ -24,6 +24,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from blueranch.contracts.qc import QcFlag
 from blueranch.export.catalog import Catalog, Station
 from blueranch.export.config import ExportConfig
 from blueranch.export.frames import FLAG_DTYPE, Frame
@@ -131,34 +132,46 @@ class NetcdfFile:
         v[:] = np.array(values, dtype=np.float64)
 
     def add_station(self, station: Station, frames: Iterable[Frame]) -> int:
-        """Append the station's frames; returns its number of rows."""
+        """Append the station's frames; returns its number of rows. Frames are buffered up to a chunk
+        (:data:`CHUNK` rows) so that each compressed HDF5 chunk is written once, not once per frame."""
         if self.stations[self._station_index] is not station:
             raise ValueError(f"stations must be added in order: expected {self.stations[self._station_index].device}")
         rows = 0
+        pending: list[Frame] = []
         for frame in frames:
             n = len(frame)
             if not n:
                 continue
-            a, b = self.rows, self.rows + n
-            self.ds["time"][a:b] = frame.time_ms / 1000.0
-            for name in self._names:
-                values = frame.values.get(name)
-                if values is None:  # another station's variable (multi-station file)
-                    self.ds[name][a:b] = np.full(n, FILL_VALUE)
-                    self.ds[name + "_qc"][a:b] = np.full(n, 9, dtype=FLAG_DTYPE)
-                    continue
-                self.ds[name][a:b] = np.where(np.isnan(values), FILL_VALUE, values)
-                self.ds[name + "_qc"][a:b] = frame.flags[name]
-            self.rows = b
+            pending.append(frame)
             rows += n
             first, last = int(frame.time_ms[0]), int(frame.time_ms[-1])
             self._first_ms = first if self._first_ms is None else min(self._first_ms, first)
             self._last_ms = last if self._last_ms is None else max(self._last_ms, last)
             if self._spacing_ms is None and n > 1:  # the typical spacing: the median of the first frame's
                 self._spacing_ms = int(np.median(np.diff(frame.time_ms)))
+            if sum(len(f) for f in pending) >= CHUNK:
+                self._write(pending)
+                pending = []
+        self._write(pending)
         self.ds["row_size"][self._station_index] = rows
         self._station_index += 1
         return rows
+
+    def _write(self, frames: list[Frame]) -> None:
+        if not frames:
+            return
+        n = sum(len(f) for f in frames)
+        a, b = self.rows, self.rows + n
+        self.ds["time"][a:b] = np.concatenate([f.time_ms for f in frames]) / 1000.0
+        for name in self._names:
+            if name not in frames[0].values:  # another station's variable (multi-station file)
+                self.ds[name][a:b] = np.full(n, FILL_VALUE)
+                self.ds[name + "_qc"][a:b] = np.full(n, QcFlag.MISSING, dtype=FLAG_DTYPE)
+                continue
+            values = np.concatenate([f.values[name] for f in frames])
+            self.ds[name][a:b] = np.where(np.isnan(values), FILL_VALUE, values)
+            self.ds[name + "_qc"][a:b] = np.concatenate([f.flags[name] for f in frames])
+        self.rows = b
 
     def close(self) -> Path:
         """Finish the file (time coverage) and give it its name."""
