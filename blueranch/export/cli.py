@@ -1,7 +1,8 @@
 """``blueranch export``: open ocean data from InfluxDB as CF/ACDD NetCDF, CSV, and an ERDDAP dataset.
 
 Exit codes: 0 written; 2 bad input (an option, the config, the registry, or a selection with nothing to
-export: one line naming the field, the value and the rule); 1 InfluxDB unreachable or refusing the query.
+export: one line naming the field, the value and the rule); 1 InfluxDB unreachable or refusing the query,
+or the files cannot be written (a full disk).
 The InfluxDB password comes from ``$BLUERANCH_INFLUX_PASSWORD``, never from the command line.
 """
 
@@ -140,8 +141,8 @@ class _Job:
                 written = write(station_frames)
         except InfluxError as exc:
             _fail(str(exc), 1)
-        except OSError as exc:
-            _fail(f"cannot write to {self.out_dir}: {exc.strerror or exc}")
+        except (OSError, RuntimeError) as exc:  # a full disk, a folder that cannot be made; netCDF/HDF5 errors
+            _fail(f"cannot write to {self.out_dir}: {getattr(exc, 'strerror', None) or exc}", 1)
         for path, rows in written:
             click.echo(f"{path}  {rows} rows")
 

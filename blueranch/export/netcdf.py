@@ -125,6 +125,10 @@ class NetcdfFile:
             )
             ref.assignValue(REFERENCE_TEMPERATURE[2])
         self._names = list(columns)
+        for name in ["time", *self._names, *(n + "_qc" for n in self._names)]:
+            # Written once, in order: a cache of one chunk is enough. The default (MiBs per variable) fills
+            # with every chunk of a long file and made a year's export grow with the period.
+            ds[name].set_var_chunk_cache(size=CHUNK * 8 * 2, nelems=31, preemption=1.0)
 
     def _coordinate(self, name: str, dims, values, standard_name: str, units: str, axis: str) -> None:
         v = self.ds.createVariable(name, "f8", dims)

@@ -190,3 +190,9 @@ def test_progress_bar_on_request_and_files_named_in_the_output(farm, tmp_path):
 
 def test_erddap_without_exported_files_is_one_line_exit_2(tmp_path):
     _one_line_error(_run("erddap", "--out", str(tmp_path)), 2, "holds no NetCDF file exported")
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_exit_1(farm, tmp_path):
+    (tmp_path / "file").write_text("")
+    args = _base(farm, tmp_path, **{"--out": str(tmp_path / "file" / "out"), "--device": "buoy-01"})
+    _one_line_error(_run("csv", *args), 1, "cannot write to")

@@ -54,9 +54,14 @@ def latest(
     With one field the row's time is that reading's time; with several, each value may come from a
     different point and InfluxDB stamps the row with the start of the span.
     """
+    return _each("last", "latest", measurement_name, fields, span, where, group_by)
+
+
+def _each(func, read, measurement_name, fields, span, where, group_by) -> Query:
+    """``func`` of each of ``fields``, one column per field named after it."""
     if not fields:
-        raise ValueError("latest needs at least one field")
-    return select(measurement_name, *(Col(f, "last", f) for f in fields), where=where, span=span, group_by=group_by)
+        raise ValueError(f"{read} needs at least one field")
+    return select(measurement_name, *(Col(f, func, f) for f in fields), where=where, span=span, group_by=group_by)
 
 
 def window(
@@ -122,9 +127,7 @@ def counts(
 ) -> Query:
     """The number of readings of each of ``fields`` in ``span`` per series (``count()``, one column per field,
     named after it; InfluxDB leaves out a series with no reading of any of them)."""
-    if not fields:
-        raise ValueError("counts needs at least one field")
-    return select(measurement_name, *(Col(f, "count", f) for f in fields), where=where, span=span, group_by=group_by)
+    return _each("count", "counts", measurement_name, fields, span, where, group_by)
 
 
 def pages(start_ms: int, end_ms: int, page_ms: int) -> Iterator[Between]:
