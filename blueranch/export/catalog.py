@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from blueranch.contracts.influx import MEASUREMENTS, PAYLOAD_SENSOR, TELEMETRY_TAGS
+from blueranch.contracts.influx import MEASUREMENTS, PAYLOAD_SENSOR
 from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES, Quantity
 from blueranch.contracts.query import Between, TagEq, aggregate, counts, tag_literal
@@ -154,7 +154,7 @@ def build_catalog(reader: Reader, selection: Selection, registry: Registry | Non
     wanted = selection.wanted
     for m in MEASUREMENTS.values():
         fields = tuple(q for q in wanted if QUANTITIES[q].measurement == m.name)
-        if not fields or m.tags != TELEMETRY_TAGS:
+        if not fields:
             continue
         q = counts(
             m.name, fields, selection.span, where=(TagEq("site", selection.site),), group_by=("device", "sensor")
