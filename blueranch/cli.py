@@ -24,6 +24,7 @@ GROUPS: dict[str, tuple[str, str]] = {
         "Early warnings: hypoxia, heatwaves, storms, losses, silent devices.",
     ),
     "dashboards": ("blueranch.dashboards.cli:group", "Build and publish the Grafana dashboards."),
+    "export": ("blueranch.export.cli:group", "Open ocean data: CF/ACDD NetCDF, CSV and an ERDDAP dataset."),
     "deploy": ("blueranch.deploy.cli:group", "Generate a shore server's secrets, certificates and broker security."),
     "demo": ("blueranch.demo:group", "Run the whole pipeline locally on simulated data."),
 }
@@ -46,7 +47,7 @@ class LazyGroup(click.Group):
             # A missing optional dependency: say which extra provides it instead of a traceback.
             raise click.ClickException(
                 f"'blueranch {cmd_name}' needs the Python package '{exc.name}', which is not installed. "
-                f"Install it with: pip install 'blueranch[all]' (or the extra for this role: edge, sim, server)"
+                f"Install it with: pip install 'blueranch[all]' (or the extra for this role: edge, sim, server, export)"
             ) from exc
         command = getattr(module, attr)
         if not isinstance(command, click.Command):

@@ -20,6 +20,16 @@ The file (YAML; unknown keys are errors)::
           lc-m1-02: {asset: m1-ll-02}
 
 A sensor not listed under ``sensors`` gets the device's ``farm`` and ``asset``.
+
+A device may also say where it is moored, for the open-data export's station coordinates
+(``blueranch export``, docs/export.md: used when the device has no GPS fix in the exported period), and
+the nominal depth of its sensors below the surface; the ingest does not use them::
+
+      buoy-03:
+        site: dachen
+        lat_deg: 28.452        # WGS84; both or neither
+        lon_deg: 121.897
+        depth_m: 2.5
 """
 
 from __future__ import annotations
@@ -29,10 +39,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError, Violation, from_pydantic
+from blueranch.contracts.quantities import QUANTITIES
 from blueranch.contracts.strict import StrictModel
 
 #: ContractError reasons raised here (the ingest counts and dead-letters under them).
@@ -47,11 +58,24 @@ class SensorBinding(StrictModel):
     asset: contract.SafeId | None = None
 
 
+_LAT, _LON, _DEPTH = QUANTITIES["lat_deg"], QUANTITIES["lon_deg"], QUANTITIES["depth_m"]
+
+
 class DeviceEntry(StrictModel):
     site: contract.SafeId
     farm: contract.SafeId | None = None
     asset: contract.SafeId | None = None
     sensors: dict[contract.SafeId, SensorBinding] = Field(default_factory=dict)
+    #: Mooring position (WGS84) and nominal sensor depth; limits are the contract's physical ranges.
+    lat_deg: float | None = Field(None, ge=_LAT.gross_min, le=_LAT.gross_max)
+    lon_deg: float | None = Field(None, ge=_LON.gross_min, le=_LON.gross_max)
+    depth_m: float | None = Field(None, ge=_DEPTH.gross_min, le=_DEPTH.gross_max)
+
+    @model_validator(mode="after")
+    def _position_pair(self) -> DeviceEntry:
+        if (self.lat_deg is None) != (self.lon_deg is None):
+            raise ValueError("lat_deg and lon_deg go together: give both or neither")
+        return self
 
     def binding(self, sensor: str) -> tuple[str | None, str | None]:
         """The (farm, asset) the shore gives ``sensor`` of this device."""
@@ -156,14 +180,19 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_registry(path: Path | None) -> Registry:
-    """Read the registry YAML (None: an open registry); raise :class:`ContractError` (reason ``config``)."""
-    if path is None:
-        return Registry.open()
+def read_yaml(path: Path) -> object:
+    """A YAML file's data, keys given twice refused; :class:`ContractError` (reason ``config``) naming the file
+    when it cannot be read or parsed. Also reads the export's metadata config (blueranch.export.config)."""
     try:
-        data = yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        return yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except OSError as exc:
         raise ContractError.single("config", str(path), "", f"cannot be read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise ContractError.single("config", str(path), "", f"is not valid YAML: {exc}") from None
-    return parse_registry(data, str(path))
+
+
+def load_registry(path: Path | None) -> Registry:
+    """Read the registry YAML (None: an open registry); raise :class:`ContractError` (reason ``config``)."""
+    if path is None:
+        return Registry.open()
+    return parse_registry(read_yaml(path), str(path))

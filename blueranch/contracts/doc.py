@@ -53,12 +53,13 @@ def render() -> str:
             w(f"| `{key}` | `{ann}` | {'yes' if f.is_required() else 'no'} |")
         w("")
     w("### Quantities\n")
-    w("| quantity (= field) | unit | measurement | physical range | description |")
-    w("|---|---|---|---|---|")
+    w("| quantity (= field) | unit | measurement | physical range | description | CF standard name | CF units |")
+    w("|---|---|---|---|---|---|---|")
     for q in QUANTITIES.values():
         w(
             f"| `{q.name}` | {q.unit} | `{q.measurement}` | {q.gross_min:g} .. {q.gross_max:g} | {q.description}"
-            f"{' (cumulative counter)' if q.cumulative else ''} |"
+            f"{' (cumulative counter)' if q.cumulative else ''} | {f'`{q.standard_name}`' if q.standard_name else '-'}"
+            f" | `{q.cf_units}` |"
         )
     w("")
     w("### InfluxDB retention policies\n")

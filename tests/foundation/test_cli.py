@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from blueranch import __version__
 from blueranch.cli import GROUPS, main
 
-EXPECTED = {"sim", "edge", "ingest", "carbon", "alerts", "dashboards", "deploy", "demo"}
+EXPECTED = {"sim", "edge", "ingest", "carbon", "alerts", "dashboards", "export", "deploy", "demo"}
 
 
 def test_all_groups_are_registered():
@@ -40,7 +40,7 @@ def test_help_does_not_import_server_libraries():
     code = (
         "import sys; from click.testing import CliRunner; from blueranch.cli import main; "
         "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
-        "print(','.join(m for m in ('numpy', 'requests', 'paho', 'serial') if m in sys.modules))"
+        "print(','.join(m for m in ('numpy', 'requests', 'paho', 'serial', 'netCDF4') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""

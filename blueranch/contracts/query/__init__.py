@@ -35,7 +35,7 @@ from blueranch.contracts.query.builder import (
     tag_literal,
 )
 from blueranch.contracts.query.naming import DEFAULT_NAMING, Naming, NamingStyle, quote_identifier
-from blueranch.contracts.query.reads import aggregate, latest, qc_fields, window
+from blueranch.contracts.query.reads import aggregate, counts, latest, pages, qc_fields, window
 
 __all__ = [
     "DEFAULT_NAMING",
@@ -59,8 +59,10 @@ __all__ = [
     "TagNe",
     "VarMatch",
     "aggregate",
+    "counts",
     "latest",
     "measurement",
+    "pages",
     "qc_fields",
     "quote_identifier",
     "select",
