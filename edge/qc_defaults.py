@@ -57,7 +57,7 @@ _SUSPECT: dict[str, tuple[float, float]] = {
 _DEVICE_SUSPECT: dict[str, tuple[tuple[float, float], str]] = {
     "load_kg": (
         (1, 10_000),
-        "suspect: < 1 kg the cell lost its rigging (rope, floats, shackles: 25 kg in docs/simulator.md) or "
+        "suspect: < 1 kg the cell lost its rigging (rope, floats, shackles; the simulator's tare: 25 kg) or "
         "the float is misordered; > 10 t beyond longline tension cells (assumed: use the cell's rated capacity)",
     ),
     "battery_v": (

@@ -318,3 +318,20 @@ def test_status_counts_rejected_values_as_errors_and_shows_the_last_values(tmp_p
     text = status.render(data)
     assert "errors 1 (1 values rejected)" in text
     assert "battery_v 8.9e-35 [2], load_kg 1e+30 [rejected]" in text
+
+
+def test_the_shipped_buoy_config_does_not_send_a_misordered_load_as_good(request):
+    """deploy/blueranch/edge-buoy-01.yaml carries the Modbus defaults of edge/qc_defaults.py: 8.9e-35 kg
+    (the field's CDAB load cell read as ABCD) is suspect, 1e30 kg fails, 812.5 kg is good."""
+    from blueranch.edge.config import load_config
+    from blueranch.edge.qc import QcEngine
+    from blueranch.edge.qc_defaults import entry
+    from blueranch.edge.reading import Reading
+
+    path = request.config.rootpath / "deploy/blueranch/edge-buoy-01.yaml"
+    for q in ("load_kg", "battery_v", "solar_a", "enclosure_rh_pct", "rssi_dbm"):
+        assert entry(q) in path.read_text(), q
+    engine = QcEngine(load_config(path).qc)
+    t = datetime(2026, 11, 21, tzinfo=UTC)
+    flags = [int(engine.push(Reading(f"lc-{i}", "load_kg", v, t))[-1].qc) for i, v in enumerate((8.9e-35, 1e30, 812.5))]
+    assert flags == [3, 4, 1]
