@@ -116,6 +116,7 @@ class Agent:
             )
         except ValidationError as exc:
             self.rejected_readings += 1
+            p.health.rejected += 1
             log.error(
                 "sensor %s: reading %s=%r at %s cannot be sent: %s (rejected so far: %d)",
                 r.sensor,
@@ -152,9 +153,13 @@ class Agent:
 
     def _on_readings(self, p: Polled, readings: list[Reading]) -> None:
         # qc.push may add a revision of the sensor's previous reading (its final spike flag): see edge/qc.py
-        samples = self._distinct(
-            [s for r in readings for f in self.qc.push(r) if (s := self._sample(p, f)) is not None]
-        )
+        samples = []
+        for f in (f for r in readings for f in self.qc.push(r)):
+            s = self._sample(p, f)
+            p.health.note(f, rejected=s is None)
+            if s is not None:
+                samples.append(s)
+        samples = self._distinct(samples)
         for s in samples:
             self.last_values[s.quantity] = s.value
         position = None
@@ -243,7 +248,10 @@ class Agent:
                 p.id: {
                     "driver": p.config.driver,
                     "polls": p.health.polls,
-                    "errors": p.health.errors,
+                    # failed polls and readings the contract rejected (their value: see last_values)
+                    "errors": p.health.errors + p.health.rejected,
+                    "rejected": p.health.rejected,
+                    "last_values": p.health.last_values_status(),
                     "last_error": p.health.last_error,
                     "bad_frames": p.driver.bad_frames,
                     "counters": p.driver.counters,

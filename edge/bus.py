@@ -33,19 +33,25 @@ def is_pty(url: str) -> bool:
     return "://" not in url and os.path.realpath(url).startswith("/dev/pts/")
 
 
-def open_port(url: str, line: LineSettings) -> serial.SerialBase:
-    """Open ``url``. A pseudo-terminal carries bytes, not bits on a wire: it gets no parity (setting it is
-    EINVAL) and 8 data bits (re-opening a pty last set to 7 bits fails with EINVAL in tcsetattr)."""
+def _framing(url: str, line: LineSettings) -> dict:
+    """pyserial's settings for ``line`` on ``url``. A pseudo-terminal carries bytes, not bits on a wire: it gets
+    no parity (setting it is EINVAL) and 8 data bits (re-opening a pty last set to 7 bits fails with EINVAL in
+    tcsetattr)."""
     pty = is_pty(url)
-    parity = serial.PARITY_NONE if pty else line.parity
-    bytesize = serial.EIGHTBITS if pty else line.bytesize
+    return {
+        "baudrate": line.baudrate,
+        "bytesize": serial.EIGHTBITS if pty else line.bytesize,
+        "parity": serial.PARITY_NONE if pty else line.parity,
+        "stopbits": line.stopbits,
+    }
+
+
+def open_port(url: str, line: LineSettings) -> serial.SerialBase:
+    """Open ``url`` with the settings of ``line`` (:func:`_framing`)."""
     try:
         return serial.serial_for_url(
             url,
-            baudrate=line.baudrate,
-            bytesize=bytesize,
-            parity=parity,
-            stopbits=line.stopbits,
+            **_framing(url, line),
             timeout=PORT_POLL_S,
             # pyserial's rfc2217:// client refuses a write timeout (NotImplementedError); it writes to a socket
             write_timeout=None if url.startswith("rfc2217://") else 5,
@@ -101,6 +107,19 @@ class Bus:
         finally:
             self.owner = None
             self._lock.release()
+
+    def retune(self, line: LineSettings) -> None:
+        """Change the line settings, on the open port if there is one (cheaper than reopening it: an RFC 2217
+        port takes about 0.7 s to close and open); for a probe that tries settings, inside its conversation."""
+        if line.protocol != self.line.protocol:
+            raise ValueError(f"bus {self.url} speaks {self.line.protocol}, not {line.protocol}")
+        self.line = line
+        if self._port is not None:
+            try:
+                self._port.apply_settings(_framing(self.url, line))
+            except (serial.SerialException, ValueError, OSError, termios.error) as exc:
+                self._close_port()
+                raise DriverError(f"cannot set {self.url} to {line}: {exc}") from exc
 
     def _close_port(self) -> None:
         if self._port is not None:

@@ -177,8 +177,24 @@ class _ProbeProtocol(click.Choice):
 @click.argument("port")
 @click.option("--protocol", type=_ProbeProtocol(), default="auto", show_default=True)
 @click.option("--baudrate", type=int, default=None, help="NMEA/Modbus speed (default: try the usual ones).")
+@click.option(
+    "--parity",
+    type=click.Choice(["N", "E", "O"]),
+    default=None,
+    help="Modbus parity to try (default: N, E and O).",
+)
+@click.option(
+    "--all-settings",
+    is_flag=True,
+    help="Modbus: ask every id at every line setting (default: keep the first setting that answers).",
+)
 @click.option("--slave-ids", default="1-247", show_default=True, help="Modbus ids to scan, e.g. 1-10,20.")
-@click.option("--timeout-s", type=float, default=0.3, show_default=True, help="Reply timeout per question.")
+@click.option(
+    "--timeout-s",
+    type=click.FloatRange(min=0, min_open=True, max=10),
+    default=None,
+    help="Reply timeout per question (default: SDI-12 0.3 s, Modbus 0.1 s).",
+)
 @click.option("--listen-s", type=float, default=3.0, show_default=True, help="How long to listen for NMEA.")
 @click.option(
     "--sdi12-addresses",
@@ -190,35 +206,47 @@ def probe(
     port: str,
     protocol: str,
     baudrate: int | None,
+    parity: str | None,
+    all_settings: bool,
     slave_ids: str,
-    timeout_s: float,
+    timeout_s: float | None,
     listen_s: float,
     sdi12_addresses: str,
 ) -> None:
     """Find what is on serial PORT and print a ready-to-use config snippet.
 
     SDI-12: '?!' and 'a!' for each address, then 'aI!' and 'aM!'. NMEA: listen and list talkers and
-    sentences. Modbus RTU: ask each slave id for holding register 0. Exit 1 when nothing answered."""
+    sentences. Modbus RTU: 8N1, 8E1 and 8O1 at 9600 and 19200 baud, each slave id, then what each slave
+    holds, decoded in the four 32-bit orders. Progress goes to a terminal's stderr. Exit 1 when nothing
+    answered."""
     from blueranch.edge import probe as p
     from blueranch.edge.drivers.base import DriverError, ProbeOptions
     from blueranch.edge.drivers.modbus_rtu import parse_slave_ids
 
+    # pymodbus logs every unanswered question; silence is what a scan mostly hears
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     try:
         ids = parse_slave_ids(slave_ids)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--slave-ids") from None
+    console = p.Console(sys.stderr)
     options = ProbeOptions(
         baudrate=baudrate,
+        parity=parity,
+        all_settings=all_settings,
         timeout_s=timeout_s,
         listen_s=listen_s,
         slave_ids=tuple(ids),
         addresses=None if sdi12_addresses == "all" else sdi12_addresses,
+        progress=console.progress,
     )
     try:
-        found = p.probe(port, protocol, options, report=lambda line: click.echo(f"# {line}", err=True))
+        found = p.probe(port, protocol, options, report=console.report)
     except DriverError as exc:  # cannot open the port (missing, busy: the agent holds it, no permission)
+        console.clear()
         click.echo(f"{port}: {exc}", err=True)
         sys.exit(2)
+    console.clear()
     if not found:
         click.echo(f"# nothing answered on {port}", err=True)
         sys.exit(1)

@@ -49,6 +49,46 @@ _SUSPECT: dict[str, tuple[float, float]] = {
     "ph": (7.3, 8.6),
 }
 
+#: Suspect spans of the Modbus quantities (load cells, buoy power controllers), each with its source. A value
+#: a misordered float32 pair decodes to (8.9e-35 kg, 1e30 kg) falls outside them or outside the fail span.
+#: Counters (grid_kwh_total, diesel_l_total), power_kw and solar_a have none: 0 is a normal reading of each
+#: (a new meter, no load, night), and their upper ends are the site's; the fail span and the driver's own
+#: check of subnormal and below-resolution floats (edge/drivers/modbus_guess.py) cover them.
+_DEVICE_SUSPECT: dict[str, tuple[tuple[float, float], str]] = {
+    "load_kg": (
+        (1, 10_000),
+        "suspect: < 1 kg the cell lost its rigging (rope, floats, shackles; the simulator's tare: 25 kg) or "
+        "the float is misordered; > 10 t beyond longline tension cells (assumed: use the cell's rated capacity)",
+    ),
+    "battery_v": (
+        (2.0, 30.0),
+        "suspect: < 2.0 V, the cut-off of 3.6 V Li-SOCl2 node cells (Saft LS 14500 data sheet); > 30 V, "
+        "a 24 V lead-acid bank's top cyclic charge (2.50 V/cell, Yuasa NP data sheet)",
+    ),
+    "enclosure_rh_pct": (
+        (1, 80),
+        "suspect: > 80 % RH metal in the box counts as wet (ISO 9223:2012 time of wetness), the seal has "
+        "failed; < 1 % capacitive RH sensors do not read in air",
+    ),
+    "rssi_dbm": (
+        (-113, -51),
+        "suspect: outside what AT+CSQ reports (3GPP TS 27.007, 8.5: -113 dBm or less .. -51 dBm or greater)",
+    ),
+}
+
+
+def fail_span(quantity: str) -> tuple[float, float]:
+    """The default fail span: the contract's physical limits of the quantity."""
+    q = QUANTITIES[quantity]
+    return q.gross_min, q.gross_max
+
+
+def suspect_span(quantity: str) -> tuple[float, float] | None:
+    """The default suspect span of the quantity, None where there is none."""
+    if quantity in _DEVICE_SUSPECT:
+        return _DEVICE_SUSPECT[quantity][0]
+    return _SUSPECT.get(quantity)
+
 
 def _num(x: float) -> str:
     """A YAML number PyYAML reads back as one (it takes ``1e+06`` for a string)."""
@@ -57,12 +97,14 @@ def _num(x: float) -> str:
 
 def entry(quantity: str) -> str:
     """One ``qc:`` entry (two-space indented), after a comment that gives its sources."""
-    q = QUANTITIES[quantity]
-    gross = f"fail_span: [{_num(q.gross_min)}, {_num(q.gross_max)}]"
+    lo, hi = fail_span(quantity)
+    gross = f"fail_span: [{_num(lo)}, {_num(hi)}]"
     sources = [LIMITS]
-    if quantity in _SUSPECT:
-        lo, hi = _SUSPECT[quantity]
-        gross += f", suspect_span: [{_num(lo)}, {_num(hi)}]"
+    suspect = suspect_span(quantity)
+    if suspect is not None:
+        gross += f", suspect_span: [{_num(suspect[0])}, {_num(suspect[1])}]"
+    if quantity in _DEVICE_SUSPECT:
+        sources.append(_DEVICE_SUSPECT[quantity][1])
     tests = [f"gross_range: {{{gross}}}"]
     if quantity in _EXTRA:
         extra, source = _EXTRA[quantity]

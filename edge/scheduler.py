@@ -9,6 +9,7 @@ poll that overruns its slots skips the missed ones, with a log line, rather than
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,11 +23,33 @@ log = logging.getLogger("blueranch.edge.scheduler")
 @dataclass
 class SensorHealth:
     polls: int = 0
+    #: failed polls
     errors: int = 0
     last_error: str | None = None
     #: consecutive failed polls
     failing: int = 0
     last_reading_s: float | None = None
+    #: readings the contract could not carry (edge/agent.py), counted with the errors in ``edge status``
+    rejected: int = 0
+    #: the newest reading per quantity, and whether it was rejected
+    last_values: dict[str, tuple[Reading, bool]] = field(default_factory=dict)
+
+    def note(self, reading: Reading, rejected: bool) -> None:
+        """Keep ``reading`` as its quantity's last value, unless it revises an older one (a spike flag)."""
+        last = self.last_values.get(reading.quantity)
+        if last is None or last[0].time <= reading.time:
+            self.last_values[reading.quantity] = (reading, rejected)
+
+    def last_values_status(self) -> dict[str, dict]:
+        """Each quantity's newest reading for the status file: value (a string when not finite), flag, time,
+        and ``rejected`` when the contract could not carry it."""
+        out = {}
+        for q, (r, rejected) in sorted(self.last_values.items()):
+            out[q] = {"value": r.value if math.isfinite(r.value) else repr(r.value), "qc": int(r.qc)}
+            out[q]["time"] = r.time.isoformat()
+            if rejected:
+                out[q]["rejected"] = True
+        return out
 
 
 @dataclass

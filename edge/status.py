@@ -75,7 +75,19 @@ def render(data: dict) -> str:
     for sid, s in sorted(data.get("sensors", {}).items()):
         last = s.get("last_reading") or "never"
         err = f"  last error: {s['last_error']}" if s.get("last_error") else ""
-        bad = f" bad frames {s['bad_frames']}" if s.get("bad_frames") else ""
+        bad = f" ({s['rejected']} values rejected)" if s.get("rejected") else ""
+        bad += f" bad frames {s['bad_frames']}" if s.get("bad_frames") else ""
         bad += "".join(f" {k} {v}" for k, v in sorted((s.get("counters") or {}).items()) if v)
         lines.append(f"  {sid:<16} last reading {last}  polls {s.get('polls')} errors {s.get('errors')}{bad}{err}")
+        if s.get("last_values"):
+            lines.append(f"  {'':<16} {_values(s['last_values'])}")
     return "\n".join(lines)
+
+
+def _values(last_values: dict) -> str:
+    """``load_kg 812.5 [1], battery_v 12.6 [3]``: each quantity's last value and its QC flag."""
+    return ", ".join(
+        f"{q} {v['value'] if isinstance(v['value'], str) else format(v['value'], '.6g')} "
+        f"[{'rejected' if v.get('rejected') else v.get('qc')}]"
+        for q, v in last_values.items()
+    )

@@ -151,6 +151,12 @@ def validate(scenario: str) -> None:
     help="Address the TCP ports listen on (0.0.0.0 for other containers).",
 )
 @click.option(
+    "--rfc2217",
+    is_flag=True,
+    help="Serve the TCP ports as RFC 2217 (ser2net's telnet mode), reached as rfc2217://HOST:PORT: the "
+    "client's baud rate and parity reach the devices.",
+)
+@click.option(
     "--start",
     "start",
     default=None,
@@ -169,6 +175,7 @@ def run(
     clock_file: Path | None,
     tcp_base_port: int | None,
     tcp_host: str,
+    rfc2217: bool,
     start: str | None,
     verbose: bool,
 ) -> None:
@@ -194,6 +201,7 @@ def run(
         mqtt_password=os.environ.get("BLUERANCH_MQTT_PASSWORD") or None,
         tcp_base_port=tcp_base_port,
         tcp_host=tcp_host,
+        rfc2217=rfc2217,
         truth_out=truth_out,
         clock_file=clock_file,
     )

@@ -14,6 +14,15 @@ directly, ``require_break``) is therefore served with ``rfc2217=True``: its TCP 
 ``send_break`` as SET-CONTROL BREAK-ON / BREAK-OFF, and the device's ``on_break(active)`` is called in
 order with the data bytes around it (pyserial's own server-side ``PortManager`` parses the protocol).
 
+**Serial settings.** A device with a ``line`` (:class:`blueranch.sim.devices.SerialLine`: a Modbus slave
+set to 9600 8N1) hears a request only when the master's settings match it; other bytes are dropped and
+counted (``_Served.misheard``), as a UART set otherwise hears framing and parity errors and the slave
+discards the frame. What the master set is seen where the link can see it: over RFC 2217 every setting
+(pyserial's client sends baud rate, data bits, parity and stop bits when it opens the port); on a pty the
+speed only (``tcgetattr`` on this side shows the speed the agent set, but Linux's pty clears ``PARENB``
+whatever the agent asked, so parity cannot be told); over raw TCP nothing (the server's own port would
+set the line, as in ser2net's raw mode), so everything is heard.
+
 The slave fd stays open here: without it, reading the master fails with EIO while no client has the pty
 open. Writes are non-blocking; bytes nobody reads are dropped when the pty's buffer is full, as on a
 serial line with nothing listening.
@@ -29,6 +38,7 @@ import os
 import pty
 import selectors
 import socket
+import termios
 import threading
 import time
 import tty
@@ -41,6 +51,13 @@ from serial import rfc2217
 from blueranch.sim.devices import Reply, SerialDevice
 
 log = logging.getLogger(__name__)
+
+#: termios speed constants -> baud rates, to read the speed a master set on a pty
+_SPEEDS = {
+    getattr(termios, f"B{b}"): b
+    for b in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+    if hasattr(termios, f"B{b}")
+}
 
 
 @dataclass
@@ -56,6 +73,10 @@ class _Served:
     rfc2217: bool = False
     #: per RFC 2217 client: its protocol state
     managers: dict[socket.socket, rfc2217.PortManager] = field(default_factory=dict)
+    #: requests the device did not hear because the master's serial settings differ from its ``line``
+    misheard: int = 0
+    #: the last mismatch logged (each new one is logged once)
+    _mismatch: str | None = None
 
 
 class _VirtualPort:
@@ -268,7 +289,8 @@ class LinkServer:
                         data = os.read(s.master, 4096)
                     except (BlockingIOError, OSError):
                         continue
-                    self._send_replies(s, self._safely(s, "feed", s.device.feed, data), "pty")
+                    if self._hears(s, "pty", len(data)):
+                        self._send_replies(s, self._safely(s, "feed", s.device.feed, data), "pty")
                 elif kind == "listen":
                     conn, _ = s.listener.accept()
                     conn.setblocking(True)
@@ -290,7 +312,8 @@ class LinkServer:
                     if conn in srv.managers:
                         self._feed_rfc2217(srv, conn, data)
                         continue
-                    self._send_replies(srv, self._safely(srv, "feed", srv.device.feed, data), conn)
+                    if self._hears(srv, conn, len(data)):
+                        self._send_replies(srv, self._safely(srv, "feed", srv.device.feed, data), conn)
 
     def _feed_rfc2217(self, s: _Served, conn: socket.socket, data: bytes) -> None:
         """Telnet commands (a break among them) act as they come; the data bytes between them go to the device
@@ -300,7 +323,8 @@ class LinkServer:
 
         def flush() -> None:
             if run:
-                self._send_replies(s, self._safely(s, "feed", s.device.feed, bytes(run)), conn)
+                if self._hears(s, conn, len(run)):
+                    self._send_replies(s, self._safely(s, "feed", s.device.feed, bytes(run)), conn)
                 run.clear()
 
         manager.serial.flush = flush
@@ -311,3 +335,31 @@ class LinkServer:
             self._drop_client(s, conn)
             return
         flush()
+
+    def _master_settings(self, s: _Served, conn) -> tuple[int | None, str | None, int | None]:
+        """(baud rate, parity, data bits) the master set on this connection, None where the link cannot see."""
+        if conn == "pty":
+            try:
+                speed = termios.tcgetattr(s.slave)[5]
+            except termios.error:
+                return None, None, None
+            return _SPEEDS.get(speed), None, None
+        manager = s.managers.get(conn)
+        if manager is None:
+            return None, None, None
+        port = manager.serial
+        return port.baudrate, port.parity, port.bytesize
+
+    def _hears(self, s: _Served, conn, n: int) -> bool:
+        """Whether the device hears these bytes: always, unless its ``line`` differs from the master's settings."""
+        line = getattr(s.device, "line", None)
+        if line is None:
+            return True
+        why = line.mismatch(*self._master_settings(s, conn))
+        if why is None:
+            return True
+        s.misheard += 1
+        if why != s._mismatch:
+            s._mismatch = why
+            log.info("device %s (%s): %d bytes not heard: master at %s", s.device.device_id, line.label, n, why)
+        return False

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blueranch.sim.clock import SimClock
+from blueranch.sim.devices import SerialLine
 from blueranch.sim.devices.modbus_slave import ModbusSlave
 from blueranch.sim.devices.nmea_talker import NmeaTalker
 from blueranch.sim.devices.sdi12_sonde import Sdi12Sonde
@@ -37,6 +38,8 @@ class RunOptions:
     mqtt_password: str | None = None
     tcp_base_port: int | None = None
     tcp_host: str = "127.0.0.1"
+    #: serve the TCP ports as RFC 2217 (ser2net's telnet mode): clients' serial settings reach the devices
+    rfc2217: bool = False
     truth_out: Path | None = None
     clock_file: Path | None = None
 
@@ -78,6 +81,7 @@ def build_device(d, sim: Simulation, clock: SimClock, truth: TruthWriter):
         faults=faults,
         rng=rng,
         alive=alive,
+        line=SerialLine(d.baudrate, d.parity) if d.baudrate is not None or d.parity is not None else None,
     )
 
 
@@ -93,7 +97,9 @@ def run(scenario: Scenario, opts: RunOptions, stop: threading.Event, on_ready=No
         if opts.pty_dir is not None:
             for i, d in enumerate(serial_devices(scenario)):
                 port = opts.tcp_base_port + i if opts.tcp_base_port is not None else None
-                served = links.add(build_device(d, sim, clock, truth), opts.pty_dir / link_name(d), port, opts.tcp_host)
+                served = links.add(
+                    build_device(d, sim, clock, truth), opts.pty_dir / link_name(d), port, opts.tcp_host, opts.rfc2217
+                )
                 log.info(
                     "%s %s address %s on %s -> %s%s",
                     d.id,
@@ -101,7 +107,7 @@ def run(scenario: Scenario, opts: RunOptions, stop: threading.Event, on_ready=No
                     d.address,
                     served.slave_name,
                     opts.pty_dir / link_name(d),
-                    f" and tcp://127.0.0.1:{port}" if port else "",
+                    f" and {'rfc2217' if opts.rfc2217 else 'tcp'}://{opts.tcp_host}:{port}" if port else "",
                 )
                 counts["serial_devices"] += 1
             links.start()

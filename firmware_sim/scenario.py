@@ -62,6 +62,10 @@ class Device(FrozenStrictModel):
     interval_s: float = Field(600.0, ge=1, le=86_400, description="MQTT node report interval")
     byte_order: Literal["big", "little"] = "big"
     word_order: Literal["big", "little"] = "big"
+    baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] | None = Field(
+        None, description="Modbus slave: the only speed it hears (None: any)"
+    )
+    parity: Literal["N", "E", "O"] | None = Field(None, description="Modbus slave: the only parity it hears")
     mount_depth_m: float = Field(3.0, ge=0, le=100, description="sonde depth below mean sea level")
     faults: FaultRates = FaultRates()
 
@@ -79,6 +83,8 @@ class Device(FrozenStrictModel):
             raise ValueError(f"SDI-12 address {self.address!r} must be one character 0-9, a-z or A-Z")
         if self.protocol == "modbus" and not (self.address.isdigit() and 1 <= int(self.address) <= 247):
             raise ValueError(f"Modbus unit id {self.address!r} must be 1..247")
+        if self.protocol != "modbus" and (self.baudrate is not None or self.parity is not None):
+            raise ValueError("baudrate and parity are settings of Modbus slaves only")
         if self.kind == "load_cell" and self.asset is None:
             raise ValueError("a load cell needs the asset it weighs")
         return self

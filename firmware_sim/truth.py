@@ -58,6 +58,7 @@ def meta_record(sim) -> dict:
                 {"address": r.address, "quantity": r.quantity, "type": r.type} for r in REGISTER_MAPS[d.kind]
             ]
             rec["byte_order"], rec["word_order"] = d.byte_order, d.word_order
+            rec.update({k: v for k, v in (("baudrate", d.baudrate), ("parity", d.parity)) if v is not None})
         if d.protocol == "mqtt_node":
             rec["topic"] = f"nodes/{d.id}/up"
         if d.faults.any():

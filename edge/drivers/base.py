@@ -89,20 +89,45 @@ class Found:
     detail: dict = field(default_factory=dict)
 
 
+#: How far a long probe got: ``(done, total, what)``, steps of the driver's own choosing (``total`` may shrink
+#: as the probe learns); ``edge probe`` draws it on a terminal with an estimate of the time left.
+Progress = Callable[[int, int, str], None]
+
+
+def _no_progress(done: int, total: int, what: str) -> None:
+    """Progress goes nowhere unless the caller asks for it."""
+
+
+def duration(seconds: float) -> str:
+    """A time a technician waits for: ``2 min 28 s``, ``25 s``."""
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s" if m else f"{s} s"
+
+
 @dataclass(frozen=True)
 class ProbeOptions:
     """What the technician asked ``edge probe`` for; each driver's :meth:`DriverBase.probe` takes what applies."""
 
     #: the one line speed to try; None: the protocol's usual speeds
     baudrate: int | None = None
-    #: reply timeout per question
-    timeout_s: float = 0.3
+    #: the one parity to try (``N``, ``E``, ``O``); None: the protocol's usual ones
+    parity: Parity | None = None
+    #: keep trying every line setting after one was answered (a line normally has one: the probe stops there)
+    all_settings: bool = False
+    #: reply timeout per question; None: the protocol's own default (:meth:`timeout`)
+    timeout_s: float | None = None
     #: how long to listen to a talker that sends on its own
     listen_s: float = 3.0
     #: bus addresses to ask (Modbus slave ids)
     slave_ids: tuple[int, ...] = tuple(range(1, 248))
     #: single-character bus addresses to ask (SDI-12); None: every address of the protocol
     addresses: str | None = None
+    #: where a long probe reports how far it got
+    progress: Progress = _no_progress
+
+    def timeout(self, default_s: float) -> float:
+        """The reply timeout the technician gave, else the protocol's ``default_s``."""
+        return default_s if self.timeout_s is None else self.timeout_s
 
 
 Report = Callable[[str], None]

@@ -8,6 +8,7 @@ big/big = ABCD, big/little = CDAB, little/big = BADC, little/little = DCBA.
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import Literal
 
@@ -19,9 +20,20 @@ Order = Literal["big", "little"]
 _STRUCT = {"uint16": ">H", "int16": ">h", "uint32": ">I", "int32": ">i", "float32": ">f"}
 WIDTH = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2}
 
+#: The four orders of a 32-bit value on two registers, by the letters vendors' manuals use (A the most
+#: significant byte): (byte_order, word_order). Most preferred first: ABCD is the standard's own big-endian
+#: order, CDAB the most common vendor swap.
+ORDERS: dict[str, tuple[Order, Order]] = {
+    "ABCD": ("big", "big"),
+    "CDAB": ("big", "little"),
+    "BADC": ("little", "big"),
+    "DCBA": ("little", "little"),
+}
+#: The smallest normal float32 (IEEE 754 binary32: 2**-126); a nonzero value below it is subnormal.
+FLOAT32_MIN_NORMAL = 2.0**-126
 
-def decode(registers: list[int], type_: RegisterType, byte_order: Order = "big", word_order: Order = "big") -> float:
-    """Turn ``WIDTH[type_]`` registers into a value; raise ``ValueError`` on a wrong count or a non-finite float."""
+
+def _unpack(registers: list[int], type_: RegisterType, byte_order: Order, word_order: Order) -> float:
     n = WIDTH[type_]
     if len(registers) != n:
         raise ValueError(f"{type_} needs {n} registers, got {len(registers)}")
@@ -30,9 +42,26 @@ def decode(registers: list[int], type_: RegisterType, byte_order: Order = "big",
     words = list(registers) if word_order == "big" else list(reversed(registers))
     raw = b"".join(w.to_bytes(2, "big" if byte_order == "big" else "little") for w in words)
     (value,) = struct.unpack(_STRUCT[type_], raw)
-    if type_ == "float32" and (value != value or value in (float("inf"), float("-inf"))):
-        raise ValueError(f"registers {registers} hold a non-finite float32 ({value})")
     return float(value)
+
+
+def decode(registers: list[int], type_: RegisterType, byte_order: Order = "big", word_order: Order = "big") -> float:
+    """Turn ``WIDTH[type_]`` registers into a value; raise ``ValueError`` on a wrong count or a non-finite float."""
+    value = _unpack(registers, type_, byte_order, word_order)
+    if type_ == "float32" and not math.isfinite(value):
+        raise ValueError(f"registers {registers} hold a non-finite float32 ({value})")
+    return value
+
+
+def float32_orders(pair: list[int]) -> dict[str, float]:
+    """Two registers read as a float32 in each of the four :data:`ORDERS` (non-finite values included)."""
+    return {name: _unpack(pair, "float32", bo, wo) for name, (bo, wo) in ORDERS.items()}
+
+
+def is_subnormal(value: float) -> bool:
+    """A nonzero float32 smaller than the smallest normal one: what a misordered pair often decodes to (a
+    register whose low bytes are zero put where the exponent belongs), never what an instrument reports."""
+    return value != 0 and abs(value) < FLOAT32_MIN_NORMAL
 
 
 def encode(value: float, type_: RegisterType, byte_order: Order = "big", word_order: Order = "big") -> list[int]:

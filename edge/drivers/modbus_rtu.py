@@ -6,8 +6,12 @@ quantity); value = raw * scale + offset. Many slaves share one line: the pymodbu
 poll or a probe. An exception reply (e.g. 02, illegal data address) or a timeout fails that register
 with the sensor, slave id and reason in the log; the other registers of the sensor are still read.
 
-``edge probe`` asks each slave id for one holding register at the usual speeds (:data:`PROBE_BAUDRATES`);
-any reply (data or an exception) means a slave is there.
+A float32 register that decodes to a value no instrument sends (subnormal, or below any resolution of its
+quantity: edge/drivers/modbus_guess.py) is kept with flag 4 and a warning that names the likely cause, a
+wrong ``byte_order``/``word_order``.
+
+``edge probe`` (edge/drivers/modbus_probe.py) finds the line's serial settings and its slaves, reads what
+each holds, decodes every 32-bit pair in the four orders and offers the template and order that fit.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.strict import StrictModel
-from blueranch.edge.bus import Bus
 from blueranch.edge.drivers import register
 from blueranch.edge.drivers.base import (
     DriverError,
@@ -32,15 +36,13 @@ from blueranch.edge.drivers.base import (
     SerialSensorBase,
 )
 from blueranch.edge.drivers.modbus_framing import WIDTH, Order, RegisterType, decode
+from blueranch.edge.drivers.modbus_guess import misordered
 from blueranch.edge.reading import Reading
 
 if TYPE_CHECKING:  # pymodbus (about 12 MB resident) is imported when a Modbus sensor is polled
     from pymodbus.client import ModbusSerialClient
 
 log = logging.getLogger("blueranch.edge.modbus_rtu")
-
-#: Speeds ``edge probe`` tries. Modbus over Serial Line V1.02, 2.5.1: 19200 is the default, 9600 also required.
-PROBE_BAUDRATES = (19200, 9600)
 
 SAMPLE = """\
 - id: lc-m1-01
@@ -103,11 +105,11 @@ def parse_slave_ids(text: str) -> list[int]:
     return ids
 
 
-def client_on(port, url: str, timeout_s: float, retries: int) -> ModbusSerialClient:
-    """A pymodbus client that speaks over an already open (shared) pyserial port."""
+def client_on(port, url: str, timeout_s: float, retries: int, baudrate: int = 19200) -> ModbusSerialClient:
+    """A pymodbus client that speaks over an already open (shared) pyserial port (``baudrate`` paces its reads)."""
     from pymodbus.client import ModbusSerialClient
 
-    client = ModbusSerialClient(url, timeout=timeout_s, retries=retries)
+    client = ModbusSerialClient(url, timeout=timeout_s, retries=retries, baudrate=baudrate)
     client.socket = port  # pymodbus's connect() keeps an existing socket; the Bus owns opening and closing
     return client
 
@@ -138,64 +140,68 @@ class ModbusDriver(SerialDriver):
     Config = Config
     SAMPLE = SAMPLE
 
+    def __init__(self, config, bus, clock):
+        super().__init__(config, bus, clock)
+        self._client: ModbusSerialClient | None = None
+        #: addresses of the registers whose misordered-looking value was logged already
+        self._warned: set[int] = set()
+
     def read(self) -> list[Reading]:
         c = self.config
         out: list[Reading] = []
         errors: list[str] = []
         with self.bus.conversation(c.id) as port:
-            client = getattr(self, "_client", None)
+            client = self._client
             if client is None or client.socket is not port:  # first poll, or the bus reopened its port
-                client = self._client = client_on(port, c.port, c.timeout_s, c.retries)
+                client = self._client = client_on(port, c.port, c.timeout_s, c.retries, c.baudrate)
             taken = self.clock.now()
             for reg in c.registers:
                 try:
                     regs = read_registers(client, c.slave_id, reg.function, reg.address, WIDTH[reg.type])
-                    value = decode(regs, reg.type, reg.byte_order, reg.word_order) * reg.scale + reg.offset
+                    scaled = decode(regs, reg.type, reg.byte_order, reg.word_order) * reg.scale
                 except (DriverError, ValueError) as exc:
                     errors.append(f"{reg.quantity}: {exc}")
                     continue
-                out.append(Reading(c.id, reg.quantity, value, taken))
+                out.append(Reading(c.id, reg.quantity, scaled + reg.offset, taken, self._judge(reg, regs, scaled)))
         if errors and not out:
             raise DriverError("; ".join(errors))
         for e in errors:
             log.warning("sensor %s (modbus_rtu slave %d on %s): %s", c.id, c.slave_id, c.port, e)
         return out
 
-    # ------------------------------------------------------------ edge probe
+    def _judge(self, reg: Register, regs: list[int], scaled: float) -> QcFlag:
+        """FAIL for a float32 no instrument sends (a misordered pair, most likely), with a warning the first time
+        for this register; else not evaluated (the QC tests judge it)."""
+        why = misordered(reg.quantity, scaled) if reg.type == "float32" else None
+        if why is None:
+            return QcFlag.NOT_EVALUATED
+        if reg.address not in self._warned:
+            self._warned.add(reg.address)
+            log.warning(
+                "sensor %s (modbus_rtu slave %d on %s): register %d (%s) reads %s: %s, flagged 4; "
+                "byte_order %s / word_order %s are probably wrong ('blueranch edge probe' decodes all four orders)",
+                self.config.id,
+                self.config.slave_id,
+                self.config.port,
+                reg.address,
+                reg.quantity,
+                " ".join(f"{r:04x}" for r in regs),
+                why,
+                reg.byte_order,
+                reg.word_order,
+            )
+        return QcFlag.FAIL
+
+    # ------------------------------------------------------------ edge probe (edge/drivers/modbus_probe.py)
     @classmethod
     def probe(cls, url: str, options: ProbeOptions, report: Report) -> list[Found]:
-        """Ask each id in ``slave_ids`` for holding registers 0-1 at each speed; the first speed with an answer
-        wins."""
-        for baud in (options.baudrate,) if options.baudrate else PROBE_BAUDRATES:
-            bus = Bus(url, LineSettings(baud, 8, "E", 1, cls.name))
-            found: list[Found] = []
-            try:
-                with bus.conversation("probe") as port:
-                    client = client_on(port, url, options.timeout_s, 0)
-                    for sid in options.slave_ids:
-                        try:
-                            regs = read_registers(client, sid, "holding", 0, 2)
-                            detail = {"slave_id": sid, "baudrate": baud, "registers_0_1": regs}
-                        except DriverError as exc:
-                            if "exception" not in str(exc):
-                                continue  # silence: nobody at this id
-                            detail = {"slave_id": sid, "baudrate": baud, "reply": str(exc)}
-                        report(f"modbus_rtu at {baud} baud: slave {sid} answered: {detail}")
-                        found.append(Found(cls.name, url, detail))
-            finally:
-                bus.close()
-            if found:
-                return found
-        return []
+        """Find the line's setting and its slaves; read and decode what each holds."""
+        from blueranch.edge.drivers import modbus_probe
+
+        return modbus_probe.scan(url, options, report)
 
     @classmethod
     def snippet(cls, found: Found, index: int) -> str:
-        d = found.detail
-        return (
-            f"  # slave {d['slave_id']}: {d.get('registers_0_1') or d.get('reply')}\n"
-            f"  - id: modbus-{d['slave_id']}\n    driver: modbus_rtu\n    port: {found.port}\n"
-            f"    baudrate: {d['baudrate']}\n    slave_id: {d['slave_id']}\n    interval_s: 60\n"
-            f"    registers:   # FILL IN from the device's register map; e.g. a load cell:\n"
-            f"      - {{address: 0, function: holding, type: float32, byte_order: big, "
-            f"word_order: big, quantity: load_kg}}\n"
-        )
+        from blueranch.edge.drivers import modbus_probe
+
+        return modbus_probe.snippet(found)

@@ -64,6 +64,8 @@ SERVICE_REQUEST_MARGIN_S = 1.0
 BREAK_MIN_S = 0.012
 MARKING_S = 0.00833
 IDLE_BREAK_S = 0.087
+#: ``edge probe``'s reply timeout per command when none is given (the probe's default before it was per protocol)
+PROBE_TIMEOUT_S = 0.3
 
 #: SDI-12 sensors whose value order is known: (vendor, model) as ``aI!`` names them -> quantities in aM!/aD0!
 #: order.
@@ -235,7 +237,7 @@ class Sdi12Driver(SerialDriver):
     def probe(cls, url: str, options: ProbeOptions, report: Report) -> list[Found]:
         """``?!`` (only meaningful with one sensor on the line), ``a!`` for each address, then ``aI!`` and
         ``aM!`` for each one found."""
-        timeout_s = options.timeout_s
+        timeout_s = options.timeout(PROBE_TIMEOUT_S)
         bus = Bus(url, LINE)
         found: list[Found] = []
         try:

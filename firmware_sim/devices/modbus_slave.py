@@ -6,6 +6,9 @@ decides what to answer. Functions 03 (holding) and 04 (input) read the register 
 sensor that cannot measure (a dropout) exception 04. Frames for another unit id and broadcasts get no
 reply. Faults: ``timeout`` (no reply at all), ``garbled`` (a bit error, so the CRC fails), value faults.
 
+With a ``line`` (:class:`blueranch.sim.devices.SerialLine`, e.g. 9600 8N1) the slave hears only a master
+at those settings; the link compares them (links.py, 'Serial settings'). Without one it hears any.
+
 RTU frames are delimited by 3.5 character times of silence; over a pseudo-terminal the timing is lost,
 so a frame is recognised by its length and CRC (pymodbus does this), and a partial frame left for
 ``stale_s`` seconds is discarded, as a slave discards a frame cut by a silence.
@@ -24,7 +27,7 @@ from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse
 from pymodbus.pdu.register_message import ReadHoldingRegistersResponse, ReadInputRegistersResponse
 
-from blueranch.sim.devices import Reply
+from blueranch.sim.devices import Reply, SerialLine
 from blueranch.sim.faults import FaultInjector, corrupt
 from blueranch.sim.modbus_map import REGISTER_MAPS, IllegalAddress, Order, read_registers
 
@@ -50,6 +53,8 @@ class ModbusSlave:
     tick_s: float | None = None
     #: False while the device is switched off or silent (a scenario's silent_device event)
     alive: Callable[[], bool] = lambda: True
+    #: the serial settings it is configured with; None: it hears a master at any settings
+    line: SerialLine | None = None
     _buf: bytes = b""
     _last_rx: float = 0.0
 

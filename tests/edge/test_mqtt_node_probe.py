@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
+from blueranch.contracts.errors import ContractError
 from blueranch.edge.clock import Clock
 from blueranch.edge.config import parse_config
 from blueranch.edge.drivers.modbus_framing import encode
@@ -145,10 +146,18 @@ def test_probe_scans_modbus_slave_ids(peer_factory, wire):
         "0.2",
     )
     assert out.returncode == 0, out.stderr
-    cfg = parse_config({"site": "s", "device": "d", "mqtt": {}, **yaml.safe_load(out.stdout)})
-    assert [s.slave_id for s in cfg.sensors] == [2, 4]
-    assert "load_kg" in cfg.qc
-    assert "exception 02" in out.stdout  # slave 4 answered with an exception: present, empty map
+    assert "at 8N1 19200: slave 2 answered" in out.stderr and "at 8N1 19200: slave 4 answered" in out.stderr
+    # Slave 4 answered with an exception: present, but nothing known at register 0, so its registers are
+    # left to fill in (check-config refuses the empty list) rather than offered a load cell's.
+    data = yaml.safe_load(out.stdout)
+    assert "exception 02" in out.stdout and "FILL IN" in out.stdout
+    with pytest.raises(ContractError, match=r"sensors\[1\]\.registers"):
+        parse_config({"site": "s", "device": "d", "mqtt": {}, **data})
+    data["sensors"] = [s for s in data["sensors"] if s["slave_id"] != 4]
+    cfg = parse_config({"site": "s", "device": "d", "mqtt": {}, **data})
+    assert [(s.slave_id, s.baudrate, s.parity) for s in cfg.sensors] == [(2, 19200, "N")]
+    assert [(r.quantity, r.byte_order, r.word_order) for r in cfg.sensors[0].registers] == [("load_kg", "big", "big")]
+    assert "load_kg" in cfg.qc and cfg.qc["load_kg"].gross_range.suspect_span == (1, 10000)
 
 
 def test_probe_on_a_silent_port_exits_1_and_bad_ids_are_refused(peer_factory):

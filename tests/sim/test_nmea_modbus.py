@@ -243,3 +243,52 @@ def test_a_failing_device_does_not_stop_the_others(tmp_path, caplog):
         finally:
             client.close()
     assert "device bad: feed failed" in caplog.text
+
+
+def _client(url: str, baudrate: int, parity: str, timeout_s: float):
+    """pymodbus over a port opened the way the edge opens it (rfc2217:// sends these settings to the server)."""
+    import serial
+
+    port = serial.serial_for_url(url, baudrate=baudrate, parity=parity, timeout=0.02)
+    client = ModbusSerialClient(url, baudrate=baudrate, timeout=timeout_s, retries=0)
+    client.socket = port
+    return client
+
+
+def test_a_slave_hears_only_its_serial_settings_over_rfc2217(tmp_path):
+    """The settings a Modbus slave is configured with (9600 8N1) decide what it hears: over RFC 2217 the
+    master's speed and parity reach the simulator, as they reach ser2net's telnet mode (docs/simulator.md)."""
+    from blueranch.sim.devices import SerialLine
+
+    slave = ModbusSlave("lc-2", "load_cell", unit=2, word_order="little", read=lambda: {"load_kg": 47.5})
+    slave.line = SerialLine(9600, "N")
+    with LinkServer() as links:
+        served = links.add(slave, tmp_path / "lc-2", 0, rfc2217=True)
+        url = f"rfc2217://127.0.0.1:{served.listener.getsockname()[1]}"
+        heard = {}
+        for baudrate, parity in [(19200, "E"), (9600, "E"), (19200, "N"), (9600, "O"), (9600, "N")]:
+            # silence needs a short wait only; an answer gets time on a loaded machine
+            client = _client(url, baudrate, parity, 5.0 if (baudrate, parity) == (9600, "N") else 0.3)
+            try:
+                rr = client.read_holding_registers(0, count=2, device_id=2)
+                heard[f"8{parity}1 {baudrate}"] = None if rr.isError() else decode(rr.registers, word_order="little")
+            except Exception:  # noqa: BLE001 - pymodbus raises on silence; silence is the answer here
+                heard[f"8{parity}1 {baudrate}"] = None
+            finally:
+                client.close()
+        assert heard == {"8E1 19200": None, "8E1 9600": None, "8N1 19200": None, "8O1 9600": None, "8N1 9600": 47.5}
+        assert served.misheard == 4
+        # On the pty only the speed is seen (Linux's pty clears PARENB, so the edge opens ptys 8N1).
+        for baudrate, answers in [(19200, False), (9600, True)]:
+            client = ModbusSerialClient(
+                str(tmp_path / "lc-2"), baudrate=baudrate, timeout=5 if answers else 0.3, retries=0
+            )
+            assert client.connect()
+            try:
+                rr = client.read_holding_registers(0, count=2, device_id=2)
+                assert (not rr.isError()) is answers
+            except Exception:  # noqa: BLE001 - see above
+                assert not answers
+            finally:
+                client.close()
+        assert served.misheard == 5

@@ -64,6 +64,9 @@ def test_every_builtin_scenario_validates():
         (lambda d: d.update(events=[{"kind": "volcano", "at_h": 1}]), "events.0.kind", "Input should be"),
         (lambda d: d["devices"][0].update(id="sonde/1#"), "devices.0.id", "should match pattern"),
         (lambda d: d["devices"][1].update(protocol="modbus"), "devices.1", "cannot speak modbus"),
+        (lambda d: d["devices"][0].update(baudrate=9600), "devices.0", "settings of Modbus slaves only"),
+        (lambda d: d["devices"][2].update(baudrate=9601), "devices.2.baudrate", "Input should be"),
+        (lambda d: d["devices"][2].update(parity="X"), "devices.2.parity", "Input should be"),
         (
             lambda d: (
                 d["climate"].update(sst_mean_c="warm") if "climate" in d else d.update(climate={"sst_mean_c": "warm"})
