@@ -85,6 +85,17 @@ CODES: dict[str, dict[str, str]] = {
     "factor_kind": {"diesel": "diesel", "grid": "grid electricity"},
     "unit": {"litre": "L", "kWh": "kWh"},
     "meter_event": {"reset": "register reset", "jump": "rejected jump", "outlier": "rejected reading"},
+    # parts of the project description (blueranch.models.carbon.project.REQUIRED)
+    "project_part": {
+        "project_id": "project id",
+        "proponent": "proponent",
+        "boundary": "boundary",
+        "use_rights": "sea-area use rights",
+        "monitoring_plan": "monitoring plan",
+        "baseline": "baseline",
+        "additionality": "additionality",
+        "method_version": "method version",
+    },
     "feed_rule": {"net_of_retention": "feed carbon not retained in the fish", "gross": "all feed carbon"},
 }
 #: Inputs written "GROUP COEFFICIENT" or "emission factor KEY" by the calculator (English source text).
@@ -92,6 +103,8 @@ INPUT_GROUP_COEFFICIENT = "{group}: {coefficient}"
 INPUT_FACTOR = "emission factor {key}"
 #: A time zone: its name in the language, its IANA name, its UTC offset.
 ZONE = "{name} ({zone}, UTC{offset})"
+#: A creditable farm outside the boundary or without a use right (project.missing: "PART: farm FARM").
+PROJECT_FARM = "{part}: farm {farm}"
 ZONE_UTC = "{name} (UTC)"
 NO_DATA = "no data"
 
@@ -99,7 +112,7 @@ NO_DATA = "no data"
 def code_messages() -> list[str]:
     """Every message this module asks for itself: the words behind the codes, inputs, zones (for the catalogue)."""
     words = [m for kind in CODES.values() for m in kind.values()]
-    return [*words, INPUT_GROUP_COEFFICIENT, INPUT_FACTOR, ZONE, ZONE_UTC, NO_DATA]
+    return [*words, INPUT_GROUP_COEFFICIENT, INPUT_FACTOR, ZONE, ZONE_UTC, PROJECT_FARM, NO_DATA]
 
 
 class Words:
@@ -135,6 +148,13 @@ class Words:
                 )
             )
         return label
+
+    def project_missing(self, item: str) -> str:
+        """A missing part of the project description (``use_rights`` or ``use_rights: farm F``) in words."""
+        part, _, farm = item.partition(": farm ")
+        if farm:
+            return str(self.t(PROJECT_FARM, part=self.code("project_part", part), farm=farm))
+        return self.code("project_part", part)
 
     # numbers --------------------------------------------------------------------------------------
     def number(self, x: float | None, decimals: int = 3) -> str:
@@ -229,6 +249,7 @@ def environment(words: Words) -> jinja2.Environment:
         "date": words.date,
         "input_label": words.input_label,
         "words_list": words.words_list,
+        "project_missing": words.project_missing,
         "codes": lambda values, kind: [words.code(kind, v) for v in values],
     }
     env.filters.update(filters)

@@ -1,5 +1,5 @@
 // Injected by tests/carbon/test_report_screens.py into a copy of the report (the report itself runs no
-// script): measures the layout as Chromium draws it and writes the result as JSON into <pre id="layout-probe">.
+// script): measures the layout as Chromium draws it and writes the result as JSON into a pre element (id layout-probe).
 (function () {
   const de = document.documentElement, vw = de.clientWidth;
   const inScroller = (el) => !!(el.parentElement && el.parentElement.closest(".wide"));
