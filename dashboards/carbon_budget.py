@@ -209,32 +209,31 @@ def _assets(b: Board) -> None:
         min=0,
         max=1,
     )
-    reef = _budget("site", "ytd", Col("reef_stock_t_c", "last"))
-    b.add(
-        "stat",
-        tr("Reef standing stock (not creditable)"),
-        T(reef),
-        w=4,
-        h=9,
-        options={"graphMode": "none"},
-        time_from=YEAR,
-        description=tr("Fish in reefs are a standing stock, reported but kept out of the creditable sinks."),
-    )
-    feed = _budget("site", "ytd", Col("feed_t_co2e", "last"))
-    b.add(
-        "stat",
-        tr("Feed of the fed pens year to date (estimate)"),
-        T(feed),
-        w=4,
-        h=9,
-        options={"graphMode": "none"},
-        time_from=YEAR,
-        description=tr(
+    apart = (
+        (
+            "reef_stock_t_c",
+            "Reef standing stock (not creditable)",
+            "Fish in reefs are a standing stock, reported but kept out of the creditable sinks.",
+        ),
+        (
+            "feed_t_co2e",
+            "Feed of the fed pens year to date (estimate)",
             "Carbon of the feed not retained in the fish, as CO2: biogenic carbon, its own account, estimated "
             "from the configured production and kept out of net emissions unless the carbon config cites a "
-            "method that counts it."
+            "method that counts it.",
         ),
     )
+    for field, title, description in apart:
+        b.add(
+            "stat",
+            tr(title),
+            T(_budget("site", "ytd", Col(field, "last"))),
+            w=4,
+            h=9,
+            options={"graphMode": "none"},
+            time_from=YEAR,
+            description=tr(description),
+        )
 
 
 def build(s: Settings) -> Dashboard:

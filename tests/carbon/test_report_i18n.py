@@ -20,10 +20,10 @@ from blueranch.models.carbon.project import REQUIRED
 from blueranch.models.carbon.report import build_figures
 from blueranch.models.carbon.report_html import CODES, DOMAIN, Words, render_html
 from blueranch.testing.carbon_synthetic import START_MS
+from blueranch.testing.i18n_checks import catalogue_problems
 
 MESSAGES = report_i18n.messages()
 UPDATE = "run `.venv/bin/python -m blueranch.models.carbon.i18n`, then translate"
-_FIELD = re.compile(r"\{\w+\}")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 #: Two English words in a row (a sentence or a label left untranslated).
 _ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ -][A-Za-z]{2,})+")
@@ -32,21 +32,10 @@ KEPT = {"Monte Carlo"}
 DAY = 86_400_000
 
 
-def test_every_message_is_translated_into_chinese():
+def test_the_chinese_catalogue_translates_every_message_and_keeps_its_fields():
     assert len(MESSAGES) > 200
-    todo = i18n.missing(DOMAIN, "zh", MESSAGES)
-    assert not todo, f"{len(todo)} messages without a Chinese translation ({UPDATE}):\n" + "\n".join(todo)
-
-
-def test_the_catalogue_holds_no_unused_message():
-    stale = i18n.unused(DOMAIN, "zh", MESSAGES)
-    assert not stale, f"no longer used ({UPDATE}):\n" + "\n".join(stale)
-
-
-def test_translations_keep_the_format_fields():
-    tr = i18n.translations(DOMAIN, "zh")
-    for m in MESSAGES:
-        assert sorted(_FIELD.findall(tr.gettext(m))) == sorted(_FIELD.findall(m)), m
+    problems = catalogue_problems(DOMAIN, MESSAGES)
+    assert not problems, f"{len(problems)} problems ({UPDATE}):\n" + "\n".join(problems)
 
 
 def test_the_update_is_deterministic(tmp_path, monkeypatch):
