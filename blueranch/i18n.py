@@ -1,7 +1,7 @@
-"""Translations of what people read: dashboards now, the MRV report next, from gettext catalogues.
+"""Translations of what people read (the dashboards, the MRV report), from gettext catalogues.
 
 English is the source language: a message id is the English text, and English needs no catalogue. Each
-other language has one catalogue per domain (``dashboards``, ``report``, ...) in
+other language has one catalogue per domain (``dashboards``, ``carbon``, ...) in
 ``blueranch/locale/<lang>/LC_MESSAGES/<domain>.po``, read with Babel and compiled in memory when first
 used (no compiled ``.mo`` is kept in the repository). A message missing from a catalogue, or still marked
 fuzzy, falls back to English; the tests of each domain check that none is (``missing``), and
@@ -121,3 +121,20 @@ def update_catalogue(domain: str, lang: Language, messages: Iterable[str]) -> tu
     with catalogue_path(domain, lang).open("wb") as f:
         write_po(f, new, width=0, omit_header=False, no_location=True)
     return added, dropped
+
+
+def update_catalogues(domain: str, messages: Iterable[str]) -> list[str]:
+    """:func:`update_catalogue` for every language but the source; one line per catalogue saying what changed
+    and how many messages are left to translate (the ``python -m blueranch.<role>.i18n`` commands)."""
+    asked = list(messages)
+    lines = []
+    for lang in LANGUAGES:
+        if lang == SOURCE_LANGUAGE:
+            continue
+        added, dropped = update_catalogue(domain, lang, asked)
+        todo = missing(domain, lang, asked)
+        lines.append(
+            f"{catalogue_path(domain, lang)}: {len(asked)} messages, {added} new, {dropped} dropped, "
+            f"{len(todo)} to translate"
+        )
+    return lines

@@ -46,17 +46,36 @@ def _budget(
 def _headline(b: Board) -> None:
     tr = b.tr
     stats = [
-        ("sinks_t_co2e", "Sinks year to date, CO2 equivalent", None),
-        ("sinks_t_c", "Sinks year to date, carbon", None),
-        ("sources_t_co2e", "Sources year to date", None),
+        (
+            "sinks_t_co2e",
+            "Sinks year to date, CO2 equivalent",
+            None,
+            "Creditable sinks of the farmed shellfish and seaweed since the accounting start (stock change plus "
+            "harvest, HY/T 0305-2021), before the deductions for credits.",
+        ),
+        ("sinks_t_c", "Sinks year to date, carbon", None, "The creditable sinks as tonnes of carbon (t CO2e x 12/44)."),
+        (
+            "sources_t_co2e",
+            "Energy sources year to date",
+            None,
+            "CO2 of the diesel burnt on the island (scope 1) and of the grid electricity (scope 2). The feed of "
+            "the fed pens is apart.",
+        ),
         (
             "net_emissions_t_co2e",
             "Net emissions year to date",
             [ThresholdStep(color="green", value=None), ThresholdStep(color="red", value=0)],
+            "Energy sources minus creditable sinks. Negative: the island is a net sink.",
         ),
-        ("value", "Value of sinks at the configured price", None),
+        (
+            "value",
+            "Value of the net creditable tonnes",
+            None,
+            "The net creditable t CO2e (sinks after the uncertainty deduction and the buffer for reversals) at "
+            "the configured price; 0 while the data are insufficient.",
+        ),
     ]
-    for field, title, steps in stats:
+    for field, title, steps, description in stats:
         b.add(
             "stat",
             tr(title),
@@ -66,7 +85,7 @@ def _headline(b: Board) -> None:
             thresholds=steps,
             options={"graphMode": "none"},
             time_from=YEAR,
-            description=tr("Negative: the island is a net sink.") if field.startswith("net") else "",
+            description=tr(description),
         )
     b.add(
         "stat",
@@ -79,7 +98,10 @@ def _headline(b: Board) -> None:
         max=1,
         options={"graphMode": "none"},
         time_from=YEAR,
-        description=tr("Share of the expected load-cell and meter readings behind the year-to-date budget."),
+        description=tr(
+            "The lower of the shares of expected load-cell and meter readings behind the year-to-date budget; "
+            "below 80 % it is insufficient data and no credits are counted."
+        ),
     )
 
 
@@ -143,12 +165,12 @@ def _breakdown(b: Board) -> None:
         "site",
         "day",
         Col("sinks_t_co2e", "sum", tr("sinks"), "cumulative_sum"),
-        Col("sources_t_co2e", "sum", tr("sources"), "cumulative_sum"),
+        Col("sources_t_co2e", "sum", tr("energy sources"), "cumulative_sum"),
         time=EVERY,
     )
     b.add(
         "timeseries",
-        tr("Cumulative sinks and sources over the time range"),
+        tr("Cumulative sinks and energy sources over the time range"),
         T(cumulative, "$col"),
         description=tr("Running sums of the daily budgets; from 1 January this is the year-to-date trajectory."),
     )
@@ -156,46 +178,62 @@ def _breakdown(b: Board) -> None:
         "site",
         "month",
         Col("sinks_t_co2e", "last", tr("sinks")),
-        Col("sources_t_co2e", "last", tr("sources")),
+        Col("sources_t_co2e", "last", tr("energy sources")),
         Col("net_emissions_t_co2e", "last", tr("net")),
         time=EVERY,
     )
     b.add(
         "timeseries",
-        tr("Monthly sinks, sources and net"),
+        tr("Monthly sinks, energy sources and net"),
         T(monthly, "$col"),
         time_from=YEAR,
         custom={"drawStyle": "bars", "fillOpacity": 70, "barAlignment": -1},
-        description=tr("One bar per calendar month (at its start); net = sources - sinks, negative is a net sink."),
+        description=tr(
+            "One bar per calendar month (at its start); net = energy sources - sinks, negative is a net sink."
+        ),
     )
 
 
 def _assets(b: Board) -> None:
     tr = b.tr
     stock = select("carbon_stock", Col("t_co2e", "last"), where=(SITE,), group_by=("category", "farm", "asset"))
-    b.add("bargauge", tr("Standing stock per asset"), T(stock, "$tag_category $tag_farm/$tag_asset"), w=10, h=9)
+    b.add("bargauge", tr("Standing stock per asset"), T(stock, "$tag_category $tag_farm/$tag_asset"), w=8, h=9)
     complete = select("carbon_stock", Col("completeness", "last"), where=(SITE,), group_by=("asset",))
     b.add(
         "bargauge",
         tr("Data completeness per asset"),
         T(complete, "$tag_asset"),
-        w=10,
+        w=8,
         h=9,
         thresholds=COMPLETENESS_COLOURS,
         min=0,
         max=1,
     )
-    reef = _budget("site", "ytd", Col("reef_stock_t_c", "last"))
-    b.add(
-        "stat",
-        tr("Reef standing stock (not creditable)"),
-        T(reef),
-        w=4,
-        h=9,
-        options={"graphMode": "none"},
-        time_from=YEAR,
-        description=tr("Fish in reefs are a standing stock, reported but kept out of the creditable sinks."),
+    apart = (
+        (
+            "reef_stock_t_c",
+            "Reef standing stock (not creditable)",
+            "Fish in reefs are a standing stock, reported but kept out of the creditable sinks.",
+        ),
+        (
+            "feed_t_co2e",
+            "Feed of the fed pens year to date (estimate)",
+            "Carbon of the feed not retained in the fish, as CO2: biogenic carbon, its own account, estimated "
+            "from the configured production and kept out of net emissions unless the carbon config cites a "
+            "method that counts it.",
+        ),
     )
+    for field, title, description in apart:
+        b.add(
+            "stat",
+            tr(title),
+            T(_budget("site", "ytd", Col(field, "last"))),
+            w=4,
+            h=9,
+            options={"graphMode": "none"},
+            time_from=YEAR,
+            description=tr(description),
+        )
 
 
 def build(s: Settings) -> Dashboard:
@@ -221,7 +259,7 @@ def build(s: Settings) -> Dashboard:
         s,
         UID,
         "Island carbon budget",
-        "Sources, sinks and net balance of the island, with uncertainty.",
+        "Energy sources, creditable sinks and net emissions of the island, with uncertainty.",
         "government",
         b,
         variables,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from blueranch.dashboards.build import build_all
 from blueranch.dashboards.common import DOMAIN, Settings
-from blueranch.i18n import LANGUAGES, SOURCE_LANGUAGE, catalogue_path, missing, update_catalogue
+from blueranch.i18n import update_catalogues
 
 
 def messages() -> list[str]:
@@ -22,16 +22,8 @@ def messages() -> list[str]:
 
 
 def main() -> None:
-    asked = messages()
-    for lang in LANGUAGES:
-        if lang == SOURCE_LANGUAGE:
-            continue
-        added, dropped = update_catalogue(DOMAIN, lang, asked)
-        todo = missing(DOMAIN, lang, asked)
-        print(
-            f"{catalogue_path(DOMAIN, lang)}: {len(asked)} messages, {added} new, {dropped} dropped, "
-            f"{len(todo)} to translate"
-        )
+    for line in update_catalogues(DOMAIN, messages()):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -188,8 +188,10 @@ def _derived(site: str, t: datetime, i: int, hour: int) -> list[Point]:
                             "net_emissions_t_co2e": -sinks * 2 / 3,
                             "sinks_lo95_t_co2e": sinks * 0.85,
                             "sinks_hi95_t_co2e": sinks * 1.15,
+                            "feed_t_co2e": sinks * 1.5,  # the fed pens' feed: apart, larger than the sinks
                             "reef_stock_t_c": 55.0,
-                            "value": sinks * PRICE_PER_T_CO2E,
+                            "creditable_t_co2e": 0.9 * sinks * 0.85,  # lower bound, less a 10 % buffer
+                            "value": 0.9 * sinks * 0.85 * PRICE_PER_T_CO2E,  # of the net creditable tonnes
                             "completeness": 0.96,
                         },
                         _period_start(t, period),

@@ -150,19 +150,22 @@ def worker_cmd(
     worker.run(interval_s, stop)
 
 
-def _date(value: str, option: str, end: bool) -> int:
-    """``YYYY-MM-DD`` (UTC; as ``--to`` the whole day is included) or an RFC 3339 UTC time -> ms."""
+def _date(value: str, option: str, end: bool, tz=UTC) -> int:
+    """``YYYY-MM-DD`` (local midnight in ``tz``; as ``--to`` the whole day is included) or an RFC 3339 time
+    with its offset -> ms."""
     from datetime import datetime, timedelta
 
     try:
         if len(value) == 10:
-            d = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-            return int((d + timedelta(days=1 if end else 0)).timestamp() * 1000)
+            d = datetime.strptime(value, "%Y-%m-%d")
+            if end:
+                d += timedelta(days=1)
+            return int(d.replace(tzinfo=tz).timestamp() * 1000)
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 UTC time")
-    if t.tzinfo is None or t.utcoffset().total_seconds() != 0:
-        _fail(f"{option}: {value!r} must be UTC (end with Z)")
+        _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 time")
+    if t.tzinfo is None:
+        _fail(f"{option}: {value!r} has no UTC offset (end it with Z or +08:00)")
     return int(t.timestamp() * 1000)
 
 
@@ -179,11 +182,17 @@ def _date(value: str, option: str, end: bool) -> int:
     required=True,
     help="Carbon config YAML.",
 )
-@click.option("--from", "date_from", required=True, help="First day (YYYY-MM-DD, UTC) or RFC 3339 time.")
+@click.option("--from", "date_from", required=True, help="First day (YYYY-MM-DD, local in --tz) or RFC 3339 time.")
 @click.option("--to", "date_to", required=True, help="Last day, included (YYYY-MM-DD) or RFC 3339 end (excluded).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--price-per-t-co2e", type=click.FloatRange(0, 1e6), help="Price per t CO2e (overrides the config).")
 @click.option("--draws", type=click.IntRange(100, 1_000_000), help="Monte Carlo draws (default: the config's).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language of the HTML.")
+@click.option(
+    "--tz",
+    "tz_name",
+    help="Time zone (IANA name) in which days start and times are stated; default: the config's timezone.",
+)
 @click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
 def report_cmd(
     influx_url: str,
@@ -195,6 +204,8 @@ def report_cmd(
     out_dir: str,
     price_per_t_co2e: float | None,
     draws: int | None,
+    lang: str,
+    tz_name: str | None,
     influx_username: str | None,
 ) -> None:
     """Self-contained HTML MRV report (and a JSON of its figures) for a site and period."""
@@ -215,7 +226,15 @@ def report_cmd(
                 "price_source": "given on the command line (--price-per-t-co2e)",
             }
         )
-    start_ms, end_ms = _date(date_from, "--from", False), _date(date_to, "--to", True)
+    if tz_name is not None:
+        from blueranch.models.carbon.periods import zone
+
+        try:
+            zone(tz_name)
+        except ValueError as exc:
+            _fail(f"--tz: {exc}")
+        cfg = cfg.model_copy(update={"timezone": tz_name})  # the package's config records the zone in force
+    start_ms, end_ms = _date(date_from, "--from", False, cfg.zone), _date(date_to, "--to", True, cfg.zone)
     if end_ms <= start_ms:
         _fail(f"--to: {date_to!r} must be after --from {date_from!r}")
     args = ["blueranch", "carbon", "report", "--influx", influx_url, "--database", database, "--site", site]
@@ -223,6 +242,7 @@ def report_cmd(
     args += ["--from", date_from, "--to", date_to, "--out", out_dir]
     args += ["--price-per-t-co2e", f"{price_per_t_co2e:g}"] if price_per_t_co2e is not None else []
     args += ["--draws", str(draws)] if draws else []
+    args += ["--tz", tz_name] if tz_name else []  # the language is presentation: not in the package
     client = InfluxClient(
         influx_url, database, username=influx_username, password=os.environ.get("BLUERANCH_INFLUX_PASSWORD")
     )
@@ -233,12 +253,13 @@ def report_cmd(
         sys.exit(1)
     if latest is None:
         _fail(f"no load-cell readings for site {site!r} in database {database!r}: nothing to report")
-    result = write_report(Path(out_dir), cfg, inputs, start_ms, end_ms, latest, shlex.join(args), draws)
+    result = write_report(Path(out_dir), cfg, inputs, start_ms, end_ms, latest, shlex.join(args), draws, lang)
     site_total = result.budget.total("site", cfg.site, result.period)
     click.echo(
         json.dumps(
             {
                 "status": site_total.status,
+                "timezone": cfg.timezone,
                 "html": str(result.html_path),
                 "json": str(result.json_path),
                 "package": str(result.package_path),

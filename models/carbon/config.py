@@ -8,6 +8,7 @@ builds a config from a simulator truth file's meta line.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import tzinfo
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,7 @@ from blueranch.models.carbon.coefficients import (
     load_emission_factors,
 )
 from blueranch.models.carbon.method import PSI_DEFAULT
+from blueranch.models.carbon.periods import zone
 from blueranch.models.carbon.project import ProjectConfig
 
 Citation = str
@@ -297,6 +299,10 @@ class CarbonConfig(FrozenStrictModel):
     currency: str = "CNY"
     price_source: Citation = "Dachen mussel blue-carbon auction, Oct 2023: RMB 45.2 per t (reference README)"
     start: UtcTime | None = None
+    #: The site's time zone (IANA name): ``carbon report`` cuts its days and months at local midnight in it
+    #: and states every time in it (``--tz`` overrides; the package records the zone in force, so
+    #: ``carbon verify`` recomputes the same periods). The live worker's periods are UTC days.
+    timezone: str = "UTC"
     assets: list[AssetConfig] = Field(default_factory=list)
     meters: list[MeterConfig] = Field(default_factory=list)
     reefs: list[ReefConfig] = Field(default_factory=list)
@@ -316,6 +322,16 @@ class CarbonConfig(FrozenStrictModel):
     project: ProjectConfig | None = None
     detection: DetectionConfig = DetectionConfig()
     uncertainty: UncertaintyConfig = UncertaintyConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        zone(v)
+        return v
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone(self.timezone)
 
     @model_validator(mode="after")
     def _references(self) -> CarbonConfig:

@@ -184,9 +184,12 @@ class Ledger:
     # ------------------------------------------------------------------ operations
     def issue(self, package_file: str, package_sha256: str, figures: dict, config: dict, t_co2e: int | None) -> Block:
         """Issue a block for the package's site and vintage (the caller has verified the package)."""
+        from blueranch.models.carbon.periods import zone
+        from blueranch.models.carbon.report import not_issuable_text
+
         cr, period, site = figures["credits"], figures["period"], figures["site"]
         if cr["not_issuable"]:
-            raise LedgerError(f"package {package_file}: nothing issuable: {'; '.join(cr['not_issuable'])}")
+            raise LedgerError(f"package {package_file}: nothing issuable: {'; '.join(not_issuable_text(figures))}")
         issuable = int(cr["issuable_t_co2e"])
         n = issuable if t_co2e is None else int(t_co2e)
         if not 1 <= n <= issuable:
@@ -196,7 +199,8 @@ class Ledger:
             )
         vintage = int(cr["vintage"])
         start_ms, end_ms = int(period["start_ms"]), int(period["end_ms"])
-        if end_ms > int(datetime(vintage + 1, 1, 1, tzinfo=UTC).timestamp() * 1000):
+        year_end = datetime(vintage + 1, 1, 1, tzinfo=zone(period.get("timezone", "UTC")))  # the report's zone
+        if end_ms > int(year_end.timestamp() * 1000):
             raise LedgerError(f"package {package_file}: period {period['from']} to {period['to']} spans vintages")
         body = {
             "prefix": config["credits"]["serial_prefix"],

@@ -1,10 +1,16 @@
-"""Accounting periods (UTC): day, month, year-to-date; half-open ``[start_ms, end_ms)``."""
+"""Accounting periods: day, month, year-to-date; half-open ``[start_ms, end_ms)``.
+
+Periods are cut at midnight in a zone: UTC by default (the live worker), the site's zone for the report
+(``CarbonConfig.timezone``). Days and months are calendar days and months of that zone, so a day across a
+daylight-saving change lasts 23 or 25 hours.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PeriodName = Literal["day", "month", "ytd", "custom"]
 
@@ -33,16 +39,35 @@ def utc(t_ms: int) -> datetime:
     return datetime.fromtimestamp(t_ms / 1000, UTC)
 
 
+def local(t_ms: int, tz: tzinfo = UTC) -> datetime:
+    return datetime.fromtimestamp(t_ms / 1000, tz)
+
+
+def zone(name: str) -> tzinfo:
+    """The IANA time zone ``name`` (``Asia/Shanghai``, ``UTC``); ValueError names what is allowed."""
+    try:
+        return UTC if name == "UTC" else ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone: use an IANA name such as Asia/Shanghai or UTC") from None
+
+
+def _midnight(d: datetime) -> datetime:
+    """Local midnight of ``d``'s day, as an aware time in ``d``'s zone (the offset in force at midnight)."""
+    return datetime(d.year, d.month, d.day, tzinfo=d.tzinfo)
+
+
 def _month_start(d: datetime) -> datetime:
-    return d.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return datetime(d.year, d.month, 1, tzinfo=d.tzinfo)
 
 
 def _next_month(d: datetime) -> datetime:
     return d.replace(year=d.year + 1, month=1) if d.month == 12 else d.replace(month=d.month + 1)
 
 
-def periods_between(start_ms: int, latest_ms: int, kinds: tuple[str, ...] = ("day", "month", "ytd")) -> list[Period]:
-    """Every day, month and year (to date) that overlaps ``[start_ms, latest_ms]``.
+def periods_between(
+    start_ms: int, latest_ms: int, kinds: tuple[str, ...] = ("day", "month", "ytd"), tz: tzinfo = UTC
+) -> list[Period]:
+    """Every day, month and year (to date) of zone ``tz`` that overlaps ``[start_ms, latest_ms]``.
 
     Periods are clipped to ``start_ms`` (an accounting start inside a period) but not to ``latest_ms``:
     the current period's end is its calendar end, and callers evaluate the stock at ``min(end, latest)``.
@@ -51,11 +76,11 @@ def periods_between(start_ms: int, latest_ms: int, kinds: tuple[str, ...] = ("da
     if latest_ms < start_ms:
         return []
     out: list[Period] = []
-    s, e = utc(start_ms), utc(latest_ms)
+    s, e = local(start_ms, tz), local(latest_ms, tz)
     if "day" in kinds:
-        d = s.replace(hour=0, minute=0, second=0, microsecond=0)
+        d = _midnight(s)
         while d <= e:
-            nxt = d + timedelta(days=1)
+            nxt = _midnight(d + timedelta(days=1))  # wall-clock arithmetic: a 23- or 25-hour day too
             out.append(Period("day", max(ms(d), start_ms), ms(nxt)))
             d = nxt
     if "month" in kinds:
@@ -66,10 +91,10 @@ def periods_between(start_ms: int, latest_ms: int, kinds: tuple[str, ...] = ("da
             m = nxt
     if "ytd" in kinds:
         for year in range(s.year, e.year + 1):
-            y0 = datetime(year, 1, 1, tzinfo=UTC)
+            y0 = datetime(year, 1, 1, tzinfo=tz)
             out.append(Period("ytd", max(ms(y0), start_ms), ms(y0.replace(year=year + 1))))
     return out
 
 
-def year_start_ms(t_ms: int) -> int:
-    return ms(datetime(utc(t_ms).year, 1, 1, tzinfo=UTC))
+def year_start_ms(t_ms: int, tz: tzinfo = UTC) -> int:
+    return ms(datetime(local(t_ms, tz).year, 1, 1, tzinfo=tz))

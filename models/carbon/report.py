@@ -2,10 +2,9 @@
 a package a verifier recomputes offline (:mod:`blueranch.models.carbon.package`, ``carbon verify``).
 
 :func:`build_figures` computes every figure from the readings with the worker's code and returns them as a
-JSON-able document; the HTML template (``data/report.html.j2``) holds all the text and only formats those
-figures (a translation of the report is a translation of the template). ``carbon verify`` calls
-:func:`build_figures` on the package's readings, config and tables and compares the result with the
-package's ``figures.json``.
+JSON-able document, language-neutral: codes and epoch milliseconds, no words. Its days and months are cut
+at local midnight in the config's ``timezone`` (so the package's config fixes the periods ``carbon verify``
+recomputes). :mod:`blueranch.models.carbon.report_html` renders them in a language and zone.
 """
 
 from __future__ import annotations
@@ -13,22 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
 from blueranch import reference
+from blueranch.i18n import SOURCE_LANGUAGE, Language
 from blueranch.models.carbon import project as project_mod
 from blueranch.models.carbon.budget import Budget, Inputs, Total, compute_budget
 from blueranch.models.carbon.coefficients import COEFFICIENTS_FILE, EMISSION_FACTORS_FILE
 from blueranch.models.carbon.config import CarbonConfig
-from blueranch.models.carbon.periods import Period, periods_between, utc
-from blueranch.models.carbon.svg import bar_chart, column_chart
+from blueranch.models.carbon.periods import Period, local, periods_between
+from blueranch.models.carbon.report_html import CODES, render_html
 
-QC_NAMES = {1: "good", 2: "not evaluated", 3: "suspect", 4: "fail", 9: "missing"}
-SCHEMA = "blueranch.carbon.report/2"
+SCHEMA = "blueranch.carbon.report/3"
 TABLES = (COEFFICIENTS_FILE, EMISSION_FACTORS_FILE)
 
 
@@ -82,11 +79,23 @@ class ReportResult:
     parameters_sha256: str
 
 
-def fmt_ms(t: int) -> str:
-    return utc(t).strftime("%Y-%m-%d %H:%M UTC")
+def iso(t_ms: int, cfg: CarbonConfig) -> str:
+    """RFC 3339 time in the site's zone (``2026-03-01T00:00:00+08:00``)."""
+    return local(t_ms, cfg.zone).isoformat(timespec="seconds")
+
+
+def not_issuable_text(figures: dict) -> list[str]:
+    """The reasons a report issues nothing (``credits.not_issuable`` holds their codes), in English for the
+    ledger's and the command line's messages, the project's missing parts named."""
+    missing = figures["project"].get("missing") or []
+    return [
+        CODES["not_issuable"][c] + (": " + ", ".join(missing) if c == "project_incomplete" and missing else "")
+        for c in figures["credits"]["not_issuable"]
+    ]
 
 
 def _completeness(cfg: CarbonConfig, inputs: Inputs, p: Period, end_ms: int) -> list[dict]:
+    """Per asset: share of the expected readings, readings per QARTOD flag (keys are the flags), gaps (ms)."""
     rows = []
     for a in cfg.assets:
         s = inputs.assets.get(a.asset)
@@ -98,8 +107,8 @@ def _completeness(cfg: CarbonConfig, inputs: Inputs, p: Period, end_ms: int) -> 
             {
                 "asset": a.asset,
                 "share": s.completeness(p.start_ms, end_ms),
-                "qc": {QC_NAMES.get(k, str(k)): v for k, v in sorted(s.qc_counts(p.start_ms, end_ms).items())},
-                "gaps": [[fmt_ms(g0), fmt_ms(g1), (g1 - g0) / 3_600_000] for g0, g1 in gaps],
+                "qc": {str(k): v for k, v in sorted(s.qc_counts(p.start_ms, end_ms).items())},
+                "gaps": [[g0, g1, (g1 - g0) / 3_600_000] for g0, g1 in gaps],
                 "missing": False,
             }
         )
@@ -166,11 +175,13 @@ def build_figures(
     draws: int | None = None,
     tables: dict[str, str] | None = None,
 ) -> tuple[dict, Budget, Period]:
-    """Every figure of the report for ``[start_ms, end_ms)`` as a JSON-able document (NaN as null)."""
+    """Every figure of the report for ``[start_ms, end_ms)`` as a JSON-able document (NaN as null); months
+    are the calendar months of the config's zone."""
+    tz = cfg.zone
     period = Period("custom", start_ms, end_ms)
     months = [
         Period("custom", max(m.start_ms, start_ms), min(m.end_ms, end_ms))
-        for m in periods_between(start_ms, end_ms - 1, ("month",))
+        for m in periods_between(start_ms, end_ms - 1, ("month",), tz)
     ]
     # A period after the newest reading has had nothing yet: judge it over its whole length.
     last = min(end_ms - 1, latest_ms) if latest_ms >= start_ms else end_ms - 1
@@ -183,17 +194,23 @@ def build_figures(
     missing = project_mod.missing(cfg.project, {a.farm for a in cfg.assets})
     reasons = []
     if not site.data_sufficient or site.completeness_biomass < cfg.min_completeness:
-        reasons.append("insufficient data")
+        reasons.append("insufficient_data")
     if missing:
-        reasons.append("project description incomplete: " + ", ".join(missing))
+        reasons.append("project_incomplete")
     if site.creditable_t_co2e <= 0 and not reasons:
-        reasons.append("no creditable sinks after the deductions")
+        reasons.append("no_creditable_sinks")
     issuable = 0 if reasons else int(np.floor(site.creditable_t_co2e))
     figures = {
         "schema": SCHEMA,
         "site": cfg.site,
-        "period": {"from": fmt_ms(start_ms), "to": fmt_ms(end_ms), "start_ms": start_ms, "end_ms": end_ms},
-        "latest": fmt_ms(latest_ms),
+        "period": {
+            "from": iso(start_ms, cfg),
+            "to": iso(end_ms, cfg),
+            "start_ms": start_ms,
+            "end_ms": end_ms,
+            "timezone": cfg.timezone,
+        },
+        "latest": iso(latest_ms, cfg),
         "latest_ms": latest_ms,
         "draws": draws or cfg.uncertainty.draws,
         "seed": cfg.uncertainty.seed,
@@ -201,14 +218,20 @@ def build_figures(
         "site_total": _total(site),
         "totals": [_total(t) for t in scoped],
         "months": [
-            {"month": utc(m.start_ms).strftime("%Y-%m"), **_total(budget.total("site", cfg.site, m))} for m in months
+            {
+                "month": local(m.start_ms, tz).strftime("%Y-%m"),
+                "start_ms": m.start_ms,
+                "end_ms": m.end_ms,
+                **_total(budget.total("site", cfg.site, m)),
+            }
+            for m in months
         ],
         "sinks": _rows(budget.sinks, period),
         "sources": _rows(budget.sources, period),
         "feed": _rows(budget.feed, period),
         "reefs": _rows(budget.reefs, period),
         "meter_events": [
-            asdict(e) | {"time": fmt_ms(e.time_ms)} for e in budget.meter_events if start_ms <= e.time_ms < end_ms
+            asdict(e) | {"time": iso(e.time_ms, cfg)} for e in budget.meter_events if start_ms <= e.time_ms < end_ms
         ],
         "completeness": _completeness(cfg, inputs, period, last + 1),
         "credits": {
@@ -219,7 +242,7 @@ def build_figures(
             "issuable_t_co2e": issuable,
             "value": site.value,
             "not_issuable": reasons,
-            "vintage": utc(start_ms).year,
+            "vintage": local(start_ms, tz).year,
         },
         "project": {
             **(cfg.project or project_mod.ProjectConfig()).model_dump(mode="json"),
@@ -233,36 +256,6 @@ def build_figures(
     return json.loads(json.dumps(finite(figures), allow_nan=False)), budget, period
 
 
-def _cats_bars(cats: list[dict], sources_label: str) -> list[tuple]:
-    """Bars of the category chart: sinks with their interval, energy sources negative."""
-    bars = [
-        (t["key"], t["sinks_t_co2e"], t["sinks_lo95_t_co2e"], t["sinks_hi95_t_co2e"])
-        for t in cats
-        if t["key"] != "source"
-    ]
-    bars += [
-        (sources_label, -t["sources_t_co2e"], -t["sources_hi95_t_co2e"], -t["sources_lo95_t_co2e"])
-        for t in cats
-        if t["key"] == "source"
-    ]
-    return bars
-
-
-def _farm_bars(farms: list[dict]) -> list[tuple]:
-    return [(t["key"], t["net_emissions_t_co2e"], t["net_lo95_t_co2e"], t["net_hi95_t_co2e"]) for t in farms]
-
-
-def render_html(figures: dict, package_name: str, package_sha256: str, generated: str) -> str:
-    """The report's HTML: the template formats the figures; every word of text is in the template."""
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(bar_chart=bar_chart, column_chart=column_chart, cats_bars=_cats_bars, farm_bars=_farm_bars)
-    env.filters["num"] = lambda x, d=3: "n/a" if x is None else f"{x:,.{d}f}"
-    template = env.from_string(
-        resources.files("blueranch.models.carbon").joinpath("data", "report.html.j2").read_text(encoding="utf-8")
-    )
-    return template.render(f=figures, package_name=package_name, package_sha256=package_sha256, generated=generated)
-
-
 def write_report(
     out_dir: Path,
     cfg: CarbonConfig,
@@ -272,20 +265,25 @@ def write_report(
     latest_ms: int,
     command: str,
     draws: int | None = None,
+    lang: Language = SOURCE_LANGUAGE,
 ) -> ReportResult:
-    """``carbon-report-SITE-FROM-TO.html``, its figures as ``.json`` and the verifier's package ``.zip``."""
-    from datetime import UTC, datetime
+    """``carbon-report-SITE-FROM-TO.html`` (``.zh.html`` in Chinese), its figures as ``.json`` and the
+    verifier's package ``.zip``; FROM and TO are local dates (TO excluded). The JSON and the package are
+    the same in every language."""
+    import time
 
     from blueranch.models.carbon.package import write_package
 
     figures, budget, period = build_figures(cfg, inputs, start_ms, end_ms, latest_ms, command, draws)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"carbon-report-{cfg.site}-{utc(start_ms):%Y%m%d}-{utc(end_ms):%Y%m%d}"
-    html_path, json_path, zip_path = (out_dir / f"{stem}{ext}" for ext in (".html", ".json", ".zip"))
+    tz = cfg.zone
+    stem = f"carbon-report-{cfg.site}-{local(start_ms, tz):%Y%m%d}-{local(end_ms, tz):%Y%m%d}"
+    html_path = out_dir / (f"{stem}.html" if lang == SOURCE_LANGUAGE else f"{stem}.{lang}.html")
+    json_path, zip_path = out_dir / f"{stem}.json", out_dir / f"{stem}.zip"
     request = {"start_ms": start_ms, "end_ms": end_ms, "latest_ms": latest_ms, "draws": draws, "command": command}
     package_sha = write_package(zip_path, cfg, inputs, request, figures, table_texts())
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    html_path.write_text(render_html(figures, zip_path.name, package_sha, generated), encoding="utf-8")
+    generated_ms = int(time.time() * 1000)
+    html_path.write_text(render_html(figures, zip_path.name, package_sha, generated_ms, lang), encoding="utf-8")
     json_path.write_text(
         json.dumps({**figures, "package": zip_path.name, "package_sha256": package_sha}, indent=2), encoding="utf-8"
     )

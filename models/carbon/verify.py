@@ -71,7 +71,7 @@ def compare(expected: object, got: object, path: str = "") -> list[str]:
 def _label(item: object, i: int) -> str:
     """A list entry named by its identity where it has one (``totals[site dachen]``), else its index."""
     if isinstance(item, dict):
-        for keys in (("scope", "key"), ("asset",), ("id",), ("pen",), ("zone",), ("month",), ("meter", "time_ms")):
+        for keys in (("month",), ("scope", "key"), ("asset",), ("id",), ("pen",), ("zone",), ("meter", "time_ms")):
             if all(k in item for k in keys):
                 return " ".join(str(item[k]) for k in keys)
     return str(i)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -52,7 +55,7 @@ def report_package():
     return _report_package
 
 
-def _report_package(cfg, synth, out, start_ms: int, end_ms: int, draws: int = 300):
+def _report_package(cfg, synth, out, start_ms: int, end_ms: int, draws: int = 300, lang: str = "en"):
     """The report (HTML, JSON, package) of the scenario's readings and an hourly diesel meter, in memory."""
     from blueranch.models.carbon.budget import Inputs, asset_series
     from blueranch.models.carbon.report import write_report
@@ -67,4 +70,36 @@ def _report_package(cfg, synth, out, start_ms: int, end_ms: int, draws: int = 30
         {"meter-1.fuel": MeterSeries(t, 1000.0 + 12.5 * np.arange(900), np.ones(900, dtype=np.int64))},
     )
     latest = max(int(s.times_ms[-1]) for s in inputs.assets.values())
-    return write_report(out, cfg, inputs, start_ms, end_ms, latest, "blueranch carbon report ...", draws)
+    return write_report(out, cfg, inputs, start_ms, end_ms, latest, "blueranch carbon report ...", draws, lang)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _chromium(url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """Headless Chromium on ``url`` (``--dump-dom``, ``--screenshot=FILE``, ``--window-size=W,H``, ...)."""
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Run headless Chromium (Debian's, scripts/install-system-deps.sh)."""
+    return _chromium

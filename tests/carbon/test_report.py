@@ -1,40 +1,17 @@
-"""The MRV report from a real InfluxDB, opened in headless Chromium: it shows the totals; bad options exit 2."""
+"""The MRV report from a real InfluxDB, opened in headless Chromium: it shows the totals, in English and in
+Chinese in the site's zone; bad options exit 2. (Screenshots and layout: test_report_screens.py.)"""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-import shutil
 import subprocess
 
 import pytest
 import yaml
 
 from blueranch.testing.carbon_synthetic import write_scenario
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def chromium(url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}",
-            *args,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 @pytest.fixture
@@ -68,7 +45,9 @@ def _report(blueranch_bin, influxdb, influx, config_file, date_from, date_to, ou
 
 
 @pytest.mark.slow
-def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, config_file, tmp_path, blueranch_bin):
+def test_report_renders_in_chromium_with_the_totals(
+    influx, influxdb, scenario, config_file, tmp_path, blueranch_bin, chromium
+):
     cfg, synth = scenario
     write_scenario(influx, cfg, synth)
     out = tmp_path / "out"
@@ -102,7 +81,7 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
     assert shown["value"] == pytest.approx(site["creditable_t_co2e"] * 45.2, abs=0.01)
     assert shown["sinks-t-co2e"] > 0
     credits = {
-        k: float(re.search(rf'id="credits-{k}">([-0-9.]+)<', text).group(1))
+        k: number(re.search(rf'id="credits-{k}">([-0-9.,]+)<', text).group(1))
         for k in ("gross", "deduction", "buffer", "net", "issuable")
     }
     assert credits["gross"] - credits["deduction"] - credits["buffer"] == pytest.approx(credits["net"], abs=0.002)
@@ -110,7 +89,7 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
     assert credits["issuable"] == 0 and "project description incomplete" in text  # no project configured
     assert "Data status: measured" in text and summary["status"] == "measured"
     for words in (
-        "95 % interval",
+        "95% confidence interval",
         "Sun Kang et al. 2020",
         "IPCC",
         "HY/T 0305-2021",
@@ -148,6 +127,28 @@ def test_report_renders_in_chromium_with_the_totals(influx, influxdb, scenario, 
     )
     assert ok.returncode == 0 and "match" in ok.stdout, ok.stdout + ok.stderr
 
+    # In Chinese, days cut at midnight in Asia/Shanghai: the package records the zone and still recomputes.
+    zh = subprocess.run([*cmd, "--lang", "zh", "--tz", "Asia/Shanghai"], capture_output=True, text=True, timeout=240)
+    assert zh.returncode == 0, zh.stderr
+    zh_summary = json.loads(zh.stdout)
+    assert zh_summary["timezone"] == "Asia/Shanghai" and zh_summary["html"].endswith(".zh.html")
+    zh_figures = json.loads(open(zh_summary["json"]).read())
+    assert zh_figures["period"]["from"] == "2026-03-01T00:00:00+08:00"
+    assert zh_figures["period"]["start_ms"] == figures["period"]["start_ms"] - 8 * 3_600_000
+    assert [m["month"] for m in zh_figures["months"]] == ["2026-03", "2026-04"]
+    zh_html = open(zh_summary["html"]).read()
+    assert '<html lang="zh-Hans">' in zh_html and "核算期：2026年3月1日至2026年4月9日" in zh_html
+    assert zh_figures["command"].endswith("--tz Asia/Shanghai") and "--lang" not in zh_figures["command"]
+    assert zh_figures["command"] + " --lang zh</td>" in zh_html  # the language is the HTML's, not the package's
+    ok = subprocess.run(
+        [blueranch_bin, "carbon", "verify", zh_summary["package"]], capture_output=True, text=True, timeout=240
+    )
+    assert ok.returncode == 0 and "match" in ok.stdout, ok.stdout + ok.stderr
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
 
 def test_report_for_a_period_without_data_says_so_and_issues_nothing(
     influx, influxdb, scenario, config_file, tmp_path, blueranch_bin
@@ -180,7 +181,12 @@ def test_report_for_a_period_without_data_says_so_and_issues_nothing(
     [
         (["--from", "2026-13-01", "--to", "2026-04-01"], "--from: '2026-13-01' is not a date"),
         (["--from", "2026-04-01", "--to", "2026-03-01"], "--to: '2026-03-01' must be after"),
-        (["--from", "2026-03-01T00:00:00+08:00", "--to", "2026-04-01"], "must be UTC"),
+        (["--from", "2026-03-01T00:00:00", "--to", "2026-04-01"], "has no UTC offset (end it with Z or +08:00)"),
+        (
+            ["--from", "2026-03-01", "--to", "2026-04-01", "--tz", "Mars/Olympus"],
+            "--tz: 'Mars/Olympus' is not a time zone",
+        ),
+        (["--from", "2026-03-01", "--to", "2026-04-01", "--lang", "fr"], "Invalid value for '--lang'"),
     ],
 )
 def test_report_bad_dates(config_file, tmp_path, blueranch_bin, args, words):
