@@ -301,7 +301,7 @@ class CarbonConfig(FrozenStrictModel):
     start: UtcTime | None = None
     #: The site's time zone (IANA name): ``carbon report`` cuts its days and months at local midnight in it
     #: and states every time in it (``--tz`` overrides; the package records the zone in force, so
-    #: ``carbon verify`` recomputes the same periods). The live worker's periods are UTC days.
+    #: ``carbon verify`` recomputes the same periods). The live worker cuts its days, months and years there too.
     timezone: str = "UTC"
     assets: list[AssetConfig] = Field(default_factory=list)
     meters: list[MeterConfig] = Field(default_factory=list)

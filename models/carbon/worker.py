@@ -136,7 +136,7 @@ class CarbonWorker:
     def start_ms(self, latest_ms: int) -> int:
         if self.cfg.start is not None:
             return int(self.cfg.start.timestamp() * 1000)
-        return year_start_ms(latest_ms)
+        return year_start_ms(latest_ms, self.cfg.zone)
 
     def cycle(self) -> CycleStats:
         t0 = time.monotonic()
@@ -144,7 +144,8 @@ class CarbonWorker:
         if latest is None:
             log.info("site=%s: no biomass readings yet", self.cfg.site)
             return CycleStats(None, 0, 0, 0, time.monotonic() - t0)
-        periods = periods_between(self.start_ms(latest), latest)
+        # Days, months and years of the site's zone (config ``timezone``), as the report cuts them.
+        periods = periods_between(self.start_ms(latest), latest, tz=self.cfg.zone)
         budget = compute_budget(self.cfg, inputs, periods, latest)
         self.last_budget = budget
         self._log_meter_events(budget)
