@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
+
 DEFAULT_OUT = Path(__file__).with_name("build")
 DEFAULT_ALERT_RULES = Path(__file__).parent / "provisioning" / "alerting" / "blueranch.yaml"
 
@@ -48,7 +50,7 @@ def settings_options(f):
     return f
 
 
-@click.group("dashboards")
+@click.group("dashboards", cls=Group)
 def group() -> None:
     """Build, check and publish the Grafana dashboards (generated from the InfluxDB contract)."""
 

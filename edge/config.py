@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Annotated, Union
 
-import yaml
 from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from blueranch.contracts.errors import ContractError, Violation, dotted_path
@@ -21,6 +20,7 @@ from blueranch.contracts.strict import StrictModel
 from blueranch.edge import drivers
 from blueranch.edge.drivers.base import QuantityName, SerialSensorBase
 from blueranch.edge.qc import QuantityQc
+from blueranch.loader import load_yaml
 from blueranch.mqttc import parse_url, redact_url
 
 #: The sensor id of the agent's own housekeeping readings.
@@ -197,13 +197,9 @@ def parse_config(data: object) -> EdgeConfig:
 
 
 def load_config(path: Path) -> EdgeConfig:
-    """Read and validate a YAML config; raise :class:`ContractError` listing every problem."""
-    try:
-        text = Path(path).read_text()
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ContractError.single("bad_config", "(file)", str(path), f"is not valid YAML: {exc}") from None
-    return parse_config(data)
+    """Read and validate a YAML config; raise :class:`ContractError` listing every problem (the file's own
+    problems, from :func:`blueranch.loader.load_yaml`: unreadable, too big, duplicate keys, too deep, ...)."""
+    return parse_config(load_yaml(path))
 
 
 def config_version(path: Path) -> str:

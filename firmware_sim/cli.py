@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.signals import on_stop_signals
 from blueranch.sim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
 
@@ -48,7 +49,7 @@ def _start(value: str, step_s: float) -> datetime:
     return dt
 
 
-@click.group("sim")
+@click.group("sim", cls=Group)
 def group() -> None:
     """Simulated marine ranch speaking the real sensor protocols."""
 

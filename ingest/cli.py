@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import DEFAULT_DATABASE
 from blueranch.signals import on_stop_signals
@@ -33,7 +34,7 @@ def _password(file: Path | None, env: str) -> str | None:
     return os.environ.get(env) or None
 
 
-@click.group("ingest")
+@click.group("ingest", cls=Group)
 def group() -> None:
     """MQTT to InfluxDB ingest workers."""
 

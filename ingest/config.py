@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from blueranch.contracts import mqtt as contract
-from blueranch.contracts.errors import ContractError, from_pydantic
+from blueranch.contracts.errors import from_pydantic
 from blueranch.contracts.strict import StrictModel
+from blueranch.loader import load_yaml
 
 
 class ClockPolicy(StrictModel):
@@ -82,13 +82,11 @@ class IngestConfig(StrictModel):
 
 
 def load_config(path: Path | None) -> IngestConfig:
-    """Read a YAML config; raise :class:`ContractError` (reason ``config``) naming the bad key."""
+    """Read a YAML config; raise :class:`ContractError` (reason ``config``, or ``bad_file`` from the loader) naming
+    the bad key."""
     if path is None:
         return IngestConfig()
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ContractError.single("config", str(path), "", f"is not valid YAML: {exc}") from exc
+    data = load_yaml(path) or {}
     try:
         return IngestConfig.model_validate(data)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.contracts.errors import ContractError
 
 _registry_opt = click.option(
@@ -30,7 +31,7 @@ def _registry(path: Path):
     return registry.config
 
 
-@click.group("deploy")
+@click.group("deploy", cls=Group)
 def group() -> None:
     """Generate a shore server's secrets, certificates and broker security."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.models.alerts.config import AlertsConfig, load_config
 from blueranch.signals import on_stop_signals
 
@@ -33,7 +34,7 @@ _config_opt = click.option(
 _state_opt = click.option("--state", help="State file (SQLite); overrides state_path of the config.")
 
 
-@click.group("alerts")
+@click.group("alerts", cls=Group)
 def group() -> None:
     """Early warnings: hypoxia, heatwaves, storms, losses, silent devices."""
 
