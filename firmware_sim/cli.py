@@ -182,6 +182,10 @@ def run(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if tcp_base_port is not None and pty_dir is None:
+        raise click.UsageError(
+            "--tcp-base-port serves the serial devices' pseudo-terminals over TCP too: give --pty-dir as well"
+        )
     sc = _scenario(scenario)
     if start is not None:
         sc = sc.model_copy(update={"start": _start(start, sc.step_s)})

@@ -56,7 +56,10 @@ class Metrics:
         self.newest_ms = 0
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
-        start_http_server(port, addr=addr, registry=self.registry)
+        try:
+            start_http_server(port, addr=addr, registry=self.registry)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot serve metrics on {addr}:{port}: {exc.strerror}") from exc
 
     def received(self, backfill: bool) -> None:
         """Per message, on the hot path: plain integers (only the network thread writes these two keys)."""

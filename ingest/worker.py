@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from blueranch.ingest.metrics import Metrics
 from blueranch.ingest.validate import ErrorClock, Validator
 from blueranch.ingest.writer import Refused, Stopped, Writer
 from blueranch.mqttc import make_client, parse_url
+from blueranch.outage import Outage
 
 log = logging.getLogger("blueranch.ingest")
 
@@ -83,12 +85,14 @@ class Worker:
         self.subscribed = threading.Event()
         self.metrics = Metrics(self.worker_id)
         self.validator = Validator(self.config)
+        self.influx_outage = Outage(log, "InfluxDB", influx.url)
         self.writer = Writer(
             influx,
             self.config.retry,
             self.stop_event,
             compress=self.config.batch.gzip,
             on_retry=self.metrics.retries.inc,
+            outage=self.influx_outage,
         )
         self.errors_clock = ErrorClock()
         self._log_limit = _LogLimit()
@@ -105,12 +109,14 @@ class Worker:
         self._ack_lock = threading.Lock()
         self._generation = 0
         self._url = parse_url(mqtt_url)
+        self.broker_outage = Outage(log, "the MQTT broker", f"{self._url.host}:{self._url.port}")
         self.client = make_client(
             self.worker_id, clean=False, manual_ack=True, tls=self._url.tls, username=username, password=password
         )
         self.client.max_inflight_messages_set(100)  # our own publishes: dead letters
         self.client.reconnect_delay_set(0.2, 10)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = lambda *a: self.subscribed.set()
         self.client.on_message = self._on_message
@@ -126,14 +132,9 @@ class Worker:
         with self._ack_lock:
             self._generation += 1
         if reason_code.is_failure:
-            log.error(
-                "broker %s:%d refused the connection of %s: %s",
-                self._url.host,
-                self._url.port,
-                self.worker_id,
-                reason_code,
-            )
+            self.broker_outage.failed(f"it refused the connection of {self.worker_id}: {reason_code}")
             return
+        self.broker_outage.ok()
         log.info("%s connected (session present: %s)", self.worker_id, flags.session_present)
         # Telemetry, and the agents' status messages (retained and Last Will) for device_status.
         client.subscribe(
@@ -142,6 +143,11 @@ class Worker:
                 for f in (contract.TELEMETRY_FILTER, contract.STATUS_FILTER)
             ]
         )
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        """paho calls this from inside its ``except OSError`` (connection refused, unknown host, TLS)."""
+        exc = sys.exc_info()[1]
+        self.broker_outage.failed(f"{type(exc).__name__}: {exc}" if exc else "the connection failed")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._ack_lock:
@@ -347,7 +353,7 @@ class Worker:
                     exc,
                 )
             elif exc.retryable:
-                log.warning("InfluxDB is not reachable yet (%s); writes will retry", exc)
+                self.influx_outage.failed(exc)
             else:
                 raise
 

@@ -174,6 +174,15 @@ def replay(influx, database, config_path, state, start, end, step_s, influx_user
         )
 
 
+def _existing_store(cfg: AlertsConfig):
+    """The state file of a read-only command: it must exist (nothing is created); says which file it read."""
+    from blueranch.models.alerts.store import Store
+
+    store = Store(cfg.state_path, create=False)
+    click.echo(f"state file: {store.path.resolve()}", err=True)
+    return store
+
+
 @group.command("list")
 @_config_opt
 @_state_opt
@@ -182,9 +191,8 @@ def replay(influx, database, config_path, state, start, end, step_s, influx_user
 def list_(config_path, state, open_only, limit) -> None:
     """List alerts from the state file."""
     from blueranch.models.alerts.lifecycle import iso
-    from blueranch.models.alerts.store import Store
 
-    store = Store(_config(config_path, state).state_path)
+    store = _existing_store(_config(config_path, state))
     rows = store.list(open_only=open_only, limit=limit)
     if not rows:
         click.echo("no alerts")
@@ -204,10 +212,9 @@ def list_(config_path, state, open_only, limit) -> None:
 def ack(alert_id, by, config_path, state) -> None:
     """Acknowledge an alert: stops escalation and reminders; the worker sends the acknowledgement."""
     from blueranch.models.alerts.lifecycle import Engine
-    from blueranch.models.alerts.store import Store
 
     cfg = _config(config_path, state)
-    store = Store(cfg.state_path)
+    store = _existing_store(cfg)
     try:
         body = Engine(cfg, store).acknowledge(alert_id, by, int(time.time() * 1000))
     except (KeyError, ValueError) as exc:
