@@ -144,19 +144,18 @@ class InfluxClient:
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, what: str = "InfluxDB") -> str:
     """``url`` if it is ``http(s)://HOST[:PORT][/PATH]`` without credentials, else ``ValueError`` saying so."""
     try:
         u = urlparse(url)
         u.port  # noqa: B018 (raises on a port that is not a number)
     except ValueError as exc:
-        raise ValueError(f"InfluxDB URL {url!r}: {exc}") from None
+        raise ValueError(f"{what} URL {url!r}: {exc}") from None
     if u.scheme not in ("http", "https") or not u.hostname:
-        raise ValueError(f"InfluxDB URL {url!r} must look like http://HOST:PORT or https://HOST:PORT")
+        raise ValueError(f"{what} URL {url!r} must look like http://HOST:PORT or https://HOST:PORT")
     if "@" in u.netloc:
         raise ValueError(
-            "InfluxDB URL carries credentials: give the user with --influx-username and the password through "
-            "the environment or a password file"
+            f"{what} URL carries credentials: give the user and password through the environment or a file"
         )
     return url
 

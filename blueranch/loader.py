@@ -73,7 +73,7 @@ def read_bytes(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> bytes:
 
 def _check_size(data: bytes | str, source: str, limits: Limits) -> None:
     if len(data) > limits.max_bytes:
-        size = "more than " if len(data) == limits.max_bytes + 1 else f"{len(data)} bytes, "
+        size = "" if len(data) == limits.max_bytes + 1 else f"{len(data)} bytes, "  # read_bytes stopped at the limit
         raise LoadError(source, "(file)", NO_VALUE, f"is {size}larger than the limit of {limits.max_bytes} bytes")
 
 
@@ -93,6 +93,15 @@ def decode(data: bytes, source: str) -> str:
         if data.startswith(bom):
             encoding, start = name, len(bom)
             break
+    if encoding == "utf-8" and b"\x00" in data:
+        bad = data.index(b"\x00")
+        line = data[:bad].count(b"\n") + 1
+        raise LoadError(
+            source,
+            f"line {line}",
+            NO_VALUE,
+            f"a NUL byte at offset {bad}: the file is binary, or UTF-16 without a byte-order mark (save it as UTF-8)",
+        )
     try:
         return data[start:].decode(encoding)
     except UnicodeDecodeError as exc:
@@ -185,7 +194,13 @@ def parse_yaml(data: bytes | str, source: str = "(input)", limits: Limits = DEFA
     """Parse one YAML document (safe tags only) under ``limits``; an empty document is ``None``."""
     _check_size(data, source, limits)
     text = decode(data, source) if isinstance(data, bytes) else data
-    loader = _Loader(text, source, limits)
+    try:
+        loader = _Loader(text, source, limits)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character)
+        line = text[: exc.position].count("\n") + 1
+        raise LoadError(
+            source, f"line {line}", NO_VALUE, f"is not valid YAML: character #x{exc.character:04x}: {exc.reason}"
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:

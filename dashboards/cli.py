@@ -206,7 +206,9 @@ def publish_cmd(
 ) -> None:
     """Push the dashboards to a running Grafana, one folder per audience (idempotent: stable uids)."""
     from blueranch.dashboards.publish import PublishError, publish
+    from blueranch.influxdb import check_url
 
+    check_url(grafana_url, "Grafana")
     token = os.environ.get(token_env)
     if not token:
         raise click.UsageError(f"set {token_env} to a Grafana service-account token (Editor role or more)")

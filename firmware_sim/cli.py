@@ -241,6 +241,7 @@ def feed(
     """
     import json
 
+    from blueranch.mqttc import redact_url
     from blueranch.sim.engine import Simulation
     from blueranch.sim.feed import ContractPublisher, run_simulation
 
@@ -255,7 +256,9 @@ def feed(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"cannot reach the MQTT broker: {exc.strerror or exc}") from None
+        raise click.ClickException(
+            f"cannot reach the MQTT broker at {redact_url(mqtt_url)}: {exc.strerror or exc}"
+        ) from None
     stats = run_simulation(Simulation(sc, seed=seed), publisher, Path(truth_out))
     summary = {
         "samples_published": stats.samples_published,

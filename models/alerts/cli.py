@@ -18,10 +18,7 @@ log = logging.getLogger("blueranch.alerts")
 
 
 def _config(path: str | None, state: str | None) -> AlertsConfig:
-    try:
-        cfg = load_config(path)
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    cfg = load_config(path)  # a bad file is one line and exit 2 (blueranch.cliapp)
     if state:
         cfg = cfg.model_copy(update={"state_path": Path(state)})
     return cfg
@@ -48,10 +45,7 @@ def _mqtt_password() -> str | None:
 def _mqtt(url: str, username: str | None, wait_s: float = 10.0):
     from blueranch.mqttc import connect_properties, make_client, parse_url
 
-    try:
-        b = parse_url(url)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    b = parse_url(url)  # a ValueError naming the URL: exit 2 (blueranch.cliapp)
     client = make_client("alerts", clean=True, tls=b.tls, username=username, password=_mqtt_password())
     connected = threading.Event()
     client.on_connect = lambda c, u, flags, rc, props: (
@@ -90,10 +84,8 @@ def _worker(
     client = InfluxClient(
         influx, database, username=influx_username, password=os.environ.get("BLUERANCH_INFLUX_PASSWORD")
     )
-    try:
-        return Worker(client, cfg, mqtt_client=_mqtt(mqtt, mqtt_username) if mqtt else None)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    # a ValueError (a bad channel or broker URL) is one line and exit 2 (blueranch.cliapp)
+    return Worker(client, cfg, mqtt_client=_mqtt(mqtt, mqtt_username) if mqtt else None)
 
 
 @group.command("run")

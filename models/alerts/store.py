@@ -98,15 +98,24 @@ class Store:
             )
         self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
         self.db.row_factory = sqlite3.Row
+        if not create:
+            self._check_existing()
         self.db.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a committed transaction survives a crash of the process; a power cut may lose the
         # last commits (the next evaluation re-derives them from the data), in exchange for no fsync per tick.
         self.db.execute("PRAGMA synchronous=NORMAL")
         if create:
             self.db.executescript(_SCHEMA)
-        elif self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").fetchone() is None:
+
+    def _check_existing(self) -> None:
+        try:
+            q = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"
+            problem = None if self.db.execute(q).fetchone() else "it has no alerts table"
+        except sqlite3.DatabaseError as exc:  # not SQLite at all
+            problem = str(exc)
+        if problem:
             self.db.close()
-            raise ValueError(f"{self.path}: not an alerts state file (it has no alerts table)")
+            raise ValueError(f"{self.path}: not an alerts state file ({problem})")
 
     def close(self) -> None:
         self.db.close()
