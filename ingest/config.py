@@ -71,6 +71,8 @@ class IngestConfig(StrictModel):
     session_expiry_s: int = Field(default=7 * 86400, ge=0)
     keepalive_s: int = Field(default=30, ge=5)
     deadletter_topic: str = contract.DEADLETTER_TOPIC
+    #: a dead letter's size at most (it is also kept under the broker's Maximum Packet Size from CONNACK)
+    deadletter_max_bytes: int = Field(default=16 * 1024, ge=1024, le=contract.MAX_PAYLOAD_BYTES)
     stats_interval_s: float = Field(default=10.0, gt=0)
     clock: ClockPolicy = Field(default_factory=ClockPolicy)
     devices: DevicePolicy = Field(default_factory=DevicePolicy)

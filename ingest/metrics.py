@@ -32,6 +32,12 @@ class Metrics:
         self.flagged = Counter(
             "blueranch_ingest_flagged", "Messages written with flagged samples, by reason", ["reason"], registry=r
         )
+        self.deadletters = Counter(
+            "blueranch_ingest_deadletters",
+            "Dead letters by result: published, or failed (none fits the broker's packet size, or refused)",
+            ["result"],
+            registry=r,
+        )
         self.retries = Counter(
             "blueranch_ingest_write_retries", "InfluxDB write attempts that failed and were retried", registry=r
         )
