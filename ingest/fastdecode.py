@@ -32,8 +32,8 @@ from blueranch.contracts.quantities import QUANTITIES
 _ID = contract.ID_PATTERN.removesuffix("$") + r"\Z"
 SafeId = Annotated[str, msgspec.Meta(pattern=_ID)]
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|\+00:00)").fullmatch
-#: (quantity, unit) -> (gross_min, gross_max): the checks of ``Sample._known_quantity_and_unit``
-_LIMITS = {(q.name, q.unit): (q.gross_min, q.gross_max) for q in QUANTITIES.values()}
+#: quantity -> (unit, gross_min, gross_max): the checks of ``Sample._known_quantity_and_unit``
+_LIMITS = {q.name: (q.unit, q.gross_min, q.gross_max) for q in QUANTITIES.values()}
 
 
 class Sample(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -78,17 +78,15 @@ def decode(payload: bytes) -> Telemetry | None:
         msg = _DECODER.decode(payload)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    limits = _LIMITS
-    for s in msg.samples:
-        lim = limits.get((s.quantity, s.unit))
-        if lim is None or not (lim[0] <= s.value <= lim[1]):
-            return None
-        if not _TIME(s.time):
-            return None
-        try:
-            s.time = _fromisoformat(s.time)
-        except ValueError:  # no such date or time (2026-02-30, 24:00:00)
-            return None
+    limits, canonical, parse = _LIMITS, _TIME, _fromisoformat
+    try:
+        for s in msg.samples:
+            unit, lo, hi = limits[s.quantity]
+            if s.unit != unit or not (lo <= s.value <= hi) or not canonical(s.time):
+                return None
+            s.time = parse(s.time)
+    except (KeyError, ValueError):  # an unknown quantity; no such date or time (2026-02-30, 24:00:00)
+        return None
     return msg
 
 

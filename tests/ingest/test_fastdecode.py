@@ -164,7 +164,7 @@ def _values(msg) -> tuple:
     return msg.device, msg.seq, msg.backfill, pos, rows
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages())
 def test_what_the_fast_path_accepts_the_reference_accepts_with_the_same_values(payload):
     fast = fastdecode.decode(payload)
@@ -192,14 +192,14 @@ def validators():
     return fast, ref
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(messages())
 def test_the_validator_answers_the_same_by_either_path(validators, payload):
     fast, ref = validators
     assert _accept(fast, payload) == _accept(ref, payload)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.lists(
         st.tuples(
