@@ -116,6 +116,11 @@ def decode(data: bytes, source: str) -> str:
         raise LoadError(source, where, NO_VALUE, f"byte 0x{data[bad]:02x} at offset {bad} {hint}") from None
 
 
+def _text(data: bytes | str, source: str, limits: Limits) -> str:
+    _check_size(data, source, limits)
+    return decode(data, source) if isinstance(data, bytes) else data
+
+
 # ---------------------------------------------------------------- JSON
 def load_json(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Any:
     return parse_json(read_bytes(path, limits), str(path), limits)
@@ -123,8 +128,7 @@ def load_json(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Any:
 
 def parse_json(data: bytes | str, source: str = "(input)", limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse a JSON document held in memory (``carbon compute --input -``) under ``limits``."""
-    _check_size(data, source, limits)
-    text = decode(data, source) if isinstance(data, bytes) else data
+    text = _text(data, source, limits)
     try:
         doc = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
     except json.JSONDecodeError as exc:
@@ -192,8 +196,7 @@ def load_yaml(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Any:
 
 def parse_yaml(data: bytes | str, source: str = "(input)", limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse one YAML document (safe tags only) under ``limits``; an empty document is ``None``."""
-    _check_size(data, source, limits)
-    text = decode(data, source) if isinstance(data, bytes) else data
+    text = _text(data, source, limits)
     try:
         loader = _Loader(text, source, limits)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character)
