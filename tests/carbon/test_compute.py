@@ -143,7 +143,7 @@ def test_bad_input_exits_2_naming_field_and_allowed_values(tmp_path, mutate, fie
 
 @pytest.mark.parametrize(
     "text, words",
-    [("{not json", "not valid JSON"), ("[1, 2]", "valid dictionary"), ("\x00\xff", "not valid JSON")],
+    [("{not json", "not valid JSON"), ("[1, 2]", "valid dictionary"), ("\x00\xff", "a NUL byte at offset 0")],
 )
 def test_garbage_input(tmp_path, text, words):
     r = run(tmp_path, text)
