@@ -1,4 +1,9 @@
-"""Run the benchmarks: ``python -m bench [NAME ...]`` (names without the ``bench_`` prefix)."""
+"""Run the benchmarks: ``python -m bench [NAME ...] [--quick]`` (names without the ``bench_`` prefix).
+
+Figures go to ``bench/results.json`` (``make bench``). The test suite runs every module at a tiny size
+(``tests/foundation/test_bench_smoke.py``, :attr:`BenchContext.tiny`), so a change that breaks the bench
+fails CI; those figures mean nothing and are not kept.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,12 @@ class BenchContext:
     #: figures from modules that already ran in this run (raw limits first)
     results: dict[str, float | int | str] = field(default_factory=dict)
     quick: bool = False
+    #: the test suite's smoke run: the smallest sizes that still go through every code path
+    tiny: bool = False
+
+    def size(self, full, quick, tiny):
+        """The size of a run: ``full`` (``make bench``), ``quick`` (``--quick``) or ``tiny`` (the test suite)."""
+        return tiny if self.tiny else quick if self.quick else full
 
 
 def main(argv: list[str]) -> int:

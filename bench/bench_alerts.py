@@ -66,7 +66,7 @@ class _Sink(BaseHTTPRequestHandler):
 
 
 def run(ctx) -> dict:
-    devices, days = (5, 3) if ctx.quick else (20, 10)
+    devices, days = ctx.size((20, 10), (5, 3), (2, 1))
     server = InfluxDB(ctx.workdir / "influx").start()
     out: dict = {}
     try:
@@ -119,7 +119,7 @@ def _outbox(ctx) -> dict:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    n = 100 if ctx.quick else 500
+    n = ctx.size(500, 100, 10)
     try:
         s = requests.Session()
         t0 = time.perf_counter()

@@ -33,7 +33,7 @@ YEAR_START_MS = START_MS - 59 * 86_400_000  # 2026-01-01
 
 
 def _method(ctx) -> dict:
-    days = 365 if not ctx.quick else 60
+    days = ctx.size(365, 60, 3)
     rng = np.random.default_rng(2026)
     t, load, qc, cals = make_fleet(rng, UNITS, YEAR_START_MS, days)
     readings = load.size
@@ -94,7 +94,7 @@ def _accuracy(ctx) -> dict:
     from blueranch.testing.carbon_accuracy import run_accuracy
     from blueranch.testing.services import InfluxDB, Mosquitto
 
-    days = 73 if ctx.quick else 365
+    days = ctx.size(365, 73, 2)
     broker = Mosquitto(ctx.workdir / "carbon-mosquitto").start()
     db = InfluxDB(ctx.workdir / "carbon-influxdb").start()
     try:

@@ -49,7 +49,7 @@ def run_bench(client: InfluxClient, sites: int, repeats: int) -> dict:
 
 
 def run(ctx) -> dict:
-    sites, repeats = (2, 3) if ctx.quick else (10, 5)
+    sites, repeats = ctx.size((10, 5), (2, 3), (1, 1))
     server = InfluxDB(ctx.workdir / "influx-dashboards").start()
     try:
         client = InfluxClient(server.url, "bench_dashboards", timeout_s=60)

@@ -391,17 +391,17 @@ def run(ctx) -> dict:
     pty = ctx.workdir / "pty"
     try:
         body = backlog_bodies(1 / 360, 10.0)[0][0]
-        results["edge_raw_paho_qos1_pub_msgs_per_s"] = raw_paho(broker, 5000 if ctx.quick else 20000, body)
+        results["edge_raw_paho_qos1_pub_msgs_per_s"] = raw_paho(broker, ctx.size(20000, 5000, 200), body)
         results["edge_raw_sqlite_full_commits_per_s"] = raw_sqlite(ctx.workdir / "raw.sqlite", 300)
         with Supervisor(ctx.workdir / "logs") as sim:
             sim.start("sim", blueranch_command("sim", "run", "--scenario", "dachen", "--pty-dir", str(pty)))
             wait_until(lambda: all((pty / s).exists() for s, _ in SENSORS), 60, 0.2, "simulator links")
-            results.update(poll_load(ctx, broker, pty, 10 if ctx.quick else 30))
-            results.update(qc_history(1 if ctx.quick else 6))
+            results.update(poll_load(ctx, broker, pty, ctx.size(30, 10, 2)))
+            results.update(qc_history(ctx.size(6, 1, 0.02)))
             results["edge_poll_rss_full_history_mb"] = results["edge_poll_peak_rss_mb"] + results["edge_qc_history_mb"]
             results["edge_poll_rss_target_ratio"] = results["edge_poll_rss_full_history_mb"] / 60
-            results.update(replay(ctx, broker, 2 if ctx.quick else 24, results["edge_raw_paho_qos1_pub_msgs_per_s"]))
-            outage_s = float(os.environ.get("EDGE_BENCH_OUTAGE_S", "20" if ctx.quick else "120"))
+            results.update(replay(ctx, broker, ctx.size(24, 2, 0.05), results["edge_raw_paho_qos1_pub_msgs_per_s"]))
+            outage_s = float(os.environ.get("EDGE_BENCH_OUTAGE_S", ctx.size("120", "20", "2")))
             results.update(outage(ctx, pty, outage_s))
     finally:
         broker.stop()

@@ -23,9 +23,9 @@ def run(ctx) -> dict:
     from blueranch.sim.scenario import load_scenario
     from blueranch.testing.services import Mosquitto
 
-    days = 30 if ctx.quick else 365
+    days = ctx.size(365, 30, 1)
     scale = 365 / days
-    suffix = "_est" if ctx.quick else ""
+    suffix = "" if days == 365 else "_est"
     out: dict[str, float | int | str] = {}
 
     t0 = time.perf_counter()

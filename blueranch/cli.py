@@ -12,6 +12,7 @@ import importlib
 import click
 
 from blueranch import __version__
+from blueranch.cliapp import Group
 
 #: group name -> ("module:attribute", one-line help). The registry test checks every entry imports.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -30,8 +31,9 @@ GROUPS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+class LazyGroup(Group):
+    """A click group whose subcommands are imported on first use; each must be a :class:`blueranch.cliapp.Group`
+    (one line and one exit code for every failure, ``--debug`` for the traceback)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(GROUPS)
@@ -50,8 +52,8 @@ class LazyGroup(click.Group):
                 f"Install it with: pip install 'blueranch[all]' (or the extra for this role: edge, sim, server, export)"
             ) from exc
         command = getattr(module, attr)
-        if not isinstance(command, click.Command):
-            raise TypeError(f"{target} is not a click command")
+        if not isinstance(command, Group):
+            raise TypeError(f"{target} is not a blueranch.cliapp.Group (its failures would be tracebacks)")
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import click
 import yaml
 
+from blueranch.cliapp import Group
 from blueranch.contracts.query import Between, Recent, TagEq, latest, window
 from blueranch.signals import on_stop_signals
 from blueranch.sim.physics.environment import WATER_QUANTITIES
@@ -140,7 +141,7 @@ def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float, credentials: P
     }
 
 
-@click.group("demo", invoke_without_command=True)
+@click.group("demo", cls=Group, invoke_without_command=True)
 @click.option(
     "--dir",
     "workdir",

@@ -9,8 +9,10 @@ client's :class:`~blueranch.contracts.query.naming.Naming` says how the server n
 from __future__ import annotations
 
 import gzip
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 
@@ -52,7 +54,7 @@ class InfluxClient:
         pool_size: int = 4,
         naming: Naming = DEFAULT_NAMING,
     ):
-        self.url = url.rstrip("/")
+        self.url = check_url(url).rstrip("/")
         self.database = database
         self.naming = naming
         self.timeout_s = timeout_s
@@ -67,6 +69,13 @@ class InfluxClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def _unreachable(self, exc: requests.RequestException) -> InfluxError:
+        """A connection error worded as the address and the reason (not urllib3's nested reprs)."""
+        if isinstance(exc, requests.Timeout):
+            return InfluxError(0, f"{self.url}: no answer within {self.timeout_s:g} s")
+        m = _ERRNO.search(str(exc))
+        return InfluxError(0, f"{self.url}: {m.group(0).strip() if m else str(exc)[:300]}")
 
     def ping(self) -> bool:
         try:
@@ -99,7 +108,7 @@ class InfluxClient:
                 f"{self.url}/write", params=params, data=data, headers=headers, timeout=self.timeout_s
             )
         except requests.RequestException as exc:
-            raise InfluxError(0, str(exc)) from exc
+            raise self._unreachable(exc) from exc
         if r.status_code != 204:
             raise InfluxError(r.status_code, _error_text(r))
 
@@ -120,7 +129,7 @@ class InfluxClient:
             else:
                 r = self.session.get(f"{self.url}/query", params=params, timeout=self.timeout_s)
         except requests.RequestException as exc:
-            raise InfluxError(0, str(exc)) from exc
+            raise self._unreachable(exc) from exc
         if r.status_code != 200:
             raise InfluxError(r.status_code, _error_text(r))
         out: list[Series] = []
@@ -130,6 +139,25 @@ class InfluxClient:
             for s in result.get("series", []):
                 out.append(Series(s.get("name", ""), s.get("tags") or {}, s["columns"], s.get("values") or []))
         return out
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+
+
+def check_url(url: str, what: str = "InfluxDB") -> str:
+    """``url`` if it is ``http(s)://HOST[:PORT][/PATH]`` without credentials, else ``ValueError`` saying so."""
+    try:
+        u = urlparse(url)
+        u.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError as exc:
+        raise ValueError(f"{what} URL {url!r}: {exc}") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(f"{what} URL {url!r} must look like http://HOST:PORT or https://HOST:PORT")
+    if "@" in u.netloc:
+        raise ValueError(
+            f"{what} URL carries credentials: give the user and password through the environment or a file"
+        )
+    return url
 
 
 def _error_text(r: requests.Response) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.i18n import LANGUAGES
 
 DEFAULT_OUT = Path(__file__).with_name("build")
@@ -59,7 +60,7 @@ def settings_options(f):
     return f
 
 
-@click.group("dashboards")
+@click.group("dashboards", cls=Group)
 def group() -> None:
     """Build, check and publish the Grafana dashboards (generated from the InfluxDB contract)."""
 
@@ -224,7 +225,9 @@ def publish_cmd(
 ) -> None:
     """Push the dashboards to a running Grafana, one folder per audience (idempotent: stable uids)."""
     from blueranch.dashboards.publish import PublishError, publish
+    from blueranch.influxdb import check_url
 
+    check_url(grafana_url, "Grafana")
     token = os.environ.get(token_env)
     if not token:
         raise click.UsageError(f"set {token_env} to a Grafana service-account token (Editor role or more)")

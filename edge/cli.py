@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.contracts.errors import ContractError
 from blueranch.signals import on_stop_signals
 
@@ -37,7 +38,7 @@ def _load_or_exit(path: Path):
         _report_and_exit(path, exc.violations)
 
 
-@click.group("edge")
+@click.group("edge", cls=Group)
 def group() -> None:
     """Buoy and gateway agent: drivers, QC, store-and-forward, technician tools."""
 

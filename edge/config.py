@@ -27,6 +27,7 @@ from blueranch.contracts.strict import StrictModel
 from blueranch.edge import drivers
 from blueranch.edge.drivers.base import QuantityName, SerialSensorBase
 from blueranch.edge.qc import QuantityQc
+from blueranch.loader import decode, parse_yaml, read_bytes
 from blueranch.mqttc import parse_url, redact_url
 
 #: The sensor id of the agent's own housekeeping readings.
@@ -298,32 +299,6 @@ def _located(root: yaml.Node | None, loc: tuple, v: Violation, at_key: bool = Fa
     return ConfigViolation(v.field, v.value, v.rule, *((m.line + 1, m.column + 1) if m else (None, None)))
 
 
-def _duplicates(node: yaml.Node | None, path: tuple = ()) -> list[ConfigViolation]:
-    """Keys given twice in one mapping: YAML loaders keep the last silently; here it is an error."""
-    out: list[ConfigViolation] = []
-    if isinstance(node, yaml.MappingNode):
-        first: dict[str, yaml.Mark] = {}
-        for k, v in node.value:
-            key = k.value if isinstance(k, yaml.ScalarNode) else None
-            if key is not None and key in first:
-                out.append(
-                    ConfigViolation(
-                        dotted_path((*path, key)),
-                        key,
-                        f"is given twice (first on line {first[key].line + 1}); a key may appear once",
-                        k.start_mark.line + 1,
-                        k.start_mark.column + 1,
-                    )
-                )
-            elif key is not None:
-                first[key] = k.start_mark
-            out += _duplicates(v, (*path, key if key is not None else "?"))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out += _duplicates(item, (*path, i))
-    return out
-
-
 def parse_config(data: object, _root: yaml.Node | None = None) -> EdgeConfig:
     """Validate already-loaded data; raise :class:`ContractError` listing every problem."""
     try:
@@ -345,22 +320,13 @@ def _loc_of(field: str) -> tuple:
 
 
 def load_config(path: Path) -> EdgeConfig:
-    """Read and validate a YAML config; raise :class:`ContractError` listing every problem, each with its
-    line and column."""
-    try:
-        text = Path(path).read_text()
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = [mark.line + 1, mark.column + 1] if mark is not None else [None, None]
-        raise ContractError(
-            "bad_config", [ConfigViolation("(file)", str(path), f"is not valid YAML: {exc}", *where)]
-        ) from None
-    duplicates = _duplicates(root)
-    if duplicates:
-        raise ContractError("bad_config", duplicates)
-    return parse_config(data, root)
+    """Read and validate a YAML config; raise :class:`ContractError` listing every problem: the file's own
+    (from :mod:`blueranch.loader`: unreadable, too big, duplicate keys, too deep, aliases that expand, ...) and
+    the config's, each with its line and column."""
+    text = decode(read_bytes(path), str(path))
+    data = parse_yaml(text, str(path))
+    # The node tree (aliases are not expanded in it) gives each violation its line and column.
+    return parse_config(data, yaml.compose(text, Loader=yaml.SafeLoader))
 
 
 def device_problems(cfg: EdgeConfig) -> list[Violation]:

@@ -6,10 +6,13 @@ process is gone or the file is stale.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
 from pathlib import Path
+
+from blueranch.loader import load_json
 
 #: The file is considered stale (agent hung or gone) after this many seconds without an update.
 STALE_S = 10.0
@@ -25,7 +28,9 @@ def write(path: Path, data: dict) -> None:
 
 def read(path: Path) -> dict:
     """The status plus ``running`` (bool) and ``age_s``; raise ``FileNotFoundError`` if there is none."""
-    data = json.loads(Path(path).read_text())
+    if not Path(path).is_file():
+        raise FileNotFoundError(errno.ENOENT, "no status file", str(path))
+    data = load_json(path)  # a corrupt or foreign file is a LoadError naming it
     age = time.time() - float(data.get("updated_s", 0))
     alive = True
     try:

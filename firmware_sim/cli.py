@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.signals import on_stop_signals
 from blueranch.sim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
 
@@ -48,7 +49,7 @@ def _start(value: str, step_s: float) -> datetime:
     return dt
 
 
-@click.group("sim")
+@click.group("sim", cls=Group)
 def group() -> None:
     """Simulated marine ranch speaking the real sensor protocols."""
 
@@ -188,6 +189,10 @@ def run(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if tcp_base_port is not None and pty_dir is None:
+        raise click.UsageError(
+            "--tcp-base-port serves the serial devices' pseudo-terminals over TCP too: give --pty-dir as well"
+        )
     sc = _scenario(scenario)
     if start is not None:
         sc = sc.model_copy(update={"start": _start(start, sc.step_s)})
@@ -244,6 +249,7 @@ def feed(
     """
     import json
 
+    from blueranch.mqttc import redact_url
     from blueranch.sim.engine import Simulation
     from blueranch.sim.feed import ContractPublisher, run_simulation
 
@@ -258,7 +264,9 @@ def feed(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"cannot reach the MQTT broker: {exc.strerror or exc}") from None
+        raise click.ClickException(
+            f"cannot reach the MQTT broker at {redact_url(mqtt_url)}: {exc.strerror or exc}"
+        ) from None
     stats = run_simulation(Simulation(sc, seed=seed), publisher, Path(truth_out))
     summary = {
         "samples_published": stats.samples_published,

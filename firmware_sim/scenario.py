@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from blueranch.contracts.mqtt import ID_PATTERN
 from blueranch.contracts.strict import FrozenStrictModel
+from blueranch.loader import LoadError, load_yaml
 from blueranch.sim.faults import FaultRates
 from blueranch.sim.physics.params import Biology, Climate, Energy
 
@@ -193,7 +193,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         if not path.exists():
             raise ScenarioError(str(name_or_path), [("(name)", f"unknown scenario; built-in: {builtin_names()}")])
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(str(path), [("(file)", str(exc))]) from None
+        data = load_yaml(path)
+    except LoadError as exc:
+        raise ScenarioError(str(path), [(v.field, v.rule) for v in exc.violations]) from None
     return parse_scenario(data, str(path))

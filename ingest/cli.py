@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import DEFAULT_DATABASE
 from blueranch.signals import on_stop_signals
@@ -33,7 +34,27 @@ def _password(file: Path | None, env: str) -> str | None:
     return os.environ.get(env) or None
 
 
-@click.group("ingest")
+def _check_ports(addr: str, ports: range) -> None:
+    """Refuse, before any worker starts, metrics ports another process holds (``OSError``: one line, exit 1);
+    a pool would otherwise restart a worker that cannot bind its port forever."""
+    import socket
+
+    for port in ports:
+        if port > 65535:
+            raise click.BadParameter(
+                f"{ports.start} + {len(ports) - 1} workers passes 65535", param_hint="--metrics-port"
+            )
+        with socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((addr, port))
+            except OSError as exc:
+                raise OSError(
+                    exc.errno, f"cannot serve metrics on {addr}:{port} (--metrics-port): {exc.strerror}"
+                ) from None
+
+
+@click.group("ingest", cls=Group)
 def group() -> None:
     """MQTT to InfluxDB ingest workers."""
 
@@ -119,13 +140,14 @@ def run(
 ) -> None:
     """Subscribe to telemetry, validate it and write it to InfluxDB until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from blueranch.influxdb import InfluxClient
+    from blueranch.influxdb import InfluxClient, check_url
     from blueranch.ingest.config import load_config
     from blueranch.ingest.registry import load_registry
     from blueranch.mqttc import parse_url
 
     try:
         parse_url(mqtt_url)
+        check_url(influx_url)
         config = load_config(config_file)
         if registry_file is not None:
             config = config.model_copy(update={"registry": registry_file})
@@ -137,6 +159,8 @@ def run(
             "no device registry (--registry): site, farm and asset tags come from topics and payloads, which any "
             "device can claim; give the shore's registry in production (docs/security.md)"
         )
+    if metrics_port is not None and worker_index == 1:
+        _check_ports(metrics_addr, range(metrics_port, metrics_port + workers))
     if workers > 1:
         from blueranch.ingest.pool import Pool
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from blueranch.contracts import mqtt as contract
-from blueranch.contracts.errors import ContractError, from_pydantic
+from blueranch.contracts.errors import from_pydantic
 from blueranch.contracts.strict import StrictModel
+from blueranch.loader import load_yaml
 
 
 class ClockPolicy(StrictModel):
@@ -71,6 +71,8 @@ class IngestConfig(StrictModel):
     session_expiry_s: int = Field(default=7 * 86400, ge=0)
     keepalive_s: int = Field(default=30, ge=5)
     deadletter_topic: str = contract.DEADLETTER_TOPIC
+    #: a dead letter's size at most (it is also kept under the broker's Maximum Packet Size from CONNACK)
+    deadletter_max_bytes: int = Field(default=16 * 1024, ge=1024, le=contract.MAX_PAYLOAD_BYTES)
     stats_interval_s: float = Field(default=10.0, gt=0)
     clock: ClockPolicy = Field(default_factory=ClockPolicy)
     devices: DevicePolicy = Field(default_factory=DevicePolicy)
@@ -84,13 +86,11 @@ class IngestConfig(StrictModel):
 
 
 def load_config(path: Path | None) -> IngestConfig:
-    """Read a YAML config; raise :class:`ContractError` (reason ``config``) naming the bad key."""
+    """Read a YAML config; raise :class:`ContractError` (reason ``config``, or ``bad_file`` from the loader) naming
+    the bad key."""
     if path is None:
         return IngestConfig()
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ContractError.single("config", str(path), "", f"is not valid YAML: {exc}") from exc
+    data = load_yaml(path) or {}
     try:
         return IngestConfig.model_validate(data)
     except ValidationError as exc:

@@ -32,6 +32,12 @@ class Metrics:
         self.flagged = Counter(
             "blueranch_ingest_flagged", "Messages written with flagged samples, by reason", ["reason"], registry=r
         )
+        self.deadletters = Counter(
+            "blueranch_ingest_deadletters",
+            "Dead letters by result: published, or failed (none fits the broker's packet size, or refused)",
+            ["result"],
+            registry=r,
+        )
         self.retries = Counter(
             "blueranch_ingest_write_retries", "InfluxDB write attempts that failed and were retried", registry=r
         )
@@ -56,7 +62,10 @@ class Metrics:
         self.newest_ms = 0
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
-        start_http_server(port, addr=addr, registry=self.registry)
+        try:
+            start_http_server(port, addr=addr, registry=self.registry)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot serve metrics on {addr}:{port}: {exc.strerror}") from exc
 
     def received(self, backfill: bool) -> None:
         """Per message, on the hot path: plain integers (only the network thread writes these two keys)."""

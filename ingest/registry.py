@@ -38,13 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError, Violation, from_pydantic
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.contracts.strict import StrictModel
+from blueranch.loader import load_yaml
 
 #: ContractError reasons raised here (the ingest counts and dead-letters under them).
 MISMATCH = "registry_mismatch"
@@ -166,33 +166,9 @@ def parse_registry(data: object, source: str = "registry") -> Registry:
         raise ContractError("config", violations) from None
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last one silently:
-    two entries for one device would leave the operator guessing which binding the shore applies)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml(path: Path) -> object:
-    """A YAML file's data, keys given twice refused; :class:`ContractError` (reason ``config``) naming the file
-    when it cannot be read or parsed. Also reads the export's metadata config (blueranch.export.config)."""
-    try:
-        return yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-    except OSError as exc:
-        raise ContractError.single("config", str(path), "", f"cannot be read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ContractError.single("config", str(path), "", f"is not valid YAML: {exc}") from None
-
-
 def load_registry(path: Path | None) -> Registry:
-    """Read the registry YAML (None: an open registry); raise :class:`ContractError` (reason ``config``)."""
+    """Read the registry YAML (None: an open registry); raise :class:`ContractError` (reason ``config``; the
+    file's own problems, duplicate keys among them, are the loader's ``bad_file``)."""
     if path is None:
         return Registry.open()
-    return parse_registry(read_yaml(path), str(path))
+    return parse_registry(load_yaml(path), str(path))

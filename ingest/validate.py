@@ -2,7 +2,8 @@
 
 One pass: the topic is parsed once (:func:`blueranch.contracts.mqtt.parse_topic`, cached) and its parts
 are what the payload is checked against and what the site tag is taken from; the MQTT contract checks the
-size (the ingest's ``max_payload_bytes``), the schema and that the topic's device is the payload's device.
+size (the ingest's ``max_payload_bytes``), the schema and that the topic's device is the payload's device
+(the payload is decoded by :mod:`blueranch.ingest.fastdecode`, whose refusals are the contract's).
 This module adds the ingest's policies: the device policy (reject devices that are not in the configured
 list) and the clock policy (reject, or flag samples far in the future or past), then serialises with the
 contract's one telemetry serialiser.
@@ -18,6 +19,7 @@ from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import status_points, to_ms
 from blueranch.contracts.lineprotocol import lines, telemetry_lines
+from blueranch.ingest import fastdecode
 from blueranch.ingest.config import IngestConfig
 from blueranch.ingest.registry import load_registry
 
@@ -47,6 +49,8 @@ class Validator:
         self.known = frozenset(config.devices.known)
         self._policy = {"future": config.clock.future, "past": config.clock.past}
         self.registry = load_registry(config.registry)
+        #: the fast decoder, whose every refusal is the contract's (tests swap in contract.parse_telemetry)
+        self.parse_telemetry = fastdecode.parse_telemetry
 
     def _check_device(self, device: str) -> None:
         if self.config.devices.unknown == "reject" and device not in self.known:
@@ -57,7 +61,7 @@ class Validator:
     def accept(self, topic: str, payload: bytes, now: datetime | None = None) -> Accepted:
         """Validate and serialise; raise :class:`ContractError` with a bounded ``reason``."""
         parts = contract.parse_topic(topic)
-        msg = contract.parse_telemetry(payload, parts, self.max_bytes)
+        msg = self.parse_telemetry(payload, parts, self.max_bytes)
         self._check_device(msg.device)
         site, msg = self.registry.bind(parts.site, msg)  # site, farm and asset from the shore (ingest/registry.py)
         skews = contract.check_clock(msg, now or datetime.now(UTC), self.max_future, self.max_past)

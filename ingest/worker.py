@@ -19,8 +19,8 @@ At-least-once, end to end:
 
 from __future__ import annotations
 
-import json
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,19 +35,25 @@ from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.lineprotocol import lines
 from blueranch.influxdb import InfluxClient, InfluxError
+from blueranch.ingest import deadletter
 from blueranch.ingest.acks import Acks, Commit
 from blueranch.ingest.config import IngestConfig
 from blueranch.ingest.metrics import Metrics
 from blueranch.ingest.validate import ErrorClock, Validator
 from blueranch.ingest.writer import Refused, Stopped, Writer
 from blueranch.mqttc import make_client, parse_url
+from blueranch.outage import Outage
 
 log = logging.getLogger("blueranch.ingest")
 
 ERRORS = MEASUREMENTS["ingest_errors"]
 RAW_RP = MEASUREMENTS["water_quality"].retention_policy
 OPS_RP = ERRORS.retention_policy
-_EXCERPT_BYTES = 512
+#: Kinds of contract topics the ingest receives (it subscribes to the whole root) and leaves to others;
+#: ``ack`` is reserved for commit acknowledgements (blueranch.deploy.dynsec.ack_topic).
+_OTHER_KINDS = frozenset(contract.KINDS) - {"telemetry", "status"} | {"ack"}
+#: what workers before the root subscription subscribed to (unsubscribed when their session is resumed)
+_EARLIER_FILTERS = (contract.TELEMETRY_FILTER, contract.STATUS_FILTER)
 
 
 @dataclass(slots=True)
@@ -87,12 +93,14 @@ class Worker:
         self.subscribed = threading.Event()
         self.metrics = Metrics(self.worker_id)
         self.validator = Validator(self.config)
+        self.influx_outage = Outage(log, "InfluxDB", influx.url)
         self.writer = Writer(
             influx,
             self.config.retry,
             self.stop_event,
             compress=self.config.batch.gzip,
             on_retry=self.metrics.retries.inc,
+            outage=self.influx_outage,
         )
         self.errors_clock = ErrorClock()
         self._log_limit = _LogLimit()
@@ -108,13 +116,17 @@ class Worker:
         self.peak_unacked = 0
         self._ack_lock = threading.Lock()
         self._generation = 0
+        #: the broker's Maximum Packet Size from CONNACK (None: it set none); bounds every dead letter
+        self.broker_max_packet: int | None = None
         self._url = parse_url(mqtt_url)
+        self.broker_outage = Outage(log, "the MQTT broker", f"{self._url.host}:{self._url.port}")
         self.client = make_client(
             self.worker_id, clean=False, manual_ack=True, tls=self._url.tls, username=username, password=password
         )
         self.client.max_inflight_messages_set(100)  # our own publishes: dead letters
         self.client.reconnect_delay_set(0.2, 10)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = lambda *a: self.subscribed.set()
         self.client.on_message = self._on_message
@@ -131,22 +143,48 @@ class Worker:
         with self._ack_lock:
             self._generation += 1
         if reason_code.is_failure:
-            log.error(
-                "broker %s:%d refused the connection of %s: %s",
-                self._url.host,
-                self._url.port,
-                self.worker_id,
-                reason_code,
-            )
+            self.broker_outage.failed(f"it refused the connection of {self.worker_id}: {reason_code}")
             return
+        self.broker_outage.ok()
+        self.broker_max_packet = getattr(properties, "MaximumPacketSize", None)
         log.info("%s connected (session present: %s)", self.worker_id, flags.session_present)
-        # Telemetry, and the agents' status messages (retained and Last Will) for device_status.
-        client.subscribe(
-            [
-                (contract.shared_subscription(self.config.group, f), SubscribeOptions(qos=1))
-                for f in (contract.TELEMETRY_FILTER, contract.STATUS_FILTER)
-            ]
-        )
+        if flags.session_present:
+            # A session of an earlier version subscribed telemetry and status filters of their own: both
+            # would match alongside the root, and every message would come twice.
+            client.unsubscribe([contract.shared_subscription(self.config.group, f) for f in _EARLIER_FILTERS])
+        client.subscribe(self._subscription())
+
+    def _subscription(self) -> list[tuple[str, SubscribeOptions]]:
+        """The whole root, so telemetry on a topic the contract does not know (``.../Telemetry``,
+        ``blueranch/V1/...``) is counted and dead-lettered instead of vanishing (:meth:`_route`).
+
+        Retained messages are not replayed when the worker subscribes (``retainHandling`` 2): a retained
+        message is handled once, when it is published, not again on every start; ``retainAsPublished`` keeps
+        its flag, so retained telemetry (the contract says QoS 1, not retained) is counted."""
+        opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND, retainAsPublished=True)
+        return [(contract.shared_subscription(self.config.group, f"{contract.ROOT}/#"), opts)]
+
+    def _route(self, topic: str) -> str:
+        """``telemetry``, ``status``, ``other`` (a contract topic for someone else) or ``unknown``."""
+        if topic.endswith("/telemetry"):
+            return "telemetry"
+        if topic.endswith("/status"):
+            return "status"
+        parts = topic.split("/")
+        if parts[:2] == [contract.ROOT, contract.VERSION] and (
+            (len(parts) == 5 and parts[4] in _OTHER_KINDS)
+            or (len(parts) == 4 and parts[3] == "_alerts")
+            or topic == contract.DEADLETTER_TOPIC
+        ):
+            return "other"
+        if topic == self.config.deadletter_topic:  # its own dead letters, if configured elsewhere under the root
+            return "other"
+        return "unknown"
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        """paho calls this from inside its ``except OSError`` (connection refused, unknown host, TLS)."""
+        exc = sys.exc_info()[1]
+        self.broker_outage.failed(f"{type(exc).__name__}: {exc}" if exc else "the connection failed")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._ack_lock:
@@ -158,16 +196,20 @@ class Worker:
         if self._closing:
             return  # not acknowledged: the broker resends it to the next session
         entry = _Entry(msg.mid, msg.qos, self._generation)
-        if msg.retain and msg.topic.endswith("/status"):
-            # A retained status replayed because this worker subscribed: it was written when it was first
-            # published (the group's persistent sessions queue live statuses while ingest is down).
-            self._enqueue(entry)
-            return
         try:
             topic = msg.topic
-            if topic.endswith("/status"):
+            route = self._route(topic)
+            if route == "other":
+                self._enqueue(entry)  # acknowledged in order with the rest, nothing written
+                return
+            if route == "status":
                 acc = self.validator.accept_status(topic, msg.payload)
             else:
+                if msg.retain:
+                    self.metrics.flagged.labels("retained_telemetry").inc()
+                if route == "unknown":
+                    contract.parse_topic(topic)  # raises bad_topic naming the level that is wrong
+                    raise ContractError.single("bad_topic", "topic", topic, "is not a topic the ingest reads")
                 acc = self.validator.accept(topic, msg.payload)
         except ContractError as exc:
             self._reject(entry, msg, exc)
@@ -189,19 +231,14 @@ class Worker:
     def _reject(self, entry: _Entry, msg: mqtt.MQTTMessage, exc: ContractError) -> None:
         self.metrics.received(False)
         topic = msg._topic.decode("utf-8", errors="replace")
+        detail = deadletter.summary(exc.violations) or exc.reason
         if self._log_limit.allow(exc.reason):
-            log.warning("rejected message on %r (%s): %s", topic[:200], exc.reason, exc)
+            log.warning("rejected message on %r (%s, %d bytes): %s", topic[:200], exc.reason, len(msg.payload), detail)
         self.metrics.error(exc.reason)
         entry.topic = topic
         entry.commit = self.acks.rejected(topic, msg.payload, exc.reason)
-        entry.ops.append(self._error_point(exc.reason, topic, str(exc)))
-        self._deadletter(
-            exc.reason,
-            topic,
-            str(exc),
-            msg.payload[:_EXCERPT_BYTES],
-            [{"field": v.field, "value": repr(v.value)[:200], "rule": v.rule} for v in exc.violations],
-        )
+        entry.ops.append(self._error_point(exc.reason, topic, detail))
+        self._deadletter(exc.reason, topic, msg.payload, exc.violations, detail)
 
     def _error_point(self, reason: str, topic: str, detail: str) -> Point:
         return Point(
@@ -211,17 +248,20 @@ class Worker:
             self.errors_clock.next_ms(),
         )
 
-    def _deadletter(self, reason: str, topic: str, detail: str, excerpt: bytes, violations: list[dict]) -> None:
-        report = {
-            "reason": reason,
-            "topic": topic,
-            "detail": detail,
-            "violations": violations,
-            "worker": self.worker_id,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "payload_excerpt": excerpt.decode("utf-8", errors="replace"),
-        }
-        self.client.publish(self.config.deadletter_topic, json.dumps(report), qos=1)
+    def _deadletter(self, reason: str, topic: str, payload: bytes, violations, detail: str) -> None:
+        """Publish a bounded dead letter (:mod:`blueranch.ingest.deadletter`). If none fits, or the client
+        refuses it, it is counted; the message is acknowledged all the same once its ingest_errors point is
+        written."""
+        dl_topic = self.config.deadletter_topic
+        limit = deadletter.budget(self.config.deadletter_max_bytes, self.broker_max_packet, dl_topic)
+        body = deadletter.build(reason, topic, payload, violations, self.worker_id, limit, detail)
+        rc = mqtt.MQTT_ERR_PAYLOAD_SIZE if body is None else self.client.publish(dl_topic, body, qos=1).rc
+        if rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: queued, sent after the reconnect
+            self.metrics.deadletters.labels("published").inc()
+            return
+        self.metrics.deadletters.labels("failed").inc()
+        if self._log_limit.allow("deadletter_failed"):
+            log.error("could not dead-letter a %s rejection from %r: %s", reason, topic[:200], mqtt.error_string(rc))
 
     # ------------------------------------------------------------ batching
     def _enqueue(self, entry: _Entry) -> None:
@@ -336,8 +376,9 @@ class Worker:
             "InfluxDB refused a point of a message from %r: %s; line: %s", entry.topic or "?", r.error, line[:300]
         )
         self.metrics.error("influx_refused")
-        entry.ops.append(self._error_point("influx_refused", entry.topic, f"{r.error}; line: {line[:600]}"))
-        self._deadletter("influx_refused", entry.topic, r.error, r.line[:_EXCERPT_BYTES], [])
+        detail = f"{r.error[:300]}; line: {line[:600]}"
+        entry.ops.append(self._error_point("influx_refused", entry.topic, detail))
+        self._deadletter("influx_refused", entry.topic, r.line, [], detail)
 
     def _stats_loop(self) -> None:
         while not self.stop_event.wait(self.config.stats_interval_s):
@@ -356,7 +397,7 @@ class Worker:
                     exc,
                 )
             elif exc.retryable:
-                log.warning("InfluxDB is not reachable yet (%s); writes will retry", exc)
+                self.influx_outage.failed(exc)
             else:
                 raise
 

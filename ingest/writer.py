@@ -21,6 +21,7 @@ import tenacity
 
 from blueranch.influxdb import InfluxClient, InfluxError
 from blueranch.ingest.config import RetryConfig
+from blueranch.outage import Outage
 
 log = logging.getLogger("blueranch.ingest.writer")
 
@@ -53,8 +54,11 @@ class Writer:
         stop_event: threading.Event,
         compress: bool = True,
         on_retry: Callable[[], None] = lambda: None,
+        outage: Outage | None = None,
     ):
         self.client = client
+        #: logs the outage at WARNING when it starts and then every minute (not every retry)
+        self.outage = outage or Outage(log, "InfluxDB", client.url)
         self.on_retry = on_retry
         self.stop_event = stop_event
         self.compress = compress
@@ -72,13 +76,7 @@ class Writer:
         self.retries += 1
         self.on_retry()
         exc = state.outcome.exception() if state.outcome else None
-        level = logging.ERROR if isinstance(exc, InfluxError) and exc.status in (401, 403, 404) else logging.WARNING
-        log.log(
-            level,
-            "InfluxDB write failed (attempt %d), retrying; nothing is acknowledged meanwhile: %s",
-            state.attempt_number,
-            exc,
-        )
+        self.outage.failed(f"{exc} (writes are retried; nothing is acknowledged meanwhile)")
         if isinstance(exc, InfluxError) and exc.status == 404:  # InfluxDB was down when the worker started
             try:
                 self.client.ensure_database()
@@ -91,8 +89,10 @@ class Writer:
             self._retrying(self.client.write, body, retention_policy=retention_policy, compress=self.compress)
         except InfluxError as exc:
             if is_data_error(exc):
+                self.outage.ok()  # it answered
                 raise
             raise Stopped(f"stopping while InfluxDB fails: {exc}") from exc
+        self.outage.ok()
 
     def write(self, chunks: list[bytes], owners: list[int], retention_policy: str | None) -> list[Refused]:
         """Write ``chunks`` (line-protocol bodies, ``owners[i]`` owns ``chunks[i]``) as one body.

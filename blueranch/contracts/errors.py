@@ -16,6 +16,10 @@ def _short(value: Any) -> str:
     return text if len(text) <= _MAX_VALUE_REPR else text[: _MAX_VALUE_REPR - 3] + "..."
 
 
+#: The ``value`` of a :class:`Violation` about a place rather than a value (a file that is not valid JSON).
+NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "NO_VALUE"})()
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken rule: ``field`` is a dotted path (``samples[3].value``)."""
@@ -25,6 +29,8 @@ class Violation:
     rule: str
 
     def __str__(self) -> str:
+        if self.value is NO_VALUE:
+            return f"{self.field}: {self.rule}"
         return f"{self.field}: {_short(self.value)} {self.rule}"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.contracts.errors import ContractError
 
 _registry_opt = click.option(
@@ -30,7 +31,7 @@ def _registry(path: Path):
     return registry.config
 
 
-@click.group("deploy")
+@click.group("deploy", cls=Group)
 def group() -> None:
     """Generate a shore server's secrets, certificates and broker security."""
 
@@ -66,10 +67,7 @@ def init_cmd(
         require_client_certs=client_certs,
         sim=sim,
     )
-    try:
-        report = init(directory, opts)
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    report = init(directory, opts)  # OSError, ValueError: one line and an exit code (blueranch.cliapp)
     for path in report.created:
         click.echo(f"created {path}")
     for item in report.added_to_broker:
@@ -89,8 +87,6 @@ def rotate_cmd(directory: Path, user: str, registry_file: Path) -> None:
         changed = rotate(directory, user, _registry(registry_file))
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
     for path in changed:
         click.echo(f"rewrote {path}")
     click.echo(

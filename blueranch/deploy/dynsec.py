@@ -71,8 +71,8 @@ def roles(registry: RegistryConfig, sim: bool = False) -> dict[str, list[dict]]:
     """Role name -> ACL entries. A device's role names its site and id: it cannot write under another."""
     out: dict[str, list[dict]] = {
         "ingest": [
-            *_read(f"{P}/+/+/telemetry"),
-            *_read(f"{P}/+/+/status"),
+            # the whole root: telemetry on a topic the contract does not know is counted and dead-lettered
+            *_read(f"{contract.ROOT}/#"),
             _send(contract.DEADLETTER_TOPIC),
             _send(ack_topic("+", "+")),
         ],

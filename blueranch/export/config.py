@@ -200,6 +200,6 @@ def load_config(path: Path | None) -> ExportConfig:
     """The config from a YAML file (None: the defaults); :class:`ContractError` (reason ``config``) otherwise."""
     if path is None:
         return ExportConfig()
-    from blueranch.ingest.registry import read_yaml
+    from blueranch.loader import load_yaml
 
-    return parse_config(read_yaml(path), str(path))
+    return parse_config(load_yaml(path), str(path))

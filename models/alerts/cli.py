@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.models.alerts.config import AlertsConfig, load_config
 from blueranch.signals import on_stop_signals
 
@@ -17,10 +18,7 @@ log = logging.getLogger("blueranch.alerts")
 
 
 def _config(path: str | None, state: str | None) -> AlertsConfig:
-    try:
-        cfg = load_config(path)
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    cfg = load_config(path)  # a bad file is one line and exit 2 (blueranch.cliapp)
     if state:
         cfg = cfg.model_copy(update={"state_path": Path(state)})
     return cfg
@@ -33,7 +31,7 @@ _config_opt = click.option(
 _state_opt = click.option("--state", help="State file (SQLite); overrides state_path of the config.")
 
 
-@click.group("alerts")
+@click.group("alerts", cls=Group)
 def group() -> None:
     """Early warnings: hypoxia, heatwaves, storms, losses, silent devices."""
 
@@ -47,10 +45,7 @@ def _mqtt_password() -> str | None:
 def _mqtt(url: str, username: str | None, wait_s: float = 10.0):
     from blueranch.mqttc import connect_properties, make_client, parse_url
 
-    try:
-        b = parse_url(url)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    b = parse_url(url)  # a ValueError naming the URL: exit 2 (blueranch.cliapp)
     client = make_client("alerts", clean=True, tls=b.tls, username=username, password=_mqtt_password())
     connected = threading.Event()
     client.on_connect = lambda c, u, flags, rc, props: (
@@ -89,10 +84,8 @@ def _worker(
     client = InfluxClient(
         influx, database, username=influx_username, password=os.environ.get("BLUERANCH_INFLUX_PASSWORD")
     )
-    try:
-        return Worker(client, cfg, mqtt_client=_mqtt(mqtt, mqtt_username) if mqtt else None)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    # a ValueError (a bad channel or broker URL) is one line and exit 2 (blueranch.cliapp)
+    return Worker(client, cfg, mqtt_client=_mqtt(mqtt, mqtt_username) if mqtt else None)
 
 
 @group.command("run")
@@ -173,6 +166,15 @@ def replay(influx, database, config_path, state, start, end, step_s, influx_user
         )
 
 
+def _existing_store(cfg: AlertsConfig):
+    """The state file of a read-only command: it must exist (nothing is created); says which file it read."""
+    from blueranch.models.alerts.store import Store
+
+    store = Store(cfg.state_path, create=False)
+    click.echo(f"state file: {store.path.resolve()}", err=True)
+    return store
+
+
 @group.command("list")
 @_config_opt
 @_state_opt
@@ -181,9 +183,8 @@ def replay(influx, database, config_path, state, start, end, step_s, influx_user
 def list_(config_path, state, open_only, limit) -> None:
     """List alerts from the state file."""
     from blueranch.models.alerts.lifecycle import iso
-    from blueranch.models.alerts.store import Store
 
-    store = Store(_config(config_path, state).state_path)
+    store = _existing_store(_config(config_path, state))
     rows = store.list(open_only=open_only, limit=limit)
     if not rows:
         click.echo("no alerts")
@@ -203,10 +204,9 @@ def list_(config_path, state, open_only, limit) -> None:
 def ack(alert_id, by, config_path, state) -> None:
     """Acknowledge an alert: stops escalation and reminders; the worker sends the acknowledgement."""
     from blueranch.models.alerts.lifecycle import Engine
-    from blueranch.models.alerts.store import Store
 
     cfg = _config(config_path, state)
-    store = Store(cfg.state_path)
+    store = _existing_store(cfg)
     try:
         body = Engine(cfg, store).acknowledge(alert_id, by, int(time.time() * 1000))
     except (KeyError, ValueError) as exc:

@@ -12,10 +12,10 @@ import copy
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import AwareDatetime, Field, PrivateAttr, ValidationError, model_validator
 
 from blueranch.contracts.strict import StrictModel
+from blueranch.loader import load_yaml
 from blueranch.reference.thresholds import find
 
 Severity = Literal["info", "warning", "critical"]
@@ -354,8 +354,7 @@ def load_config(path: str | Path | None) -> AlertsConfig:
     """Read and validate a YAML config; ``None`` gives the defaults. Errors name the key and the value."""
     if path is None:
         return AlertsConfig()
-    text = Path(path).read_text("utf-8")
-    data = yaml.safe_load(text) or {}
+    data = load_yaml(path) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
     try:

@@ -12,6 +12,7 @@ WAL mode lets ``blueranch alerts ack`` write while the worker runs; the worker r
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -83,16 +84,38 @@ class Delivery:
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, create: bool = True):
+        """Open the state file; with ``create`` False (``alerts list``, ``ack``) it must exist already: nothing
+        is created, and a missing file or one that is not an alerts state file is an error naming it."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_file():
+            raise FileNotFoundError(
+                errno.ENOENT,
+                "no alerts state file there (the alert worker creates it; check --state or state_path in --config)",
+                str(self.path),
+            )
         self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
         self.db.row_factory = sqlite3.Row
+        if not create:
+            self._check_existing()
         self.db.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a committed transaction survives a crash of the process; a power cut may lose the
         # last commits (the next evaluation re-derives them from the data), in exchange for no fsync per tick.
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        if create:
+            self.db.executescript(_SCHEMA)
+
+    def _check_existing(self) -> None:
+        try:
+            q = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"
+            problem = None if self.db.execute(q).fetchone() else "it has no alerts table"
+        except sqlite3.DatabaseError as exc:  # not SQLite at all
+            problem = str(exc)
+        if problem:
+            self.db.close()
+            raise ValueError(f"{self.path}: not an alerts state file ({problem})")
 
     def close(self) -> None:
         self.db.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from blueranch.contracts.influx import to_ms
-from blueranch.influxdb import InfluxClient
+from blueranch.influxdb import InfluxClient, InfluxError
 from blueranch.models.alerts.channels import Channel, Dispatcher, InfluxChannel, MqttChannel, SmtpSender, WebhookSender
 from blueranch.models.alerts.config import AlertsConfig
 from blueranch.models.alerts.lifecycle import Engine
@@ -28,6 +28,7 @@ from blueranch.models.alerts.rules.devices import infer_interval_s
 from blueranch.models.alerts.rules.heatwave import history_climatology, monthly_climatology
 from blueranch.models.alerts.series import Frames, fetch_daily_means, fetch_frames
 from blueranch.models.alerts.store import Store
+from blueranch.outage import Outage
 from blueranch.reader import Reader
 
 log = logging.getLogger("blueranch.alerts")
@@ -203,21 +204,26 @@ class Worker:
         down) is logged and retried next time, and the outbox is still delivered (webhooks may be up)."""
         stop = stop or threading.Event()
         last_prune = 0.0
+        influx = Outage(log, "InfluxDB", self.reader.client.url)
         while True:
             started = time.monotonic()
             try:
                 events = self.evaluate_now()
+                influx.ok()
                 if metrics is not None:
                     metrics.evaluations.labels("ok").inc()
                     metrics.evaluation_s.observe(time.monotonic() - started)
                     for ev in events:
                         metrics.events.labels(ev["event"]).inc()
-            except Exception:
+            except Exception as exc:
                 if metrics is not None:
                     metrics.evaluations.labels("failed").inc()
                 if once:
                     raise
-                log.exception("alerts: evaluation failed; retrying in %g s", interval_s)
+                if isinstance(exc, InfluxError) and exc.retryable:
+                    influx.failed(exc)  # at WARNING when it starts, then every minute; no traceback
+                else:
+                    log.exception("alerts: evaluation failed; retrying in %g s", interval_s)
             try:
                 done = self.dispatcher.deliver()
                 if metrics is not None:

@@ -28,6 +28,11 @@ from blueranch.models.carbon.method import PSI_DEFAULT, diesel_t_co2, grid_t_co2
 #: of Ecology and Environment (emission_factors.csv, 2023 vintage); the provincial row is marked "verify".
 DEFAULT_GRID_FACTOR = "grid_china_national"
 DRAWS, SEED = 10_000, 20231031
+#: ``draws x (sinks + sources)`` at most. The calculator holds about five float64 arrays of that many cells
+#: (measured: about 40 bytes a cell, so 10,000,000 cells peak near 400 MB). At the default 10,000 draws that is
+#: 1,000 items; the schema's 100,000 sinks need ``--draws 100``. Beyond it the command refuses (exit 2) rather
+#: than exhaust the machine's memory.
+MAX_MONTE_CARLO_CELLS = 10_000_000
 TONNES = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 
 
@@ -86,6 +91,30 @@ class ComputeInput(StrictModel):
         default_factory=list, max_length=100_000
     )
 
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ComputeInput:
+        """An id names one item: a sink given twice would be counted twice."""
+        first: dict[str, str] = {}
+        for where, items in (("sinks", self.sinks), ("sources", self.sources)):
+            for i, item in enumerate(items):
+                here = f"{where}[{i}]"
+                seen = first.setdefault(item.id, here)
+                if seen != here:
+                    raise ValueError(f"{here}.id {item.id!r} is used by {seen} (ids must be unique)")
+        return self
+
+
+def check_size(inp: ComputeInput, draws: int) -> None:
+    """Refuse (``ValueError``) an input whose Monte Carlo would pass :data:`MAX_MONTE_CARLO_CELLS`."""
+    items = len(inp.sinks) + len(inp.sources)
+    if draws * items > MAX_MONTE_CARLO_CELLS:
+        most = MAX_MONTE_CARLO_CELLS // items
+        advice = f"give --draws {most} or fewer, or split the input" if most >= 100 else "split the input"
+        raise ValueError(
+            f"{items} sinks and sources x {draws} draws is {draws * items:,} Monte Carlo cells, more than the limit "
+            f"of {MAX_MONTE_CARLO_CELLS:,} (about 40 bytes of memory a cell): {advice}"
+        )
+
 
 def _interval(lo: float, hi: float, factor: float = 1.0, digits: int = 6) -> dict[str, float]:
     return {"lo95": round(float(lo) * factor, digits), "hi95": round(float(hi) * factor, digits)}
@@ -127,6 +156,7 @@ def compute(inp: ComputeInput, draws: int = DRAWS, seed: int = SEED) -> dict:
     The figures come from the worker's calculator (:class:`~blueranch.models.carbon.calculator.Calculator`)
     with one scope, the site, and no calibration error (the tonnages are reported, not weighed by a load cell).
     """
+    check_size(inp, draws)
     coeffs = load_coefficients()
     factors = load_emission_factors()
     unc = UncertaintyConfig(lines_rel_sd=0.0, wet_per_submerged_rel_sd=0.0)

@@ -12,11 +12,11 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, field_validator, model_validator
 
 from blueranch.contracts.mqtt import SafeId, UtcTime
 from blueranch.contracts.strict import FrozenStrictModel
+from blueranch.loader import load_yaml
 from blueranch.models.carbon import kinds
 from blueranch.models.carbon.coefficients import (
     EmissionFactor,
@@ -379,7 +379,7 @@ class CarbonConfig(FrozenStrictModel):
 
 def load_config(path: str | Path) -> CarbonConfig:
     """Read a YAML config; pydantic errors name the field, value and rule."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = load_yaml(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a carbon config must be a YAML mapping")
     return CarbonConfig.model_validate(data)

@@ -137,7 +137,7 @@ def test_cross_sensor_rules_unique_ids_and_one_protocol_per_port():
 
 @pytest.mark.parametrize(
     "text,field",
-    [("site: [unclosed", "(file)"), ("- a\n- b\n", "(root)"), ("site: ok\ndevice: d\nsensors: []\n", "sensors")],
+    [("site: [unclosed", "line 1"), ("- a\n- b\n", "(root)"), ("site: ok\ndevice: d\nsensors: []\n", "sensors")],
 )
 def test_check_config_on_broken_yaml_and_wrong_shapes(tmp_path, text, field):
     f = tmp_path / "c.yaml"

@@ -153,7 +153,7 @@ def test_the_ingest_validator_applies_the_registry_to_telemetry_and_status(tmp_p
 @pytest.mark.parametrize(
     "text, expect",
     [
-        ("devices:\n  buoy-01: {site: dachen}\n  buoy-01: {site: othersite}\n", "duplicate key 'buoy-01'"),
+        ("devices:\n  buoy-01: {site: dachen}\n  buoy-01: {site: othersite}\n", "'buoy-01' is given twice"),
         ("devices:\n  buoy-01: {site: dachen, farn: mussel-1}\n", "devices.buoy-01.farn"),
         ("devices:\n  buoy-01: {farm: mussel-1}\n", "devices.buoy-01.site"),
         ("devices:\n  'bad/id': {site: dachen}\n", "must match"),
@@ -166,7 +166,7 @@ def test_bad_registries_are_refused_naming_the_key(tmp_path, text, expect):
     path.write_text(text)
     with pytest.raises(ContractError) as exc:
         load_registry(path)
-    assert exc.value.reason == "config" and expect in str(exc.value)
+    assert exc.value.reason in ("config", "bad_file") and expect in str(exc.value)
 
 
 def test_the_ingest_cli_refuses_a_bad_registry_in_one_line(tmp_path):

@@ -86,7 +86,7 @@ def test_unknown_name_and_broken_yaml(tmp_path):
         load_scenario("atlantis")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
-    with pytest.raises(ScenarioError, match=r"\(file\)"):
+    with pytest.raises(ScenarioError, match=r"line 2, column 1: is not valid YAML"):
         load_scenario(bad)
 
 
