@@ -60,8 +60,8 @@ class Position(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 class Telemetry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     device: SafeId
     seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
-    epoch: Epoch | None = None
     samples: Annotated[list[Sample], msgspec.Meta(min_length=1, max_length=contract.MAX_SAMPLES)]
+    epoch: Epoch | None = None
     schema: Literal["blueranch.telemetry/v1"] = contract.TELEMETRY_SCHEMA
     backfill: bool = False
     position: Position | None = None
