@@ -392,11 +392,35 @@ def outage(ctx, pty: Path, outage_s: float) -> dict:
     }
 
 
+class _Sink:
+    """A QoS 1 subscriber to every telemetry topic: with none, Mosquitto answers PUBACK 0x10 ("no matching
+    subscribers") and the agent keeps the message (docs/edge.md, "Delivery"); the bench has no ingest."""
+
+    def __init__(self, broker: Mosquitto) -> None:
+        self.received = 0
+        self.ready = threading.Event()
+        u = parse_url(broker.url)
+        self.client = make_client("bench-edge-sink", clean=True)
+        self.client.on_connect = lambda c, *a: c.subscribe(f"{contract.PREFIX}/+/+/telemetry", qos=1)
+        self.client.on_subscribe = lambda *a: self.ready.set()
+        self.client.on_message = lambda *a: setattr(self, "received", self.received + 1)
+        self.client.connect(u.host, u.port, clean_start=True)
+        self.client.loop_start()
+        if not self.ready.wait(30):
+            raise RuntimeError("the bench's telemetry subscriber did not subscribe within 30 s")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
 def run(ctx) -> dict:
     results: dict = {}
     broker = Mosquitto(ctx.workdir / "mosquitto").start()
     pty = ctx.workdir / "pty"
+    sink = None
     try:
+        sink = _Sink(broker)
         body = backlog_bodies(1 / 360, 10.0)[0][0]
         results["edge_raw_paho_qos1_pub_msgs_per_s"] = raw_paho(broker, ctx.size(20000, 5000, 200), body)
         results["edge_raw_sqlite_full_commits_per_s"] = raw_sqlite(ctx.workdir / "raw.sqlite", 300)
@@ -411,6 +435,8 @@ def run(ctx) -> dict:
             outage_s = float(os.environ.get("EDGE_BENCH_OUTAGE_S", ctx.size("120", "20", "2")))
             results.update(outage(ctx, pty, outage_s))
     finally:
+        if sink is not None:
+            sink.close()
         broker.stop()
     return results
 

@@ -202,4 +202,4 @@ def test_a_key_given_twice_is_an_error_with_both_lines(tmp_path):
     f.write_text(GOOD.format(port="/dev/null").replace("device: buoy-01\n", "device: buoy-01\ndevice: buoy-02\n"))
     out = edge("check-config", "--offline", str(f))
     assert out.returncode == 2
-    assert f"{f}:3:1: device: 'device' is given twice (first on line 2)" in out.stderr
+    assert f"{f}: line 3, (root): 'device' is given twice in one mapping (first on line 2" in out.stderr
