@@ -73,7 +73,7 @@ def needed_lookback_h(config: AlertsConfig) -> dict[str, float]:
         "do_mg_l": max(max(r.do_forecast.fit_window_h, r.do_daily.window_h) for r in rules) + 1,
         "temp_c": max(r.heatwave.min_days for r in rules) * 24 + 48,
         "wind_speed_m_s": max(r.storm.average_s for r in rules) / 3600 + 1,
-        "load_kg": max(r.biomass_loss.recent_h + r.biomass_loss.reference_h for r in rules) + 1,
+        "load_kg": max(r.biomass_loss.reference_lag_h + r.biomass_loss.reference_h for r in rules) + 1,
         "buffer_dropped_total": max(r.buffer_drops.window_h for r in rules) + 1,
         "position": 24.0,
         "seen": 24.0,  # the sensor registry keeps what was seen before

@@ -142,7 +142,7 @@ def test_each_series_is_read_only_as_far_back_as_its_rules_need():
     from blueranch.models.alerts.worker import needed_lookback_h
 
     need = needed_lookback_h(AlertsConfig())
-    assert need["do_mg_l"] == 73 and need["wind_speed_m_s"] < 2 and need["load_kg"] == 27
+    assert need["do_mg_l"] == 73 and need["wind_speed_m_s"] < 2 and need["load_kg"] == 49
     assert need["temp_c"] == 5 * 24 + 48
     wider = AlertsConfig.model_validate(
         {"sites": {"d": {"devices": {"b": {"rules": {"heatwave": {"min_days": 7}}}}}}, "lookback_h": 100}

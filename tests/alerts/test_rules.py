@@ -115,18 +115,20 @@ def test_storm_levels():
     assert storm_level(float("nan"), float("nan"), r) == 0
 
 
-def test_load_drop():
-    t = np.arange(0, 30 * HOUR_MS, 10 * MIN_MS)
-    v = np.where(t < 28 * HOUR_MS, 800.0, 600.0)
-    pct, kg = load_drop(t, v, int(t[-1]), 2, 24)
-    assert pct == pytest.approx(25.0) and kg == pytest.approx(200.0)
+def test_load_drop_is_relative_to_the_line_and_knows_its_noise():
+    t = np.arange(0, 50 * HOUR_MS, 10 * MIN_MS)
+    for net in (0.5, 2.5, 800.0):  # a young line, September's, a heavy one: the same 25 % drop
+        v = np.where(t < 47 * HOUR_MS, net, 0.75 * net)
+        d = load_drop(t, v, int(t[-1]), 3, 24, 24)
+        assert d.pct == pytest.approx(25.0) and d.kg == pytest.approx(0.25 * net) and d.noise_kg == 0
     with pytest.raises(ValueError, match="no readings"):
-        load_drop(t[:3], v[:3], int(t[-1]), 2, 24)
-    with pytest.raises(ValueError, match="not above 1000"):
-        load_drop(t, v, int(t[-1]), 2, 24, min_reference=1000)
+        load_drop(t[:3], v[:3], int(t[-1]), 3, 24, 24)
+    with pytest.raises(ValueError, match="not above 0"):
+        load_drop(t, v * 0, int(t[-1]), 3, 24, 24)
     rng = np.random.default_rng(7)
-    noisy = 27.75 + rng.normal(0, 0.1, len(t))  # a steady line: noise alone is not a drop
-    assert abs(load_drop(t, noisy, int(t[-1]), 2, 24)[1]) < 0.15
+    noisy = 2.5 + rng.normal(0, 0.1, len(t))  # a steady line: noise alone is not a drop
+    d = load_drop(t, noisy, int(t[-1]), 3, 24, 24)
+    assert abs(d.kg) < 3 * d.noise_kg and 0.01 < d.noise_kg < 0.06  # ~1.25 x 0.1 / sqrt(18)
     assert harvested([("ml-1", 100, 200)], ("ml-1",), 150, 300)
     assert not harvested([("ml-1", 100, 200)], ("ml-2",), 150, 300)
 
