@@ -25,12 +25,16 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 class Lifecycle(StrictModel):
     """How an alert moves: opened after ``min_duration_s`` of continuous trigger, resolved after
     ``clear_after_s`` of continuous clear (time hysteresis), escalated after ``escalate_after_s`` open
-    without acknowledgement, reminded every ``repeat_every_s`` while unacknowledged (0 = never)."""
+    without acknowledgement, reminded while unacknowledged (``repeat_every_s``, 0 = never), the wait
+    backing off: each reminder waits at least ``repeat_backoff`` - 1 times as long as the alert had been
+    open at the previous notification (2: doubling), at most ``repeat_max_s``."""
 
     min_duration_s: float = Field(0, ge=0)
     clear_after_s: float = Field(1800, ge=0)
     escalate_after_s: float = Field(3600, ge=0)
     repeat_every_s: float = Field(4 * 3600, ge=0)
+    repeat_backoff: float = Field(2.0, ge=1)  # 1: a fixed interval
+    repeat_max_s: float = Field(86400, gt=0)  # operator setting: at least one reminder a day
 
 
 class LifecycleOverride(StrictModel):
@@ -38,6 +42,8 @@ class LifecycleOverride(StrictModel):
     clear_after_s: float | None = Field(None, ge=0)
     escalate_after_s: float | None = Field(None, ge=0)
     repeat_every_s: float | None = Field(None, ge=0)
+    repeat_backoff: float | None = Field(None, ge=1)
+    repeat_max_s: float | None = Field(None, gt=0)
 
 
 class RuleBase(StrictModel):

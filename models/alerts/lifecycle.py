@@ -5,7 +5,8 @@ one alert per key is active. An observation that triggers starts a *pending* ale
 has triggered continuously for the rule's ``min_duration_s``; an open alert resolves once the rule has
 reported *cleared* continuously for ``clear_after_s`` (together with each rule's clear threshold this
 is the hysteresis). An open alert not acknowledged within ``escalate_after_s`` is escalated; while
-unacknowledged, a reminder goes out every ``repeat_every_s``. A more severe observation raises the
+unacknowledged, reminders go out, ``repeat_every_s`` apart at first and backing off (``repeat_backoff``,
+capped at ``repeat_max_s``). A more severe observation raises the
 alert's severity (notified as ``severity``). Every event is queued in the outbox in the same
 transaction as the state change.
 """
@@ -55,6 +56,13 @@ def notification(a: Alert, event: str, now_ms: int) -> dict:
         "opened_at": iso(a.opened_ms),
         "acknowledged_by": a.acked_by,
     }
+
+
+def reminder_wait_s(lc: Lifecycle, open_at_last_s: float) -> float:
+    """Seconds from the last notification to the next reminder: ``repeat_every_s``, or ``repeat_backoff``
+    - 1 times how long the alert had been open at the last notification if longer (2: each wait doubles),
+    never more than ``repeat_max_s``. A sonde that stays low for months reminds daily, not 6 times a day."""
+    return min(lc.repeat_max_s, max(lc.repeat_every_s, (lc.repeat_backoff - 1) * open_at_last_s))
 
 
 class Engine:
@@ -139,7 +147,9 @@ class Engine:
                 out.append(self._emit(a, "severity", now_ms))
         a.updated_ms = now_ms
         if a.clear_since_ms is not None and now_ms - a.clear_since_ms >= lc.clear_after_s * 1000:
-            a.value, a.message = ob.value, ob.message
+            # The last message while it triggered says what the alert was; the clearing one, what it is now.
+            a.message = f"resolved: {ob.message}; while active: {a.message}"[:1000]
+            a.value = ob.value
             a.state, a.resolved_ms = "resolved", now_ms
             out.append(self._emit(a, "resolved", now_ms))
             self.store.save(a)
@@ -168,12 +178,10 @@ class Engine:
         if a.state == "open" and lc.escalate_after_s > 0 and now_ms - a.opened_ms >= lc.escalate_after_s * 1000:
             a.state, a.escalated_ms = "escalated", now_ms
             out.append(self._emit(a, "escalated", now_ms))
-        elif (
-            a.state in ("open", "escalated")
-            and lc.repeat_every_s > 0
-            and now_ms - (a.last_notified_ms or a.opened_ms) >= lc.repeat_every_s * 1000
-        ):
-            out.append(self._emit(a, "reminder", now_ms))
+        elif a.state in ("open", "escalated") and lc.repeat_every_s > 0:
+            last = a.last_notified_ms or a.opened_ms
+            if now_ms - last >= reminder_wait_s(lc, (last - a.opened_ms) / 1000) * 1000:
+                out.append(self._emit(a, "reminder", now_ms))
         if out:
             self.store.save(a)
         return out

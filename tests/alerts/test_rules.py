@@ -30,6 +30,16 @@ def test_low_state_hysteresis():
     assert low_state(3.3, 3.0, 0.3) == (False, True)
 
 
+def test_low_message_states_the_value_against_the_limit_it_crossed():
+    from blueranch.models.alerts.config import Rules
+    from blueranch.models.alerts.rules.oxygen import low_message
+
+    rule = Rules().do_low
+    assert "2.85 mg/L, under the critical limit 3 mg/L" in low_message("dissolved oxygen", 2.85, rule, True, False)
+    assert "4.16 mg/L, back above 3.3 mg/L" in low_message("dissolved oxygen", 4.16, rule, False, True)
+    assert "not yet back above" in low_message("dissolved oxygen", 3.1, rule, False, False)
+
+
 def test_hours_above_counts_time_not_readings_and_gaps_as_uncovered():
     t = np.arange(0, 24 * HOUR_MS, 10 * MIN_MS)
     v = np.where(t < 16 * HOUR_MS, 6.0, 4.0)

@@ -231,6 +231,9 @@ def test_silent_device(influx, make_worker, tmp_path):
         assert s and s[0]["time_ms"] <= ms(ev["time"]) + int((3 * interval + STEP_S) * 1000), ev
         resolved = [a for a in alerts if a["alert_id"] == s[0]["alert_id"] and a["event"] == "resolved"]
         assert resolved and resolved[0]["time_ms"] >= ms(ev["until"])
+        # The message states the real duration of the silence, not the age of the reading that ended it.
+        gap_min = float(resolved[0]["message"].split("longest gap in the window ")[1].split(" min")[0])
+        assert gap_min >= (ms(ev["until"]) - ms(ev["time"])) / 60000, resolved[0]["message"]
     # Only the silenced sensors: the buoy's other sensors and its agent go on reporting.
     assert {a["subject"] for a in alerts if a["kind"] == "silent"} == {e["device"] for e in silent}
 
