@@ -287,6 +287,10 @@ class Channels(StrictModel):
 
 class AlertsConfig(StrictModel):
     state_path: Path = Path("alerts.sqlite")
+    #: Readings the edge flagged QARTOD suspect (3): ``hold`` leaves them out of every rule and resolves
+    #: an alert on a sensor whose newest reading is suspect (a drifting or fouled sonde does not page for
+    #: months); ``use`` judges them like good readings. Fail (4) and missing (9) are always left out.
+    qc_suspect: Literal["hold", "use"] = "hold"
     interval_s: float = Field(60.0, gt=0)
     lookback_h: float = Field(240.0, gt=0)
     lifecycle: Lifecycle = Lifecycle()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from blueranch.models.alerts.config import RULE_NAMES, SEVERITY_RANK, AlertsConfig, Lifecycle
@@ -65,6 +66,21 @@ def reminder_wait_s(lc: Lifecycle, open_at_last_s: float) -> float:
     return min(lc.repeat_max_s, max(lc.repeat_every_s, (lc.repeat_backoff - 1) * open_at_last_s))
 
 
+def as_observation(a: Alert) -> Observation:
+    return Observation(a.site, a.device, a.kind, a.subject, a.severity, False, False, a.value, a.threshold, a.message)
+
+
+def held_back(ob: Observation) -> Observation:
+    """The observation of a subject whose newest reading is QC-flagged suspect: not triggered, cleared."""
+    return replace(
+        ob,
+        triggered=False,
+        cleared=True,
+        message=f"held back: the newest reading of {ob.subject or ob.device} is QC-flagged suspect (3); "
+        f"no alert on suspect data (last: {ob.message})"[:1000],
+    )
+
+
 class Engine:
     def __init__(self, config: AlertsConfig, store: Store):
         self.config = config
@@ -81,11 +97,17 @@ class Engine:
         log.info("alert %s %s: %s/%s %s %s: %s", a.id, event, a.site, a.device, a.kind, a.severity, a.message)
         return body
 
-    def apply(self, observations: list[Observation], now_ms: int) -> list[dict]:
-        """Advance every alert with this evaluation's observations; return the notifications queued."""
+    def apply(
+        self, observations: list[Observation], now_ms: int, held: frozenset[tuple[str, str, str, str]] = frozenset()
+    ) -> list[dict]:
+        """Advance every alert with this evaluation's observations; return the notifications queued.
+        ``held``: keys whose data is QC-flagged suspect: they neither open nor keep an alert."""
         events: list[dict] = []
         with self.store.transaction():
             active = self.store.active()
+            observations = [held_back(ob) if ob.key in held else ob for ob in observations]
+            observed = {ob.key for ob in observations}
+            observations += [held_back(as_observation(a)) for k, a in active.items() if k in held and k not in observed]
             lifecycles: dict[tuple[str, str, str], Lifecycle] = {}
             seen = set()
             for ob in observations:

@@ -22,7 +22,7 @@ from blueranch.models.alerts.channels import Channel, Dispatcher, InfluxChannel,
 from blueranch.models.alerts.config import AlertsConfig
 from blueranch.models.alerts.lifecycle import Engine
 from blueranch.models.alerts.metrics import Metrics
-from blueranch.models.alerts.rules import evaluate_all
+from blueranch.models.alerts.rules import JUDGED_FIELD, evaluate_all
 from blueranch.models.alerts.rules.base import DAY_MS, HOUR_MS, Context, DeviceRecord
 from blueranch.models.alerts.rules.devices import infer_interval_s
 from blueranch.models.alerts.rules.heatwave import history_climatology, monthly_climatology
@@ -167,17 +167,27 @@ class Worker:
             lambda site, device: self.climatology(site, device, now_ms),
         )
         observations = evaluate_all(ctx)
+        held: frozenset[tuple[str, str, str, str]] = frozenset()
+        if self.config.qc_suspect == "hold":
+            by_field = {f: frames.held(f) for f in set(JUDGED_FIELD.values())}
+            keys = {ob.key for ob in observations} | set(self.store.active())
+            held = frozenset(
+                k for k in keys if k[2] in JUDGED_FIELD and (k[0], k[1], k[3]) in by_field[JUDGED_FIELD[k[2]]]
+            )
         changed = [r for k, r in devices.items() if before.get(k) != (r.last_seen_ms, r.interval_s, r.anchor)]
         if changed:
             with self.store.transaction():
                 for rec in changed:
                     self.store.save_device(rec)
-        return self.engine.apply(observations, now_ms)
+        return self.engine.apply(observations, now_ms, held)
 
     def evaluate_now(self, now_ms: int | None = None) -> list[dict]:
         """Fetch what the rules need up to ``now_ms`` (default: the clock) and evaluate it."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        frames = fetch_frames(self.reader, now_ms - int(self.config.lookback_h * HOUR_MS), now_ms, self.lookback_h)
+        hold = self.config.qc_suspect == "hold"
+        frames = fetch_frames(
+            self.reader, now_ms - int(self.config.lookback_h * HOUR_MS), now_ms, self.lookback_h, hold
+        )
         return self.evaluate_at(frames, now_ms)
 
     def tick(self, now_ms: int | None = None) -> list[dict]:
@@ -188,7 +198,7 @@ class Worker:
     def replay(self, start_ms: int, end_ms: int, step_s: float) -> list[dict]:
         """Step the evaluation time from ``start_ms`` to ``end_ms``; deliver after every step."""
         lookback = int(self.config.lookback_h * HOUR_MS)
-        frames = fetch_frames(self.reader, start_ms - lookback, end_ms)
+        frames = fetch_frames(self.reader, start_ms - lookback, end_ms, None, self.config.qc_suspect == "hold")
         events: list[dict] = []
         now = start_ms
         while now <= end_ms:
