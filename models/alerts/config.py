@@ -96,10 +96,20 @@ class DoForecastRule(RuleBase):
 
 
 class Climatology(StrictModel):
-    """Seasonal 90th percentile of sea temperature: monthly values, or computed from history."""
+    """Seasonal 90th percentile of sea temperature. From the site's own history (``from_history``) once it
+    holds ``min_history_years`` of good daily means; until then (or instead) from an external SST
+    climatology the operator loads (``file``: CSV ``month,p90_c`` with 12 rows or ``day_of_year,p90_c``
+    with 365-366 rows, cited in ``file_source``), or twelve monthly values in the config
+    (``p90_c_by_month``, cited in ``source``). The heatwave message names the one in use."""
 
     p90_c_by_month: list[float] | None = Field(None, min_length=12, max_length=12)
+    file: Path | None = None
+    #: The dataset the file comes from, e.g. "NOAA OISST v2.1 (Huang et al. 2021), 1991-2020 daily p90 at
+    #: 28.375N 121.875E". Required with ``file``.
+    file_source: str = ""
     from_history: bool = False
+    #: One year sees each day of the year once (11 days per window): the least that gives a seasonal p90.
+    #: Hobday et al. 2016 recommend 30 years; below that the p90 is noisy and the message says how many.
     min_history_years: float = Field(1.0, gt=0)
     window_days: int = Field(11, ge=1)  # Hobday et al. 2016: 11-day window centred on the day of year
     #: History newer than this is left out, so an ongoing event does not raise its own threshold.
@@ -107,10 +117,17 @@ class Climatology(StrictModel):
     source: str = "Hobday et al. 2016 (percentile over an 11-day window, 30-year baseline recommended)"
 
     @model_validator(mode="after")
-    def _one_source(self) -> Climatology:
-        if (self.p90_c_by_month is not None) != self.from_history:
-            return self
-        raise ValueError("climatology: give exactly one of p90_c_by_month or from_history: true")
+    def _sources(self) -> Climatology:
+        external = (self.p90_c_by_month is not None) + (self.file is not None)
+        if external > 1:
+            raise ValueError("climatology: give p90_c_by_month or file, not both")
+        if not external and not self.from_history:
+            raise ValueError(
+                "climatology: give exactly one of p90_c_by_month or file, and/or from_history: true (history first)"
+            )
+        if self.file is not None and not self.file_source.strip():
+            raise ValueError(f"climatology: file {self.file} needs file_source: the dataset it comes from (citation)")
+        return self
 
 
 class HeatwaveRule(RuleBase):
@@ -287,10 +304,15 @@ class Channels(StrictModel):
 
 class AlertsConfig(StrictModel):
     state_path: Path = Path("alerts.sqlite")
-    #: Readings the edge flagged QARTOD suspect (3): ``hold`` leaves them out of every rule and resolves
-    #: an alert on a sensor whose newest reading is suspect (a drifting or fouled sonde does not page for
-    #: months); ``use`` judges them like good readings. Fail (4) and missing (9) are always left out.
+    #: Readings the edge flagged QARTOD suspect (3). ``hold``: a DO or temperature alert on a sensor whose
+    #: readings have been suspect for ``qc_hold_after_s`` is held back (resolved; it cannot open again
+    #: until good readings return): a drifting or fouled sonde does not page for months; a suspect reading
+    #: newer than that is judged and the message marked (a real crash trips rate-of-change tests at first).
+    #: ``use``: suspect readings are judged like good ones. Fail (4) and missing (9) are always left out.
     qc_suspect: Literal["hold", "use"] = "hold"
+    #: operator setting: longer than the minutes a real event's first readings trip the spike and rate of
+    #: change tests, far shorter than the weeks of a drift.
+    qc_hold_after_s: float = Field(6 * 3600, ge=0)
     interval_s: float = Field(60.0, gt=0)
     lookback_h: float = Field(240.0, gt=0)
     lifecycle: Lifecycle = Lifecycle()

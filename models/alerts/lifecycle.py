@@ -70,14 +70,19 @@ def as_observation(a: Alert) -> Observation:
     return Observation(a.site, a.device, a.kind, a.subject, a.severity, False, False, a.value, a.threshold, a.message)
 
 
-def held_back(ob: Observation) -> Observation:
-    """The observation of a subject whose newest reading is QC-flagged suspect: not triggered, cleared."""
+def qc_marked(ob: Observation, how: str | None) -> Observation:
+    """The observation of a subject whose newest reading is QC-flagged suspect: held back (not triggered,
+    cleared) or marked; unchanged if its reading is not suspect."""
+    if how is None:
+        return ob
+    if how == "mark":
+        return replace(ob, message=f"[QC suspect: the newest reading is flagged 3] {ob.message}"[:1000])
     return replace(
         ob,
         triggered=False,
         cleared=True,
-        message=f"held back: the newest reading of {ob.subject or ob.device} is QC-flagged suspect (3); "
-        f"no alert on suspect data (last: {ob.message})"[:1000],
+        message=f"held back: the readings of {ob.subject or ob.device} have been QC-flagged suspect (3) for "
+        f"hours; no alert on them (last: {ob.message})"[:1000],
     )
 
 
@@ -98,16 +103,22 @@ class Engine:
         return body
 
     def apply(
-        self, observations: list[Observation], now_ms: int, held: frozenset[tuple[str, str, str, str]] = frozenset()
+        self, observations: list[Observation], now_ms: int, suspect: dict[tuple[str, str, str, str], str] | None = None
     ) -> list[dict]:
         """Advance every alert with this evaluation's observations; return the notifications queued.
-        ``held``: keys whose data is QC-flagged suspect: they neither open nor keep an alert."""
+        ``suspect``: keys whose newest reading is QC-flagged suspect: ``hold`` (neither opens nor keeps an
+        alert) or ``mark`` (judged, the message says so)."""
         events: list[dict] = []
+        suspect = suspect or {}
         with self.store.transaction():
             active = self.store.active()
-            observations = [held_back(ob) if ob.key in held else ob for ob in observations]
+            observations = [qc_marked(ob, suspect.get(ob.key)) for ob in observations]
             observed = {ob.key for ob in observations}
-            observations += [held_back(as_observation(a)) for k, a in active.items() if k in held and k not in observed]
+            observations += [
+                qc_marked(as_observation(a), "hold")
+                for k, a in active.items()
+                if suspect.get(k) == "hold" and k not in observed
+            ]
             lifecycles: dict[tuple[str, str, str], Lifecycle] = {}
             seen = set()
             for ob in observations:

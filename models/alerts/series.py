@@ -2,9 +2,9 @@
 
 The worker fetches the look-back window at each tick; a replay (``alerts replay``) fetches a whole
 period once and steps the evaluation time through it, so rules never query the database themselves
-and stay pure functions of arrays. Readings flagged QARTOD fail (4) or missing (9) are left out; readings
-flagged suspect (3) are held back (their values read as NaN, the flags kept as ``<field>_qc``) unless the
-config says ``qc_suspect: use``.
+and stay pure functions of arrays. Readings flagged QARTOD fail (4) or missing (9) are left out; the
+flags of the others are kept (``<field>_qc``) so that the worker can tell a sensor that has been suspect
+for hours (held back) from a suspect reading in a real event (marked).
 """
 
 from __future__ import annotations
@@ -70,14 +70,18 @@ class Frames:
     def get(self, name: str) -> list[Track]:
         return [t for t in self.tracks.get(name, []) if len(t)]
 
-    def held(self, name: str) -> set[tuple[str, str, str]]:
-        """(site, device, sensor) whose newest reading of ``name`` is flagged suspect (3): held back."""
+    def suspect_since(self, name: str) -> dict[tuple[str, str, str], int]:
+        """(site, device, sensor) whose newest reading of ``name`` is flagged suspect (3) -> the time of the
+        first reading of the unbroken run of suspect readings that ends with it (ms)."""
         flag = name + QC_SUFFIX
-        return {
-            (t.site, t.device, t.sensor)
-            for t in self.get(name)
-            if flag in t.values and t.values[flag][-1] == QcFlag.SUSPECT
-        }
+        out = {}
+        for t in self.get(name):
+            f = t.values.get(flag)
+            if f is None or f[-1] != QcFlag.SUSPECT:
+                continue
+            good = np.nonzero(f != QcFlag.SUSPECT)[0]
+            out[(t.site, t.device, t.sensor)] = int(t.t_ms[good[-1] + 1 if len(good) else 0])
+        return out
 
 
 _BY_SERIES = ("site", "device", "sensor", "asset")
@@ -106,16 +110,9 @@ def _tracks(reader: Reader, q: Query, names: tuple[str, ...]) -> list[Track]:
     return out
 
 
-def fetch_fields(
-    reader: Reader, names: tuple[str, ...], start_ms: int, end_ms: int, hold_suspect: bool = False
-) -> list[Track]:
-    """Readings of quantities that share one measurement, good or suspect QC only, one track per series.
-    With ``hold_suspect`` a suspect reading's values are NaN (the rules skip them) and the flags are kept."""
-    if not hold_suspect:
-        q = window(
-            quantity(names[0]).measurement, names, Between(start_ms, end_ms), group_by=_BY_SERIES, exclude_qc=BAD_QC
-        )
-        return _tracks(reader, q, names)
+def fetch_fields(reader: Reader, names: tuple[str, ...], start_ms: int, end_ms: int) -> list[Track]:
+    """Readings of quantities that share one measurement, good or suspect QC only, one track per series,
+    with their flags (``<name>_qc``)."""
     flags = tuple(n + QC_SUFFIX for n in names)
     q = window(
         quantity(names[0]).measurement,
@@ -124,11 +121,7 @@ def fetch_fields(
         where=tuple(FieldCmp(f, "!=", int(b)) for f in flags for b in BAD_QC),
         group_by=_BY_SERIES,
     )
-    tracks = _tracks(reader, q, names + flags)
-    for tr in tracks:
-        for n, f in zip(names, flags, strict=True):
-            tr.values[n] = np.where(tr.values[f] == QcFlag.SUSPECT, np.nan, tr.values[n])
-    return tracks
+    return _tracks(reader, q, names + flags)
 
 
 def fetch_seen(reader: Reader, start_ms: int, end_ms: int) -> dict[tuple[str, str, str], np.ndarray]:
@@ -157,16 +150,9 @@ def fetch_status_drops(reader: Reader, start_ms: int, end_ms: int) -> list[Track
     return tracks
 
 
-def fetch_frames(
-    reader: Reader,
-    start_ms: int,
-    end_ms: int,
-    lookback_h: dict[str, float] | None = None,
-    hold_suspect: bool = True,
-) -> Frames:
+def fetch_frames(reader: Reader, start_ms: int, end_ms: int, lookback_h: dict[str, float] | None = None) -> Frames:
     """All series the rules read between ``start_ms`` and ``end_ms``; ``lookback_h`` narrows the window
-    per series (keys: the rule fields, ``position``, ``seen``) to what the rules need. ``hold_suspect``:
-    see :func:`fetch_fields`."""
+    per series (keys: the rule fields, ``position``, ``seen``) to what the rules need."""
     lookback_h = lookback_h or {}
 
     def start(key: str) -> int:
@@ -174,7 +160,7 @@ def fetch_frames(
 
     frames = Frames(start_ms, end_ms)
     for name in RULE_FIELDS:
-        frames.tracks[name] = fetch_fields(reader, (name,), start(name), end_ms, hold_suspect)
+        frames.tracks[name] = fetch_fields(reader, (name,), start(name), end_ms)
     frames.tracks["buffer_dropped_total"] += fetch_status_drops(reader, start("buffer_dropped_total"), end_ms)
     frames.tracks["position"] = fetch_fields(reader, POSITION_FIELDS, start("position"), end_ms)
     frames.seen = fetch_seen(reader, start("seen"), end_ms)

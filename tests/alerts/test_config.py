@@ -74,6 +74,11 @@ def test_site_species_and_device_overrides_resolve_in_order():
         ({"interval": 5}, "interval"),
         ({"rules": {"heatwave": {"climatology": {}}}}, "exactly one"),
         ({"rules": {"heatwave": {"climatology": {"p90_c_by_month": [20] * 11}}}}, "12"),
+        ({"rules": {"heatwave": {"climatology": {"file": "sst.csv"}}}}, "needs file_source"),
+        (
+            {"rules": {"heatwave": {"climatology": {"file": "a", "file_source": "b", "p90_c_by_month": [1] * 12}}}},
+            "not both",
+        ),
         ({"sites": {"d": {"devices": {"b": {"anchor": {"lat_deg": 95, "lon_deg": 0}}}}}}, "lat_deg"),
     ],
 )

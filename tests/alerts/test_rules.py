@@ -101,6 +101,26 @@ def test_heatwave_helpers():
     assert 10 < clim2[30] < 20
 
 
+def test_climatology_file_by_month_or_day_of_year_and_its_errors(tmp_path):
+    from blueranch.models.alerts.rules.heatwave import file_climatology
+
+    p = tmp_path / "sst.csv"
+    p.write_text("# p90 by month\nmonth,p90_c\n" + "".join(f"{m},{10 + m}\n" for m in range(1, 13)))
+    assert np.allclose(file_climatology(p), monthly_climatology([10.0 + m for m in range(1, 13)]))
+    p.write_text("day_of_year,p90_c\n" + "".join(f"{d},{20 + d / 100}\n" for d in range(1, 366)))
+    clim = file_climatology(p)
+    assert len(clim) == 366 and clim[0] == 20.01 and clim[365] == clim[364]
+    for text, match in (
+        ("doy,p90\n1,2\n", "header"),
+        ("month,p90_c\n1,x\n", ":2: expected"),
+        ("month,p90_c\n1,55\n", "outside"),
+        ("month,p90_c\n1,20\n3,20\n", "must run 1..12"),
+    ):
+        p.write_text(text)
+        with pytest.raises(ValueError, match=match):
+            file_climatology(p)
+
+
 def test_history_climatology_is_the_seasonal_p90():
     days = np.arange(0, 3 * 365)
     seasonal = 20 + 5 * np.sin(2 * np.pi * days / 365.25)

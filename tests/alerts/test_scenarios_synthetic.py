@@ -165,8 +165,9 @@ def test_a_drifting_buoy_through_the_ingest_is_one_track_and_one_mooring_alert(i
 
 
 def test_suspect_readings_are_held_back(influx, make_worker):
-    """A fouled sonde under-reads DO: once the edge flags it suspect (3) it raises nothing, and an alert it
-    raised before the flag resolves (held back); with ``qc_suspect: use`` the same data alerts."""
+    """A fouled sonde under-reads DO: once the edge has flagged it suspect (3) for ``qc_hold_after_s`` (6 h)
+    it raises nothing, and an alert it raised before resolves (held back); with ``qc_suspect: use`` the
+    same data alerts."""
     t = np.arange(T0_MS, T0_MS + 4 * DAY_MS, 10 * MIN_MS)
     do = np.where(t < T0_MS + 2 * DAY_MS, 6.0, 2.0)  # the sensor's story, not the sea's
     flagged = t >= T0_MS + 2 * DAY_MS + 2 * HOUR_MS  # the edge flags it 2 h after the fall
@@ -175,7 +176,7 @@ def test_suspect_readings_are_held_back(influx, make_worker):
     events = make_worker().replay(T0_MS + DAY_MS, T0_MS + 4 * DAY_MS - 1, STEP_S)
     low = [e for e in events if e["kind"] == "do_low"]
     assert [e["event"] for e in low][:1] == ["open"] and low[-1]["event"] == "resolved"
-    assert "held back" in low[-1]["message"] and low[-1]["time_ms"] <= T0_MS + 2 * DAY_MS + 3 * HOUR_MS
+    assert "held back" in low[-1]["message"] and low[-1]["time_ms"] <= T0_MS + 2 * DAY_MS + 9 * HOUR_MS
     assert len({e["alert_id"] for e in events}) == len({e["alert_id"] for e in events if e["event"] == "open"})
     assert not [e for e in events if e["event"] == "open" and e["time_ms"] > T0_MS + 2 * DAY_MS + 2 * HOUR_MS]
     used = make_worker({"qc_suspect": "use"}, state="use.sqlite").replay(
