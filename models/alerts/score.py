@@ -155,9 +155,11 @@ def targets(truth: list[dict], do_low_mg_l: float = 3.0, falloff_pct: float = 10
 
 
 def score(alerts: Iterable[dict], truth: list[dict], do_low_mg_l: float = 3.0) -> Score:
-    """Hits, misses, false alarms and lead times of replayed alerts (notification dicts) against truth."""
+    """Hits, misses, false alarms and lead times of replayed alerts (notification dicts) against truth
+    (alerts of other sites than the truth's are left out)."""
     tg, near = targets(truth, do_low_mg_l)
-    opened = [a for a in alerts if a["event"] == "open" and a["kind"] in SCORED]
+    site = truth[0]["site"]
+    opened = [a for a in alerts if a["event"] == "open" and a["kind"] in SCORED and a["site"] == site]
     kinds = {k: KindScore(k) for k in SCORED if any(t.kind == k for t in tg) or any(a["kind"] == k for a in opened)}
     for t in tg:
         ks = kinds[t.kind]
@@ -174,3 +176,20 @@ def score(alerts: Iterable[dict], truth: list[dict], do_low_mg_l: float = 3.0) -
             ks.false_alarms += 1
             ks.false.append(f"{a['time']} {a['device']}/{a['subject']}")
     return Score(kinds, near)
+
+
+def combine(scores: Iterable[Score]) -> Score:
+    """The sum of several scores (one per scenario or replay)."""
+    kinds: dict[str, KindScore] = {}
+    near = 0
+    for sc in scores:
+        near += sc.near_misses
+        for k, ks in sc.kinds.items():
+            acc = kinds.setdefault(k, KindScore(k))
+            acc.targets += ks.targets
+            acc.hits += ks.hits
+            acc.false_alarms += ks.false_alarms
+            acc.leads_h += ks.leads_h
+            acc.missed += ks.missed
+            acc.false += ks.false
+    return Score(dict(sorted(kinds.items(), key=lambda kv: SCORED.index(kv[0]))), near)

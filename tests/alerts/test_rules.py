@@ -145,6 +145,14 @@ def test_storm_levels():
     assert storm_level(float("nan"), float("nan"), r) == 0
 
 
+def test_grouped_median_is_numpys_median_per_key():
+    from blueranch.models.alerts.rules.biomass import grouped_median
+
+    rng = np.random.default_rng(3)
+    keys, v = rng.integers(0, 7, 200), rng.normal(0, 1, 200)
+    assert np.allclose(grouped_median(keys, v), [np.median(v[keys == k]) for k in np.unique(keys)])
+
+
 def test_load_drop_is_relative_to_the_line_and_knows_its_noise():
     t = np.arange(0, 50 * HOUR_MS, 10 * MIN_MS)
     for net in (0.5, 2.5, 800.0):  # a young line, September's, a heavy one: the same 25 % drop

@@ -16,6 +16,15 @@ from blueranch.models.alerts.config import BiomassLossRule
 from blueranch.models.alerts.rules.base import HOUR_MS, Context, Observation, finite
 
 
+def grouped_median(keys: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The median of ``v`` per distinct key (ascending keys), in one sort (a replay does this 10^5 times)."""
+    order = np.lexsort((v, keys))
+    k, x = keys[order], v[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    n = np.diff(np.r_[starts, len(k)])
+    return (x[starts + (n - 1) // 2] + x[starts + n // 2]) / 2
+
+
 @dataclass(frozen=True)
 class Drop:
     pct: float  # of the line's net load (its biomass as calibrated: load - tare)
@@ -39,8 +48,7 @@ def load_drop(t_ms: np.ndarray, v: np.ndarray, now_ms: int, recent_h: float, ref
     ref = float(np.median(v[sel]))
     if ref <= 0:
         raise ValueError(f"load_drop: reference net load {ref:.3f} kg is not above 0 (no stock on the line)")
-    block = (t_ms[sel] - ref_start) // int(recent_h * HOUR_MS)
-    medians = [float(np.median(v[sel][block == b])) for b in np.unique(block)]
+    medians = grouped_median((t_ms[sel] - ref_start) // int(recent_h * HOUR_MS), v[sel])
     if len(medians) >= 3:
         noise = float(np.std(medians, ddof=1))
     else:  # the standard error of a median of the recent window's size (1.2533 sigma / sqrt(n))
