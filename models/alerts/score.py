@@ -22,13 +22,12 @@ reference - first matching alert (positive: ahead).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from blueranch.loader import Limits, decode, read_bytes
+from blueranch.loader import Limits, decode, parse_json, read_bytes
 
 HOUR_MS = 3_600_000
 #: A simulated year's truth file is ~100 MB of JSON Lines.
@@ -94,10 +93,7 @@ def read_truth(path: str | Path) -> list[dict]:
     out = []
     for n, raw in enumerate(decode(read_bytes(path, TRUTH_LIMITS), str(path)).splitlines(), 1):
         if raw.strip():
-            try:
-                out.append(json.loads(raw))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON: {exc}") from exc
+            out.append(parse_json(raw, f"{path}:{n}"))
     if not out or out[0].get("type") != "meta":
         raise ValueError(f"{path}: not a truth file: the first line must be the 'meta' record")
     return out
