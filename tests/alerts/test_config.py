@@ -69,6 +69,8 @@ def test_site_species_and_device_overrides_resolve_in_order():
         ({"rules": {"do_low": {"threshold_mg_l": -1}}}, "greater than 0"),
         ({"rules": {"storm": {"severity": "panic"}}}, "severity"),
         ({"sites": {"d": {"species": ["oyster"]}}}, "unknown species 'oyster'"),
+        ({"sites": {"d": {"farms": {"f": {"species": ["oyster"]}}}}}, "unknown species 'oyster'"),
+        ({"sites": {"d": {"farms": {"f": {"devices": ["b"]}, "g": {"devices": ["b"]}}}}}, "more than one farm"),
         ({"channels": {"webhooks": [{"url": "ftp://x"}]}}, "url"),
         ({"channels": {"smtp": [{"host": "h", "sender": "a@b", "recipients": []}]}}, "recipients"),
         ({"interval": 5}, "interval"),
@@ -130,13 +132,20 @@ def test_config_from_truth_meta():
         "scenario": "s",
         "site": "dachen",
         "assets": [
-            {"asset": "m1", "kind": "bivalve", "group": "mussel", "sensor": "lc-1", "tare_kg": 25.0},
+            {"asset": "m1", "farm": "f1", "kind": "bivalve", "group": "mussel", "sensor": "lc-1", "tare_kg": 25.0},
             {"asset": "k1", "kind": "macroalgae", "group": "kelp", "sensor": None, "tare_kg": 40.0},
+            {"asset": "p1", "farm": "f2", "kind": "pen", "group": "croaker"},
         ],
-        "devices": [{"device": "lc-1", "edge_device": "buoy-01", "interval_s": 600}],
+        "devices": [
+            {"device": "lc-1", "edge_device": "buoy-01", "interval_s": 600, "farm": "f1"},
+            {"device": "s3", "edge_device": "buoy-03", "interval_s": 600, "farm": "f2"},
+        ],
     }
     cfg = AlertsConfig.model_validate(config_from_truth_meta(meta))
-    assert cfg.sites["dachen"].species == ["mussel"] and cfg.tare_kg("dachen", "m1") == 25.0
+    assert cfg.resolve_rules("dachen", "buoy-01").do_mussel_byssus.source.startswith("M. coruscus: Sui et al. 2017")
+    assert cfg.resolve_rules("dachen", "buoy-03").do_mussel_byssus.enabled is False
+    assert "L. crocea" in cfg.resolve_rules("dachen", "buoy-03").do_low.source
+    assert cfg.tare_kg("dachen", "m1") == 25.0
     assert cfg.tare_kg("dachen", "k1") == 0.0
     assert cfg.device("dachen", "buoy-01").sensor_intervals_s == {"lc-1": 600.0}
     with pytest.raises(ValueError, match="not a truth meta"):
