@@ -17,7 +17,6 @@ def config_from_truth_meta(meta: dict[str, Any], truth_path: str | Path | None =
     load-cell tares, reporting intervals, and the truth file as harvest log."""
     if meta.get("type") != "meta":
         raise ValueError(f"not a truth meta record: type={meta.get('type')!r}")
-    groups = {a["group"] for a in meta["assets"] if a["kind"] == "bivalve"}
     devices: dict[str, dict[str, Any]] = {}
     for d in meta["devices"]:
         dev = devices.setdefault(d["edge_device"], {"sensor_intervals_s": {}})
@@ -27,7 +26,20 @@ def config_from_truth_meta(meta: dict[str, Any], truth_path: str | Path | None =
         for a in meta["assets"]
         if a.get("sensor")
     }
-    site = {"species": ["mussel"] if "mussel" in groups else [], "assets": assets, "devices": devices}
+    # Species per farm: the farm's group (its assets') and the edge devices of its instruments; a device
+    # serving several farms (a LoRa gateway) takes none.
+    profile = {"mussel": "mytilus_coruscus", "croaker": "larimichthys_crocea"}
+    farm_group = {a["farm"]: a["group"] for a in meta["assets"] if a.get("farm")}
+    farms_of: dict[str, set[str]] = {}
+    for d in meta["devices"]:
+        if d.get("farm"):
+            farms_of.setdefault(d["edge_device"], set()).add(d["farm"])
+    farms: dict[str, dict[str, Any]] = {}
+    for edge, fs in sorted(farms_of.items()):
+        (farm,) = fs if len(fs) == 1 else (None,)
+        if farm is not None and profile.get(farm_group.get(farm, "")):
+            farms.setdefault(farm, {"species": [profile[farm_group[farm]]], "devices": []})["devices"].append(edge)
+    site = {"species": [], "farms": farms, "assets": assets, "devices": devices}
     cfg: dict[str, Any] = {"sites": {meta["site"]: site}}
     if truth_path is not None:
         cfg["harvest_log"] = str(truth_path)

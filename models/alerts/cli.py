@@ -148,22 +148,29 @@ def run(
 @click.option("--start", required=True, help="RFC 3339 UTC start of the evaluation times.")
 @click.option("--end", required=True, help="RFC 3339 UTC end.")
 @click.option("--step-s", type=click.FloatRange(min=1), default=600, show_default=True)
+@click.option("--truth", "truth_path", help="Simulator truth file (JSON Lines): score the alerts against it.")
 @_influx_user_opt
-def replay(influx, database, config_path, state, start, end, step_s, influx_username) -> None:
-    """Back-test: evaluate at every step between START and END over stored data; print the events."""
+def replay(influx, database, config_path, state, start, end, step_s, truth_path, influx_username) -> None:
+    """Back-test: evaluate at every step between START and END over stored data; print the events, and with
+    --truth hits, misses, false alarms and lead times against the truth file's events."""
+    from blueranch.models.alerts.score import read_truth, score
     from blueranch.models.alerts.worker import utc_ms
 
+    truth = read_truth(truth_path) if truth_path else None
     cfg = _config(config_path, state)
     worker = _worker(influx, database, cfg, None, influx_username)
     try:
         s, e = utc_ms(start), utc_ms(end)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    for ev in worker.replay(s, e, step_s):
+    events = worker.replay(s, e, step_s)
+    for ev in events:
         click.echo(
             f"{ev['time']} {ev['event']:<12} {ev['severity']:<8} {ev['kind']:<16} "
             f"{ev['site']}/{ev['device']} {ev['alert_id']} {ev['message']}"
         )
+    if truth is not None:
+        click.echo(score(events, truth).table())
 
 
 def _existing_store(cfg: AlertsConfig):

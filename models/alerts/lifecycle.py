@@ -5,7 +5,8 @@ one alert per key is active. An observation that triggers starts a *pending* ale
 has triggered continuously for the rule's ``min_duration_s``; an open alert resolves once the rule has
 reported *cleared* continuously for ``clear_after_s`` (together with each rule's clear threshold this
 is the hysteresis). An open alert not acknowledged within ``escalate_after_s`` is escalated; while
-unacknowledged, a reminder goes out every ``repeat_every_s``. A more severe observation raises the
+unacknowledged, reminders go out, ``repeat_every_s`` apart at first and backing off (``repeat_backoff``,
+capped at ``repeat_max_s``). A more severe observation raises the
 alert's severity (notified as ``severity``). Every event is queued in the outbox in the same
 transaction as the state change.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from blueranch.models.alerts.config import RULE_NAMES, SEVERITY_RANK, AlertsConfig, Lifecycle
@@ -57,6 +59,33 @@ def notification(a: Alert, event: str, now_ms: int) -> dict:
     }
 
 
+def reminder_wait_s(lc: Lifecycle, open_at_last_s: float) -> float:
+    """Seconds from the last notification to the next reminder: ``repeat_every_s``, or ``repeat_backoff``
+    - 1 times how long the alert had been open at the last notification if longer (2: each wait doubles),
+    never more than ``repeat_max_s``. A sonde that stays low for months reminds daily, not 6 times a day."""
+    return min(lc.repeat_max_s, max(lc.repeat_every_s, (lc.repeat_backoff - 1) * open_at_last_s))
+
+
+def as_observation(a: Alert) -> Observation:
+    return Observation(a.site, a.device, a.kind, a.subject, a.severity, False, False, a.value, a.threshold, a.message)
+
+
+def qc_marked(ob: Observation, how: str | None) -> Observation:
+    """The observation of a subject whose newest reading is QC-flagged suspect: held back (not triggered,
+    cleared) or marked; unchanged if its reading is not suspect."""
+    if how is None:
+        return ob
+    if how == "mark":
+        return replace(ob, message=f"[QC suspect: the newest reading is flagged 3] {ob.message}"[:1000])
+    return replace(
+        ob,
+        triggered=False,
+        cleared=True,
+        message=f"held back: the readings of {ob.subject or ob.device} have been QC-flagged suspect (3) for "
+        f"hours; no alert on them (last: {ob.message})"[:1000],
+    )
+
+
 class Engine:
     def __init__(self, config: AlertsConfig, store: Store):
         self.config = config
@@ -73,11 +102,23 @@ class Engine:
         log.info("alert %s %s: %s/%s %s %s: %s", a.id, event, a.site, a.device, a.kind, a.severity, a.message)
         return body
 
-    def apply(self, observations: list[Observation], now_ms: int) -> list[dict]:
-        """Advance every alert with this evaluation's observations; return the notifications queued."""
+    def apply(
+        self, observations: list[Observation], now_ms: int, suspect: dict[tuple[str, str, str, str], str] | None = None
+    ) -> list[dict]:
+        """Advance every alert with this evaluation's observations; return the notifications queued.
+        ``suspect``: keys whose newest reading is QC-flagged suspect: ``hold`` (neither opens nor keeps an
+        alert) or ``mark`` (judged, the message says so)."""
         events: list[dict] = []
+        suspect = suspect or {}
         with self.store.transaction():
             active = self.store.active()
+            observations = [qc_marked(ob, suspect.get(ob.key)) for ob in observations]
+            observed = {ob.key for ob in observations}
+            observations += [
+                qc_marked(as_observation(a), "hold")
+                for k, a in active.items()
+                if suspect.get(k) == "hold" and k not in observed
+            ]
             lifecycles: dict[tuple[str, str, str], Lifecycle] = {}
             seen = set()
             for ob in observations:
@@ -139,7 +180,9 @@ class Engine:
                 out.append(self._emit(a, "severity", now_ms))
         a.updated_ms = now_ms
         if a.clear_since_ms is not None and now_ms - a.clear_since_ms >= lc.clear_after_s * 1000:
-            a.value, a.message = ob.value, ob.message
+            # The last message while it triggered says what the alert was; the clearing one, what it is now.
+            a.message = f"resolved: {ob.message}; while active: {a.message}"[:1000]
+            a.value = ob.value
             a.state, a.resolved_ms = "resolved", now_ms
             out.append(self._emit(a, "resolved", now_ms))
             self.store.save(a)
@@ -168,12 +211,10 @@ class Engine:
         if a.state == "open" and lc.escalate_after_s > 0 and now_ms - a.opened_ms >= lc.escalate_after_s * 1000:
             a.state, a.escalated_ms = "escalated", now_ms
             out.append(self._emit(a, "escalated", now_ms))
-        elif (
-            a.state in ("open", "escalated")
-            and lc.repeat_every_s > 0
-            and now_ms - (a.last_notified_ms or a.opened_ms) >= lc.repeat_every_s * 1000
-        ):
-            out.append(self._emit(a, "reminder", now_ms))
+        elif a.state in ("open", "escalated") and lc.repeat_every_s > 0:
+            last = a.last_notified_ms or a.opened_ms
+            if now_ms - last >= reminder_wait_s(lc, (last - a.opened_ms) / 1000) * 1000:
+                out.append(self._emit(a, "reminder", now_ms))
         if out:
             self.store.save(a)
         return out

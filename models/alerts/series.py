@@ -2,7 +2,9 @@
 
 The worker fetches the look-back window at each tick; a replay (``alerts replay``) fetches a whole
 period once and steps the evaluation time through it, so rules never query the database themselves
-and stay pure functions of arrays. Readings flagged QARTOD fail (4) or missing (9) are left out.
+and stay pure functions of arrays. Readings flagged QARTOD fail (4) or missing (9) are left out; the
+flags of the others are kept (``<field>_qc``) so that the worker can tell a sensor that has been suspect
+for hours (held back) from a suspect reading in a real event (marked).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from blueranch.contracts.influx import MEASUREMENTS
+from blueranch.contracts.influx import MEASUREMENTS, QC_SUFFIX
 from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import quantity
 from blueranch.contracts.query import Between, FieldCmp, Query, aggregate, qc_fields, window
@@ -68,6 +70,19 @@ class Frames:
     def get(self, name: str) -> list[Track]:
         return [t for t in self.tracks.get(name, []) if len(t)]
 
+    def suspect_since(self, name: str) -> dict[tuple[str, str, str], int]:
+        """(site, device, sensor) whose newest reading of ``name`` is flagged suspect (3) -> the time of the
+        first reading of the unbroken run of suspect readings that ends with it (ms)."""
+        flag = name + QC_SUFFIX
+        out = {}
+        for t in self.get(name):
+            f = t.values.get(flag)
+            if f is None or f[-1] != QcFlag.SUSPECT:
+                continue
+            good = np.nonzero(f != QcFlag.SUSPECT)[0]
+            out[(t.site, t.device, t.sensor)] = int(t.t_ms[good[-1] + 1 if len(good) else 0])
+        return out
+
 
 _BY_SERIES = ("site", "device", "sensor", "asset")
 
@@ -96,9 +111,17 @@ def _tracks(reader: Reader, q: Query, names: tuple[str, ...]) -> list[Track]:
 
 
 def fetch_fields(reader: Reader, names: tuple[str, ...], start_ms: int, end_ms: int) -> list[Track]:
-    """Readings of quantities that share one measurement, good or suspect QC only, one track per series."""
-    q = window(quantity(names[0]).measurement, names, Between(start_ms, end_ms), group_by=_BY_SERIES, exclude_qc=BAD_QC)
-    return _tracks(reader, q, names)
+    """Readings of quantities that share one measurement, good or suspect QC only, one track per series,
+    with their flags (``<name>_qc``)."""
+    flags = tuple(n + QC_SUFFIX for n in names)
+    q = window(
+        quantity(names[0]).measurement,
+        names + flags,
+        Between(start_ms, end_ms),
+        where=tuple(FieldCmp(f, "!=", int(b)) for f in flags for b in BAD_QC),
+        group_by=_BY_SERIES,
+    )
+    return _tracks(reader, q, names + flags)
 
 
 def fetch_seen(reader: Reader, start_ms: int, end_ms: int) -> dict[tuple[str, str, str], np.ndarray]:
@@ -145,7 +168,8 @@ def fetch_frames(reader: Reader, start_ms: int, end_ms: int, lookback_h: dict[st
 
 
 def fetch_daily_means(reader: Reader, name: str, start_ms: int, end_ms: int) -> list[Track]:
-    """Daily means of a quantity per (site, device) — the history a climatology is computed from."""
+    """Daily means of a quantity per (site, device) — the history a climatology is computed from (good
+    readings only: a drifting sensor's suspect readings would bias its own climatology)."""
     q = aggregate(
         quantity(name).measurement,
         "mean",
@@ -153,6 +177,6 @@ def fetch_daily_means(reader: Reader, name: str, start_ms: int, end_ms: int) -> 
         Between(start_ms, end_ms),
         every="1d",
         group_by=("site", "device"),
-        exclude_qc=(QcFlag.FAIL,),
+        exclude_qc=(QcFlag.FAIL, QcFlag.SUSPECT, QcFlag.MISSING),
     )
     return _tracks(reader, q, (name,))

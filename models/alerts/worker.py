@@ -22,10 +22,10 @@ from blueranch.models.alerts.channels import Channel, Dispatcher, InfluxChannel,
 from blueranch.models.alerts.config import AlertsConfig
 from blueranch.models.alerts.lifecycle import Engine
 from blueranch.models.alerts.metrics import Metrics
-from blueranch.models.alerts.rules import evaluate_all
+from blueranch.models.alerts.rules import JUDGED_FIELD, evaluate_all
 from blueranch.models.alerts.rules.base import DAY_MS, HOUR_MS, Context, DeviceRecord
 from blueranch.models.alerts.rules.devices import infer_interval_s
-from blueranch.models.alerts.rules.heatwave import history_climatology, monthly_climatology
+from blueranch.models.alerts.rules.heatwave import file_climatology, history_climatology, monthly_climatology
 from blueranch.models.alerts.series import Frames, fetch_daily_means, fetch_frames
 from blueranch.models.alerts.store import Store
 from blueranch.outage import Outage
@@ -73,7 +73,7 @@ def needed_lookback_h(config: AlertsConfig) -> dict[str, float]:
         "do_mg_l": max(max(r.do_forecast.fit_window_h, r.do_daily.window_h) for r in rules) + 1,
         "temp_c": max(r.heatwave.min_days for r in rules) * 24 + 48,
         "wind_speed_m_s": max(r.storm.average_s for r in rules) / 3600 + 1,
-        "load_kg": max(r.biomass_loss.recent_h + r.biomass_loss.reference_h for r in rules) + 1,
+        "load_kg": max(r.biomass_loss.reference_lag_h + r.biomass_loss.reference_h for r in rules) + 1,
         "buffer_dropped_total": max(r.buffer_drops.window_h for r in rules) + 1,
         "position": 24.0,
         "seen": 24.0,  # the sensor registry keeps what was seen before
@@ -105,15 +105,27 @@ class Worker:
         self._clim: dict[tuple[str, str, int], np.ndarray | None] = {}
 
     # ------------------------------------------------------------ climatology
-    def climatology(self, site: str, device: str, now_ms: int) -> np.ndarray | None:
+    def climatology(self, site: str, device: str, now_ms: int) -> tuple[np.ndarray, str] | None:
+        """The device's p90 climatology and what it comes from: its own history when long enough, else
+        the external file or monthly values; None without any (the heatwave rule is then not evaluated)."""
         clim = self.config.resolve_rules(site, device).heatwave.climatology
         if clim is None:
             return None
-        if clim.p90_c_by_month is not None:
-            key = (site, device, -1)
-            if key not in self._clim:
-                self._clim[key] = monthly_climatology(clim.p90_c_by_month)
-            return self._clim[key]
+        if clim.from_history:
+            own = self._history_climatology(site, device, now_ms, clim)
+            if own is not None:
+                return own
+        key = (site, device, -1)
+        if key not in self._clim:
+            if clim.file is not None:
+                self._clim[key] = (file_climatology(clim.file), f"file {clim.file.name} ({clim.file_source})")
+            elif clim.p90_c_by_month is not None:
+                self._clim[key] = (monthly_climatology(clim.p90_c_by_month), f"monthly values ({clim.source})")
+            else:
+                self._clim[key] = None
+        return self._clim[key]
+
+    def _history_climatology(self, site, device, now_ms, clim) -> tuple[np.ndarray, str] | None:
         key = (site, device, now_ms // DAY_MS)
         if key not in self._clim:
             start = now_ms - int(40 * 365.25 * DAY_MS)
@@ -122,15 +134,21 @@ class Worker:
                 t for t in fetch_daily_means(self.reader, "temp_c", start, end) if t.site == site and t.device == device
             ]
             self._clim[key] = None
-            if tracks and (tracks[0].t_ms[-1] - tracks[0].t_ms[0]) >= clim.min_history_years * 365 * DAY_MS:
+            span_y = (tracks[0].t_ms[-1] - tracks[0].t_ms[0]) / (365 * DAY_MS) if tracks else 0.0
+            if span_y >= clim.min_history_years:
                 days = tracks[0].t_ms // DAY_MS
-                self._clim[key] = history_climatology(days, tracks[0].v("temp_c"), clim.window_days)
+                self._clim[key] = (
+                    history_climatology(days, tracks[0].v("temp_c"), clim.window_days),
+                    f"the site's history ({span_y:.1f} years of daily means, {clim.source})",
+                )
             else:
                 log.warning(
-                    "alerts: heatwave %s/%s: less than %g years of temp_c history: no climatology yet",
+                    "alerts: heatwave %s/%s: %.1f of the %g years of temp_c history needed: %s",
                     site,
                     device,
+                    span_y,
                     clim.min_history_years,
+                    "using the external climatology" if clim.file or clim.p90_c_by_month else "no climatology yet",
                 )
         return self._clim[key]
 
@@ -147,6 +165,19 @@ class Worker:
             rec.interval_s = infer_interval_s(times, 1.0) or rec.interval_s
             devices[key] = rec
         return devices, before
+
+    def _suspect(self, frames: Frames, observations: list, now_ms: int) -> dict[tuple[str, str, str, str], str]:
+        """Alert keys whose sensor's newest reading is QC-flagged suspect: ``hold`` once it has been for
+        ``qc_hold_after_s`` (a drifting or fouled sensor), else ``mark`` (a suspect reading in a real event)."""
+        if self.config.qc_suspect == "use":
+            return {}
+        since = {f: frames.suspect_since(f) for f in set(JUDGED_FIELD.values())}
+        out = {}
+        for k in {ob.key for ob in observations} | set(self.store.active()):
+            t0 = since[JUDGED_FIELD[k[2]]].get((k[0], k[1], k[3])) if k[2] in JUDGED_FIELD else None
+            if t0 is not None:
+                out[k] = "hold" if now_ms - t0 >= self.config.qc_hold_after_s * 1000 else "mark"
+        return out
 
     def _harvest_log_mtime(self) -> float | None:
         p = self.config.harvest_log
@@ -167,12 +198,13 @@ class Worker:
             lambda site, device: self.climatology(site, device, now_ms),
         )
         observations = evaluate_all(ctx)
+        held = self._suspect(frames, observations, now_ms)
         changed = [r for k, r in devices.items() if before.get(k) != (r.last_seen_ms, r.interval_s, r.anchor)]
         if changed:
             with self.store.transaction():
                 for rec in changed:
                     self.store.save_device(rec)
-        return self.engine.apply(observations, now_ms)
+        return self.engine.apply(observations, now_ms, held)
 
     def evaluate_now(self, now_ms: int | None = None) -> list[dict]:
         """Fetch what the rules need up to ``now_ms`` (default: the clock) and evaluate it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from types import SimpleNamespace
@@ -89,6 +90,17 @@ def test_replay_prints_events(influx, influxdb, blueranch_bin, tmp_path):
         "2026-07-01T05:00:00Z",
     ).stdout
     assert "open" in out and "storm" in out and "critical" in out
+    truth = tmp_path / "truth.jsonl"
+    meta = {"type": "meta", "site": "dachen", "devices": [{"device": "wx", "edge_device": "wx-01"}]}
+    ev = {"type": "event", "kind": "storm", "time": "2026-07-01T03:00:00Z", "until": "2026-07-01T06:00:00Z"}
+    truth.write_text(json.dumps(meta) + "\n" + json.dumps(ev) + "\n")
+    args = ["--influx", influxdb.url, "--database", influx.database, "--state", str(tmp_path / "t.sqlite")]
+    span = ["--start", "2026-07-01T01:00:00Z", "--end", "2026-07-01T05:00:00Z", "--truth", str(truth)]
+    scored = cli(blueranch_bin, "replay", *args, *span).stdout
+    assert [ln.split()[:5] for ln in scored.splitlines() if ln.startswith("storm ")] == [["storm", "1", "1", "0", "0"]]
+    truth.write_text('{"type": "water"}\n')
+    bad = cli(blueranch_bin, "replay", *args, *span, ok=False)
+    assert bad.returncode == 2 and "not a truth file" in bad.stderr
     bad = cli(
         blueranch_bin,
         "replay",

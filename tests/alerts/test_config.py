@@ -69,11 +69,18 @@ def test_site_species_and_device_overrides_resolve_in_order():
         ({"rules": {"do_low": {"threshold_mg_l": -1}}}, "greater than 0"),
         ({"rules": {"storm": {"severity": "panic"}}}, "severity"),
         ({"sites": {"d": {"species": ["oyster"]}}}, "unknown species 'oyster'"),
+        ({"sites": {"d": {"farms": {"f": {"species": ["oyster"]}}}}}, "unknown species 'oyster'"),
+        ({"sites": {"d": {"farms": {"f": {"devices": ["b"]}, "g": {"devices": ["b"]}}}}}, "more than one farm"),
         ({"channels": {"webhooks": [{"url": "ftp://x"}]}}, "url"),
         ({"channels": {"smtp": [{"host": "h", "sender": "a@b", "recipients": []}]}}, "recipients"),
         ({"interval": 5}, "interval"),
         ({"rules": {"heatwave": {"climatology": {}}}}, "exactly one"),
         ({"rules": {"heatwave": {"climatology": {"p90_c_by_month": [20] * 11}}}}, "12"),
+        ({"rules": {"heatwave": {"climatology": {"file": "sst.csv"}}}}, "needs file_source"),
+        (
+            {"rules": {"heatwave": {"climatology": {"file": "a", "file_source": "b", "p90_c_by_month": [1] * 12}}}},
+            "not both",
+        ),
         ({"sites": {"d": {"devices": {"b": {"anchor": {"lat_deg": 95, "lon_deg": 0}}}}}}, "lat_deg"),
     ],
 )
@@ -125,13 +132,20 @@ def test_config_from_truth_meta():
         "scenario": "s",
         "site": "dachen",
         "assets": [
-            {"asset": "m1", "kind": "bivalve", "group": "mussel", "sensor": "lc-1", "tare_kg": 25.0},
+            {"asset": "m1", "farm": "f1", "kind": "bivalve", "group": "mussel", "sensor": "lc-1", "tare_kg": 25.0},
             {"asset": "k1", "kind": "macroalgae", "group": "kelp", "sensor": None, "tare_kg": 40.0},
+            {"asset": "p1", "farm": "f2", "kind": "pen", "group": "croaker"},
         ],
-        "devices": [{"device": "lc-1", "edge_device": "buoy-01", "interval_s": 600}],
+        "devices": [
+            {"device": "lc-1", "edge_device": "buoy-01", "interval_s": 600, "farm": "f1"},
+            {"device": "s3", "edge_device": "buoy-03", "interval_s": 600, "farm": "f2"},
+        ],
     }
     cfg = AlertsConfig.model_validate(config_from_truth_meta(meta))
-    assert cfg.sites["dachen"].species == ["mussel"] and cfg.tare_kg("dachen", "m1") == 25.0
+    assert cfg.resolve_rules("dachen", "buoy-01").do_mussel_byssus.source.startswith("M. coruscus: Sui et al. 2017")
+    assert cfg.resolve_rules("dachen", "buoy-03").do_mussel_byssus.enabled is False
+    assert "L. crocea" in cfg.resolve_rules("dachen", "buoy-03").do_low.source
+    assert cfg.tare_kg("dachen", "m1") == 25.0
     assert cfg.tare_kg("dachen", "k1") == 0.0
     assert cfg.device("dachen", "buoy-01").sensor_intervals_s == {"lc-1": 600.0}
     with pytest.raises(ValueError, match="not a truth meta"):
@@ -142,7 +156,7 @@ def test_each_series_is_read_only_as_far_back_as_its_rules_need():
     from blueranch.models.alerts.worker import needed_lookback_h
 
     need = needed_lookback_h(AlertsConfig())
-    assert need["do_mg_l"] == 73 and need["wind_speed_m_s"] < 2 and need["load_kg"] == 27
+    assert need["do_mg_l"] == 73 and need["wind_speed_m_s"] < 2 and need["load_kg"] == 49
     assert need["temp_c"] == 5 * 24 + 48
     wider = AlertsConfig.model_validate(
         {"sites": {"d": {"devices": {"b": {"rules": {"heatwave": {"min_days": 7}}}}}}, "lookback_h": 100}

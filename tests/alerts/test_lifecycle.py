@@ -78,6 +78,20 @@ def test_escalation_then_reminders_until_acknowledged(store):
     assert store.get(alert_id).state == "acknowledged"
 
 
+def test_reminders_back_off_doubling_up_to_the_cap(store):
+    e = Engine(cfg(escalate_after_s=600, repeat_every_s=1200, repeat_max_s=3600), store)
+    reminders = [m for m, ev in run(e, [ob(True)] * 300) if ev == "reminder"]
+    assert reminders == [30, 60, 120, 180, 240]  # waits 20, 30, 60 min, then the 60 min cap
+
+
+def test_resolved_says_what_it_was_and_what_it_is(store):
+    e = Engine(cfg(clear_after_s=0, escalate_after_s=0, repeat_every_s=0), store)
+    e.apply([ob(True, value=28.0)], T0)
+    calm = Observation("dachen", "wx-01", "storm", "", "warning", False, True, 5.0, 17.2, "calm now")
+    (done,) = e.apply([calm], T0 + MIN)
+    assert done["event"] == "resolved" and done["message"] == "resolved: calm now; while active: wind"
+
+
 def test_acknowledged_alert_still_resolves_and_a_new_occurrence_gets_a_new_id(store):
     e = Engine(cfg(clear_after_s=0, escalate_after_s=0, repeat_every_s=0), store)
     run(e, [ob(True)])

@@ -30,6 +30,16 @@ def test_low_state_hysteresis():
     assert low_state(3.3, 3.0, 0.3) == (False, True)
 
 
+def test_low_message_states_the_value_against_the_limit_it_crossed():
+    from blueranch.models.alerts.config import Rules
+    from blueranch.models.alerts.rules.oxygen import low_message
+
+    rule = Rules().do_low
+    assert "2.85 mg/L, under the critical limit 3 mg/L" in low_message("dissolved oxygen", 2.85, rule, True, False)
+    assert "4.16 mg/L, back above 3.3 mg/L" in low_message("dissolved oxygen", 4.16, rule, False, True)
+    assert "not yet back above" in low_message("dissolved oxygen", 3.1, rule, False, False)
+
+
 def test_hours_above_counts_time_not_readings_and_gaps_as_uncovered():
     t = np.arange(0, 24 * HOUR_MS, 10 * MIN_MS)
     v = np.where(t < 16 * HOUR_MS, 6.0, 4.0)
@@ -91,6 +101,26 @@ def test_heatwave_helpers():
     assert 10 < clim2[30] < 20
 
 
+def test_climatology_file_by_month_or_day_of_year_and_its_errors(tmp_path):
+    from blueranch.models.alerts.rules.heatwave import file_climatology
+
+    p = tmp_path / "sst.csv"
+    p.write_text("# p90 by month\nmonth,p90_c\n" + "".join(f"{m},{10 + m}\n" for m in range(1, 13)))
+    assert np.allclose(file_climatology(p), monthly_climatology([10.0 + m for m in range(1, 13)]))
+    p.write_text("day_of_year,p90_c\n" + "".join(f"{d},{20 + d / 100}\n" for d in range(1, 366)))
+    clim = file_climatology(p)
+    assert len(clim) == 366 and clim[0] == 20.01 and clim[365] == clim[364]
+    for text, match in (
+        ("doy,p90\n1,2\n", "header"),
+        ("month,p90_c\n1,x\n", ":2: expected"),
+        ("month,p90_c\n1,55\n", "outside"),
+        ("month,p90_c\n1,20\n3,20\n", "must run 1..12"),
+    ):
+        p.write_text(text)
+        with pytest.raises(ValueError, match=match):
+            file_climatology(p)
+
+
 def test_history_climatology_is_the_seasonal_p90():
     days = np.arange(0, 3 * 365)
     seasonal = 20 + 5 * np.sin(2 * np.pi * days / 365.25)
@@ -115,18 +145,28 @@ def test_storm_levels():
     assert storm_level(float("nan"), float("nan"), r) == 0
 
 
-def test_load_drop():
-    t = np.arange(0, 30 * HOUR_MS, 10 * MIN_MS)
-    v = np.where(t < 28 * HOUR_MS, 800.0, 600.0)
-    pct, kg = load_drop(t, v, int(t[-1]), 2, 24)
-    assert pct == pytest.approx(25.0) and kg == pytest.approx(200.0)
+def test_grouped_median_is_numpys_median_per_key():
+    from blueranch.models.alerts.rules.biomass import grouped_median
+
+    rng = np.random.default_rng(3)
+    keys, v = rng.integers(0, 7, 200), rng.normal(0, 1, 200)
+    assert np.allclose(grouped_median(keys, v), [np.median(v[keys == k]) for k in np.unique(keys)])
+
+
+def test_load_drop_is_relative_to_the_line_and_knows_its_noise():
+    t = np.arange(0, 50 * HOUR_MS, 10 * MIN_MS)
+    for net in (0.5, 2.5, 800.0):  # a young line, September's, a heavy one: the same 25 % drop
+        v = np.where(t < 47 * HOUR_MS, net, 0.75 * net)
+        d = load_drop(t, v, int(t[-1]), 3, 24, 24)
+        assert d.pct == pytest.approx(25.0) and d.kg == pytest.approx(0.25 * net) and d.noise_kg == 0
     with pytest.raises(ValueError, match="no readings"):
-        load_drop(t[:3], v[:3], int(t[-1]), 2, 24)
-    with pytest.raises(ValueError, match="not above 1000"):
-        load_drop(t, v, int(t[-1]), 2, 24, min_reference=1000)
+        load_drop(t[:3], v[:3], int(t[-1]), 3, 24, 24)
+    with pytest.raises(ValueError, match="not above 0"):
+        load_drop(t, v * 0, int(t[-1]), 3, 24, 24)
     rng = np.random.default_rng(7)
-    noisy = 27.75 + rng.normal(0, 0.1, len(t))  # a steady line: noise alone is not a drop
-    assert abs(load_drop(t, noisy, int(t[-1]), 2, 24)[1]) < 0.15
+    noisy = 2.5 + rng.normal(0, 0.1, len(t))  # a steady line: noise alone is not a drop
+    d = load_drop(t, noisy, int(t[-1]), 3, 24, 24)
+    assert abs(d.kg) < 3 * d.noise_kg and 0.01 < d.noise_kg < 0.06  # ~1.25 x 0.1 / sqrt(18)
     assert harvested([("ml-1", 100, 200)], ("ml-1",), 150, 300)
     assert not harvested([("ml-1", 100, 200)], ("ml-2",), 150, 300)
 

@@ -55,6 +55,18 @@ def test_heatwave_climatology_from_history(influx, make_worker):
     assert len(hw) == 1 and onset + 5 * DAY_MS <= hw[0]["time_ms"] <= onset + 6 * DAY_MS
 
 
+def test_too_little_history_falls_back_to_the_operators_file_and_says_so(influx, make_worker, tmp_path):
+    t = np.arange(T0_MS - 30 * DAY_MS, T0_MS + 12 * DAY_MS, 2 * HOUR_MS)
+    temp = np.where(t >= T0_MS + 3 * DAY_MS, 29.0, 25.0)
+    write_series(influx, "dachen", "buoy-01", t, {"temp_c": temp}, sensor="sonde")
+    sst = tmp_path / "sst.csv"
+    sst.write_text("month,p90_c\n" + "".join(f"{m},27.0\n" for m in range(1, 13)))
+    clim = {"from_history": True, "file": str(sst), "file_source": "test values"}
+    w = make_worker({"rules": {"heatwave": {"climatology": clim}}})
+    hw = [e for e in w.replay(T0_MS + DAY_MS, T0_MS + 12 * DAY_MS - 1, 6 * 3600) if e["kind"] == "heatwave"]
+    assert hw and hw[0]["event"] == "open" and "from file sst.csv (test values)" in hw[0]["message"]
+
+
 def test_no_climatology_means_no_heatwave_evaluation(influx, make_worker):
     t = np.arange(T0_MS, T0_MS + 10 * DAY_MS, HOUR_MS)
     write_series(influx, "dachen", "buoy-01", t, {"temp_c": np.full(len(t), 35.0)}, sensor="sonde")

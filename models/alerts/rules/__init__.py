@@ -27,6 +27,18 @@ REGISTRY: dict[str, Evaluator] = {
 }
 
 
+#: The reading each sensor-subject rule judges: an alert of these kinds on a sensor whose newest reading
+#: of it is QC-flagged suspect is held back (``qc_suspect: hold``).
+JUDGED_FIELD: dict[str, str] = {
+    "do_low": "do_mg_l",
+    "do_daily": "do_mg_l",
+    "do_mussel_byssus": "do_mg_l",
+    "do_mussel_lethal": "do_mg_l",
+    "do_forecast": "do_mg_l",
+    "heatwave": "temp_c",
+}
+
+
 def evaluate_all(ctx: Context) -> list[Observation]:
     out: list[Observation] = []
     for fn in REGISTRY.values():

@@ -60,8 +60,8 @@ class Context:
     devices: dict[tuple[str, str, str], DeviceRecord] = field(default_factory=dict)
     #: (asset, start_ms, end_ms) of recorded harvests.
     harvests: list[tuple[str, int, int]] = field(default_factory=list)
-    #: (site, device) -> 366 daily p90 values (index = day of year - 1), or None if unknown.
-    climatology: Callable[[str, str], np.ndarray | None] = lambda site, device: None
+    #: (site, device) -> (366 daily p90 values (index = day of year - 1), what they come from), or None.
+    climatology: Callable[[str, str], tuple[np.ndarray, str] | None] = lambda site, device: None
     _rules: dict[tuple[str, str], Rules] = field(default_factory=dict)
 
     def rules(self, site: str, device: str) -> Rules:

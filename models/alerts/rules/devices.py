@@ -17,6 +17,13 @@ def infer_interval_s(times_ms: np.ndarray, floor_s: float) -> float | None:
     return max(float(np.median(np.diff(times_ms[-50:]))) / 1000.0, floor_s)
 
 
+def longest_gap_s(times_ms: np.ndarray | None) -> float:
+    """The longest spacing between readings (s): once a silent sensor reports again, how long it was silent."""
+    if times_ms is None or len(times_ms) < 2:
+        return 0.0
+    return float(np.max(np.diff(times_ms))) / 1000.0
+
+
 def counter_increase(t_ms: np.ndarray, v: np.ndarray, start_ms: int) -> float:
     """Increase of a cumulative counter over readings after ``start_ms`` (resets count from zero)."""
     if len(v) < 2:
@@ -40,6 +47,11 @@ def evaluate_silent(ctx: Context) -> list[Observation]:
         interval = max(interval, rule.min_interval_s)
         age_s = (ctx.now_ms - rec.last_seen_ms) / 1000.0
         limit = rule.missed_intervals * interval
+        if age_s > limit:
+            text = f"no data for {age_s / 60:.0f} min"
+        else:
+            gap = longest_gap_s(ctx.frames.seen.get((site, device, sensor)))
+            text = f"reporting (last reading {age_s / 60:.0f} min ago; longest gap in the window {gap / 60:.0f} min)"
         out.append(
             Observation(
                 site,
@@ -51,7 +63,7 @@ def evaluate_silent(ctx: Context) -> list[Observation]:
                 age_s <= 1.5 * interval,
                 age_s,
                 limit,
-                f"no data for {age_s / 60:.0f} min (expected every {interval:.0f} s; limit {rule.missed_intervals:g} "
+                f"{text} (expected every {interval:.0f} s; limit {rule.missed_intervals:g} "
                 f"intervals = {limit / 60:.0f} min)",
             )
         )

@@ -1,9 +1,10 @@
 """Marine heatwave (Hobday et al. 2016): daily mean sea temperature above the seasonal 90th
 percentile of a climatology for five or more consecutive days.
 
-The climatology comes from config (twelve monthly p90 values, interpolated between mid-months) or from
-the site's own history (p90 of all daily means within an 11-day window around each day of year, as
-Hobday et al. do over a 30-year baseline). Only complete UTC days count.
+The climatology comes from the site's own history (p90 of all daily means within an 11-day window around
+each day of year, as Hobday et al. do over a 30-year baseline) once there is enough of it, else from an
+external SST climatology file the operator loads, or twelve monthly p90 values in the config; the message
+names the one used. Only complete UTC days count.
 """
 
 from __future__ import annotations
@@ -38,6 +39,37 @@ def monthly_climatology(p90_by_month: list[float]) -> np.ndarray:
     x = np.concatenate([_MID_MONTH_DOY - 365, _MID_MONTH_DOY, _MID_MONTH_DOY + 365])
     y = np.tile(np.asarray(p90_by_month, dtype=np.float64), 3)
     return np.interp(np.arange(1, 367), x, y)
+
+
+def file_climatology(path) -> np.ndarray:
+    """366 daily p90 values from an operator's CSV: ``month,p90_c`` (12 rows, linear between mid-months) or
+    ``day_of_year,p90_c`` (365 or 366 rows; day 366 repeats day 365 if absent). Errors name line and value."""
+    from blueranch.loader import decode, read_bytes
+
+    text = decode(read_bytes(path), str(path))
+    rows = [r.strip() for r in text.splitlines() if r.strip() and not r.lstrip().startswith("#")]
+    if not rows:
+        raise ValueError(f"{path}: empty climatology file")
+    head = [c.strip() for c in rows[0].split(",")]
+    if head not in (["month", "p90_c"], ["day_of_year", "p90_c"]):
+        raise ValueError(f"{path}:1: header must be 'month,p90_c' or 'day_of_year,p90_c', got {rows[0]!r}")
+    keys, vals = [], []
+    for n, r in enumerate(rows[1:], 2):
+        try:
+            k, v = (c.strip() for c in r.split(","))
+            keys.append(int(k))
+            vals.append(float(v))
+        except ValueError as exc:
+            raise ValueError(f"{path}:{n}: expected '<int>,<degC>', got {r!r}") from exc
+        if not -5.0 <= vals[-1] <= 40.0:
+            raise ValueError(f"{path}:{n}: p90_c {vals[-1]} outside -5..40 degC (sea surface temperature)")
+    want = list(range(1, 13)) if head[0] == "month" else list(range(1, len(keys) + 1))
+    if keys != want or (head[0] == "day_of_year" and len(keys) not in (365, 366)):
+        limit = "1..12" if head[0] == "month" else "1..365 (or 366)"
+        raise ValueError(f"{path}: {head[0]} must run {limit} in order, got {len(keys)} rows")
+    if head[0] == "month":
+        return monthly_climatology(vals)
+    return np.asarray(vals + vals[-1:] if len(vals) == 365 else vals, dtype=np.float64)
 
 
 def history_climatology(
@@ -76,9 +108,10 @@ def evaluate(ctx: Context) -> list[Observation]:
         rule: HeatwaveRule = ctx.rules(tr.site, tr.device).heatwave
         if not rule.enabled:
             continue
-        clim = ctx.climatology(tr.site, tr.device)
-        if clim is None:
+        found = ctx.climatology(tr.site, tr.device)
+        if found is None:
             continue
+        clim, which = found
         t, v = finite(tr.t_ms, tr.v("temp_c"))
         days, means = daily_means(t, v)
         complete = days < today
@@ -99,7 +132,7 @@ def evaluate(ctx: Context) -> list[Observation]:
                 float(n),
                 float(rule.min_days),
                 f"sea temperature above the seasonal 90th percentile for {n} day(s) (yesterday {means[-1]:.2f} degC, "
-                f"p90 {p90:.2f} degC; heatwave from {rule.min_days} days; {rule.source})",
+                f"p90 {p90:.2f} degC from {which}; heatwave from {rule.min_days} days; {rule.source})",
             )
         )
     return out

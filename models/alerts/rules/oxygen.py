@@ -13,6 +13,19 @@ def low_state(latest: float, threshold: float, hysteresis: float) -> tuple[bool,
     return latest < threshold, latest >= threshold + hysteresis
 
 
+def low_message(what: str, value: float, rule: DoLowRule, triggered: bool, cleared: bool) -> str:
+    """The value and where it stands: under the (critical/warning) limit, between limit and clear level,
+    or back above the clear level."""
+    limit, back = rule.threshold_mg_l, rule.threshold_mg_l + rule.hysteresis_mg_l
+    if triggered:
+        where = f"under the {rule.severity} limit {limit:g} mg/L"
+    elif cleared:
+        where = f"back above {back:g} mg/L (limit {limit:g} mg/L)"
+    else:
+        where = f"above the {rule.severity} limit {limit:g} mg/L, not yet back above {back:g} mg/L"
+    return f"{what} {value:.2f} mg/L, {where} ({rule.source})"
+
+
 def hours_above(t_ms: np.ndarray, v: np.ndarray, threshold: float, start_ms: int, end_ms: int) -> tuple[float, float]:
     """Hours above ``threshold`` and hours covered by readings in ``[start_ms, end_ms]``.
 
@@ -49,7 +62,7 @@ def _low(ctx: Context, kind: str) -> list[Observation]:
                 clear,
                 float(v[-1]),
                 rule.threshold_mg_l,
-                f"dissolved oxygen {v[-1]:.2f} mg/L (limit {rule.threshold_mg_l} mg/L; {rule.source})",
+                low_message("dissolved oxygen", float(v[-1]), rule, trig, clear),
             )
         )
     return out
