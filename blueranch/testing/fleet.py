@@ -25,8 +25,10 @@ from pathlib import Path
 import yaml
 
 from blueranch.contracts import mqtt as contract
+from blueranch.influxdb import InfluxClient
 from blueranch.mqttc import connect_properties, make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
+from blueranch.testing.ingest_checks import count_samples
 from blueranch.testing.wait import wait_until
 
 Key = tuple[str, str, int]  # device, epoch, seq
@@ -259,3 +261,33 @@ class IngestWorkers:
         """Scale-in: SIGTERM, the worker writes and acknowledges what it holds, then leaves."""
         self.sup.stop(f"ingest-{index}", 30)
         self.running.remove(index)
+
+
+def drain_and_count(
+    sup: Supervisor, buoys: list[Buoy], feeds: list[NodeFeed], influx: InfluxClient, ledger: AckLedger
+) -> dict[str, dict]:
+    """Stop the feeds, wait for every buoy to deliver what it holds, stop it; per device: samples it took
+    (``expected``), samples InfluxDB holds (``arrived``), messages, sequence gaps, resends."""
+    for f in feeds:
+        f.stop()
+    out = {}
+    for b in buoys:
+        wait_until(b.drained, 120, 0.1, f"{b.device} drained: {b.status()}")
+        code = sup.stop(b.name, 30)
+        if code != 0:
+            raise RuntimeError(f"{b.name} exited with {code}: {sup.log(b.name)[-3000:]}")
+        s = b.status()
+        out[b.device] = {
+            "expected": expected_samples(s),
+            "arrived": count_samples(influx, b.device, {QUANTITY}),
+            "messages": s["next_seq"] - 1,
+            "gaps": ledger.gaps(b.device, s["next_seq"] - 1),
+            "resent": s["resent"],
+        }
+    return out
+
+
+def check_counts(counts: dict[str, dict]) -> None:
+    """Every sample once and no sequence gap, for every device (``AssertionError`` naming the device)."""
+    for device, c in counts.items():
+        assert c["arrived"] == c["expected"] > 0 and c["gaps"] == 0, (device, counts)

@@ -17,16 +17,15 @@ import pytest
 
 from blueranch.procs import Supervisor
 from blueranch.testing.fleet import (
-    QUANTITY,
     AckLedger,
     Buoy,
     IngestWorkers,
     NodeFeed,
     TelemetryWatch,
-    expected_samples,
+    check_counts,
+    drain_and_count,
     recover_s,
 )
-from blueranch.testing.ingest_checks import count_samples
 from blueranch.testing.wait import wait_until
 
 pytestmark = pytest.mark.integration
@@ -76,20 +75,7 @@ def test_a_killed_worker_hands_its_share_back_and_every_sample_arrives_once(tmp_
         resent_after = sum(a["resent"] - s["resent"] for a, s in zip(after, at_recovery, strict=True))
         assert resent_after < sent_after / 4, (resent_after, sent_after)
 
-        feed.stop()
-        for b in buoys:
-            wait_until(b.drained, 60, 0.1, f"{b.device} drained")
-            assert sup.stop(b.name, 30) == 0, logs()
-        counts = {}
-        for b in buoys:
-            s = b.status()
-            counts[b.device] = {
-                "expected": expected_samples(s),
-                "arrived": count_samples(influx, b.device, {QUANTITY}),
-                "messages": s["next_seq"] - 1,
-                "gaps": ledger.gaps(b.device, s["next_seq"] - 1),
-                "resent": s["resent"],
-            }
+        counts = drain_and_count(sup, buoys, [feed], influx, ledger)
         duplicates = ledger.duplicates
         print(
             f"\nstranded share: worker 2 of 2 SIGKILLed, session expiry {EXPIRY_S} s; recovered in "
@@ -98,7 +84,5 @@ def test_a_killed_worker_hands_its_share_back_and_every_sample_arrives_once(tmp_
         )
         ledger.close()
         watch.close()
-        for device, c in counts.items():
-            assert c["arrived"] == c["expected"] > 0, (device, counts, logs())
-            assert c["gaps"] == 0, (device, counts)
+        check_counts(counts)
         assert sum(c["resent"] for c in counts.values()) > 0, counts  # the dead worker did hold messages
