@@ -156,6 +156,6 @@ def bridge(root: Path, opts: BridgeOptions, ca_name: str = "blueranch") -> InitR
     if added:
         replace_secret(lay.dynsec, json.dumps(merged, indent=2) + "\n")
         report.added_to_broker = added
-    conf = render(opts, devices, password, opts.files_dir or d)
+    conf = render(opts, devices, password, opts.files_dir or d.resolve())
     report.note(d / "bridge.conf", write_once(d / "bridge.conf", conf), lay.root)
     return report

@@ -220,9 +220,9 @@ class AckLedger(Seen):
         return sorted(t - seen[k] for k, t in committed.items() if k in seen)
 
 
-def p99(values: list[float]) -> float:
-    """The 99th percentile (nearest rank) of sorted ``values``; 0.0 for none."""
-    return values[min(len(values) - 1, math.ceil(0.99 * len(values)) - 1)] if values else 0.0
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of sorted ``values``; 0.0 for none."""
+    return values[max(0, min(len(values) - 1, math.ceil(q * len(values)) - 1))] if values else 0.0
 
 
 def recover_s(ledger: AckLedger, watches: Iterable[TelemetryWatch], since: float, timeout_s: float = 120) -> float:
