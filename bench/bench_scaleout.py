@@ -3,17 +3,21 @@
 
 1. ``scale_1_to_2``, ``scale_2_to_4``: workers join the group;
 2. ``worker_sigkill``: a worker is killed (SIGKILL) and stays dead past its session expiry;
-3. ``scale_in``: a worker leaves (SIGTERM: it writes and acknowledges what it holds);
+3. ``scale_in``: a worker leaves (SIGTERM: it writes and acknowledges what it holds), for longer than its
+   session expiry;
 4. ``influx_outage``: InfluxDB is stopped for ``outage_s`` (30 s in the full run) and started again;
 5. ``island_broker_kill``: island-b's Mosquitto is killed (SIGKILL) and started again;
-6. ``link_cut``: island-a's link to the shore drops every packet for ``outage_s``.
+6. ``link_cut``: island-a's link to the shore drops every packet for ``outage_s``;
+7. ``shore_broker_kill``: the shore's Mosquitto is killed (SIGKILL) and started again.
 
 Between faults the buoys run for ``steady_s``. After the last one the node feeds stop, the buoys drain (an agent
 deletes a reading only once the shore committed it) and the drill counts, per device: the samples the agent
 took and those InfluxDB holds (one point per sample: a message written twice counts once), the sequence gaps
 (seqs never committed), and the messages written twice (committed twice). It prints them with the p99 lag
 (first publish on the island to first commit acknowledgement on the shore) and, per fault, the time to recover:
-from the end of the fault (the repair, or the kill itself) until every message published so far is committed.
+from the end of the fault (the repair; for a worker killed or leaving, the kill or the SIGTERM) until every
+message published so far is committed (for those two, "so far" is one second past the worker's session expiry:
+what the broker queued for the gone session is included).
 A gap or a lost or extra sample raises: the drill fails.
 """
 
@@ -108,12 +112,13 @@ class Drill:
         self.fault("scale_1_to_2", lambda: w.start(2))
         self.fault("scale_2_to_4", lambda: (w.start(3), w.start(4)))
         self.fault("worker_sigkill", lambda: w.kill(4), hold_s=self.expiry_s + 1)
-        self.fault("scale_in", lambda: w.stop(3))
+        self.fault("scale_in", lambda: w.stop(3), hold_s=self.expiry_s + 1)
         self.fault("influx_outage", self.influx.stop, self.influx.start, self.outage_s)
         island_b = isl.brokers["island-b"]
         self.fault("island_broker_kill", island_b.kill, island_b.start, 1.0)
         link = isl.links["island-a"]
         self.fault("link_cut", lambda: link.cut("silent"), link.restore, self.outage_s)
+        self.fault("shore_broker_kill", isl.shore.kill, isl.shore.start, 1.0)
 
     def count(self) -> dict:
         return drain_and_count(self.sup, self.buoys, self.feeds, self.client, self.ledger)
