@@ -115,8 +115,7 @@ def deliver(workdir: Path, broker: Mosquitto, influx_url: str, mode: str, n: int
 
 
 def run(ctx) -> dict:
-    n = 4000 if ctx.quick else 30000
-    n = int(getattr(ctx, "size", 0) or n)
+    n = ctx.size(30000, 4000, 300)
     results: dict = {"ack_messages": n, "ack_samples_per_message": SAMPLES}
     broker = Mosquitto(ctx.workdir / "ack-mosquitto").start()
     influx = InfluxDB(ctx.workdir / "ack-influxdb").start()
@@ -133,6 +132,9 @@ def run(ctx) -> dict:
             values = [f[key] for f in figures]
             results[key] = sum(values) / len(values) if key.endswith(("_per_s", "_s")) else max(values)
     results["ack_commit_vs_puback"] = results["ack_commit_msgs_per_s"] / results["ack_puback_msgs_per_s"]
+    for mode in runs:  # a figure from a run that lost or doubled points would measure something else
+        if results[f"ack_{mode}_points"] != n * SAMPLES:
+            raise RuntimeError(f"ack_{mode}_points {results[f'ack_{mode}_points']}, expected {n * SAMPLES}")
     return results
 
 

@@ -205,7 +205,14 @@ def write_config(path: Path, broker_url: str, sensors: list[dict], buffer: Path,
     cfg = {
         "site": "dachen",
         "device": "buoy-01",
-        "mqtt": {"url": broker_url, "reconnect_min_s": 0.5, "reconnect_max_s": 2.0, "status_interval_s": 5},
+        # no ingest here (the edge alone is measured): the broker's PUBACK deletes (docs/edge.md, "Delivery")
+        "mqtt": {
+            "url": broker_url,
+            "delivery": "puback",
+            "reconnect_min_s": 0.5,
+            "reconnect_max_s": 2.0,
+            "status_interval_s": 5,
+        },
         "buffer": {"path": str(buffer)},
         "qc": bench_qc(POLL_QUANTITIES),
         "sensors": sensors,

@@ -139,7 +139,7 @@ def _export(kind: str, client: InfluxClient, out: Path, start_ms: int, end_ms: i
 
 
 def run(ctx, size: str | None = None) -> dict:
-    size = size or getattr(ctx, "size", None) or ("quick" if ctx.quick else "full")
+    size = size or ctx.size("full", "quick", "tiny")
     buoys, days = SIZES[size]
     server = InfluxDB(ctx.workdir / "influx-export").start()
     try:

@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from blueranch.contracts.influx import QC_SUFFIX
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.query import Col, FieldCmp, Query, select
 from blueranch.dashboards import thresholds
 from blueranch.dashboards.build import AUDIENCES
@@ -120,11 +122,16 @@ def rules(s: Settings | None = None) -> dict[str, Any]:
     """The provisioning document: ``apiVersion: 1`` and one rule group per audience folder."""
     s = s or Settings()
     never, h16 = thresholds.do_never_below(), thresholds.do_16h_of_24h()
-    do_max = select("water_quality", Col("do_mg_l", "max", "do_max"), group_by=BY)
+    # readings whose QC failed (a value outside the physical range among them, edge/qc.py) are left out
+    usable = FieldCmp("do_mg_l" + QC_SUFFIX, "!=", int(QcFlag.FAIL))
+    do_max = select("water_quality", Col("do_mg_l", "max", "do_max"), where=(usable,), group_by=BY)
     low_n = select(
-        "water_quality", Col("do_mg_l", "count", "low"), where=(FieldCmp("do_mg_l", "<", h16.value),), group_by=BY
+        "water_quality",
+        Col("do_mg_l", "count", "low"),
+        where=(FieldCmp("do_mg_l", "<", h16.value), usable),
+        group_by=BY,
     )
-    all_n = select("water_quality", Col("do_mg_l", "count", "all"), group_by=BY)
+    all_n = select("water_quality", Col("do_mg_l", "count", "all"), where=(usable,), group_by=BY)
     water = [
         _rule(
             "blueranch-hypoxia",

@@ -7,6 +7,7 @@ new sonde quantity gets a panel), dissolved oxygen first and with the reference 
 from __future__ import annotations
 
 from blueranch.contracts.influx import MEASUREMENTS, QC_SUFFIX
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
 from blueranch.contracts.query import Col, FieldCmp, TagCol, VarMatch, select, select_from
 from blueranch.dashboards import thresholds
@@ -31,7 +32,7 @@ def _water_quality(b: Board) -> None:
         query = select(
             "water_quality",
             Col(name, "mean"),
-            where=(SITE, FARM, DEVICE),
+            where=(SITE, FARM, DEVICE, FieldCmp(name + QC_SUFFIX, "!=", int(QcFlag.FAIL))),
             time=EVERY,
             group_by=("farm", "device"),
             fill="none",
@@ -46,7 +47,10 @@ def _water_quality(b: Board) -> None:
                 h=9,
                 thresholds=bands,
                 bands=True,
-                description=tr("Mean per interval. Bands: {bands}.", bands="; ".join(tr(s.source) for s in bands)),
+                description=tr(
+                    "Mean per interval of the readings that passed QC (flag 4 left out). Bands: {bands}.",
+                    bands="; ".join(tr(s.source) for s in bands),
+                ),
             )
         else:
             b.add(
@@ -55,7 +59,9 @@ def _water_quality(b: Board) -> None:
                 T(query, "$tag_farm $tag_device"),
                 w=8,
                 h=7,
-                description=tr("Mean per interval, per farm and buoy."),
+                description=tr(
+                    "Mean per interval, per farm and buoy, of the readings that passed QC (flag 4 left out)."
+                ),
             )
     flagged = select(
         "water_quality",

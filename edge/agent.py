@@ -3,10 +3,11 @@
 Data path: driver ``read()`` -> :class:`blueranch.edge.qc.QcEngine` flags -> a contract ``Telemetry`` message per
 poll (many readings per message) -> :class:`blueranch.edge.buffer.Buffer` (seq assigned, fsynced) ->
 :class:`blueranch.edge.uplink.Uplink`.
-A reading the contract cannot carry (a value outside the quantity's physical range, or a second reading of
-one sensor and quantity in the same millisecond, which InfluxDB would merge into one) is logged with
-sensor, quantity, value and limit, and counted in ``rejected_readings``; every other reading is kept,
-whatever its QC flag.
+No reading is dropped because of its value: one outside the quantity's physical range travels with its value
+and flag 4, one without a finite value (NaN, infinity) as ``null`` with flag 9 (the contract's ``Sample``).
+Only a reading the contract cannot carry at all (a second reading of one sensor and quantity in the same
+millisecond, which InfluxDB would merge into one) is logged with sensor, quantity and values, and counted
+in ``rejected_readings``.
 
 A thread that dies takes the process down (exit 70, so systemd restarts it); under systemd the agent says
 READY and pings the watchdog only while every thread is alive and the sender is not stuck
@@ -15,7 +16,9 @@ READY and pings the watchdog only while every thread is alive and the sender is 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 import sys
 import threading
@@ -42,6 +45,8 @@ from blueranch.edge.scheduler import BusWorker, Polled
 from blueranch.edge.uplink import Uplink
 
 log = logging.getLogger("blueranch.edge")
+#: flags whose value is not used for the payload's position
+_UNUSABLE = frozenset({int(QcFlag.FAIL), int(QcFlag.MISSING)})
 
 STATUS_FILE_PERIOD_S = 1.0
 #: How often age-based eviction runs.
@@ -108,7 +113,7 @@ class Agent:
                 time=r.time,
                 sensor=r.sensor,
                 quantity=r.quantity,
-                value=r.value,
+                value=r.value if math.isfinite(r.value) else None,
                 unit=QUANTITIES[r.quantity].unit,
                 qc=int(r.qc),
                 farm=p.config.farm,
@@ -156,6 +161,8 @@ class Agent:
         samples = []
         for f in (f for r in readings for f in self.qc.push(r)):
             s = self._sample(p, f)
+            if s is not None and s.qc != f.qc:  # the contract's flag (FAIL out of range, MISSING without value)
+                f = dataclasses.replace(f, qc=QcFlag(s.qc))
             p.health.note(f, rejected=s is None)
             if s is not None:
                 samples.append(s)
@@ -163,7 +170,8 @@ class Agent:
         for s in samples:
             self.last_values[s.quantity] = s.value
         position = None
-        vals = {s.quantity: s.value for s in samples}
+        # the payload's position: the poll's fix if both coordinates came with a usable value
+        vals = {s.quantity: s.value for s in samples if s.qc not in _UNUSABLE}
         if "lat_deg" in vals and "lon_deg" in vals:
             position = contract.Position(lat_deg=vals["lat_deg"], lon_deg=vals["lon_deg"])
         for i in range(0, len(samples), contract.MAX_SAMPLES):

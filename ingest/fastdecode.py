@@ -4,7 +4,8 @@ Decoding and validating a telemetry message with :class:`blueranch.contracts.mqt
 3.4 us a sample (a Python validator per sample for the quantity, unit, range and UTC time), most of the
 ingest's time. Here msgspec decodes the payload into :class:`Telemetry`/:class:`Sample` structs in one C
 pass (types, ids, ``seq``, ``qc``, unknown keys, ``min/max_length``), and a Python loop checks what is left
-with a per-quantity table: known quantity and unit, physical range, and the time, which must be RFC 3339 in
+with a per-quantity table: known quantity and unit, the flag a value outside the physical range or a
+missing value gets, and the time, which must be RFC 3339 in
 UTC in its canonical form (``2026-11-21T14:00:00.250Z`` or ``+00:00``, up to 6 decimals).
 
 Whatever this path does not accept goes to the reference, :func:`blueranch.contracts.mqtt.parse_telemetry`:
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from math import isfinite
 from typing import Annotated, Literal
 
 import msgspec
@@ -41,8 +43,8 @@ class Sample(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     time: str  # decoded as the text; decode() replaces it with its (UTC) datetime
     sensor: SafeId
     quantity: str
-    value: float
     unit: str
+    value: float | None = None
     qc: Literal[1, 2, 3, 4, 9] = 2
     farm: SafeId | None = None
     asset: SafeId | None = None
@@ -73,6 +75,7 @@ class Telemetry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 _DECODER = msgspec.json.Decoder(Telemetry)
 _fromisoformat = datetime.fromisoformat
 _time_ms = contract.time_ms
+_FAIL, _MISSING = contract.FAIL_QC, contract.MISSING_QC
 
 
 def decode(payload: bytes) -> Telemetry | None:
@@ -85,8 +88,15 @@ def decode(payload: bytes) -> Telemetry | None:
     try:
         for s in msg.samples:
             unit, lo, hi = limits[s.quantity]
-            if s.unit != unit or not (lo <= s.value <= hi) or not canonical(s.time):
+            if s.unit != unit or not canonical(s.time):
                 return None
+            v = s.value
+            if v is None:
+                s.qc = _MISSING  # as the contract's Sample: no value, flag MISSING
+            elif not (lo <= v <= hi):
+                if not isfinite(v):
+                    return None  # msgspec reads 1e400 as inf; the contract refuses it
+                s.qc = _FAIL  # outside the physical range: kept with its value, flag FAIL
             s.time = parse(s.time)
     except (KeyError, ValueError):  # an unknown quantity; no such date or time (2026-02-30, 24:00:00)
         return None

@@ -134,12 +134,13 @@ def lines(points: Iterable[Point]) -> bytes:
 
 
 # ---------------------------------------------------------------- telemetry
-#: (quantity, site, device, sensor, farm, asset) -> the escaped ``"{series key} {field}="`` and ``"{field}_qc="``
-_telemetry_starts: dict[tuple, tuple[str, str]] = {}
+#: (quantity, site, device, sensor, farm, asset) -> the escaped ``"{series key} {field}="``, ``",{field}_qc="``
+#: and ``"{series key} {field}_qc="`` (a sample without a value)
+_telemetry_starts: dict[tuple, tuple[str, str, str]] = {}
 _SUSPECT = int(QcFlag.SUSPECT)
 
 
-def _telemetry_start(key: tuple) -> tuple[str, str]:
+def _telemetry_start(key: tuple) -> tuple[str, str, str]:
     quantity, site, device, sensor, farm, asset = key
     q = QUANTITIES[quantity]
     tags = {"site": site, "device": device, "sensor": sensor}
@@ -147,7 +148,8 @@ def _telemetry_start(key: tuple) -> tuple[str, str]:
         tags["farm"] = farm
     if asset is not None:
         tags["asset"] = asset
-    start = (f"{_head(Point(q.measurement, tags, {}, 0))} {q.name}=", f"{q.name}{QC_SUFFIX}=")
+    head = _head(Point(q.measurement, tags, {}, 0))
+    start = (f"{head} {q.name}=", f",{q.name}{QC_SUFFIX}=", f"{head} {q.name}{QC_SUFFIX}=")
     if len(_telemetry_starts) >= _CACHE_MAX:
         _telemetry_starts.clear()
     _telemetry_starts[key] = start
@@ -160,7 +162,8 @@ def telemetry_lines(site: str, msg: Telemetry, suspect: Collection[int] = ()) ->
     ingest and every other writer of telemetry call it.
 
     A sample ``s`` of quantity ``q`` becomes the point ``q.measurement`` tagged site, device, sensor (farm
-    and asset when given) with the fields ``q.name`` and ``q.name_qc`` at the sample's time; samples of one
+    and asset when given) with the fields ``q.name`` and ``q.name_qc`` (only ``q.name_qc`` when the sample has no
+    value) at the sample's time; samples of one
     series at one time merge into one InfluxDB point (a sonde's quantities read together form one row).
     The samples at the indices in ``suspect`` get their flag raised to at least SUSPECT (3); FAIL and
     MISSING stay (the ingest's clock policy ``flag``).
@@ -178,13 +181,16 @@ def telemetry_lines(site: str, msg: Telemetry, suspect: Collection[int] = ()) ->
         start = starts.get(key)
         if start is None:
             start = _telemetry_start(key)
-        value = float(s.value)
-        if not math.isfinite(value):
-            raise ContractError.single("bad_point", f"fields.{s.quantity}", value, "must be finite")
         qc = s.qc
         if suspect and qc < _SUSPECT and i in suspect:
             qc = _SUSPECT
-        out.append(f"{start[0]}{value!r},{start[1]}{qc}i {to_ms(s.time)}")
+        if s.value is None:  # a reading without a value: its flag (MISSING) alone
+            out.append(f"{start[2]}{qc}i {to_ms(s.time)}")
+            continue
+        value = float(s.value)
+        if not math.isfinite(value):
+            raise ContractError.single("bad_point", f"fields.{s.quantity}", value, "must be finite")
+        out.append(f"{start[0]}{value!r}{start[1]}{qc}i {to_ms(s.time)}")
     position = position_point(site, msg)
     if position is not None:
         out.append(line(position))

@@ -53,6 +53,7 @@ from pydantic import (
 )
 
 from blueranch.contracts.errors import ContractError, Violation, from_pydantic
+from blueranch.contracts.qc import QcFlag
 from blueranch.contracts.quantities import QUANTITIES
 
 VERSION = "v1"
@@ -185,15 +186,29 @@ class Position(BaseModel):
     lon_deg: float = Field(ge=-180, le=180)
 
 
+#: The flags the contract sets itself: a value outside the physical range, a reading without a value.
+FAIL_QC = int(QcFlag.FAIL)
+MISSING_QC = int(QcFlag.MISSING)
+
+
 class Sample(BaseModel):
-    """One reading of one quantity by one sensor at the sensor's own time."""
+    """One reading of one quantity by one sensor at the sensor's own time.
+
+    No reading is refused because of its value (the QC flag says what it is worth): a value outside the
+    quantity's physical range travels with its value and flag 4 (FAIL), and a reading without a finite value
+    (a sensor's NaN, an overflow) travels without ``value`` (or ``null``) and with flag 9 (MISSING). The flag
+    is set here whatever the device claimed, so a device cannot pass an impossible value as good. Consumers
+    skip FAIL and MISSING (the carbon and alert workers, the dashboards' means).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     time: Annotated[UtcTime, Field(strict=False)]
     sensor: SafeId
     quantity: str
-    value: Annotated[float, Field(allow_inf_nan=False)]
+    #: ``None`` (JSON ``null`` or no ``value`` key) for a reading without a finite value; its flag is then
+    #: MISSING. Messages leave ``value`` out then, as they leave out every field that is ``None``.
+    value: Annotated[float, Field(allow_inf_nan=False)] | None = None
     unit: str
     #: QARTOD flag (:class:`blueranch.contracts.qc.QcFlag` values); a plain int so that pydantic-core checks it
     #: without a Python call
@@ -208,10 +223,12 @@ class Sample(BaseModel):
             raise ValueError(f"quantity {self.quantity!r} is not known; see blueranch.contracts.quantities")
         if self.unit != q.unit:
             raise ValueError(f"unit {self.unit!r} is wrong for {q.name}: must be {q.unit!r}")
-        if not (q.gross_min <= self.value <= q.gross_max):
-            raise ValueError(
-                f"value {self.value!r} of {q.name} is outside its physical range [{q.gross_min}, {q.gross_max}]"
-            )
+        # The model is frozen; the flag is the one field the contract itself decides (see the class docstring).
+        if self.value is None:
+            if self.qc != MISSING_QC:
+                object.__setattr__(self, "qc", MISSING_QC)
+        elif not (q.gross_min <= self.value <= q.gross_max) and self.qc != FAIL_QC:
+            object.__setattr__(self, "qc", FAIL_QC)
         return self
 
 

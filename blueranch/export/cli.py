@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from blueranch.cliapp import Group
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import DEFAULT_DATABASE
 
@@ -147,7 +148,7 @@ class _Job:
             click.echo(f"{path}  {rows} rows")
 
 
-@click.group("export")
+@click.group("export", cls=Group)
 def group() -> None:
     """Open ocean data: CF/ACDD NetCDF, CSV, and an ERDDAP dataset of the exported files."""
 

@@ -14,7 +14,6 @@ keeps the value but takes the agent's receive time and QARTOD flag 3 (suspect), 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections import defaultdict, deque
 from datetime import timedelta
@@ -184,8 +183,6 @@ class MqttNodeDriver(DriverBase):
             for q, v in up.values.items():
                 if q not in QUANTITIES:
                     self.hub._reject(c.node, f"values.{q}: unknown quantity (frame {up.fcnt})")
-                elif not math.isfinite(v):
-                    self.hub._reject(c.node, f"values.{q}: {v} is not a finite number (frame {up.fcnt})")
                 elif not c.quantities or q in c.quantities:
                     out.append(Reading(c.id, q, v, when, qc))
         return out

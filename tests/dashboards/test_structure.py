@@ -136,9 +136,7 @@ def test_queries_name_only_contract_measurements_fields_and_tags(audience, d):
 
 def test_dissolved_oxygen_bands_come_from_the_cited_table():
     farm = next(d for a, d in BUILT if a.key == "operators" and a.lang == "en")
-    do = next(
-        p for p in farm["panels"] if "do_mg_l" in p["targets"][0]["query"] and "_qc" not in p["targets"][0]["query"]
-    )
+    do = next(p for p in farm["panels"] if p["targets"][0]["query"].startswith('SELECT mean("do_mg_l")'))
     steps = [s["value"] for s in do["fieldConfig"]["defaults"]["thresholds"]["steps"]]
     table = {t.value for t in thresholds() if t.parameter == "dissolved_oxygen"}
     assert steps[0] is None and set(steps[1:]) <= table

@@ -276,9 +276,11 @@ def test_probe_finds_the_simulators_cdab_load_cell_at_8n1_9600_and_proposes_cdab
     assert "\r" not in found.stderr  # no progress drawn when stderr is not a terminal
 
 
-def test_status_counts_rejected_values_as_errors_and_shows_the_last_values(tmp_path):
-    """Per sensor: errors include the readings the contract rejected, and the last value of each quantity
-    (with its flag, or 'rejected') is in the status file and in 'edge status'."""
+def test_no_reading_is_dropped_for_its_value_and_status_shows_the_last_values(tmp_path):
+    """A value outside the physical range (1e30 kg) travels with its value and flag 4, a NaN without a value
+    and with flag 9: both are buffered, none is counted as rejected; the last value of each quantity (with
+    its flag) is in the status file and in 'edge status'."""
+    from blueranch.contracts import mqtt
     from blueranch.edge import status
     from blueranch.edge.agent import Agent
     from blueranch.edge.reading import Reading
@@ -307,17 +309,19 @@ def test_status_counts_rejected_values_as_errors_and_shows_the_last_values(tmp_p
         t = datetime(2026, 11, 21, 14, tzinfo=UTC)
         agent._on_readings(p, [Reading("lc-1", "load_kg", 812.5, t), Reading("lc-1", "battery_v", 12.6, t)])
         t2 = t.replace(minute=1)
-        agent._on_readings(p, [Reading("lc-1", "load_kg", 1e30, t2), Reading("lc-1", "battery_v", 8.9e-35, t2)])
+        agent._on_readings(p, [Reading("lc-1", "load_kg", 1e30, t2), Reading("lc-1", "battery_v", float("nan"), t2)])
         data = {**agent.status_dict(), "running": True, "age_s": 0.0}
+        sent = [mqtt.Telemetry.model_validate_json(m.body) for m in agent.buffer.fetch(0)]
     finally:
         agent.buffer.close()
+    got = [(x.quantity, x.value, x.qc) for m in sent for x in m.samples]
+    assert got == [("load_kg", 812.5, 1), ("battery_v", 12.6, 2), ("load_kg", 1e30, 4), ("battery_v", None, 9)]
     s = data["sensors"]["lc-1"]
-    assert (s["errors"], s["rejected"], data["rejected_readings"]) == (1, 1, 1)
-    assert s["last_values"]["load_kg"] == {"value": 1e30, "qc": 4, "time": t2.isoformat(), "rejected": True}
-    assert s["last_values"]["battery_v"]["value"] == 8.9e-35
+    assert (s["errors"], s["rejected"], data["rejected_readings"]) == (0, 0, 0)
+    assert s["last_values"]["load_kg"] == {"value": 1e30, "qc": 4, "time": t2.isoformat()}
+    assert s["last_values"]["battery_v"]["value"] == "nan"
     text = status.render(data)
-    assert "errors 1 (1 values rejected)" in text
-    assert "battery_v 8.9e-35 [2], load_kg 1e+30 [rejected]" in text
+    assert "battery_v nan [9], load_kg 1e+30 [4]" in text
 
 
 def test_the_shipped_buoy_config_does_not_send_a_misordered_load_as_good(request):

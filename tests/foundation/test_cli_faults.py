@@ -55,6 +55,7 @@ def _carbon_input() -> str:
 
 
 INFLUX_Q = ["--database", "faults"]
+NO_LEDGER = {"BLUERANCH_CARBON_LEDGER": "/nonexistent/ledger.sqlite"}
 SPECS: dict[str, Spec] = {
     "sim devices": Spec(files={"--scenario": YAML}),
     "sim registry": Spec(files={"--scenario": YAML}),
@@ -150,6 +151,33 @@ SPECS: dict[str, Spec] = {
         files={"--registry": YAML},
         extra=[(["--registry", str(DEPLOY / "registry.yaml"), "--write", "@DIR"], 2, "directory")],
     ),
+    "carbon verify": Spec(extra=[(["@BINARY"], 2, "not a package"), (["@TMP/none.zip"], 2, "does not exist")]),
+    **{
+        f"carbon ledger {sub}": Spec(base=argv, env=NO_LEDGER, extra=[([], 2, words)])
+        for sub, argv, words in (
+            ("list", [], "no such file"),
+            ("verify", [], "no such file"),
+            ("issue", ["@TMP/none.zip"], "does not exist"),
+            (
+                "transfer",
+                ["X", "--buyer", "b", "--lot", "l", "--price-per-t-co2e", "1", "--date", "2026-01-01"],
+                "no such",
+            ),
+            ("retire", ["X", "--beneficiary", "b", "--reason", "r", "--date", "2026-01-01"], "no such file"),
+        )
+    },
+    "export netcdf": Spec(
+        base=["--site", "dachen", "--from", "2026-01-01", "--to", "2026-01-02", "--out", "@TMP/nc", *INFLUX_Q],
+        files={"--config": YAML, "--registry": YAML},
+        urls={"--influx": "influx"},
+        extra=[(["--from", "yesterday"], 2, "--from")],
+    ),
+    "export csv": Spec(
+        base=["--site", "dachen", "--from", "2026-01-01", "--to", "2026-01-02", "--out", "@TMP/csv", *INFLUX_Q],
+        files={"--config": YAML, "--registry": YAML},
+        urls={"--influx": "influx"},
+    ),
+    "export erddap": Spec(extra=[(["--out", "@TMP"], 2, "no NetCDF"), (["--out", "@BINARY"], 2, "is a file")]),
     "demo": Spec(extra=[(["--dir", "@BINARY/demo"], 2, "Not a directory")]),
 }
 #: a valid value for options the base does not give but the command requires

@@ -87,14 +87,12 @@ def test_bad_topics(topic):
         (payload(seq="7"), "seq", "valid integer"),
         (payload(seq=-1), "seq", "greater than or equal to 0"),
         (payload(samples=[sample(value="7.2")]), "samples[0].value", "valid number"),
-        (payload(samples=[sample(value=None)]), "samples[0].value", "valid number"),
         (payload(samples=[sample(time="2026-11-21T14:00:00")]), "samples[0].time", "UTC"),
         (payload(samples=[sample(time="2026-11-21T14:00:00+08:00")]), "samples[0].time", "UTC"),
         (payload(samples=[sample(time="yesterday")]), "samples[0].time", "datetime"),
         (payload(samples=[sample(qc=5)]), "samples[0].qc", "1, 2, 3, 4 or 9"),
         (payload(samples=[sample(unit="mg/l")]), "samples[0]", "must be 'mg/L'"),
         (payload(samples=[sample(quantity="oxygen")]), "samples[0]", "not known"),
-        (payload(samples=[sample(value=1e9)]), "samples[0]", "physical range"),
         (payload(samples=[sample(sensor="s\nq")]), "samples[0].sensor", "must match"),
         (payload(samples=[sample(farm="f,x=1 y")]), "samples[0].farm", "must match"),
         (payload(samples=[sample(asset="ll-03\n")]), "samples[0].asset", "must match"),
@@ -113,6 +111,31 @@ def test_errors_name_field_value_and_rule(data, field, rule_part):
     assert v.field == field, err
     assert rule_part in v.rule, err
     assert field in str(err)
+
+
+@pytest.mark.parametrize(
+    "value, qc, want_value, want_qc",
+    [
+        (1e9, 1, 1e9, 4),  # outside the physical range: kept with its value, flag FAIL whatever was claimed
+        (-1.0, 2, -1.0, 4),
+        (1e9, 4, 1e9, 4),
+        (None, 1, None, 9),  # no value (the edge's NaN): flag MISSING
+        (None, 9, None, 9),
+        (7.2, 3, 7.2, 3),  # in range: the device's flag stands
+    ],
+)
+def test_no_reading_is_refused_for_its_value(value, qc, want_value, want_qc):
+    msg = mqtt.parse_telemetry(payload(samples=[sample(value=value, qc=qc)]), TOPIC)
+    s = msg.samples[0]
+    assert (s.value, s.qc) == (want_value, want_qc)
+    assert mqtt.parse_telemetry(msg.to_json(), TOPIC).samples[0] == s
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_a_value_json_cannot_hold_is_refused_with_its_field(text):
+    body = payload(samples=[sample(value=123456.0)]).replace(b"123456.0", text.encode())
+    err = reject(body)
+    assert err.violations[0].field.startswith("samples[0]"), err
 
 
 def test_missing_fields_are_named():

@@ -24,7 +24,7 @@ def samples(draw):
         quantity=q.name,
         unit=q.unit,
         qc=draw(st.sampled_from([1, 2, 3, 4, 9])),
-        value=draw(st.floats(q.gross_min, q.gross_max, allow_nan=False, allow_infinity=False)),
+        value=draw(st.floats(allow_nan=False, allow_infinity=False) | st.none()),  # out of range and missing too
         farm=draw(st.none() | ids),
         asset=draw(st.none() | ids),
     )
@@ -41,7 +41,8 @@ def contract_points(site: str, msg: mqtt.Telemetry, suspect: set[int]) -> list[P
         if s.asset is not None:
             tags["asset"] = s.asset
         qc = 3 if i in suspect and s.qc in (1, 2) else s.qc
-        points.append(Point(q.measurement, tags, {q.name: s.value, q.name + "_qc": qc}, to_ms(s.time)))
+        fields = {q.name + "_qc": qc} if s.value is None else {q.name: s.value, q.name + "_qc": qc}
+        points.append(Point(q.measurement, tags, fields, to_ms(s.time)))
     position = position_point(site, msg)
     return points + ([position] if position is not None else [])
 

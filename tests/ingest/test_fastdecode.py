@@ -103,7 +103,7 @@ def samples(draw):
     ):
         if draw(st.integers(0, 2 if key != "extra" else 30)) == 0:
             s[key] = draw(values)
-    for key in ("time", "sensor", "unit"):
+    for key in ("time", "sensor", "unit", "value"):
         if draw(st.integers(0, 40)) == 0:
             del s[key]
     return s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -104,3 +105,31 @@ def test_rejection_logs_are_rate_limited_per_reason():
     limit = _LogLimit(per_window=3, window_s=3600)
     assert [limit.allow("schema") for _ in range(5)] == [True, True, True, False, False]
     assert limit.allow("oversize")
+
+
+def test_no_reading_is_refused_for_its_value_and_the_database_keeps_value_and_flag(influx):
+    """Out of the physical range: written with its value and flag 4 (the device said 1); no value: only the
+    flag 9 is written, and a query of the value does not see it."""
+    t = "2026-11-21T13:59:00Z"
+    base = {"time": t, "sensor": "sonde-1", "unit": "mg/L"}
+    body = json.dumps(
+        {
+            "device": "buoy-01",
+            "seq": 1,
+            "samples": [
+                {**base, "quantity": "do_mg_l", "value": 1e6, "qc": 1},
+                {**base, "quantity": "do_sat_pct", "unit": "%", "qc": 1},
+                {**base, "quantity": "temp_c", "unit": "degC", "value": 18.5, "qc": 1},
+            ],
+        }
+    ).encode()
+    acc = Validator(IngestConfig()).accept(TOPIC, body, NOW)
+    assert acc.points == 3
+    lines = acc.body.decode().splitlines()
+    assert lines[0].endswith(f" do_mg_l=1000000.0,do_mg_l_qc=4i {NOW_MS - 60_000}")
+    assert lines[1].endswith(f" do_sat_pct_qc=9i {NOW_MS - 60_000}")
+    influx.write(acc.body)
+    (s,) = influx.query("SELECT do_mg_l, do_mg_l_qc, do_sat_pct, do_sat_pct_qc, temp_c FROM raw.water_quality")
+    (row,) = s.rows()
+    assert (row["do_mg_l"], row["do_mg_l_qc"], row["do_sat_pct"], row["do_sat_pct_qc"]) == (1e6, 4, None, 9)
+    assert row["temp_c"] == 18.5
