@@ -68,7 +68,13 @@ class IngestConfig(StrictModel):
     #: Internal bound: points accepted but not yet written; on_message waits above it.
     max_pending_points: int = Field(default=200_000, ge=1)
     max_payload_bytes: int = Field(default=contract.MAX_PAYLOAD_BYTES, ge=1, le=contract.MAX_PAYLOAD_BYTES)
-    session_expiry_s: int = Field(default=7 * 86400, ge=0)
+    #: How long the broker keeps a worker's session (and queues its share of the group) after it drops. Short,
+    #: so that a worker that dies hands its share back to the group: while its session lives the broker keeps
+    #: queueing that share for it, and when the session expires the queue is dropped, not given to the other
+    #: workers (Mosquitto 2.0; EMQX documents the same and recommends short-expiry sessions for shared
+    #: subscriptions). What a dead worker held is sent again by the agents (commit acknowledgements), so a
+    #: short expiry loses nothing; it only bounds how long that share waits. 120 s covers a restart.
+    session_expiry_s: int = Field(default=120, ge=0, le=2**32 - 1)
     keepalive_s: int = Field(default=30, ge=5)
     deadletter_topic: str = contract.DEADLETTER_TOPIC
     #: a dead letter's size at most (it is also kept under the broker's Maximum Packet Size from CONNACK)

@@ -30,6 +30,9 @@ the nominal depth of its sensors below the surface; the ingest does not use them
         lat_deg: 28.452        # WGS84; both or neither
         lon_deg: 121.897
         depth_m: 2.5
+
+A device on an island whose buoys talk to a local broker bridged to the shore names that island's gateway
+(``gateway: island-a``); ``blueranch deploy bridge --gateway island-a`` bridges exactly those devices' topics.
 """
 
 from __future__ import annotations
@@ -70,6 +73,9 @@ class DeviceEntry(StrictModel):
     lat_deg: float | None = Field(None, ge=_LAT.gross_min, le=_LAT.gross_max)
     lon_deg: float | None = Field(None, ge=_LON.gross_min, le=_LON.gross_max)
     depth_m: float | None = Field(None, ge=_DEPTH.gross_min, le=_DEPTH.gross_max)
+    #: the island gateway whose broker the device connects to, bridged to the shore (``blueranch deploy bridge``,
+    #: docs/scale-out-drill.md); none: the device talks to the shore broker. The ingest does not use it.
+    gateway: contract.SafeId | None = None
 
     @model_validator(mode="after")
     def _position_pair(self) -> DeviceEntry:

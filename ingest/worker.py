@@ -2,8 +2,11 @@
 
 At-least-once, end to end:
 
-- The session is persistent (clean start off, session expiry ``session_expiry_s``) under a stable client
-  id, so the broker keeps the worker's messages while it is down and resends the unacknowledged ones.
+- The session is persistent (clean start off, session expiry ``session_expiry_s``, 120 s by default) under
+  a stable client id, so the broker keeps the worker's messages through a restart and resends the
+  unacknowledged ones. The expiry is short on purpose: a worker that does not come back hands its share
+  of the shared group back to the others when its session expires; the agents resend what it held
+  (they delete a reading only once it was committed).
 - Messages are acknowledged (paho ``manual_ack``) only after InfluxDB accepted every point of theirs,
   in the order they arrived. A rejected message is acknowledged once its ``ingest_errors`` point is
   written, after it was published to the dead-letter topic. InfluxDB points are idempotent (same series

@@ -67,8 +67,10 @@ persistence_location {layout.data_dir}/
 # A snapshot rewrites the whole store: every 10 s (not on each change) bounds a crash's redelivery to ~10 s.
 autosave_interval 10
 autosave_on_changes false
-# Persistent sessions hold messages while the ingest is down (7 days of session expiry on the ingest side;
-# a fleet of 100 buoys at one message per 10 s queues about 60,000 messages in a week-long outage).
+# Persistent sessions hold messages while a client is away: an edge agent's commands and acks, an island
+# bridge's acks (7 days of session expiry on their side), an ingest worker's share for 120 s (a worker that does
+# not come back hands its share back to the group; the agents keep and resend what it held). A fleet of 100
+# buoys at one message per 10 s queues about 60,000 messages in a week.
 max_queued_messages 1000000
 # Unacknowledged QoS 1 messages per client; the ingest's Receive Maximum (5,000) lowers it per worker.
 max_inflight_messages 5000

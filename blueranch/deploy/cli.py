@@ -95,6 +95,69 @@ def rotate_cmd(directory: Path, user: str, registry_file: Path) -> None:
     )
 
 
+@group.command("bridge")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_registry_opt
+@click.option("--gateway", required=True, help="The island gateway (the registry's 'gateway:' of its devices).")
+@click.option(
+    "--shore",
+    "shore",
+    required=True,
+    metavar="HOST:PORT",
+    help="The shore broker's TLS listener as the island reaches it.",
+)
+@click.option(
+    "--files-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the island's broker finds bridge.conf's certificate files (default: where they are written).",
+)
+@click.option("--keepalive-s", default=30, show_default=True, type=click.IntRange(5, 3600))
+@click.option(
+    "--restart-s",
+    default=(5, 30),
+    show_default=True,
+    nargs=2,
+    type=click.IntRange(1, 3600),
+    help="The bridge's reconnect backoff: first and longest wait, seconds.",
+)
+def bridge_cmd(
+    directory: Path,
+    registry_file: Path,
+    gateway: str,
+    shore: str,
+    files_dir: Path | None,
+    keepalive_s: int,
+    restart_s: tuple[int, int],
+) -> None:
+    """An island gateway's Mosquitto bridge to the shore (QoS 1, persistent, TLS), and its shore-side user and
+    ACL, for the registry's devices with 'gateway: GATEWAY'; DIRECTORY is a 'deploy init' folder."""
+    from blueranch.deploy.bridge import BridgeOptions, bridge, island_devices
+
+    host, sep, port = shore.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise click.BadParameter(f"{shore!r} is not HOST:PORT (a port of 1 to 65535)", param_hint="--shore")
+    if restart_s[0] > restart_s[1]:
+        raise click.BadParameter(
+            f"{restart_s[0]} is more than the longest wait {restart_s[1]}", param_hint="--restart-s"
+        )
+    registry = _registry(registry_file)
+    try:
+        island_devices(registry, gateway)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="--gateway") from None
+    if not (directory / "mosquitto" / "dynamic-security.json").exists():
+        raise click.UsageError(
+            f"{directory} is not a 'blueranch deploy init' folder: run 'blueranch deploy init' first"
+        )
+    opts = BridgeOptions(registry, gateway, host.strip("[]"), int(port), files_dir, keepalive_s, *restart_s)
+    report = bridge(directory, opts)
+    for path in report.created:
+        click.echo(f"created {path}")
+    for item in report.added_to_broker:
+        click.echo(f"added {item} to the shore broker's dynamic-security config (restart the broker to load it)")
+    click.echo(f"{directory}: {len(report.created)} files created, {report.kept} kept (never overwritten)")
+
+
 @group.command("example")
 @_registry_opt
 @click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")

@@ -29,9 +29,10 @@ from blueranch.edge.buffer import Buffer
 from blueranch.ingest.config import IngestConfig
 from blueranch.ingest.registry import load_registry
 from blueranch.ingest.worker import Worker
-from blueranch.mqttc import connect_properties, make_client, parse_url
+from blueranch.mqttc import make_client, parse_url
 from blueranch.procs import Supervisor, blueranch_command
 from blueranch.reader import Reader
+from blueranch.testing.fleet import AckLedger, expected_samples
 from blueranch.testing.ingest_checks import count_samples
 from blueranch.testing.services import DeployedMosquitto
 from blueranch.testing.wait import wait_until
@@ -91,35 +92,6 @@ class Ingest:
             self.thread.join(60)
             assert not self.thread.is_alive()
             self.worker = None
-
-
-class AckCounter:
-    """Counts the seqs the ingest acknowledged (operator credentials may read acks), to count duplicates:
-    a message the ingest wrote twice is acknowledged twice."""
-
-    def __init__(self, url: str, password: str):
-        self.seqs: list[tuple[str, int]] = []
-        u = parse_url(url)
-        self.client = make_client("operator", username="operator", password=password)
-        self.client.on_connect = lambda c, *a: c.subscribe(contract.ack_topic("dachen", "buoy-01"), qos=1)
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(0.2, 1)
-        self.client.connect_async(u.host, u.port, clean_start=False, properties=connect_properties(3600))
-        self.client.loop_start()
-
-    def _on_message(self, client, userdata, msg) -> None:
-        if msg.retain:
-            return  # the last ack again, on subscribing
-        ack = contract.parse_ack(msg.payload, msg.topic)
-        self.seqs += [(ack.epoch, s) for a, b in ack.committed for s in range(a, b + 1)]
-
-    @property
-    def duplicates(self) -> int:
-        return len(self.seqs) - len(set(self.seqs))
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 class Drill:
@@ -196,17 +168,16 @@ class Drill:
     def logs(self) -> str:
         return "\n".join(f"--- {n}\n{self.sup.log(n)[-4000:]}" for n in self.sup.procs)
 
-    def drain_and_count(self, acks: AckCounter | None = None, **expect) -> dict:
+    def drain_and_count(self, acks: AckLedger | None = None, **expect) -> dict:
         """Stop the sensors, wait for the buffer to empty, stop the agent; compare buffered with InfluxDB."""
         self.sup.stop("sim")
         self.wait(lambda s: s["buffer_messages"] == 0 and s["inflight"] == 0, "the buffer drained", 90)
         assert self.sup.stop("edge", 30) == 0, self.logs()
         final = self.status()
         arrived = count_samples(self.influx, "buoy-01", self.quantities)
-        # a spike-flag revision re-sends a reading already sent, with its final flag: the same point again
         revisions = final.get("qc", {}).get("revisions_total", 0)
         counts = {
-            "expected": final["samples_buffered"] - revisions,
+            "expected": expected_samples(final),
             "arrived": arrived,
             "messages": final["next_seq"] - 1,
             "resent": final["resent"],
@@ -236,7 +207,8 @@ def drill(tmp_path, broker, influx, deploy_dir):
 def test_broker_restart_kill_and_session_takeover_under_load_lose_nothing(drill, broker, deploy_dir):
     """Broker SIGTERM and restart, broker kill -9 with the ingest stopped, and a client taking over the
     ingest's session with a clean start: every sample arrives, each once."""
-    acks = AckCounter(broker.url, secret(deploy_dir, "operator"))
+    acks = AckLedger(broker.url, password=secret(deploy_dir, "operator"), username="operator")
+    assert acks.subscribed.wait(30)
     drill.ingest.start()
     drill.start_sim()
     drill.start_agent(drill.config())

@@ -138,6 +138,15 @@ SPECS: dict[str, Spec] = {
         files={"--registry": YAML},
         extra=[(["--registry", str(DEPLOY / "registry.yaml")], 2, "")],
     ),
+    "deploy bridge": Spec(
+        base=["@TMP", "--gateway", "island-a", "--shore", "shore.example.org:8883"],
+        files={"--registry": YAML},
+        extra=[
+            (["--shore", "shore.example.org"], 2, "is not HOST:PORT"),
+            (["--restart-s", "9", "3"], 2, "more than the longest wait"),
+            ([], 2, "no device of the registry has gateway 'island-a'"),
+        ],
+    ),
     "deploy example": Spec(
         files={"--registry": YAML},
         extra=[(["--registry", str(DEPLOY / "registry.yaml"), "--write", "@DIR"], 2, "directory")],
@@ -180,6 +189,7 @@ REQUIRED = {
     "deploy init": ["--registry", str(DEPLOY / "registry.yaml")],
     "deploy rotate": ["--registry", str(DEPLOY / "registry.yaml")],
     "deploy example": ["--registry", str(DEPLOY / "registry.yaml")],
+    "deploy bridge": ["--registry", str(DEPLOY / "registry.yaml")],
 }
 
 
