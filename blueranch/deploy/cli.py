@@ -173,3 +173,40 @@ def example_cmd(registry_file: Path, out: Path | None) -> None:
             out.write_text(text)
         except OSError as exc:
             raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+@group.command("init-db")
+@click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
+@click.option("--database", default="blueranch", show_default=True)
+@click.option(
+    "--naming",
+    type=click.Choice(["db.rp", "db/rp"]),
+    envvar="BLUERANCH_INFLUX_NAMING",
+    show_envvar=True,
+    help="How the server names retention policies: db.rp (InfluxDB 1.x, the default) or db/rp (InfluxDB 3: "
+    "one database per policy). Every service reads the same variable.",
+)
+@click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True, help="An admin user.")
+def init_db_cmd(influx_url: str, database: str, naming: str | None, influx_username: str | None) -> None:
+    """Create the database(s) and the contract's retention policies (or bring them to the contract); the ingest
+    never does. Idempotent. The password comes from $BLUERANCH_INFLUX_PASSWORD."""
+    import os
+
+    from blueranch.contracts.query.naming import Naming, naming_from_env
+    from blueranch.influxdb import InfluxClient, InfluxError, check_url
+
+    try:
+        check_url(influx_url)
+        style = naming_from_env() if naming is None else Naming(naming, naming_from_env().separator)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    client = InfluxClient(
+        influx_url, database, influx_username, os.environ.get("BLUERANCH_INFLUX_PASSWORD"), naming=style
+    )
+    try:
+        databases = client.ensure_database()
+    except InfluxError as exc:
+        raise click.ClickException(f"{influx_url} database {database}: {exc}") from None
+    finally:
+        client.close()
+    click.echo(f"{influx_url}: {', '.join(databases)} ready ({style.style}; policies as in the InfluxDB contract)")
