@@ -31,6 +31,10 @@ def _registry(path: Path):
     return registry.config
 
 
+#: ingest services of docker compose's cluster profile (cluster-ingest-1 and -2: users ingest-1 and ingest-2)
+CLUSTER_INGEST_WORKERS = 2
+
+
 @click.group("deploy", cls=Group)
 def group() -> None:
     """Generate a shore server's secrets, certificates and broker security."""
@@ -161,11 +165,21 @@ def bridge_cmd(
 @group.command("example")
 @_registry_opt
 @click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
-def example_cmd(registry_file: Path, out: Path | None) -> None:
+@click.option(
+    "--emqx-acl",
+    is_flag=True,
+    help="The same roles as EMQX's acl.conf (deploy/emqx/acl.conf, docker compose --profile cluster).",
+)
+def example_cmd(registry_file: Path, out: Path | None, emqx_acl: bool) -> None:
     """The committed example broker config: every user and role, no password (nobody can log in with it)."""
     from blueranch.deploy.init import example_dynsec
 
-    text = json.dumps(example_dynsec(_registry(registry_file)), indent=2) + "\n"
+    if emqx_acl:
+        from blueranch.deploy.emqx import acl
+
+        text = acl(_registry(registry_file), ingest_workers=CLUSTER_INGEST_WORKERS)
+    else:
+        text = json.dumps(example_dynsec(_registry(registry_file)), indent=2) + "\n"
     if out is None:
         click.echo(text, nl=False)
     else:
