@@ -220,7 +220,10 @@ def init_db_cmd(influx_url: str, database: str, naming: str | None, influx_usern
     try:
         databases = client.ensure_database()
     except InfluxError as exc:
-        raise click.ClickException(f"{influx_url} database {database}: {exc}") from None
+        hint = ""
+        if style.per_policy and style.separator == "/" and "invalid name" in str(exc):
+            hint = " (InfluxDB 1.x refuses '/' in a name: BLUERANCH_INFLUX_NAMING_SEPARATOR=- names them db-rp)"
+        raise click.ClickException(f"{influx_url} database {database}: {exc}{hint}") from None
     finally:
         client.close()
     click.echo(f"{influx_url}: {', '.join(databases)} ready ({style.style}; policies as in the InfluxDB contract)")
