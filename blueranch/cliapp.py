@@ -69,7 +69,7 @@ def describe(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, MemoryError):
         return EXIT_RUNTIME, "out of memory"
     name = type(exc).__name__
-    if name == "InfluxError" or isinstance(exc, ConnectionError | TimeoutError):
+    if any(c.__name__ == "InfluxError" for c in type(exc).__mro__) or isinstance(exc, ConnectionError | TimeoutError):
         return EXIT_RUNTIME, str(exc)
     return EXIT_RUNTIME, f"internal error: {name}: {exc} (run with --debug for the traceback, and report it)"
 

@@ -187,7 +187,7 @@ def group(
         broker.start()
         db.start()
         client = InfluxClient(db.url, database)
-        client.ensure_database()
+        client.ensure_database()  # what blueranch deploy init-db runs: the ingest never creates it
         click.echo(f"  MQTT broker  {broker.url}")
         click.echo(f"  MQTT/TLS     {broker.tls_url}  (edge agents, with their client certificates)")
         click.echo(f"  InfluxDB     {db.url}  database '{database}'")

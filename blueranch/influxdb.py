@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 
 import requests
 
-from blueranch.contracts.influx import PRECISION
-from blueranch.contracts.query.naming import DEFAULT_NAMING, Naming
+from blueranch.contracts.influx import PRECISION, RETENTION_POLICIES
+from blueranch.contracts.query.naming import Naming, naming_from_env, retention_period
 
 
 class InfluxError(RuntimeError):
@@ -30,6 +30,19 @@ class InfluxError(RuntimeError):
     @property
     def retryable(self) -> bool:
         return self.status == 0 or self.status >= 500 or self.status == 429
+
+
+class MissingDatabase(InfluxError):
+    """The database or retention policy a write goes to does not exist (create it: ``blueranch deploy init-db``)."""
+
+    def __init__(self, database: str, retention_policy: str | None, message: str):
+        self.database, self.retention_policy = database, retention_policy
+        where = f"database {database!r}" + (f" retention policy {retention_policy!r}" if retention_policy else "")
+        super().__init__(404, f"{where} does not exist ({message.strip()}): create it with 'blueranch deploy init-db'")
+
+    @property
+    def retryable(self) -> bool:
+        return False
 
 
 @dataclass
@@ -52,11 +65,12 @@ class InfluxClient:
         password: str | None = None,
         timeout_s: float = 10.0,
         pool_size: int = 4,
-        naming: Naming = DEFAULT_NAMING,
+        naming: Naming | None = None,
     ):
         self.url = check_url(url).rstrip("/")
         self.database = database
-        self.naming = naming
+        #: how the server names retention policies; by default what ``$BLUERANCH_INFLUX_NAMING`` says
+        self.naming = naming_from_env() if naming is None else naming
         self.timeout_s = timeout_s
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
@@ -83,21 +97,70 @@ class InfluxClient:
         except requests.RequestException:
             return False
 
-    def ensure_database(self) -> None:
-        """Create the database and the contract's retention policies if they are missing."""
+    def server_version(self) -> str:
+        """The server's version as ``/ping`` reports it (``1.6.7~rc0``, ``3.8.3``), ``""`` if it says none."""
+        try:
+            r = self.session.get(f"{self.url}/ping", timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise self._unreachable(exc) from exc
+        version = r.headers.get("X-Influxdb-Version", "")
+        if not version and r.headers.get("Content-Type", "").startswith("application/json"):
+            try:
+                version = str(r.json().get("version", ""))
+            except ValueError:
+                version = ""
+        return version
+
+    def ensure_database(self) -> list[str]:
+        """Create the database(s) and the contract's retention policies in the client's naming, or bring
+        them to the contract's durations; return the databases. ``blueranch deploy init-db`` runs it.
+
+        ``db.rp``: one database and its policies (InfluxQL). ``db/rp``: one database per policy, through
+        InfluxQL on a 1.x server, through ``/api/v3/configure/database`` on InfluxDB 3 (which accepts no
+        database or retention-policy statement over InfluxQL)."""
+        if self.naming.per_policy and self.server_version().startswith("3"):
+            for rp in RETENTION_POLICIES:
+                self._create_v3(self.naming.database(self.database, rp), retention_period(rp))
+            return self.naming.databases(self.database)
         for stmt, if_exists in self.naming.create_statements(self.database):
             try:
                 self.query(stmt, method="POST", database=None)
             except InfluxError as exc:
-                if "already exists" not in str(exc) or if_exists is None:
+                if if_exists is None or not ("already exists" in str(exc) or "conflicts with" in str(exc)):
                     raise
                 self.query(if_exists, method="POST", database=None)
+        return self.naming.databases(self.database)
+
+    def _create_v3(self, name: str, period: str | None) -> None:
+        body: dict[str, Any] = {"db": name}
+        if period is not None:
+            body["retention_period"] = period
+        try:
+            r = self.session.post(f"{self.url}/api/v3/configure/database", json=body, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise self._unreachable(exc) from exc
+        if r.status_code not in (200, 201, 204, 409):  # 409: it exists (InfluxDB 3 keeps its first period)
+            raise InfluxError(r.status_code, _error_text(r))
+
+    def check_database(self, retention_policy: str | None = None) -> None:
+        """Raise :class:`MissingDatabase` if the database (and policy) a write goes to does not exist: an empty
+        write, which a write-only user may make and InfluxDB 1.x checks without storing anything."""
+        db, rp = self.naming.write_target(self.database, retention_policy)
+        params = {"db": db, "precision": PRECISION, **({"rp": rp} if rp else {})}
+        try:
+            r = self.session.post(f"{self.url}/write", params=params, data=b"", timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise self._unreachable(exc) from exc
+        text = _error_text(r) if r.status_code != 204 else ""
+        if r.status_code == 404 or "retention policy not found" in text:
+            raise MissingDatabase(db, rp, text)
 
     def write(self, body: bytes, retention_policy: str | None = None, compress: bool = True) -> None:
         """Write line protocol. Raises :class:`InfluxError` (check ``retryable``) on failure."""
-        params = {"db": self.database, "precision": PRECISION}
-        if retention_policy:
-            params["rp"] = retention_policy
+        db, rp = self.naming.write_target(self.database, retention_policy)
+        params = {"db": db, "precision": PRECISION}
+        if rp:
+            params["rp"] = rp
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         data = body
         if compress:

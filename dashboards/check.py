@@ -50,8 +50,8 @@ def resolve_variables(
     for v in dashboard["templating"]["list"]:
         name = v["name"]
         if v["type"] == "query":
-            q = interpolate(v["query"], from_ms, to_ms, resolved)
-            options = values_of(reader.run_rendered(q))
+            text, database = reader.restate(v["query"])
+            options = values_of(reader.run_rendered(interpolate(text, from_ms, to_ms, resolved), database))
         elif v["type"] == "custom":
             options = tuple(x.strip() for x in v["query"].split(",") if x.strip())
         else:
@@ -112,9 +112,10 @@ def run(
     results = []
     for title, ref, raw, time_from in queries(dashboard):
         start = relative_from_ms(time_from, to_ms) if time_from else from_ms
-        q = interpolate(raw, start, to_ms, variables, interval_ms(start, to_ms, max_data_points, min_interval_ms))
+        text, database = reader.restate(raw)  # in the client's naming (db/rp: no policy, its own database)
+        q = interpolate(text, start, to_ms, variables, interval_ms(start, to_ms, max_data_points, min_interval_ms))
         try:
-            series = reader.run_rendered(q)
+            series = reader.run_rendered(q, database)
         except InfluxError as exc:
             results.append(Result(dashboard["uid"], title, ref, q, 0, 0, str(exc)))
             continue

@@ -161,9 +161,19 @@ def run(
         )
     if metrics_port is not None and worker_index == 1:
         _check_ports(metrics_addr, range(metrics_port, metrics_port + workers))
+    influx = InfluxClient(
+        influx_url,
+        database,
+        influx_username,
+        _password(influx_password_file, "BLUERANCH_INFLUX_PASSWORD"),
+        timeout_s=config.retry.timeout_s,
+    )
+    if worker_index == 1:
+        _check_databases(influx)
     if workers > 1:
         from blueranch.ingest.pool import Pool
 
+        influx.close()
         argv = [
             "--mqtt",
             mqtt_url,
@@ -193,13 +203,6 @@ def run(
 
     from blueranch.ingest.worker import Worker
 
-    influx = InfluxClient(
-        influx_url,
-        database,
-        influx_username,
-        _password(influx_password_file, "BLUERANCH_INFLUX_PASSWORD"),
-        timeout_s=config.retry.timeout_s,
-    )
     worker = Worker(
         mqtt_url,
         influx,
@@ -212,3 +215,17 @@ def run(
     )
     on_stop_signals(worker.request_stop)
     worker.run()
+
+
+def _check_databases(influx) -> None:
+    """One line and exit 1 if the databases are missing (``blueranch deploy init-db`` makes them); an
+    unreachable InfluxDB is left to the workers, which wait for it."""
+    from blueranch.influxdb import InfluxError, MissingDatabase
+    from blueranch.ingest.writer import check_databases
+
+    try:
+        check_databases(influx)
+    except MissingDatabase as exc:
+        raise click.ClickException(f"{influx.url}: {exc}") from None
+    except InfluxError:
+        pass

@@ -37,13 +37,13 @@ from blueranch.contracts import mqtt as contract
 from blueranch.contracts.errors import ContractError
 from blueranch.contracts.influx import MEASUREMENTS, Point
 from blueranch.contracts.lineprotocol import lines
-from blueranch.influxdb import InfluxClient, InfluxError
+from blueranch.influxdb import InfluxClient, InfluxError, MissingDatabase
 from blueranch.ingest import deadletter
 from blueranch.ingest.acks import Acks, Commit
 from blueranch.ingest.config import IngestConfig
 from blueranch.ingest.metrics import Metrics
 from blueranch.ingest.validate import ErrorClock, Validator
-from blueranch.ingest.writer import Refused, Stopped, Writer
+from blueranch.ingest.writer import Refused, Stopped, Writer, check_databases
 from blueranch.mqttc import make_client, parse_url
 from blueranch.outage import Outage
 
@@ -389,16 +389,16 @@ class Worker:
 
     # ------------------------------------------------------------ lifecycle
     def prepare_database(self) -> None:
-        """Create the database and policies if allowed; an ingest user without admin rights skips it."""
+        """Check that the databases and policies the ingest writes to exist (``blueranch deploy init-db`` creates
+        them; the ingest never does): :class:`~blueranch.influxdb.MissingDatabase` if not. An unreachable
+        InfluxDB is an outage, logged, and the writes wait for it."""
         try:
-            self.influx.ensure_database()
+            check_databases(self.influx)
+        except MissingDatabase:
+            raise
         except InfluxError as exc:
             if exc.status in (401, 403):
-                log.warning(
-                    "cannot create database %r with these credentials (%s); assuming an administrator created it",
-                    self.influx.database,
-                    exc,
-                )
+                log.warning("cannot check database %r with these credentials (%s)", self.influx.database, exc)
             elif exc.retryable:
                 self.influx_outage.failed(exc)
             else:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import tenacity
 
+from blueranch.contracts.influx import RETENTION_POLICIES
 from blueranch.influxdb import InfluxClient, InfluxError
 from blueranch.ingest.config import RetryConfig
 from blueranch.outage import Outage
@@ -31,6 +32,13 @@ DATA_ERROR_STATUSES = (400, 413)
 
 class Stopped(RuntimeError):
     """The worker is stopping while InfluxDB still fails: the batch is not acknowledged."""
+
+
+def check_databases(client: InfluxClient) -> None:
+    """Raise :class:`~blueranch.influxdb.MissingDatabase` unless every database and policy of the contract that
+    the client's naming writes to exists (created by ``blueranch deploy init-db``, never by the ingest)."""
+    for rp in RETENTION_POLICIES:
+        client.check_database(rp)
 
 
 def is_data_error(exc: BaseException) -> bool:
@@ -77,11 +85,12 @@ class Writer:
         self.on_retry()
         exc = state.outcome.exception() if state.outcome else None
         self.outage.failed(f"{exc} (writes are retried; nothing is acknowledged meanwhile)")
-        if isinstance(exc, InfluxError) and exc.status == 404:  # InfluxDB was down when the worker started
-            try:
-                self.client.ensure_database()
-            except InfluxError as create_error:
-                log.error("cannot create database %r: %s", self.client.database, create_error)
+        if isinstance(exc, InfluxError) and exc.status == 404:  # dropped, or never created: not the ingest's to make
+            log.error(
+                "database %r is missing (%s); create it with 'blueranch deploy init-db' (writes are retried)",
+                self.client.database,
+                exc,
+            )
 
     def write_retrying(self, body: bytes, retention_policy: str | None) -> None:
         """Write until InfluxDB accepts, or raise a data error (400/413), or :class:`Stopped`."""

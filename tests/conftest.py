@@ -49,7 +49,7 @@ def influx(influxdb, request):
     """A client on a database of this test's own (created with the contract's retention policies)."""
     name = f"t{os.getpid()}_{next(_db_counter)}"
     client = InfluxClient(influxdb.url, name)
-    client.ensure_database()
+    client.ensure_database()  # what blueranch deploy init-db runs (the ingest never creates databases)
     yield client
     try:
         client.query(f'DROP DATABASE "{name}"', method="POST", database=None)

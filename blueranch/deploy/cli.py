@@ -31,6 +31,10 @@ def _registry(path: Path):
     return registry.config
 
 
+#: ingest services of docker compose's cluster profile (cluster-ingest-1 and -2: users ingest-1 and ingest-2)
+CLUSTER_INGEST_WORKERS = 2
+
+
 @click.group("deploy", cls=Group)
 def group() -> None:
     """Generate a shore server's secrets, certificates and broker security."""
@@ -161,11 +165,21 @@ def bridge_cmd(
 @group.command("example")
 @_registry_opt
 @click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
-def example_cmd(registry_file: Path, out: Path | None) -> None:
+@click.option(
+    "--emqx-acl",
+    is_flag=True,
+    help="The same roles as EMQX's acl.conf (deploy/emqx/acl.conf, docker compose --profile cluster).",
+)
+def example_cmd(registry_file: Path, out: Path | None, emqx_acl: bool) -> None:
     """The committed example broker config: every user and role, no password (nobody can log in with it)."""
     from blueranch.deploy.init import example_dynsec
 
-    text = json.dumps(example_dynsec(_registry(registry_file)), indent=2) + "\n"
+    if emqx_acl:
+        from blueranch.deploy.emqx import acl
+
+        text = acl(_registry(registry_file), ingest_workers=CLUSTER_INGEST_WORKERS)
+    else:
+        text = json.dumps(example_dynsec(_registry(registry_file)), indent=2) + "\n"
     if out is None:
         click.echo(text, nl=False)
     else:
@@ -173,3 +187,43 @@ def example_cmd(registry_file: Path, out: Path | None) -> None:
             out.write_text(text)
         except OSError as exc:
             raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+@group.command("init-db")
+@click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
+@click.option("--database", default="blueranch", show_default=True)
+@click.option(
+    "--naming",
+    type=click.Choice(["db.rp", "db/rp"]),
+    envvar="BLUERANCH_INFLUX_NAMING",
+    show_envvar=True,
+    help="How the server names retention policies: db.rp (InfluxDB 1.x, the default) or db/rp (InfluxDB 3: "
+    "one database per policy). Every service reads the same variable.",
+)
+@click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True, help="An admin user.")
+def init_db_cmd(influx_url: str, database: str, naming: str | None, influx_username: str | None) -> None:
+    """Create the database(s) and the contract's retention policies (or bring them to the contract); the ingest
+    never does. Idempotent. The password comes from $BLUERANCH_INFLUX_PASSWORD."""
+    import os
+
+    from blueranch.contracts.query.naming import Naming, naming_from_env
+    from blueranch.influxdb import InfluxClient, InfluxError, check_url
+
+    try:
+        check_url(influx_url)
+        style = naming_from_env() if naming is None else Naming(naming, naming_from_env().separator)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    client = InfluxClient(
+        influx_url, database, influx_username, os.environ.get("BLUERANCH_INFLUX_PASSWORD"), naming=style
+    )
+    try:
+        databases = client.ensure_database()
+    except InfluxError as exc:
+        hint = ""
+        if style.per_policy and style.separator == "/" and "invalid name" in str(exc):
+            hint = " (InfluxDB 1.x refuses '/' in a name: BLUERANCH_INFLUX_NAMING_SEPARATOR=- names them db-rp)"
+        raise click.ClickException(f"{influx_url} database {database}: {exc}{hint}") from None
+    finally:
+        client.close()
+    click.echo(f"{influx_url}: {', '.join(databases)} ready ({style.style}; policies as in the InfluxDB contract)")

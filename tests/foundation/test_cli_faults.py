@@ -178,6 +178,16 @@ SPECS: dict[str, Spec] = {
         urls={"--influx": "influx"},
     ),
     "export erddap": Spec(extra=[(["--out", "@TMP"], 2, "no NetCDF"), (["--out", "@BINARY"], 2, "is a file")]),
+    "deploy init-db": Spec(
+        urls={"--influx": "influx"},
+        base=[*INFLUX_Q],
+        extra=[
+            (["--influx", "@INFLUX", "--naming", "db:rp"], 2, "--naming"),
+            (["--influx", "@INFLUX"], 0, ""),
+            (["--influx", "@INFLUX"], 0, ""),  # idempotent: a second run brings the policies to the contract
+        ],
+        env={"BLUERANCH_INFLUX_NAMING": ""},
+    ),
     "demo": Spec(extra=[(["--dir", "@BINARY/demo"], 2, "Not a directory")]),
 }
 #: a valid value for options the base does not give but the command requires

@@ -53,6 +53,8 @@ def test_service_command_is_a_real_subcommand(service):
 
 
 GENERATED = "./deploy/local/"
+#: services that are another one run again (the cluster profile's ingest services are the ingest): its secrets
+SAME_ROLE = {"cluster-ingest-1": "ingest", "cluster-ingest-2": "ingest"}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,8 @@ def test_each_service_gets_only_its_own_secrets(service, generated):
     """Its own env file, or none; no password written into the compose file; no other service's files."""
     s = SERVICES[service]
     assert "env_file" not in COMPOSE["x-blueranch"], "the shared anchor would hand every secret to everyone"
-    assert s.get("env_file", []) in ([], [f"deploy/local/env/{service}.env"]), (service, s.get("env_file"))
+    role = SAME_ROLE.get(service, service)
+    assert s.get("env_file", []) in ([], [f"deploy/local/env/{role}.env"]), (service, s.get("env_file"))
     for key, value in (s.get("environment") or {}).items():
         assert not re.search(r"PASSWORD|SECRET|TOKEN", key), f"{service}: {key}={value!r} in docker-compose.yml"
     own = {"mosquitto": "mosquitto", "influxdb": "influxdb/init"}.get(service)
@@ -99,9 +102,9 @@ def test_each_service_gets_only_its_own_secrets(service, generated):
             assert source[len(GENERATED) :] == own, f"{service} mounts {source}, which is not its own"
     # an env file holds only secrets that no other env file holds (the InfluxDB users' own passwords are in
     # the database's init script: it creates those users)
-    mine = _values(generated / "env" / f"{service}.env")
+    mine = _values(generated / "env" / f"{role}.env")
     for other in (generated / "env").glob("*.env"):
-        if other.stem != service:
+        if other.stem != role:
             shared = mine & _values(other)
             assert not shared, f"{service} and {other.stem} share a secret"
 
@@ -148,3 +151,59 @@ def test_ingest_binds_tags_to_the_shore_registry():
 def test_grafana_mounts_the_dashboards_folder():
     sources = [v.split(":")[0] for v in SERVICES["grafana"]["volumes"]]
     assert "./dashboards/provisioning" in sources
+
+
+# ---------------------------------------------------------------- profile cluster (docs/scale-out.md)
+CLUSTER = {n: s for n, s in SERVICES.items() if "cluster" in s.get("profiles", [])}
+EMQX = sorted(n for n, s in CLUSTER.items() if str(s.get("image", "")).startswith("emqx/emqx:"))
+
+
+def test_the_cluster_profile_is_three_emqx_nodes_that_seed_each_other_behind_haproxy():
+    assert EMQX == ["emqx1", "emqx2", "emqx3"]
+    nodes = {SERVICES[n]["environment"]["EMQX_NODE__NAME"] for n in EMQX}
+    assert len(nodes) == 3
+    for n in EMQX:
+        env = SERVICES[n]["environment"]
+        seeds = set(env["EMQX_CLUSTER__STATIC__SEEDS"].strip("[]").split(","))
+        assert seeds == nodes, n
+        assert env["EMQX_NODE__NAME"].split("@")[1] in SERVICES[n]["networks"]["default"]["aliases"]
+        assert env["EMQX_AUTHORIZATION__NO_MATCH"] == "deny" and "./deploy/emqx/acl.conf:" in SERVICES[n]["volumes"][0]
+        # the free edition does not replicate durable sessions, and a cluster with them enabled does not start
+        assert env["EMQX_DURABLE_SESSIONS__ENABLE"] == "false"
+        assert SERVICES[n]["image"].startswith("emqx/emqx:5.8."), "5.9 and later cluster only with a licence"
+    cfg = (REPO / "deploy/emqx/haproxy.cfg").read_text()
+    servers = re.findall(r"^\s*server (\w+) (\w+):1883 check", cfg, re.MULTILINE)
+    assert sorted(host for _, host in servers) == EMQX
+    assert set(SERVICES["haproxy"]["depends_on"]) == set(EMQX)
+
+
+def test_the_cluster_ingest_services_share_a_group_with_distinct_stable_client_ids():
+    ingests = sorted(n for n in CLUSTER if SERVICES[n].get("command", [None, None])[1:2] == ["ingest"])
+    assert ingests == ["cluster-ingest-1", "cluster-ingest-2"]
+    ids = []
+    for n in ingests:
+        cmd = SERVICES[n]["command"]
+        assert cmd[cmd.index("--mqtt") + 1] == "mqtt://haproxy:1883" and cmd[cmd.index("--workers") + 1] == "1"
+        assert "--config" not in cmd  # one config, one group: the default (ingest)
+        ids.append(f"ingest-{cmd[cmd.index('--worker-index') + 1]}")  # client id and broker user
+    assert len(set(ids)) == 2
+    acl = (REPO / "deploy/emqx/acl.conf").read_text()
+    for client_id in ids:
+        assert f'{{username, "{client_id}"}}, {{clientid, "{client_id}"}}' in acl
+
+
+def test_the_committed_emqx_acl_is_the_mosquitto_roles_translated():
+    from blueranch.deploy.cli import CLUSTER_INGEST_WORKERS
+    from blueranch.deploy.emqx import acl
+    from blueranch.ingest.registry import load_registry
+
+    registry = load_registry(REPO / "deploy/blueranch/registry.yaml").config
+    committed = (REPO / "deploy/emqx/acl.conf").read_text()
+    assert committed == acl(registry, ingest_workers=CLUSTER_INGEST_WORKERS), (
+        "regenerate: blueranch deploy example --registry deploy/blueranch/registry.yaml --emqx-acl "
+        "--write deploy/emqx/acl.conf"
+    )
+    assert committed.rstrip().endswith("{deny, all}.")
+    # a device publishes its own site's topics only, under its own client id
+    line = next(ln for ln in committed.splitlines() if '"buoy-01"' in ln and "publish" in ln)
+    assert '{clientid, "' in line and all("/dachen/buoy-01/" in t for t in re.findall(r'"(blueranch/[^"]+)"', line))

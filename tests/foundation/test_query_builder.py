@@ -31,6 +31,7 @@ from blueranch.contracts.query import (
     show_tag_values,
     window,
 )
+from blueranch.contracts.query.naming import naming_from_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -240,8 +241,35 @@ def test_influxdb_3_naming_reads_a_database_per_policy():
     inner = select("alerts", Col("open", "last", "open"), group_by=("device",))
     assert 'FROM (SELECT last("open") AS "open" FROM "alerts" ' in select_from(inner, Col("open", "sum")).render(v3)
     assert show_tag_values("weather", "site").render(v3) == 'SHOW TAG VALUES FROM "weather" WITH KEY = "site"'
-    with pytest.raises(ValueError, match="own API"):
-        v3.create_statements("blueranch")
+    assert v3.databases("blueranch") == ["blueranch/raw", "blueranch/derived", "blueranch/ops"]
+    assert v3.write_target("blueranch", "ops") == ("blueranch/ops", None)
+    assert v3.write_target("blueranch", None) == ("blueranch/raw", None)  # the contract's default policy
+    assert DEFAULT_NAMING.write_target("blueranch", "ops") == ("blueranch", "ops")
+    # on a 1.x server (which refuses "/" in a name) the style is exercised with another separator
+    stmts = Naming("db/rp", "-").create_statements("b")
+    assert stmts[0] == (
+        'CREATE DATABASE "b-raw" WITH DURATION 730d REPLICATION 1 NAME "autogen"',
+        'ALTER RETENTION POLICY "autogen" ON "b-raw" DURATION 730d REPLICATION 1',
+    )
+    assert not any("RETENTION POLICY" in create for create, _ in stmts)
+
+
+@pytest.mark.parametrize(
+    ("env", "expect"),
+    [
+        ({}, Naming()),
+        ({"BLUERANCH_INFLUX_NAMING": "db/rp"}, Naming("db/rp")),
+        ({"BLUERANCH_INFLUX_NAMING": "db/rp", "BLUERANCH_INFLUX_NAMING_SEPARATOR": "-"}, Naming("db/rp", "-")),
+        ({"BLUERANCH_INFLUX_NAMING": "db:rp"}, "BLUERANCH_INFLUX_NAMING='db:rp' is not one of db.rp, db/rp"),
+        ({"BLUERANCH_INFLUX_NAMING_SEPARATOR": "."}, "BLUERANCH_INFLUX_NAMING_SEPARATOR='.'"),
+    ],
+)
+def test_the_naming_is_one_setting_of_the_environment(env, expect):
+    if isinstance(expect, Naming):
+        assert naming_from_env(env) == expect
+    else:
+        with pytest.raises(ValueError, match=re.escape(expect)):
+            naming_from_env(env)
 
 
 def test_create_statements_name_every_policy_of_the_contract():

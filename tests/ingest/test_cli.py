@@ -46,3 +46,20 @@ def test_passwords_come_from_a_file_first_then_the_environment(tmp_path, monkeyp
     assert _password(None, "BLUERANCH_MQTT_PASSWORD") == "from-env"
     monkeypatch.delenv("BLUERANCH_MQTT_PASSWORD")
     assert _password(None, "BLUERANCH_MQTT_PASSWORD") is None
+
+
+def test_a_missing_database_stops_the_ingest_with_one_line_naming_init_db(blueranch_bin, influxdb):
+    """The ingest never creates databases: without 'blueranch deploy init-db' it exits 1 with one clear line."""
+    import subprocess
+
+    run = subprocess.run(
+        [blueranch_bin, "ingest", "run", "--mqtt", "mqtt://127.0.0.1:1", "--influx", influxdb.url]
+        + ["--database", "never_initialised"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "never_initialised" in errors[0] and "blueranch deploy init-db" in errors[0]
+    assert "Traceback" not in run.stderr

@@ -165,6 +165,8 @@ def test_retained_telemetry_is_handled_once_not_on_every_start(broker, influx, s
     wait_until(lambda: count_points(influx, site) == 1, 60, 0.1, message="good one")
     wait_until(lambda: [m for m in dead.messages if site in m["topic"]], 60, 0.1, message="dead-lettered once")
     assert worker.metrics.registry.get_sample_value("blueranch_ingest_flagged_total", {"reason": "retained_telemetry"})
+    # its error record written (and so the message acknowledged) before the stop: else it is resent, by design
+    wait_until(lambda: [r for r in error_rows(influx) if site in r["topic"]], 60, 0.1, message="error record")
     worker.stop()
     for _ in range(2):  # restarts: the retained message is still on the broker, and not handled again
         w = start_worker(url=broker.url, session_expiry_s=300)

@@ -55,6 +55,7 @@ def test_influxdb_killed_under_load_then_restarted_every_point_arrives_once(
     broker = mosquitto_factory()
     server = influxdb_factory()
     client = InfluxClient(server.url, "outage", timeout_s=2)
+    client.ensure_database()  # blueranch deploy init-db: the ingest never creates it
     n, samples = 4000, 2
     worker = start_worker(
         url=broker.url,

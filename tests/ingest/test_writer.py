@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from blueranch.contracts import mqtt as contract
-from blueranch.influxdb import InfluxClient
+from blueranch.influxdb import InfluxClient, MissingDatabase
 from blueranch.ingest.config import RetryConfig
-from blueranch.ingest.writer import Stopped, Writer
+from blueranch.ingest.writer import Stopped, Writer, check_databases
 from blueranch.testing.ingest_checks import Collector, count_points, error_rows
 from blueranch.testing.loadgen import Publisher
 from blueranch.testing.wait import wait_until
@@ -105,11 +105,29 @@ def test_worker_dead_letters_only_the_refused_point_of_a_message(mosquitto, infl
     assert worker.metrics.totals["points_total"] == 2
 
 
-def test_a_missing_database_is_created_on_the_first_write(influxdb, unique):
-    client = InfluxClient(influxdb.url, f"late_{unique}")  # InfluxDB was down when the worker started
+def test_a_missing_database_is_not_created_by_the_ingest_and_writes_wait_for_init_db(influxdb, unique, caplog):
+    client = InfluxClient(influxdb.url, f"late_{unique}")  # nobody ran 'blueranch deploy init-db' yet
+    stop = threading.Event()
+    writer = Writer(client, RetryConfig(initial_s=0.01, max_s=0.05), stop)
+    result: list = []
+    done = threading.Event()
     try:
-        writer = Writer(client, RetryConfig(initial_s=0.01, max_s=0.05), threading.Event())
-        assert writer.write([_line("c", T0)], [0], "raw") == [] and writer.retries == 1
+        with pytest.raises(MissingDatabase, match="init-db"):
+            check_databases(client)
+
+        def write():
+            result.append(writer.write([_line("c", T0)], [0], "raw"))
+            done.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        wait_until(lambda: writer.retries >= 2, 30, message="retries while the database is missing")
+        names = [v[0] for s in client.query("SHOW DATABASES", database=None) for v in s.values]
+        assert f"late_{unique}" not in names  # the ingest never creates it
+        assert any("blueranch deploy init-db" in r.getMessage() for r in caplog.records)
+        client.ensure_database()  # what init-db runs
+        assert done.wait(30) and result == [[]]
         assert count_points(client, "c") == 1
+        check_databases(client)
     finally:
+        stop.set()
         client.query(f'DROP DATABASE "late_{unique}"', method="POST", database=None)

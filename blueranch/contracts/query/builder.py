@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from blueranch.contracts.influx import ENUM_TAG_VALUES, MEASUREMENTS, FieldDef, Measurement
+from blueranch.contracts.query import registry
 from blueranch.contracts.query.naming import DEFAULT_NAMING, Naming, quote_identifier
 
 #: InfluxQL functions a query may use (selectors, aggregations), and transformations of them.
@@ -277,8 +278,11 @@ class Query:
 
     @property
     def text(self) -> str:
-        """The query with the default (InfluxDB 1.x) naming, as the generated dashboards carry it."""
-        return self.render(DEFAULT_NAMING)
+        """The query with the default (InfluxDB 1.x) naming, as the generated dashboards carry it (kept in the
+        registry, so that the stored text can be rendered in another naming: :func:`registry.source_of`)."""
+        text = self.render(DEFAULT_NAMING)
+        registry.remember(text, self)
+        return text
 
     def __str__(self) -> str:
         return self.text
