@@ -83,9 +83,9 @@ def test_replay_prints_events(influx, influxdb, blueranch_bin, tmp_path):
         influx.database,
         "--state",
         str(tmp_path / "s.sqlite"),
-        "--start",
+        "--from",
         "2026-07-01T01:00:00Z",
-        "--end",
+        "--to",
         "2026-07-01T05:00:00Z",
     ).stdout
     assert "open" in out and "storm" in out and "critical" in out
@@ -98,9 +98,9 @@ def test_replay_prints_events(influx, influxdb, blueranch_bin, tmp_path):
         influx.database,
         "--state",
         str(tmp_path / "s.sqlite"),
-        "--start",
+        "--from",
         "2026-07-01T01:00:00",
-        "--end",
+        "--to",
         "x",
         ok=False,
     )
