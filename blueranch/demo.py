@@ -473,8 +473,12 @@ class History:
                 f"({_local(self.start_s)} to {_local(self.end_s)}) in {self.done_s - self.end_s:.0f} s"
             )
         if fed > self.days_fed:
+            # a line every quarter of the way (every day of a short history): progress without a flood
+            step = max(1.0, self.days / 4)
+            reported = self.days_fed // step
             self.days_fed = fed
-            return f"  HISTORY {fed:.0f} of {self.days} days fed ..."
+            if fed // step > reported:
+                return f"  HISTORY {fed:.0f} of {self.days} days fed ..."
         return None
 
 
