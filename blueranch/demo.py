@@ -407,9 +407,28 @@ def demo_alerts_config(workdir: Path, crash_duration_s: float) -> Path:
         "escalate_after_s": crash_duration_s / 2,
         "clear_after_s": min(60.0, crash_duration_s / 4),
     }
+    _quiet_history_only(data["sites"][SITE].setdefault("devices", {}))
     path = workdir / "alerts.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def _quiet_history_only(devices: dict) -> None:
+    """The sensors only the history feeds (no live agent polls them) fall silent when the history ends: that is
+    the demo's doing, not a fault, so their silence raises no alert (edge agents without a live run: no silent
+    rule; a live agent's other sensors: an interval of a year)."""
+    from blueranch.sim.scenario import load_scenario
+
+    live = {
+        cfg["device"]: {s["id"] for s in cfg["sensors"]}
+        for cfg in (buoy_config("mqtt://-", Path("-"), 1.0), shore_config("mqtt://-", Path("-"), 1.0))
+    }
+    for d in load_scenario(SITE).devices:
+        dev = devices.setdefault(d.edge_device, {})
+        if d.edge_device not in live:
+            dev.setdefault("rules", {})["silent"] = {"enabled": False}
+        elif d.id not in live[d.edge_device]:
+            dev.setdefault("sensor_intervals_s", {})[d.id] = 365 * 86400.0
 
 
 def _deploy(workdir: Path):
