@@ -13,7 +13,7 @@ import re
 import click
 from click.testing import CliRunner
 
-from blueranch.cli import main
+from blueranch.cli import GROUPS, main
 from blueranch.cliopts import (
     DATABASE_ENV,
     INFLUX_DEFAULT,
@@ -95,6 +95,14 @@ def test_every_option_and_command_has_help_a_reader_can_follow():
             assert not UNFOLLOWABLE.search(p.help), f"{path} {p.opts[0]}: {p.help!r}"
 
 
+def test_group_help_a_reader_can_follow():
+    for name, (_, line) in GROUPS.items():
+        assert line and not UNFOLLOWABLE.search(line), name
+        group = main.get_command(click.Context(main), name)
+        texts = [group.help or ""] + [c.help or "" for c in getattr(group, "commands", {}).values()]
+        assert not any(UNFOLLOWABLE.search(x) for x in texts), name
+
+
 def test_demo_help_shows_no_subcommand():
     out = CliRunner().invoke(main, ["demo", "--help"], prog_name="blueranch").output
     assert out.startswith("Usage: blueranch demo [OPTIONS]\n"), out
@@ -117,3 +125,10 @@ def test_v_means_debug_and_the_environment_sets_the_defaults(monkeypatch):
     monkeypatch.setenv(DATABASE_ENV, "farm")
     assert runner.invoke(probe, []).exit_code == 0
     assert got == {"log_level": "INFO", "influx_url": "http://influx.example:8086", "database": "farm"}
+
+
+def test_the_unfollowable_pattern_knows_a_reference_from_a_standard():
+    for bad in ("as agreed in agreement 7", "(issue 17)", "see #12", "Item 3 of the plan", "see above"):
+        assert UNFOLLOWABLE.search(bad), bad
+    for fine in ("ISO 8601", "RFC 3339 UTC time", "GB 11607-89", "docs/carbon.md 'Ledger'", "mqtt://HOST:PORT"):
+        assert not UNFOLLOWABLE.search(fine), fine
