@@ -70,6 +70,18 @@ def mqtt_option(optional: bool = False, purpose: str = ""):
     return _shared("--mqtt", "mqtt_url", MQTT_ENV, MQTT_DEFAULT, f"{what}.")
 
 
+def renamed(old: str, new: str):
+    """A hidden option under an old name that says what it is called now (exit 2), instead of click's
+    "no such option"."""
+
+    def refuse(ctx: click.Context, param: click.Parameter, value) -> None:
+        if ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"{old} is now {new} (the same name in every blueranch command)", ctx)
+
+    dest = "renamed_" + old.lstrip("-").replace("-", "_")  # not the new option's: that one holds the value
+    return click.option(old, dest, hidden=True, expose_value=False, is_eager=True, callback=refuse)
+
+
 def log_options(f):
     """``--log-level LEVEL`` and ``-v``; the command receives ``log_level`` (``DEBUG`` when ``-v`` is given)."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from blueranch.cliapp import Group
-from blueranch.cliopts import influx_options, log_options, mqtt_option, setup_logging
+from blueranch.cliopts import influx_options, log_options, mqtt_option, renamed, setup_logging
 from blueranch.models.alerts.config import AlertsConfig, load_config
 from blueranch.signals import on_stop_signals
 
@@ -144,6 +144,8 @@ def run(
 @_state_opt
 @click.option("--from", "start", required=True, help="RFC 3339 UTC start of the evaluation times.")
 @click.option("--to", "end", required=True, help="RFC 3339 UTC end.")
+@renamed("--start", "--from")
+@renamed("--end", "--to")
 @click.option(
     "--step-s", type=click.FloatRange(min=1), default=600, show_default=True, help="Seconds between evaluations."
 )

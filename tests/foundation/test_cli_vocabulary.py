@@ -132,3 +132,8 @@ def test_the_unfollowable_pattern_knows_a_reference_from_a_standard():
         assert UNFOLLOWABLE.search(bad), bad
     for fine in ("ISO 8601", "RFC 3339 UTC time", "GB 11607-89", "docs/carbon.md 'Ledger'", "mqtt://HOST:PORT"):
         assert not UNFOLLOWABLE.search(fine), fine
+
+
+def test_an_old_range_name_says_what_it_is_called_now():
+    out = CliRunner().invoke(main, ["alerts", "replay", "--start", "2026-07-01T00:00:00Z", "--end", "x"])
+    assert out.exit_code == 2 and "--start is now --from" in out.output
