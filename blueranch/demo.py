@@ -208,9 +208,7 @@ class _Command(Group):
 )
 @click.option("--duration-s", type=float, default=0.0, help="Stop by itself after this long (0: run until Ctrl-C).")
 @log_options
-@click.pass_context
 def group(
-    ctx: click.Context,
     workdir: Path,
     interval_s: float,
     history_days: int,

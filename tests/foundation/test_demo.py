@@ -18,6 +18,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 UNFED = {"Oxidation-reduction potential"}
 
 
+def test_the_demo_states_times_in_the_zone_the_carbon_worker_cuts_its_year_in():
+    from blueranch.demo import CARBON_CONFIG, ZONE
+    from blueranch.models.carbon.config import load_config
+
+    assert ZONE.key == load_config(CARBON_CONFIG).timezone
+
+
 def _dashboards_check(influx_url: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         blueranch_command("dashboards", "check", "--influx", influx_url, "--database", "blueranch"),
