@@ -202,7 +202,7 @@ class _Command(Group):
 @click.option(
     "--crash-duration-s",
     type=click.FloatRange(min=20, max=3600),
-    default=300.0,
+    default=240.0,
     show_default=True,
     help="How long the oxygen crash lasts (the alert escalates half-way through and resolves after it).",
 )
