@@ -6,30 +6,37 @@ What it starts (every process in its own group, all stopped on Ctrl-C or SIGTERM
   security config ``blueranch deploy init`` generated in ``--dir/deploy`` (its own passwords, CA and
   certificates, each user bound to its client id, the scenario's devices in the shore's registry), the edge
   agents connect over TLS with their client certificates and the ingest binds tags to the registry;
+- a history feed: the last ``--history-days`` (up to the demo's start) of every simulated device, as fast as
+  it goes, published as contract telemetry (``blueranch sim feed --every-device``), so every dashboard
+  panel has data from the first minute; a progress line says how far it got and when it finished;
 - the simulator running the ``dachen`` scenario live (``--start now``, real time), its serial devices on
-  pseudo-terminals under ``--dir/pty``;
+  pseudo-terminals under ``--dir/pty``, with a scripted oxygen crash ``--crash-after-s`` into the run;
 - two edge agents: ``buoy-01`` (SDI-12 sonde, NMEA GPS and weather, Modbus buoy power controller) and
   ``shore-01`` (the island's Modbus grid energy meter and diesel flow meter);
-- the ingest worker, the carbon worker and the alert worker;
-- a history feed: ``--history-days`` of the scenario's load cells, simulated as fast as possible from 1 January
-  and published as contract telemetry (``blueranch sim feed``), so the year-to-date budget has a past.
+- the ingest worker, the carbon worker and the alert worker (a lifecycle short enough for the crash's alert
+  to open, escalate and resolve within minutes).
 
-Then it prints readings as they land and, every ``--budget-every-s``, the live island budget from the carbon
-worker's ``carbon_budget`` points (year to date, with the 95 % interval), and the open alerts.
+Then it prints readings as they land, alert events as the alert worker writes them and, every
+``--budget-every-s``, the live island budget from the carbon worker's ``carbon_budget`` points (year to date,
+in the site's zone, with the 95 % interval), and the open alerts.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import click
 import yaml
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import log_options
 from blueranch.contracts.query import Between, Recent, TagEq, latest, window
 from blueranch.signals import on_stop_signals
 from blueranch.sim.physics.environment import WATER_QUANTITIES
@@ -41,6 +48,19 @@ REPO = Path(__file__).resolve().parents[1]
 #: What the simulated sonde reports, in its aD0! order.
 SONDE_QUANTITIES = list(WATER_QUANTITIES)
 SITE = "dachen"
+CARBON_CONFIG = REPO / "deploy/blueranch/carbon.yaml"
+ALERTS_CONFIG = REPO / "deploy/blueranch/alerts.yaml"
+#: The site's zone (deploy/blueranch/carbon.yaml ``timezone``): the budget's year starts at its midnight.
+ZONE = ZoneInfo("Asia/Shanghai")
+#: The scenario's engine step (firmware_sim/scenarios/dachen.yaml ``step_s``): the history starts on one.
+HISTORY_STEP_S = 600
+#: The crash's DO floor: the hypoxia-night scenario's (firmware_sim/scenarios/hypoxia-night.yaml), below every
+#: DO limit of models/alerts/config.py (GB 11607-89 and the mussel limits), so each of those rules opens.
+CRASH_MIN_DO_MG_L = 1.5
+#: How long DO takes to fall and to recover in the crash (seconds; at most a quarter of the crash).
+CRASH_RAMP_S = 60.0
+#: The demo's alert worker evaluates this often (seconds), so the crash's alert opens within seconds.
+ALERT_INTERVAL_S = 5.0
 
 
 def edge_config(
@@ -141,7 +161,17 @@ def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float, credentials: P
     }
 
 
-@click.group("demo", cls=Group, invoke_without_command=True)
+class _Command(Group):
+    """``blueranch demo`` has no subcommands: its usage line says so (no ``[COMMAND] [ARGS]...``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, subcommand_metavar="", invoke_without_command=True, **kwargs)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "[OPTIONS]")
+
+
+@click.command("demo", cls=_Command)
 @click.option(
     "--dir",
     "workdir",
@@ -154,21 +184,41 @@ def shore_config(mqtt_url: str, pty_dir: Path, interval_s: float, credentials: P
 @click.option(
     "--history-days",
     type=click.IntRange(0, 365),
-    default=90,
+    default=30,
     show_default=True,
-    help="Days of load-cell history (from 1 January) fed before the live run; 0: none.",
+    help="Days of history up to now (every simulated device), fed as fast as possible at the start; 0: none.",
 )
 @click.option(
     "--budget-every-s", type=float, default=20.0, show_default=True, help="How often to print the live budget."
 )
+@click.option(
+    "--crash-after-s",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    help="Seconds into the live run at which the scripted night-time oxygen crash at the mussel farm begins; "
+    "0: no crash.",
+)
+@click.option(
+    "--crash-duration-s",
+    type=click.FloatRange(min=20, max=3600),
+    default=240.0,
+    show_default=True,
+    help="How long the oxygen crash lasts (the alert escalates half-way through and resolves after it).",
+)
 @click.option("--duration-s", type=float, default=0.0, help="Stop by itself after this long (0: run until Ctrl-C).")
-@click.pass_context
+@log_options
 def group(
-    ctx: click.Context, workdir: Path, interval_s: float, history_days: int, budget_every_s: float, duration_s: float
+    workdir: Path,
+    interval_s: float,
+    history_days: int,
+    budget_every_s: float,
+    crash_after_s: float,
+    crash_duration_s: float,
+    duration_s: float,
+    log_level: str,
 ) -> None:
-    """Run the whole pipeline locally on simulated data and show the live budget."""
-    if ctx.invoked_subcommand is not None:
-        return
+    """Run the whole pipeline locally on simulated data: history, live readings, alerts and the live budget."""
     from blueranch.influxdb import InfluxClient
     from blueranch.procs import Supervisor, blueranch_command
     from blueranch.reader import Reader
@@ -179,9 +229,12 @@ def group(
     on_stop_signals(stop.set)
     database = "blueranch"
     deploy, registry_file = _deploy(workdir)
+    scenario_file = demo_scenario(workdir, crash_after_s, crash_duration_s)
+    alerts_file = demo_alerts_config(workdir, crash_duration_s)
     broker = DeployedMosquitto(workdir / "mosquitto", deploy.root)
     db = InfluxDB(workdir / "influxdb")
     sup = Supervisor(workdir / "logs")
+    log = ("--log-level", log_level)
     try:
         click.echo(f"starting Mosquitto and InfluxDB under {workdir} ...")
         broker.start()
@@ -211,14 +264,58 @@ def group(
                 "ingest",
                 "--mqtt-password-file",
                 str(deploy.password("ingest")),
+                *log,
             ),
         )
+        history = History(history_days, time.time())
+        if history_days:
+            click.echo(
+                f"feeding {history_days} days of history (every simulated device, "
+                f"{_local(history.start_s)} to now) as fast as it goes ..."
+            )
+            sup.start(
+                "history",
+                blueranch_command(
+                    "sim",
+                    "feed",
+                    "--mqtt",
+                    broker.url,
+                    "--scenario",
+                    SITE,
+                    "--every-device",
+                    "--start",
+                    _iso(history.start_s),
+                    "--days",
+                    str(history_days),
+                    "--truth-out",
+                    str(workdir / "history-truth.jsonl"),
+                    "--mqtt-username",
+                    "sim-feed",
+                ),
+                env={"BLUERANCH_MQTT_PASSWORD": _secret(deploy.password("sim-feed"))},
+            )
         sup.start(
             "sim",
             blueranch_command(
-                "sim", "run", "--scenario", SITE, "--pty-dir", str(pty_dir), "--start", "now", "--speed", "1"
+                "sim",
+                "run",
+                "--scenario",
+                str(scenario_file),
+                "--pty-dir",
+                str(pty_dir),
+                "--start",
+                "now",
+                "--speed",
+                "1",
+                *log,
             ),
         )
+        if crash_after_s:
+            crash_at = time.time() + crash_after_s
+            click.echo(
+                f"a night-time oxygen crash is scripted at the mussel farm (buoy-01) from {_local(crash_at)} for "
+                f"{crash_duration_s:.0f} s: watch its alert open, escalate and resolve"
+            )
         configs = {
             "buoy-01": buoy_config(broker.tls_url, pty_dir, interval_s, deploy.identity_dir("buoy-01")),
             "shore-01": shore_config(broker.tls_url, pty_dir, interval_s, deploy.identity_dir("shore-01")),
@@ -228,7 +325,7 @@ def group(
                 _wait_for_link(Path(sensor["port"]), stop)
             path = workdir / f"edge-{device}.yaml"
             path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-            sup.start(f"edge-{device}", blueranch_command("edge", "run", "--config", str(path)))
+            sup.start(f"edge-{device}", blueranch_command("edge", "run", "--config", str(path), *log))
         sup.start(
             "carbon",
             blueranch_command(
@@ -239,9 +336,10 @@ def group(
                 "--database",
                 database,
                 "--config",
-                str(REPO / "deploy/blueranch/carbon.yaml"),
+                str(CARBON_CONFIG),
                 "--interval-s",
                 str(max(budget_every_s / 2, 5.0)),
+                *log,
             ),
         )
         sup.start(
@@ -254,46 +352,81 @@ def group(
                 "--database",
                 database,
                 "--config",
-                str(REPO / "deploy/blueranch/alerts.yaml"),
-                "--state",
-                str(workdir / "alerts.sqlite"),
+                str(alerts_file),
                 "--mqtt",
                 broker.url,
                 "--mqtt-username",
                 "alerts",
-                "--interval-s",
-                "30",
+                *log,
             ),
             env={"BLUERANCH_ALERTS_MQTT_PASSWORD": _secret(deploy.password("alerts"))},
         )
-        if history_days:
-            click.echo(f"feeding {history_days} days of load-cell history (from 1 January) in the background ...")
-            sup.start(
-                "history",
-                blueranch_command(
-                    "sim",
-                    "feed",
-                    "--mqtt",
-                    broker.url,
-                    "--scenario",
-                    SITE,
-                    "--days",
-                    str(history_days),
-                    "--truth-out",
-                    str(workdir / "history-truth.jsonl"),
-                    "--mqtt-username",
-                    "sim-feed",
-                ),
-                env={"BLUERANCH_MQTT_PASSWORD": _secret(deploy.password("sim-feed"))},
-            )
-        click.echo("readings as they land in InfluxDB, and the live budget (Ctrl-C to stop):")
-        _watch(Reader(client), stop, duration_s, budget_every_s)
+        click.echo("readings as they land in InfluxDB, alert events, and the live budget (Ctrl-C to stop):")
+        _watch(Reader(client), stop, duration_s, budget_every_s, sup, history)
     finally:
         click.echo("stopping ...")
         codes = sup.stop_all()
         db.stop()
         broker.stop()
         click.echo("stopped: " + ", ".join(f"{k} ({v})" for k, v in codes.items()) + ", influxd, mosquitto")
+
+
+def demo_scenario(workdir: Path, crash_after_s: float, crash_duration_s: float) -> Path:
+    """The live run's scenario: dachen, plus the scripted oxygen crash ``crash_after_s`` after its start."""
+    from blueranch.sim.scenario import Event, load_scenario
+
+    sc = load_scenario(SITE)
+    if crash_after_s:
+        crash = Event(
+            kind="hypoxia",
+            at_h=crash_after_s / 3600.0,
+            duration_h=crash_duration_s / 3600.0,
+            min_do_mg_l=CRASH_MIN_DO_MG_L,
+            ramp_h=min(CRASH_RAMP_S, crash_duration_s / 4) / 3600.0,
+            diurnal=False,  # a night's crash played now, whatever the hour
+        )
+        sc = sc.model_copy(update={"events": [*sc.events, crash]})
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "scenario.yaml"
+    path.write_text(yaml.safe_dump(sc.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    return path
+
+
+def demo_alerts_config(workdir: Path, crash_duration_s: float) -> Path:
+    """The shore's alert config (deploy/blueranch/alerts.yaml) with a lifecycle that fits a demo: evaluated every
+    few seconds, escalated half-way through the crash, resolved after a short spell of normal oxygen."""
+    from blueranch.loader import load_yaml
+
+    data = load_yaml(ALERTS_CONFIG)
+    data["state_path"] = str(workdir / "alerts.sqlite")
+    data["interval_s"] = ALERT_INTERVAL_S
+    data["lifecycle"] = {
+        **data.get("lifecycle", {}),
+        "escalate_after_s": crash_duration_s / 2,
+        "clear_after_s": min(60.0, crash_duration_s / 4),
+    }
+    _quiet_history_only(data["sites"][SITE].setdefault("devices", {}))
+    path = workdir / "alerts.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _quiet_history_only(devices: dict) -> None:
+    """The sensors only the history feeds (no live agent polls them) fall silent when the history ends: that is
+    the demo's doing, not a fault, so their silence raises no alert (edge agents without a live run: no silent
+    rule; a live agent's other sensors: an interval of a year)."""
+    from blueranch.sim.scenario import load_scenario
+
+    live = {
+        cfg["device"]: {s["id"] for s in cfg["sensors"]}
+        for cfg in (buoy_config("mqtt://-", Path("-"), 1.0), shore_config("mqtt://-", Path("-"), 1.0))
+    }
+    for d in load_scenario(SITE).devices:
+        dev = devices.setdefault(d.edge_device, {})
+        if d.edge_device not in live:
+            dev.setdefault("rules", {})["silent"] = {"enabled": False}
+        elif d.id not in live[d.edge_device]:
+            dev.setdefault("sensor_intervals_s", {})[d.id] = 365 * 86400.0
 
 
 def _deploy(workdir: Path):
@@ -325,32 +458,115 @@ def _wait_for_link(path: Path, stop: threading.Event, timeout_s: float = 30.0) -
         stop.wait(0.1)
 
 
-def _watch(reader: Reader, stop: threading.Event, duration_s: float, budget_every_s: float) -> None:
+@dataclass
+class History:
+    """The history feed: ``days`` up to ``end_s`` (the demo's start); ``done_s`` once it has all been fed."""
+
+    days: int
+    end_s: float
+    days_fed: float = 0.0
+    done_s: float | None = None
+    failed: bool = False
+
+    @property
+    def start_s(self) -> float:
+        t = self.end_s - self.days * 86400.0
+        return t - t % HISTORY_STEP_S
+
+    def poll(self, sup) -> str | None:
+        """A progress line when the feed got further or finished (read from its log), else None."""
+        if not self.days or self.done_s is not None or self.failed:
+            return None
+        proc = sup.procs.get("history")
+        done = re.findall(r"history: (\d+) of", sup.log("history"))
+        fed = float(done[-1]) if done else 0.0
+        if proc is not None and proc.poll() is not None:
+            if proc.returncode != 0:
+                self.failed = True
+                return f"  HISTORY feed failed (exit {proc.returncode}): see {sup.log_dir}/history.log"
+            self.done_s = time.time()
+            return (
+                f"  HISTORY loaded at {_local(self.done_s, seconds=True)}: {self.days} days "
+                f"({_local(self.start_s)} to {_local(self.end_s)}) in {self.done_s - self.end_s:.0f} s"
+            )
+        if fed > self.days_fed:
+            # a line every quarter of the way (every day of a short history): progress without a flood
+            step = max(1.0, self.days / 4)
+            reported = self.days_fed // step
+            self.days_fed = fed
+            if fed // step > reported:
+                return f"  HISTORY {fed:.0f} of {self.days} days fed ..."
+        return None
+
+
+def _watch(
+    reader: Reader, stop: threading.Event, duration_s: float, budget_every_s: float, sup, history: History
+) -> None:
     fields = ("temp_c", "salinity_psu", "do_mg_l", "ph", "chl_ug_l")
     last_ms = int(time.time() * 1000) - 60_000
+    last_alert_ms = int(time.time() * 1000)
     started = time.monotonic()
     next_budget = started + budget_every_s
     while not stop.is_set():
         if duration_s and time.monotonic() - started > duration_s:
             break
+        line = history.poll(sup)
+        if line:
+            click.echo(line)
         try:
-            series = reader.run(window("water_quality", fields, Between(last_ms + 1), group_by=("device", "sensor")))
+            series = reader.run(
+                window(
+                    "water_quality",
+                    fields,
+                    Between(last_ms + 1),
+                    where=(TagEq("device", "buoy-01"),),
+                    group_by=("device", "sensor"),
+                )
+            )
             for s in series:
                 for row in s.rows():
                     last_ms = max(last_ms, row["time"])
                     t = datetime.fromtimestamp(row["time"] / 1000, UTC).strftime("%H:%M:%S")
                     vals = "  ".join(f"{f}={row[f]}" for f in fields if row.get(f) is not None)
                     click.echo(f"  {t}Z {s.tags.get('device')}/{s.tags.get('sensor')}  {vals}")
+            for text, t_ms in _alert_events(reader, last_alert_ms):
+                last_alert_ms = max(last_alert_ms, t_ms)
+                click.echo(text)
             if time.monotonic() >= next_budget:
                 next_budget = time.monotonic() + budget_every_s
-                click.echo(_budget_line(reader))
+                click.echo(_budget_line(reader, history))
         except Exception as exc:  # noqa: BLE001 - the demo keeps going while the database catches up
             click.echo(f"  (query failed: {exc})")
         stop.wait(1.0)
 
 
-def _budget_line(reader: Reader) -> str:
-    """The site's year-to-date budget as the carbon worker last wrote it (contract: carbon_budget)."""
+def _alert_events(reader: Reader, after_ms: int) -> list[tuple[str, int]]:
+    """Alert lifecycle events written after ``after_ms`` (contract: alerts), oldest first."""
+    series = reader.run(
+        window(
+            "alerts",
+            ("alert_id", "message"),
+            Between(after_ms + 1),
+            group_by=("kind", "device", "state", "severity"),
+        )
+    )
+    out = []
+    for s in series:
+        for row in s.rows():
+            t = datetime.fromtimestamp(row["time"] / 1000, UTC).strftime("%H:%M:%S")
+            out.append(
+                (
+                    f"  ALERT {t}Z {s.tags.get('state')} {s.tags.get('severity')} {s.tags.get('kind')}@"
+                    f"{s.tags.get('device')} ({row.get('alert_id')}): {row.get('message')}",
+                    row["time"],
+                )
+            )
+    return sorted(out, key=lambda x: x[1])
+
+
+def _budget_line(reader: Reader, history: History) -> str:
+    """The site's year-to-date budget as the carbon worker last wrote it (contract: carbon_budget), with its
+    period and zone, and whether the history it counts has finished loading."""
     cols = (
         "sinks_t_c",
         "sinks_t_co2e",
@@ -382,9 +598,29 @@ def _budget_line(reader: Reader) -> str:
         v = r.get(key)
         return "n/a" if v is None else f"{v:,.1f}"
 
+    now = time.time()
+    year_start = datetime.fromtimestamp(now, ZONE).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    if not history.days:
+        loaded = "no history fed"
+    elif history.done_s is not None:
+        loaded = f"history of {history.days} days loaded at {_local(history.done_s, seconds=True)}"
+    else:
+        loaded = f"history still loading: {history.days_fed:.0f} of {history.days} days"
+    completeness = r.get("completeness")
+    share = "n/a" if completeness is None else f"{completeness:.0%}"
     return (
-        f"  BUDGET {SITE} year to date: sinks {f('sinks_t_co2e')} t CO2e ({f('sinks_t_c')} t C; 95 % "
-        f"{f('sinks_lo95_t_co2e')}..{f('sinks_hi95_t_co2e')}), sources {f('sources_t_co2e')} t CO2e, "
-        f"net emissions {f('net_emissions_t_co2e')} t CO2e, value {f('value')} CNY, completeness "
-        f"{f('completeness')}\n{alert_text}"
+        f"  BUDGET {SITE} year to date, {year_start:%Y-%m-%d %H:%M} to {_local(now)} {ZONE.key} ({loaded}): "
+        f"sinks {f('sinks_t_co2e')} t CO2e ({f('sinks_t_c')} t C; 95 % {f('sinks_lo95_t_co2e')}.."
+        f"{f('sinks_hi95_t_co2e')}), sources {f('sources_t_co2e')} t CO2e, net emissions "
+        f"{f('net_emissions_t_co2e')} t CO2e, value {f('value')} CNY, data completeness {share} (readings "
+        f"received of those expected since 1 January)\n{alert_text}"
     )
+
+
+def _local(t_s: float, seconds: bool = False) -> str:
+    """A time in the site's zone, as the budget states it."""
+    return datetime.fromtimestamp(t_s, ZONE).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _iso(t_s: float) -> str:
+    return datetime.fromtimestamp(t_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -30,10 +30,20 @@ class Result:
     series: int
     rows: int
     error: str | None = None
+    #: an event-only panel (rejections, harvests): empty is no failure
+    event_only: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.rows > 0
+        return self.error is None and (self.rows > 0 or self.event_only)
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "ERROR"
+        if self.rows > 0:
+            return "ok"
+        return "event" if self.event_only else "EMPTY"
 
 
 def resolve_variables(
@@ -104,9 +114,11 @@ def run(
     chosen: dict[str, tuple[str, ...]] | None = None,
     max_data_points: int = 1000,
     min_interval_ms: int = MIN_INTERVAL_MS,
+    event_only: frozenset[str] = frozenset(),
 ) -> list[Result]:
     """Execute every query of ``dashboard`` over ``[from_ms, to_ms]`` (a panel's relative time, if it has
-    one, ends at ``to_ms`` as "now"); errors are reported, not raised."""
+    one, ends at ``to_ms`` as "now"); errors are reported, not raised. ``event_only``: titles of panels and
+    annotations (:meth:`blueranch.dashboards.model.Dashboard.event_only`) whose empty result is no failure."""
     variables = resolve_variables(client, dashboard, from_ms, to_ms, chosen)
     reader = Reader(client)
     results = []
@@ -117,7 +129,8 @@ def run(
         try:
             series = reader.run_rendered(q, database)
         except InfluxError as exc:
-            results.append(Result(dashboard["uid"], title, ref, q, 0, 0, str(exc)))
+            results.append(Result(dashboard["uid"], title, ref, q, 0, 0, str(exc), title in event_only))
             continue
-        results.append(Result(dashboard["uid"], title, ref, q, len(series), sum(len(s.values) for s in series)))
+        rows = sum(len(s.values) for s in series)
+        results.append(Result(dashboard["uid"], title, ref, q, len(series), rows, None, title in event_only))
     return results

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import influx_options
 from blueranch.i18n import LANGUAGES
 
 DEFAULT_OUT = Path(__file__).with_name("build")
@@ -99,8 +100,7 @@ def build_cmd(
 
 
 @group.command("check")
-@click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
-@click.option("--database", default="blueranch", show_default=True)
+@influx_options
 @click.option(
     "--hours", type=click.FloatRange(min=0.01), default=24.0, show_default=True, help="Time range to query, ending now."
 )
@@ -122,6 +122,8 @@ def check_cmd(
 ) -> None:
     """Run every panel query against InfluxDB as Grafana would; exit 1 if any fails or is empty.
 
+    Panels that show events (rejected messages, harvests) are reported as "event" when empty, not as failures.
+
     Credentials come from BLUERANCH_INFLUX_USERNAME / BLUERANCH_INFLUX_PASSWORD.
     """
     from blueranch.dashboards.build import build_all
@@ -142,11 +144,11 @@ def check_cmd(
     failed = 0
     try:
         for _, d in build_all(_settings(datasource_uid, currency)):
-            for r in run(client, d.to_json(), int(start.timestamp() * 1000), int(end.timestamp() * 1000), chosen):
-                status = "ok" if r.ok else ("ERROR" if r.error else "EMPTY")
+            span = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+            for r in run(client, d.to_json(), *span, chosen, event_only=d.event_only()):
                 failed += not r.ok
                 click.echo(
-                    f"{status:5} {r.dashboard} | {r.panel} [{r.ref}] rows={r.rows}"
+                    f"{r.status:5} {r.dashboard} | {r.panel} [{r.ref}] rows={r.rows}"
                     + (f"\n      {r.error}" if r.error else "")
                 )
     except InfluxError as exc:  # a template-variable query failed: nothing else can run
@@ -159,8 +161,7 @@ def check_cmd(
 
 
 @group.command("sample-data")
-@click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
-@click.option("--database", default="blueranch", show_default=True)
+@influx_options
 @click.option(
     "--site",
     "sites",
@@ -212,7 +213,13 @@ def sample_data_cmd(influx_url: str, database: str, sites: tuple[str, ...], deri
     show_default=True,
     help="Environment variable holding a Grafana service-account token.",
 )
-@click.option("--timeout-s", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@click.option(
+    "--timeout-s",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each Grafana request.",
+)
 @_lang_option
 @settings_options
 def publish_cmd(

@@ -210,6 +210,7 @@ def harvest_annotation(s: Settings) -> Annotation:
             textColumn="harvested_wet_t",
             tagsColumn="farm,asset",
         ),
+        event_only=True,
     )
 
 

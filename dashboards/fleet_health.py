@@ -198,6 +198,7 @@ def _ingest(b: Board) -> None:
         T(errors, "$tag_reason"),
         w=8,
         custom={"drawStyle": "bars", "fillOpacity": 80, "stacking": {"mode": "normal", "group": "A"}},
+        event_only=True,
     )
     recent = select("ingest_errors", Col("topic"), Col("detail"), TagCol("reason"), TagCol("worker"), limit=100)
     b.add(
@@ -208,6 +209,7 @@ def _ingest(b: Board) -> None:
         unit="none",
         description=tr("The newest 100 rejections: topic, what was wrong (field, value, rule), worker."),
         transformations=[rename_columns(tr, REJECTION_COLUMNS)],
+        event_only=True,
     )
 
 

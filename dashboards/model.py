@@ -112,6 +112,9 @@ class Panel(_M):
     timeFrom: str | None = None
     interval: str | None = None
     maxDataPoints: int | None = None
+    #: Not part of Grafana's model; dropped on export. The panel shows events (rejections, harvests) and is
+    #: rightly empty while none happened: ``dashboards check`` reports it as "event", not as a failure.
+    event_only: bool = Field(default=False, exclude=True)
 
 
 class VariableOption(_M):
@@ -156,6 +159,8 @@ class Annotation(_M):
     builtIn: int | None = None
     type: str | None = None
     target: AnnotationTarget | None = None
+    #: Not part of Grafana's model; dropped on export. As :attr:`Panel.event_only`.
+    event_only: bool = Field(default=False, exclude=True)
 
 
 class Annotations(_M):
@@ -197,6 +202,14 @@ class Dashboard(_M):
     annotations: Annotations
     panels: list[Panel]
     links: list[Link] = Field(default_factory=list)
+
+    def event_only(self) -> frozenset[str]:
+        """Titles of the event-only panels and annotations (``annotation NAME``), as ``dashboards check`` names
+        them (:func:`blueranch.dashboards.check.queries`)."""
+        return frozenset(
+            [p.title for p in self.panels if p.event_only]
+            + [f"annotation {a.name}" for a in self.annotations.list if a.event_only]
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The dashboard as Grafana's JSON model (no ``id``: Grafana assigns it; the ``uid`` is stable).

@@ -146,6 +146,7 @@ class Board:
         transformations: list[dict[str, Any]] | None = None,
         color: dict[str, Any] | None = None,
         time_from: str | None = None,
+        event_only: bool = False,
         **defaults: Any,
     ) -> Panel:
         """Add a panel. ``unit`` defaults to the contract unit of the first target's first field."""
@@ -186,6 +187,7 @@ class Board:
             options={**_options(kind), **(options or {})},
             transformations=transformations or [],
             timeFrom=time_from,
+            event_only=event_only,
         )
         self.panels.append(panel)
         return panel

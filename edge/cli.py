@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import log_options, setup_logging
 from blueranch.contracts.errors import ContractError
 from blueranch.signals import on_stop_signals
 
@@ -91,10 +92,10 @@ def sample_config() -> None:
     default=None,
     help="Simulator clock file (overrides clock_file in the config).",
 )
-@click.option("--log-level", default="INFO", show_default=True)
+@log_options
 def run(config_path: Path, clock_file: Path | None, log_level: str) -> None:
     """Run the agent until Ctrl-C or SIGTERM."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(log_level)
     # pymodbus logs each timeout at ERROR without saying which sensor; the agent logs it with sensor and reason.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     cfg = _load_or_exit(config_path)
@@ -176,7 +177,9 @@ class _ProbeProtocol(click.Choice):
 
 @group.command("probe")
 @click.argument("port")
-@click.option("--protocol", type=_ProbeProtocol(), default="auto", show_default=True)
+@click.option(
+    "--protocol", type=_ProbeProtocol(), default="auto", show_default=True, help="What to try; auto: each in turn."
+)
 @click.option("--baudrate", type=int, default=None, help="NMEA/Modbus speed (default: try the usual ones).")
 @click.option(
     "--parity",

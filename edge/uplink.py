@@ -285,7 +285,8 @@ class Uplink:
     def _publish(self, m: Stored, backfill: bool) -> None:
         body = self._replayed(m) if backfill else m.body
         info = self.client.publish(self.telemetry_topic, body, qos=1)
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+        # NO_CONN, CONN_LOST: paho keeps the QoS 1 message and sends it after the reconnect
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST):
             raise RuntimeError(f"paho refused to queue seq {m.seq}: {mqtt.error_string(info.rc)}")
         self._pending[info.mid] = m.seq
         self._in_flight.add(m.seq)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +11,7 @@ from pathlib import Path
 import click
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import log_options, mqtt_option, setup_logging
 from blueranch.signals import on_stop_signals
 from blueranch.sim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
 
@@ -47,6 +46,14 @@ def _start(value: str, step_s: float) -> datetime:
     if dt.utcoffset() != timedelta(0):
         raise click.BadParameter(f"{value!r} must be UTC (end it with Z)", param_hint="--start")
     return dt
+
+
+_start_opt = click.option(
+    "--start",
+    "start",
+    default=None,
+    help="Override the scenario's start: an RFC 3339 UTC time, or 'now' (rounded down to the step).",
+)
 
 
 @click.group("sim", cls=Group)
@@ -112,7 +119,7 @@ def validate(scenario: str) -> None:
     default=None,
     help="Folder for one symlink per serial device, named by device id.",
 )
-@click.option("--mqtt", "mqtt_url", default=None, help="Broker for LoRa/MQTT nodes, mqtt://HOST:PORT.")
+@mqtt_option(optional=True, purpose="for the LoRa/MQTT nodes")
 @click.option(
     "--mqtt-username",
     envvar="BLUERANCH_MQTT_USERNAME",
@@ -157,13 +164,8 @@ def validate(scenario: str) -> None:
     help="Serve the TCP ports as RFC 2217 (ser2net's telnet mode), reached as rfc2217://HOST:PORT: the "
     "client's baud rate and parity reach the devices.",
 )
-@click.option(
-    "--start",
-    "start",
-    default=None,
-    help="Override the scenario's start: an RFC 3339 UTC time, or 'now' (rounded down to the step).",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Log every device's link.")
+@_start_opt
+@log_options
 def run(
     scenario: str,
     pty_dir: Path | None,
@@ -178,17 +180,13 @@ def run(
     tcp_host: str,
     rfc2217: bool,
     start: str | None,
-    verbose: bool,
+    log_level: str,
 ) -> None:
     """Run the scenario until its end, Ctrl-C or SIGTERM."""
     from blueranch.sim.runner import RunOptions
     from blueranch.sim.runner import run as run_scenario
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(log_level)
     if tcp_base_port is not None and pty_dir is None:
         raise click.UsageError(
             "--tcp-base-port serves the serial devices' pseudo-terminals over TCP too: give --pty-dir as well"
@@ -227,7 +225,7 @@ def run(
 
 
 @group.command("feed")
-@click.option("--mqtt", "mqtt_url", default="mqtt://127.0.0.1:1883", show_default=True)
+@mqtt_option()
 @click.option(
     "--mqtt-username",
     envvar="BLUERANCH_MQTT_USERNAME",
@@ -236,16 +234,30 @@ def run(
 )
 @click.option("--scenario", default="dachen", show_default=True, help="Scenario name or YAML path.")
 @click.option("--days", type=click.FloatRange(0.01, 3660), help="Simulated days (default: the scenario's).")
-@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same readings.")
 @click.option("--truth-out", type=click.Path(dir_okay=False), required=True, help="Ground-truth JSON Lines file.")
+@_start_opt
+@click.option(
+    "--every-device",
+    is_flag=True,
+    help="Every device's readings (water, weather, power, meters), not only the load cells.",
+)
 def feed(
-    mqtt_url: str, mqtt_username: str | None, scenario: str, days: float | None, seed: int, truth_out: str
+    mqtt_url: str,
+    mqtt_username: str | None,
+    scenario: str,
+    days: float | None,
+    seed: int,
+    truth_out: str,
+    start: str | None,
+    every_device: bool,
 ) -> None:
     """The scenario's load cells as contract telemetry straight to MQTT, as fast as it can (no edge agent).
 
-    Publishes each load-cell reading from its edge device, as a gateway would forward it
-    (firmware_sim/feed.py): the demo's history and the carbon accuracy test. Pair it with
-    'blueranch ingest run' and 'blueranch carbon worker'.
+    Publishes each load-cell reading (with --every-device: every reading) from its edge device, as a gateway
+    would forward it (firmware_sim/feed.py): the demo's history and the carbon accuracy test. Prints a
+    progress line on stderr after each simulated day. Pair it with 'blueranch ingest run' and
+    'blueranch carbon worker'.
     """
     import json
 
@@ -256,10 +268,17 @@ def feed(
     sc = _scenario(scenario)
     if days is not None:
         sc = sc.model_copy(update={"days": days})
-    sc = sc.model_copy(update={"devices": [d for d in sc.devices if d.kind == "load_cell"]})
+    if start is not None:
+        sc = sc.model_copy(update={"start": _start(start, sc.step_s)})
+    if not every_device:
+        sc = sc.model_copy(update={"devices": [d for d in sc.devices if d.kind == "load_cell"]})
     try:
         publisher = ContractPublisher(
-            mqtt_url, sc.site, username=mqtt_username, password=os.environ.get("BLUERANCH_MQTT_PASSWORD") or None
+            mqtt_url,
+            sc.site,
+            username=mqtt_username,
+            password=os.environ.get("BLUERANCH_MQTT_PASSWORD") or None,
+            measurements=None if every_device else frozenset({"biomass_load"}),
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -267,7 +286,12 @@ def feed(
         raise click.ClickException(
             f"cannot reach the MQTT broker at {redact_url(mqtt_url)}: {exc.strerror or exc}"
         ) from None
-    stats = run_simulation(Simulation(sc, seed=seed), publisher, Path(truth_out))
+    total = sc.days
+
+    def progress(done_days: float) -> None:
+        click.echo(f"history: {done_days:.0f} of {total:g} days fed", err=True)
+
+    stats = run_simulation(Simulation(sc, seed=seed), publisher, Path(truth_out), progress)
     summary = {
         "samples_published": stats.samples_published,
         "messages": stats.messages,

@@ -1,8 +1,9 @@
 """The simulator -> MQTT hop of the accuracy test and benchmark: a direct contract publisher.
 
-Readings of the simulator's load cells (``blueranch.sim.engine.Simulation.run``) are published as contract
-telemetry (``blueranch/v1/{site}/{edge_device}/telemetry``, QoS 1), batched per edge device, timestamped
-with the device's own clock (clock skew included), as an edge gateway would forward them. Frames the
+Readings of the simulator's load cells (or of every device, ``measurements=None``;
+``blueranch.sim.engine.Simulation.run``) are published as contract telemetry
+(``blueranch/v1/{site}/{edge_device}/telemetry``, QoS 1), batched per edge device, timestamped with the
+device's own clock (clock skew included), as an edge gateway would forward them. Frames the
 simulator garbled on the radio are dropped (the gateway's parser rejects them) and counted; values outside
 the contract's physical range are dropped and counted (the edge's gross-range QC would fail them).
 The truth records go to a JSON Lines file (docs/simulator.md, 'Truth file'). The rest of the path -
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,9 +52,11 @@ class ContractPublisher:
         client_id: str = "carbon-simbridge",
         username: str | None = None,
         password: str | None = None,
+        measurements: frozenset[str] | None = frozenset({"biomass_load"}),
     ):
         u = parse_url(mqtt_url)
         self.site = site
+        self.measurements = measurements
         self.client = make_client(client_id, clean=True, tls=u.tls, username=username, password=password)
         self.client.connect(u.host, u.port, keepalive=60)
         self.client.loop_start()
@@ -70,7 +73,7 @@ class ContractPublisher:
             return
         for quantity, value in r.values.items():
             q = QUANTITIES.get(quantity)
-            if q is None or q.measurement != "biomass_load":
+            if q is None or (self.measurements is not None and q.measurement not in self.measurements):
                 continue
             if not (q.gross_min <= value <= q.gross_max):
                 self.stats.out_of_range_dropped += 1
@@ -111,14 +114,21 @@ class ContractPublisher:
         return self.stats
 
 
-def run_simulation(sim, publisher: ContractPublisher, truth_path: Path) -> BridgeStats:
-    """Drive a ``Simulation`` to its end: readings to the publisher, truth records to ``truth_path``."""
+def run_simulation(
+    sim, publisher: ContractPublisher, truth_path: Path, progress: Callable[[float], None] | None = None
+) -> BridgeStats:
+    """Drive a ``Simulation`` to its end: readings to the publisher, truth records to ``truth_path``;
+    ``progress`` is called with the simulated days done after each simulated day."""
     from blueranch.sim.engine import Reading
 
+    next_day_s = sim.start_s + 86400.0
     with open(truth_path, "w", encoding="utf-8") as truth:
         for item in sim.run():
             if isinstance(item, Reading):
-                if item.kind == "load_cell":
+                if progress is not None and item.time_s >= next_day_s:
+                    progress((item.time_s - sim.start_s) / 86400.0)
+                    next_day_s += 86400.0
+                if publisher.measurements is None or item.kind == "load_cell":
                     publisher.add(item)
             else:
                 truth.write(json.dumps(item, separators=(",", ":")) + "\n")

@@ -99,6 +99,14 @@ class Event(FrozenStrictModel):
     wind_m_s: float = Field(24.0, ge=0, le=80, description="storm: peak wind")
     pressure_drop_hpa: float = Field(25.0, ge=0, le=120)
     min_do_mg_l: float = Field(1.5, ge=0, le=10, description="hypoxia: night-time DO at the event's peak")
+    ramp_h: float = Field(
+        3.0, gt=0, le=24, description="hypoxia: hours DO takes to fall (and recover); at most half the event"
+    )
+    diurnal: bool = Field(
+        True,
+        description="hypoxia: deepest before dawn (respiration draws DO down all night); false: as deep at any "
+        "hour, a crash scripted for a demo",
+    )
     anomaly_c: float = Field(3.0, ge=0, le=10, description="heatwave: temperature anomaly")
     device: Id | None = None
     asset: Id | None = None

@@ -19,8 +19,8 @@ from pathlib import Path
 import click
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import influx_options, influx_username_option, log_options, mqtt_option, setup_logging
 from blueranch.contracts.errors import ContractError
-from blueranch.contracts.influx import DEFAULT_DATABASE
 from blueranch.signals import on_stop_signals
 
 
@@ -60,21 +60,8 @@ def group() -> None:
 
 
 @group.command("run")
-@click.option(
-    "--mqtt",
-    "mqtt_url",
-    default="mqtt://127.0.0.1:1883",
-    show_default=True,
-    help="Broker URL (mqtt://HOST:PORT or mqtts://HOST:PORT).",
-)
-@click.option(
-    "--influx",
-    "influx_url",
-    default="http://127.0.0.1:8086",
-    show_default=True,
-    help="InfluxDB base URL (v1 HTTP API).",
-)
-@click.option("--database", default=DEFAULT_DATABASE, show_default=True)
+@mqtt_option()
+@influx_options
 @click.option(
     "--workers",
     default=1,
@@ -108,7 +95,7 @@ def group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the MQTT password (else $BLUERANCH_MQTT_PASSWORD).",
 )
-@click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
+@influx_username_option
 @click.option(
     "--influx-password-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -121,7 +108,7 @@ def group() -> None:
 )
 @click.option("--metrics-addr", default="127.0.0.1", show_default=True, help="Address the metrics server binds.")
 @click.option("--worker-index", default=1, type=click.IntRange(1, 1024), hidden=True)
-@click.option("--log-level", default="INFO", show_default=True)
+@log_options
 def run(
     mqtt_url: str,
     influx_url: str,
@@ -139,7 +126,7 @@ def run(
     log_level: str,
 ) -> None:
     """Subscribe to telemetry, validate it and write it to InfluxDB until Ctrl-C or SIGTERM."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(log_level)
     from blueranch.influxdb import InfluxClient, check_url
     from blueranch.ingest.config import load_config
     from blueranch.ingest.registry import load_registry

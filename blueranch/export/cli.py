@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import database_option, influx_option
 from blueranch.contracts.errors import ContractError
-from blueranch.contracts.influx import DEFAULT_DATABASE
 
 DAY_H = 24.0
 
@@ -46,8 +46,8 @@ def _selection_options(f):
             multiple=True,
             help="Only this quantity (repeat); default: every quantity with a CF standard name.",
         ),
-        click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True),
-        click.option("--database", default=DEFAULT_DATABASE, show_default=True),
+        influx_option,
+        database_option,
         click.option(
             "--influx-username",
             envvar="BLUERANCH_INFLUX_USERNAME",

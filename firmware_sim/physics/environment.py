@@ -55,12 +55,16 @@ class Environment:
         storm_wind = self._max_env(t, self.storms, lambda s: s.wind_m_s)
         storm_drop = self._max_env(t, self.storms, lambda s: s.pressure_drop_hpa)
         heat = self._max_env(t, self.heatwaves, lambda s: s.anomaly_c, ramp_s=24 * 3600.0)
-        hyp_env = self._max_env(t, self.hypoxias, ramp_s=3 * 3600.0)
+        metab = W.metabolic_cycle(t, c.utc_offset_h)
+        # a hypoxia event bites hardest before dawn, when respiration has drawn DO down all night
+        night = np.clip(0.6 - 0.4 * metab, 0.0, 1.0)
+        hyp_env, hyp_bite = np.zeros_like(t), np.zeros_like(t)
         hyp_min = np.full_like(t, 10.0)
         for e in self.hypoxias:
-            on = WX.envelope(t, e.start_s, e.duration_s, 3 * 3600.0) > 0
-            hyp_min = np.where(on, np.minimum(hyp_min, e.spec.min_do_mg_l), hyp_min)
-        metab = W.metabolic_cycle(t, c.utc_offset_h)
+            env = WX.envelope(t, e.start_s, e.duration_s, e.spec.ramp_h * 3600.0)
+            hyp_env = np.maximum(hyp_env, env)
+            hyp_bite = np.maximum(hyp_bite, env * (night if e.spec.diurnal else 1.0))
+            hyp_min = np.where(env > 0, np.minimum(hyp_min, e.spec.min_do_mg_l), hyp_min)
         light = W.daylight(t, c.utc_offset_h)
 
         temp = W.seasonal(t, c.sst_mean_c, c.sst_amp_c, c.sst_peak_doy) + c.sst_diurnal_amp_c * metab + heat
@@ -78,9 +82,7 @@ class Environment:
         )
         pct = pct + (100.0 - pct) * 0.8 * storm_env  # wind mixing pulls DO towards saturation
         do = sat * pct / 100.0
-        # a hypoxia event bites hardest before dawn, when respiration has drawn DO down all night
-        night = np.clip(0.6 - 0.4 * metab, 0.0, 1.0)
-        do = do - hyp_env * night * np.maximum(0.0, do - hyp_min)
+        do = do - hyp_bite * np.maximum(0.0, do - hyp_min)
         pct = 100.0 * do / sat
         tide = W.tide_m(t, c.tide_m2_amp_m, c.tide_s2_amp_m)
         current = np.abs(np.sin(2 * np.pi * t / 3600.0 / W.M2_PERIOD_H))  # tidal current ~ d(tide)/dt

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import influx_options, log_options, mqtt_option, renamed, setup_logging
 from blueranch.models.alerts.config import AlertsConfig, load_config
 from blueranch.signals import on_stop_signals
 
@@ -89,11 +90,10 @@ def _worker(
 
 
 @group.command("run")
-@click.option("--influx", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
-@click.option("--database", required=True, help="InfluxDB database.")
+@influx_options
 @_config_opt
 @_state_opt
-@click.option("--mqtt", help="Broker URL (mqtt://HOST:PORT) to publish alerts on blueranch/v1/{site}/_alerts.")
+@mqtt_option(optional=True, purpose="to publish alerts on blueranch/v1/{site}/_alerts")
 @_influx_user_opt
 @click.option(
     "--mqtt-username",
@@ -105,27 +105,25 @@ def _worker(
 @click.option("--once", is_flag=True, help="Evaluate once, deliver, and exit.")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), help="Serve Prometheus metrics on this port.")
 @click.option("--metrics-addr", default="127.0.0.1", show_default=True, help="Address the metrics server binds.")
-@click.option("-v", "--verbose", is_flag=True)
+@log_options
 def run(
-    influx,
+    influx_url,
     database,
     config_path,
     state,
-    mqtt,
+    mqtt_url,
     influx_username,
     mqtt_username,
     interval_s,
     once,
     metrics_port,
     metrics_addr,
-    verbose,
+    log_level,
 ) -> None:
     """Evaluate the rules over InfluxDB data every interval; notify on lifecycle events."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(log_level)
     cfg = _config(config_path, state)
-    worker = _worker(influx, database, cfg, mqtt, influx_username, mqtt_username)
+    worker = _worker(influx_url, database, cfg, mqtt_url, influx_username, mqtt_username)
     stop = threading.Event()
     on_stop_signals(stop.set)
     metrics = None
@@ -141,24 +139,27 @@ def run(
 
 
 @group.command("replay")
-@click.option("--influx", required=True)
-@click.option("--database", required=True)
+@influx_options
 @_config_opt
 @_state_opt
-@click.option("--start", required=True, help="RFC 3339 UTC start of the evaluation times.")
-@click.option("--end", required=True, help="RFC 3339 UTC end.")
-@click.option("--step-s", type=click.FloatRange(min=1), default=600, show_default=True)
+@click.option("--from", "start", required=True, help="RFC 3339 UTC start of the evaluation times.")
+@click.option("--to", "end", required=True, help="RFC 3339 UTC end.")
+@renamed("--start", "--from")
+@renamed("--end", "--to")
+@click.option(
+    "--step-s", type=click.FloatRange(min=1), default=600, show_default=True, help="Seconds between evaluations."
+)
 @click.option("--truth", "truth_path", help="Simulator truth file (JSON Lines): score the alerts against it.")
 @_influx_user_opt
-def replay(influx, database, config_path, state, start, end, step_s, truth_path, influx_username) -> None:
-    """Back-test: evaluate at every step between START and END over stored data; print the events, and with
+def replay(influx_url, database, config_path, state, start, end, step_s, truth_path, influx_username) -> None:
+    """Back-test: evaluate at every step between --from and --to over stored data; print the events, and with
     --truth hits, misses, false alarms and lead times against the truth file's events."""
     from blueranch.models.alerts.score import read_truth, score
     from blueranch.models.alerts.worker import utc_ms
 
     truth = read_truth(truth_path) if truth_path else None
     cfg = _config(config_path, state)
-    worker = _worker(influx, database, cfg, None, influx_username)
+    worker = _worker(influx_url, database, cfg, None, influx_username)
     try:
         s, e = utc_ms(start), utc_ms(end)
     except ValueError as exc:

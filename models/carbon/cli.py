@@ -16,6 +16,7 @@ import click
 from pydantic import ValidationError
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import influx_options, influx_username_option, log_options, setup_logging
 from blueranch.signals import on_stop_signals
 
 log = logging.getLogger("blueranch.carbon")
@@ -87,14 +88,7 @@ def compute_cmd(input_path: str, draws: int, seed: int) -> None:
 
 
 @group.command("worker")
-@click.option(
-    "--influx",
-    "influx_url",
-    default="http://127.0.0.1:8086",
-    show_default=True,
-    help="InfluxDB base URL (v1 HTTP API).",
-)
-@click.option("--database", default="blueranch", show_default=True)
+@influx_options
 @click.option(
     "--config",
     "config_path",
@@ -106,8 +100,8 @@ def compute_cmd(input_path: str, draws: int, seed: int) -> None:
     "--interval-s", default=300.0, show_default=True, type=click.FloatRange(1, 86400), help="Seconds between cycles."
 )
 @click.option("--once", is_flag=True, help="Run one cycle and exit.")
-@click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
-@click.option("--log-level", default="INFO", show_default=True)
+@influx_username_option
+@log_options
 def worker_cmd(
     influx_url: str,
     database: str,
@@ -124,7 +118,7 @@ def worker_cmd(
     from blueranch.influxdb import InfluxClient, InfluxError
     from blueranch.models.carbon.worker import CarbonWorker
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(log_level)
     cfg = load_config_or_exit(config_path)
     client = InfluxClient(
         influx_url, database, username=influx_username, password=os.environ.get("BLUERANCH_INFLUX_PASSWORD")
@@ -171,8 +165,7 @@ def _date(value: str, option: str, end: bool, tz=UTC) -> int:
 
 
 @group.command("report")
-@click.option("--influx", "influx_url", default="http://127.0.0.1:8086", show_default=True)
-@click.option("--database", default="blueranch", show_default=True)
+@influx_options
 @click.option("--site", required=True, help="Site id; must be the config's site.")
 @click.option(
     "--config",
@@ -194,7 +187,7 @@ def _date(value: str, option: str, end: bool, tz=UTC) -> int:
     "tz_name",
     help="Time zone (IANA name) in which days start and times are stated; default: the config's timezone.",
 )
-@click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True)
+@influx_username_option
 def report_cmd(
     influx_url: str,
     database: str,
@@ -380,10 +373,12 @@ def ledger_issue(ledger_path: Path, package: Path, t_co2e: int | None) -> None:
 @ledger_group.command("transfer")
 @click.argument("serial")
 @click.option("--t-co2e", type=click.IntRange(1), help="Tonnes (the first of the block; default: all).")
-@click.option("--buyer", required=True)
+@click.option("--buyer", required=True, help="Who bought the tonnes.")
 @click.option("--lot", required=True, help="Auction lot or contract id.")
-@click.option("--price-per-t-co2e", "price", required=True, type=click.FloatRange(0, 1e6))
-@click.option("--currency", default="CNY", show_default=True)
+@click.option(
+    "--price-per-t-co2e", "price", required=True, type=click.FloatRange(0, 1e6), help="Price paid per t CO2e."
+)
+@click.option("--currency", default="CNY", show_default=True, help="ISO 4217 code of the price.")
 @click.option("--date", "on", required=True, help="Date of the sale (YYYY-MM-DD).")
 @click.pass_obj
 def ledger_transfer(
@@ -399,7 +394,7 @@ def ledger_transfer(
 @click.argument("serial")
 @click.option("--t-co2e", type=click.IntRange(1), help="Tonnes (the first of the block; default: all).")
 @click.option("--beneficiary", required=True, help="Who claims the retired tonnes.")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="Why the tonnes are retired (as the registry records it).")
 @click.option("--date", "on", required=True, help="Date of the retirement (YYYY-MM-DD).")
 @click.pass_obj
 def ledger_retire(ledger_path: Path, serial: str, t_co2e: int | None, beneficiary: str, reason: str, on: str) -> None:

@@ -84,9 +84,9 @@ def test_replay_prints_events(influx, influxdb, blueranch_bin, tmp_path):
         influx.database,
         "--state",
         str(tmp_path / "s.sqlite"),
-        "--start",
+        "--from",
         "2026-07-01T01:00:00Z",
-        "--end",
+        "--to",
         "2026-07-01T05:00:00Z",
     ).stdout
     assert "open" in out and "storm" in out and "critical" in out
@@ -95,7 +95,7 @@ def test_replay_prints_events(influx, influxdb, blueranch_bin, tmp_path):
     ev = {"type": "event", "kind": "storm", "time": "2026-07-01T03:00:00Z", "until": "2026-07-01T06:00:00Z"}
     truth.write_text(json.dumps(meta) + "\n" + json.dumps(ev) + "\n")
     args = ["--influx", influxdb.url, "--database", influx.database, "--state", str(tmp_path / "t.sqlite")]
-    span = ["--start", "2026-07-01T01:00:00Z", "--end", "2026-07-01T05:00:00Z", "--truth", str(truth)]
+    span = ["--from", "2026-07-01T01:00:00Z", "--to", "2026-07-01T05:00:00Z", "--truth", str(truth)]
     scored = cli(blueranch_bin, "replay", *args, *span).stdout
     assert [ln.split()[:5] for ln in scored.splitlines() if ln.startswith("storm ")] == [["storm", "1", "1", "0", "0"]]
     truth.write_text('{"type": "water"}\n')
@@ -110,9 +110,9 @@ def test_replay_prints_events(influx, influxdb, blueranch_bin, tmp_path):
         influx.database,
         "--state",
         str(tmp_path / "s.sqlite"),
-        "--start",
+        "--from",
         "2026-07-01T01:00:00",
-        "--end",
+        "--to",
         "x",
         ok=False,
     )

@@ -61,3 +61,20 @@ def test_a_tag_value_with_regex_characters_cannot_widen_the_selection(shared_day
     results = run(influx, d, day.from_ms, day.to_ms, {"site": (SITE,), "device": ("buoy.01",)})
     device_panels = [r for r in results if '"device" =~' in r.query]
     assert device_panels and all(r.error is None and r.rows == 0 for r in device_panels)
+
+
+def test_event_only_panels_are_named_in_the_model_left_out_of_the_json_and_not_failures(influx):
+    """On a database without rejections or harvests only the event-only panels may be empty and still pass."""
+    from blueranch.dashboards.build import build_all
+    from blueranch.dashboards.common import Settings
+
+    boards = {d.uid: d for _, d in build_all(Settings())}
+    named = {uid: d.event_only() for uid, d in boards.items()}
+    assert named["blueranch-fleet-health"] == {"Rejected messages per interval, by reason", "Latest rejected messages"}
+    assert named["blueranch-farm-operations"] == {"annotation Harvests"}
+    assert all("event_only" not in str(d.to_json()) for d in boards.values()), "not a Grafana field"
+    d = boards["blueranch-fleet-health"]
+    results = run(influx, d.to_json(), 0, 1000, event_only=d.event_only())
+    events = {r.panel for r in results if r.status == "event"}
+    assert events == named["blueranch-fleet-health"] and all(r.ok for r in results if r.panel in events)
+    assert all(r.status == "EMPTY" and not r.ok for r in results if r.panel not in events)

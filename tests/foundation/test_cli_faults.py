@@ -110,7 +110,7 @@ SPECS: dict[str, Spec] = {
         ports=["--metrics-port"],
     ),
     "alerts replay": Spec(
-        base=["--state", "@TMP/alerts.sqlite", "--start", "2026-01-01T00:00:00Z", "--end", "2026-01-01T01:00:00Z"]
+        base=["--state", "@TMP/alerts.sqlite", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-01T01:00:00Z"]
         + ["--influx", "@INFLUX", *INFLUX_Q],
         files={"--config": YAML},
         urls={"--influx": "influx"},
