@@ -37,8 +37,8 @@ lint: venv
 	$(BIN)/python scripts/lint_imports.py
 
 test: venv system-deps node-deps lint
-	@echo "Running the whole suite against real Mosquitto and InfluxDB (4-10 min on 2 cores) ..."
-	$(BIN)/python -m pytest
+	@echo "Running the whole suite against real Mosquitto and InfluxDB (about 9 min on 2 cores) ..."
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: venv node-deps
 	$(BIN)/python -m pytest -m "not slow"

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from blueranch.cliapp import Group
+from blueranch.cliopts import influx_options, influx_username_option
 from blueranch.contracts.errors import ContractError
 
 _registry_opt = click.option(
@@ -115,7 +116,13 @@ def rotate_cmd(directory: Path, user: str, registry_file: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the island's broker finds bridge.conf's certificate files (default: where they are written).",
 )
-@click.option("--keepalive-s", default=30, show_default=True, type=click.IntRange(5, 3600))
+@click.option(
+    "--keepalive-s",
+    default=30,
+    show_default=True,
+    type=click.IntRange(5, 3600),
+    help="The bridge connection's MQTT keepalive, seconds.",
+)
 @click.option(
     "--restart-s",
     default=(5, 30),
@@ -190,8 +197,7 @@ def example_cmd(registry_file: Path, out: Path | None, emqx_acl: bool) -> None:
 
 
 @group.command("init-db")
-@click.option("--influx", "influx_url", required=True, help="InfluxDB URL, e.g. http://localhost:8086")
-@click.option("--database", default="blueranch", show_default=True)
+@influx_options
 @click.option(
     "--naming",
     type=click.Choice(["db.rp", "db/rp"]),
@@ -200,7 +206,7 @@ def example_cmd(registry_file: Path, out: Path | None, emqx_acl: bool) -> None:
     help="How the server names retention policies: db.rp (InfluxDB 1.x, the default) or db/rp (InfluxDB 3: "
     "one database per policy). Every service reads the same variable.",
 )
-@click.option("--influx-username", envvar="BLUERANCH_INFLUX_USERNAME", show_envvar=True, help="An admin user.")
+@influx_username_option
 def init_db_cmd(influx_url: str, database: str, naming: str | None, influx_username: str | None) -> None:
     """Create the database(s) and the contract's retention policies (or bring them to the contract); the ingest
     never does. Idempotent. The password comes from $BLUERANCH_INFLUX_PASSWORD."""

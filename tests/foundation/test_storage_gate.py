@@ -21,6 +21,7 @@ import itertools
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from blueranch.contracts.query import Naming, registry
 from blueranch.dashboards.build import build_languages
 from blueranch.dashboards.check import run as run_dashboard
 from blueranch.dashboards.sample_day import simulated_day
-from blueranch.demo import _budget_line, _watch
+from blueranch.demo import History, _budget_line, _watch
 from blueranch.influxdb import InfluxClient
 from blueranch.models.alerts.config import AlertsConfig
 from blueranch.models.alerts.series import fetch_daily_means
@@ -105,8 +106,9 @@ def gated(request, influxdb, tmp_path_factory):
             alerts.evaluate_now(day.to_ms)
             fetch_daily_means(reader, "do_mg_l", day.from_ms - 30 * 86_400_000, day.to_ms)
             CarbonWorker(client, load_carbon(REPO / "deploy" / "blueranch" / "carbon.yaml")).inputs()
-            budget = _budget_line(reader)
-            _watch(reader, threading.Event(), duration_s=0.001, budget_every_s=3600)
+            loaded = History(days=0, end_s=time.time(), done_s=time.time())  # no history feed here
+            budget = _budget_line(reader, loaded)
+            _watch(reader, threading.Event(), duration_s=0.001, budget_every_s=3600, sup=None, history=loaded)
         yield naming, databases, recorder, results, budget
     finally:
         for db in databases:
