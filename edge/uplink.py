@@ -67,6 +67,10 @@ class _Out:
         return len(self.in_flight) + len(self.waiting)
 
 
+def _loop_writes(client, userdata, sock) -> None:
+    """The network thread's loop() writes what is queued (see ``Uplink.__init__``): nothing to do here."""
+
+
 class Uplink:
     def __init__(
         self,
@@ -106,6 +110,13 @@ class Uplink:
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        # One thread does all socket I/O: the network thread's ``loop()``. Without ``loop_start()`` paho's
+        # publish() writes to the socket from the calling thread (paho 2.2, Client._packet_queue) while the
+        # network thread reads or writes it too; over TLS the two corrupt the stream (Mosquitto: "decryption
+        # failed or bad record mac", the agent: "lost the broker: Unspecified error"). With a
+        # register-write hook set, publish() only queues the packet and wakes the loop, which sends it.
+        self.client.on_socket_register_write = _loop_writes
+        self.client.on_socket_unregister_write = _loop_writes
         self.state = "connecting"
         self.connected = threading.Event()
         self.stop_event = threading.Event()

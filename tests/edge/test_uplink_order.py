@@ -1,11 +1,13 @@
 """The uplink's replay order, with a fake paho client (a unit test of one class; the real broker is in
-test_agent_integration.py): live messages go out first, the backlog follows in seq order, as backfill."""
+test_agent_integration.py): live messages go out first, the backlog follows in seq order, as backfill.
+And, on the real broker, that one thread does the uplink's socket I/O."""
 
 import json
 import threading
 from types import SimpleNamespace
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from blueranch.contracts import mqtt as contract
 from blueranch.edge.buffer import Buffer
@@ -79,3 +81,44 @@ def test_a_stored_message_that_no_longer_validates_is_replayed_as_stored(tmp_pat
         assert up._send_round() == 2
     assert [(m["seq"], m["backfill"]) for m in up.client.published] == [(1, True), (2, False)]
     assert "buffered seq 2 is not a valid telemetry message" in caplog.text
+
+
+@pytest.mark.integration
+def test_only_the_network_thread_touches_the_socket(tmp_path, mosquitto):
+    """paho's publish() writes to the socket from the caller's thread unless the loop is paho's own or a
+    register-write hook is set; the sender publishing while the network thread reads corrupted TLS streams
+    (a lost connection every few minutes in the demo). Every write here must come from the network thread."""
+    from blueranch.edge.config import MqttConfig as Cfg
+    from blueranch.testing.ingest_checks import Collector
+    from blueranch.testing.wait import wait_until
+
+    sink = Collector(mosquitto.url, contract.telemetry_topic("dachen", "buoy-order"), "order-sink")  # PUBACK 0x00
+    buf = Buffer(tmp_path / "b.sqlite")
+    up = Uplink(
+        Cfg(url=mosquitto.url, delivery="puback", status_interval_s=0.2),
+        "dachen",
+        "buoy-order",
+        buf,
+        lambda state: contract.Status(device="buoy-order", state=state),
+    )
+    writers: set[str] = set()
+    loop_write = up.client.loop_write
+
+    def recorded():
+        writers.add(threading.current_thread().name)
+        return loop_write()
+
+    up.client.loop_write = recorded
+    up.start()
+    try:
+        for _ in range(200):
+            buf.append(body, 1)
+            up.wake.set()
+        wait_until(lambda: up.acked >= 200, 60, 0.05, "200 messages acknowledged")
+        running = set(writers)  # stop() drains from the caller's thread once the network thread has ended
+    finally:
+        up.stop()
+        buf.close()
+        sink.close()
+    assert running == {"uplink-net"}, running
+    assert len({m["seq"] for m in sink.messages}) == 200
