@@ -4,7 +4,8 @@ Data path: driver ``read()`` -> :class:`blueranch.edge.qc.QcEngine` flags -> a c
 poll (many readings per message) -> :class:`blueranch.edge.buffer.Buffer` (seq assigned, fsynced) ->
 :class:`blueranch.edge.uplink.Uplink`.
 No reading is dropped because of its value: one outside the quantity's physical range travels with its value
-and flag 4, one without a finite value (NaN, infinity) as ``null`` with flag 9 (the contract's ``Sample``).
+and flag 4, one without a finite value (NaN, infinity) without ``value`` and with flag 9 (the contract's
+``Sample``).
 Only a reading the contract cannot carry at all (a second reading of one sensor and quantity in the same
 millisecond, which InfluxDB would merge into one) is logged with sensor, quantity and values, and counted
 in ``rejected_readings``.
@@ -46,7 +47,7 @@ from blueranch.edge.uplink import Uplink
 
 log = logging.getLogger("blueranch.edge")
 #: flags whose value is not used for the payload's position
-_UNUSABLE = frozenset({int(QcFlag.FAIL), int(QcFlag.MISSING)})
+_UNUSABLE = frozenset({contract.FAIL_QC, contract.MISSING_QC})
 
 STATUS_FILE_PERIOD_S = 1.0
 #: How often age-based eviction runs.

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from blueranch.contracts.query.builder import Query
 
 _STORED: dict[str, Query] = {}
+#: Stored texts kept at most: a build's dashboards and rules hold a few hundred; ``str()`` of a query with
+#: time bounds in a long-running process must not grow the registry without end (past the bound, texts
+#: are not kept and :func:`source_of` returns None for them).
+STORED_MAX = 10_000
 _LOCK = threading.Lock()
 _TIMES = re.compile(r"-?\d+ms\b")
 
@@ -30,7 +34,8 @@ _TIMES = re.compile(r"-?\d+ms\b")
 def remember(text: str, query: Query) -> None:
     """Keep ``query`` as the source of its stored ``text``."""
     with _LOCK:
-        _STORED.setdefault(text, query)
+        if len(_STORED) < STORED_MAX:
+            _STORED.setdefault(text, query)
 
 
 def source_of(text: str) -> Query | None:
